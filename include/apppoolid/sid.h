@@ -32,7 +32,7 @@ typedef struct apid_sid apid_sid;
 /** @brief The size in bytes of the largest binary SID: 8 + 4 * 15. @since 1.0 */
 #define APID_SID_MAX_BYTES 68
 /** @brief The length of the longest SID string, without its terminating NUL. @since 1.0 */
-#define APID_SID_MAX_STRING 184
+#define APID_SID_MAX_STRING 183
 /** @brief The longest service name Windows accepts, in UTF-16 code units (CreateService). @since 1.0 */
 #define APID_SERVICE_NAME_MAX 256
 
