@@ -2,8 +2,8 @@
  * @file apppoolid/account.h
  * @brief Account names and SIDs, resolved both ways.
  *
- * The names are the ones Windows prints ("NT AUTHORITY\SYSTEM",
- * "BUILTIN\IIS_IUSRS", "IIS APPPOOL\DefaultAppPool"); lookups ignore case
+ * The names are the ones Windows prints ("NT AUTHORITY\\SYSTEM",
+ * "BUILTIN\\IIS_IUSRS", "IIS APPPOOL\\DefaultAppPool"); lookups ignore case
  * in the domain and in the name, as LookupAccountName() does, and accept a
  * well-known name without its domain ("SYSTEM", "IIS_IUSRS"). Pool and
  * service accounts are derived from their names (apid_sid_for_pool(),
@@ -30,14 +30,14 @@ APID_BEGIN_DECLS
 /**
  * @brief Resolve an account name to its SID.
  *
- * Understands "IIS APPPOOL\<pool>" (any case of the domain, so also the
- * "IIS AppPool\<pool>" that the IIS documentation writes), "NT SERVICE\<service>",
+ * Understands "IIS APPPOOL\\{pool}" (any case of the domain, so also the
+ * "IIS AppPool\\{pool}" that the IIS documentation writes), "NT SERVICE\\{service}",
  * and the well-known accounts and groups IIS uses, with or without their
  * domain: Everyone, LOCAL, CONSOLE LOGON, CREATOR OWNER, CREATOR GROUP,
- * NT AUTHORITY\ NETWORK, BATCH, INTERACTIVE, SERVICE, ANONYMOUS LOGON,
+ * NT AUTHORITY\\NETWORK, BATCH, INTERACTIVE, SERVICE, ANONYMOUS LOGON,
  * Authenticated Users, This Organization, IUSR, SYSTEM, LOCAL SERVICE,
- * NETWORK SERVICE; BUILTIN\ Administrators, Users, Guests, IIS_IUSRS;
- * NT SERVICE\ALL SERVICES; and the domains themselves (NT AUTHORITY,
+ * NETWORK SERVICE; BUILTIN\\Administrators, Users, Guests, IIS_IUSRS;
+ * NT SERVICE\\ALL SERVICES; and the domains themselves (NT AUTHORITY,
  * BUILTIN, NT SERVICE, IIS APPPOOL).
  *
  * @param ctx       a context, or NULL. Reserved for lookups that need the
@@ -53,7 +53,7 @@ APID_BEGIN_DECLS
 APID_EXPORT APID_WARN_UNUSED int apid_account_to_sid(apid_ctx *ctx, const char *account, apid_sid **out);
 
 /**
- * @brief The account name of a SID, as Windows prints it ("DOMAIN\name", or
+ * @brief The account name of a SID, as Windows prints it ("DOMAIN\\name", or
  *        "name" alone for the few that have no domain, such as "Everyone").
  * @param ctx       a context, or NULL. Reserved for lookups that need the
  *                  registry; not used by this release.
@@ -68,7 +68,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_account_to_sid(apid_ctx *ctx, const char *
 APID_EXPORT APID_WARN_UNUSED int apid_sid_to_account(apid_ctx *ctx, const apid_sid *sid, char **out);
 
 /**
- * @brief The account name of a pool: "IIS APPPOOL\<pool>".
+ * @brief The account name of a pool: "IIS APPPOOL\\{pool}".
  * @param pool_name  the pool name, UTF-8; checked with apid_pool_name_check().
  * @param[out] out   receives the name; free it with apid_free(). Untouched on failure.
  * @return #APID_OK; #APID_EINVAL for a NULL argument or an invalid pool name; #APID_ENOMEM.
@@ -78,7 +78,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_sid_to_account(apid_ctx *ctx, const apid_s
 APID_EXPORT APID_WARN_UNUSED int apid_account_for_pool(const char *pool_name, char **out);
 
 /**
- * @brief The account name of a service: "NT SERVICE\<service>".
+ * @brief The account name of a service: "NT SERVICE\\{service}".
  * @param service_name  the service name, UTF-8; checked as apid_sid_for_service() does.
  * @param[out] out      receives the name; free it with apid_free(). Untouched on failure.
  * @return #APID_OK; #APID_EINVAL for a NULL argument or an invalid service name; #APID_ENOMEM.

@@ -8,7 +8,8 @@
  * - at most #APID_POOL_NAME_MAX UTF-16 code units (WAS event 5050 ignores
  *   a pool whose id exceeds the length limit);
  * - none of the characters the IIS configuration validator
- *   "applicationPoolName" refuses: | < > & \ " / [ ] + = ; : , ? * @
+ *   "applicationPoolName" refuses:
+ *   @verbatim | < > & \ " / [ ] + = ; : , ? * @ @endverbatim
  * - no control characters (U+0000 to U+001F, U+007F): IIS keeps pool names
  *   in applicationHost.config, and XML 1.0 cannot carry most of them and
  *   turns tab, line feed and carriage return in attributes into spaces;

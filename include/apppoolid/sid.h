@@ -10,8 +10,8 @@
  * sub-authorities little-endian).
  *
  * apid_sid_for_pool() and apid_sid_for_service() compute, bit for bit, the
- * SIDs Windows gives to "IIS APPPOOL\<pool>" (S-1-5-82-...) and
- * "NT SERVICE\<service>" (S-1-5-80-...): the SHA-1 of the name in UTF-16LE,
+ * SIDs Windows gives to "IIS APPPOOL\\{pool}" (S-1-5-82-...) and
+ * "NT SERVICE\\{service}" (S-1-5-80-...): the SHA-1 of the name in UTF-16LE,
  * lower-cased for pools and upper-cased for services, read as five
  * little-endian 32-bit sub-authorities (MS-LSAT 3.1.1.1.2 for services;
  * the pool form is what every published Windows value reproduces).
@@ -196,7 +196,7 @@ APID_EXPORT int apid_sid_compare(const apid_sid *a, const apid_sid *b);
 APID_EXPORT int apid_sid_equal(const apid_sid *a, const apid_sid *b);
 
 /**
- * @brief The SID of the virtual account "IIS APPPOOL\<pool>", as Windows computes it.
+ * @brief The SID of the virtual account "IIS APPPOOL\\{pool}", as Windows computes it.
  *
  * S-1-5-82 followed by the SHA-1 of the lower-cased pool name in UTF-16LE
  * as five little-endian 32-bit words. Names that differ only in case give
@@ -211,7 +211,7 @@ APID_EXPORT int apid_sid_equal(const apid_sid *a, const apid_sid *b);
 APID_EXPORT APID_WARN_UNUSED int apid_sid_for_pool(const char *pool_name, apid_sid **out);
 
 /**
- * @brief The service SID of "NT SERVICE\<service>", as Windows computes it (sc showsid).
+ * @brief The service SID of "NT SERVICE\\{service}", as Windows computes it (sc showsid).
  *
  * S-1-5-80 followed by the SHA-1 of the upper-cased service name in UTF-16LE
  * as five little-endian 32-bit words (MS-LSAT 3.1.1.1.2). A service name is

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Install the build into a scratch root, then build a program outside the tree
+# against the installed header with pkg-config, as a user would, and run it.
+# Usage: check-install.sh BUILDDIR PROGRAM.c
+set -eu
+build=$1 program=$2
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+meson install -C "$build" --no-rebuild --destdir "$root" --quiet >/dev/null
+pc=$(find "$root" -name apppoolid.pc)
+[ -n "$pc" ] || { echo "FAIL: apppoolid.pc was not installed"; exit 1; }
+libdir=$(dirname "$(dirname "$pc")")
+for f in "$libdir/libapppoolid.so.1" "$libdir/libapppoolid.so"; do
+        [ -e "$f" ] || { echo "FAIL: $f was not installed"; exit 1; }
+done
+[ -n "$(find "$root" -path '*/include/apppoolid.h')" ] || { echo "FAIL: apppoolid.h was not installed"; exit 1; }
+[ -n "$(find "$root" -path '*/include/apppoolid/version.h')" ] || { echo "FAIL: version.h was not installed"; exit 1; }
+[ -n "$(find "$root" -path '*/bin/apppoolctl')" ] || { echo "FAIL: apppoolctl was not installed"; exit 1; }
+soname=$(objdump -p "$libdir/libapppoolid.so.1" | awk '$1 == "SONAME" {print $2}')
+[ "$soname" = libapppoolid.so.1 ] || { echo "FAIL: SONAME is '$soname'"; exit 1; }
+
+cp "$program" "$root/hello.c"
+export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$root
+flags=$(pkg-config --cflags --libs apppoolid)
+cc -std=c99 -Wall -Wextra -Werror "$root/hello.c" $flags -o "$root/hello"
+out=$(LD_LIBRARY_PATH=$libdir "$root/hello" DefaultAppPool)
+expect='IIS APPPOOL\DefaultAppPool S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415'
+[ "$out" = "$expect" ] || { echo "FAIL: printed '$out'"; exit 1; }
+echo "installed SONAME $soname; built $(basename "$program") with: pkg-config --cflags --libs apppoolid -> $flags"
+echo "it printed: $out"
