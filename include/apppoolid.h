@@ -15,5 +15,8 @@
 #include "apppoolid/name.h"
 #include "apppoolid/sid.h"
 #include "apppoolid/account.h"
+#include "apppoolid/pool.h"
+#include "apppoolid/identity.h"
+#include "apppoolid/registry.h"
 
 #endif /* APPPOOLID_H */

@@ -1,6 +1,8 @@
 /* The library context: state directory, log callback, reference count. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -16,7 +18,28 @@ struct apid_ctx {
         apid_log_fn log_fn;
         void *log_userdata;
         int log_level;
+        pthread_mutex_t lock;   /* serialises registry transactions on db */
+        struct sqlite3 *db;     /* the registry connection, opened on first use */
+        pid_t db_pid;           /* the process that opened db: never reuse it after fork() */
 };
+
+struct sqlite3 **apid__ctx_db(apid_ctx *ctx)
+{
+        if (ctx->db && ctx->db_pid != getpid())
+                ctx->db = NULL; /* a connection must not cross fork(); the parent keeps its own */
+        ctx->db_pid = getpid();
+        return &ctx->db;
+}
+
+void apid__ctx_lock(apid_ctx *ctx)
+{
+        pthread_mutex_lock(&ctx->lock);
+}
+
+void apid__ctx_unlock(apid_ctx *ctx)
+{
+        pthread_mutex_unlock(&ctx->lock);
+}
 
 void apid__log(apid_ctx *ctx, int level, const char *fmt, ...)
 {
@@ -72,6 +95,7 @@ APID_EXPORT int apid_ctx_new(apid_ctx **out)
                 return apid__fail_oom();
         ctx->refs = 1;
         ctx->log_level = APID_LOG_WARNING;
+        pthread_mutex_init(&ctx->lock, NULL);
         /* secure_getenv(): a setuid program must not let its caller move the registry. */
         env = secure_getenv(APID_STATE_DIR_ENV);
         if (env)
@@ -79,6 +103,7 @@ APID_EXPORT int apid_ctx_new(apid_ctx **out)
         else
                 r = state_dir_copy(APID_DEFAULT_STATE_DIR, "default state directory", &ctx->state_dir);
         if (r < 0) {
+                pthread_mutex_destroy(&ctx->lock);
                 free(ctx);
                 return r;
         }
@@ -97,6 +122,8 @@ APID_EXPORT void apid_ctx_unref(apid_ctx *ctx)
 {
         if (!ctx || __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != 0)
                 return;
+        apid__reg_close(ctx);
+        pthread_mutex_destroy(&ctx->lock);
         free(ctx->state_dir);
         free(ctx);
 }
@@ -111,6 +138,7 @@ APID_EXPORT int apid_ctx_set_state_dir(apid_ctx *ctx, const char *path)
         r = state_dir_copy(path, "state directory", &copy);
         if (r < 0)
                 return r;
+        apid__reg_close(ctx); /* the next registry access opens the new directory's */
         free(ctx->state_dir);
         ctx->state_dir = copy;
         apid__log(ctx, APID_LOG_DEBUG, "state directory set to %s", copy);

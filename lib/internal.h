@@ -46,3 +46,103 @@ int apid__utf16le(const char *utf8, enum apid_case mode, unsigned char **out, si
 int apid__service_name_check(const char *name);
 
 #endif
+
+/* ---- registry (lib/registry.c is the only file that speaks SQL) ---- */
+struct sqlite3;
+
+/* An id assignment: every uid the registry ever gave out (never deleted). */
+struct apid__account {
+        uint32_t uid;
+        uint32_t probe;
+        int kind; /* APID__ACCOUNT_* */
+        char sid[APID_SID_MAX_STRING + 1];
+        char user[33];
+};
+enum { APID__ACCOUNT_POOL = 0, APID__ACCOUNT_BUILTIN = 1, APID__ACCOUNT_GROUP = 2 };
+
+/* A pool's row: names and its non-default settings. */
+struct apid__pool_row {
+        char *name;
+        char *key;
+        uint32_t uid;
+        size_t n_settings;
+        char **setting_names;
+        char **setting_values;
+};
+void apid__pool_row_clear(struct apid__pool_row *row);
+
+/* Run fn inside one registry transaction (BEGIN IMMEDIATE when write is set),
+ * holding the context's registry lock. With create unset and no registry
+ * file, returns APID_ENOTFOUND without creating anything. fn returns a
+ * status; anything but APID_OK rolls back. After a committed write the NSS
+ * snapshot is rewritten. */
+typedef int (*apid__reg_fn)(apid_ctx *ctx, struct sqlite3 *db, void *arg);
+int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg);
+void apid__reg_close(apid_ctx *ctx);
+
+int apid__reg_config_get(struct sqlite3 *db, const char *name, char **value); /* ENOTFOUND if unset */
+int apid__reg_config_set(struct sqlite3 *db, const char *name, const char *value); /* "" deletes */
+int apid__reg_pool_get(struct sqlite3 *db, const char *key, struct apid__pool_row *row);
+int apid__reg_pool_keys(struct sqlite3 *db, char ***names, size_t *count); /* display names, by key */
+int apid__reg_pool_insert(struct sqlite3 *db, const char *key, const char *name, uint32_t uid);
+int apid__reg_pool_remove(struct sqlite3 *db, const char *key);
+int apid__reg_pool_key_by_uid(struct sqlite3 *db, uint32_t uid, char **key);
+int apid__reg_setting_put(struct sqlite3 *db, const char *key, const char *name, const char *value);
+int apid__reg_account_by_sid(struct sqlite3 *db, const char *sid, struct apid__account *out);
+int apid__reg_account_by_uid(struct sqlite3 *db, uint32_t uid, struct apid__account *out);
+int apid__reg_account_by_user(struct sqlite3 *db, const char *user, struct apid__account *out);
+int apid__reg_account_insert(struct sqlite3 *db, const struct apid__account *a);
+/* Call fn for every account, ordered by uid, with the name of the live pool
+ * that uses it (NULL for none) and whether that pool loads its profile. */
+int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__account *a, const char *pool_name,
+                                                          int loads_profile, void *arg), void *arg);
+
+/* context.c: the cached registry connection and its lock. */
+struct sqlite3 **apid__ctx_db(apid_ctx *ctx);
+void apid__ctx_lock(apid_ctx *ctx);
+void apid__ctx_unlock(apid_ctx *ctx);
+
+/* ---- settings (lib/settings.c) ---- */
+enum { APID__S_BOOL, APID__S_UINT, APID__S_TIMESPAN, APID__S_ENUM, APID__S_USER, APID__S_PATH, APID__S_TEXT };
+struct apid__setting {
+        const char *name;
+        int kind;
+        const char *def;
+        uint64_t min, max;
+        const char *const *values; /* APID__S_ENUM */
+};
+extern const struct apid__setting apid__pool_settings[];    /* NULL-terminated */
+extern const struct apid__setting apid__registry_settings[]; /* NULL-terminated */
+/* Index of a setting (case-insensitive), or APID_EINVAL naming it. */
+int apid__setting_find(const struct apid__setting *table, const char *name, const char *what);
+/* Check a value and return its canonical spelling (malloc'd). */
+int apid__setting_normalize(const struct apid__setting *s, const char *value, char **out);
+int apid__identity_type_from_name(const char *name);
+
+/* ---- identities (lib/identity.c) ---- */
+/* Settings of the registry with their defaults (lib/registry-settings in pool.c). */
+int apid__config(struct sqlite3 *db, const char *name, char **value); /* value or default */
+/* Find or assign the account of a SID (kind APID__ACCOUNT_*) inside a write
+ * transaction: the first free uid of the SID's probe sequence. */
+int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
+                         struct apid__account *out);
+/* The deterministic POSIX user name for a pool name. */
+int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant, char out[33]);
+/* The profile directory of a user (malloc'd) under the profile root. */
+int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char **out);
+
+/* pool.c: what identity.c needs of a pool handle. */
+apid_ctx *apid__pool_ctx(const apid_pool *pool);
+uint32_t apid__pool_uid(const apid_pool *pool);
+const char *apid__pool_value(const apid_pool *pool, const char *setting);
+int apid__pool_open_key(apid_ctx *ctx, const char *key, apid_pool **out);
+/* identity.c: the identity of a pool, inside the caller's transaction. */
+int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *pool, apid_identity **out);
+
+/* ---- profiles (lib/profile.c) ---- */
+int apid__profile_create(const char *path, uint32_t uid, uint32_t gid);
+int apid__profile_remove(const char *path);
+
+/* ---- the NSS snapshot (lib/nssfile.c), written by the library, read by libnss_apppoolid ---- */
+#define APID__NSS_FILE "nss-snapshot"
+int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);

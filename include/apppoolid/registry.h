@@ -1,0 +1,112 @@
+/**
+ * @file apppoolid/registry.h
+ * @brief The registry as a whole: its settings, export and import, and the
+ *        host's network identity.
+ *
+ * The registry is one SQLite database, "registry.db" in the context's state
+ * directory (WAL mode, schema versioned). Besides the pools it holds settings
+ * that every process using it must agree on, so they are stored there and
+ * not in a context:
+ *
+ * | setting | default | meaning |
+ * | --- | --- | --- |
+ * | idRangeStart | 1879048192 (0x70000000) | first uid/gid of pool identities |
+ * | idRangeSize | 16777216 (2^24) | number of ids in the range |
+ * | sharedGroup | "" (none) | a group every pool identity carries as a supplementary group |
+ * | localSystemUser | root | the account LocalSystem pools run as |
+ * | localServiceUser | apppool-localservice | the account LocalService pools run as |
+ * | networkServiceUser | apppool-networkservice | the account NetworkService pools run as |
+ * | profileRoot | "" (STATE_DIR/profiles) | where profile directories are made |
+ * | networkPrincipal | "" (detected) | the host's name on the network (DOMAIN\\HOST$) |
+ *
+ * docs/identities.md explains the id range and why it is safe.
+ */
+#ifndef APPPOOLID_REGISTRY_H
+#define APPPOOLID_REGISTRY_H
+
+#include "apppoolid/common.h"
+#include "apppoolid/context.h"
+
+/** @defgroup apid_registry Registry
+ *  @{ */
+
+APID_BEGIN_DECLS
+
+/**
+ * @brief Read a registry setting (the table above).
+ * @param ctx       the context.
+ * @param setting   the setting's name (case-insensitive).
+ * @param[out] out  receives the value as text; free it with apid_free().
+ * @return #APID_OK; #APID_EINVAL for an unknown setting; #APID_ESYS;
+ *         #APID_ECORRUPT; #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_get(apid_ctx *ctx, const char *setting, char **out);
+
+/**
+ * @brief Change a registry setting, in one transaction.
+ *
+ * Existing pools keep their ids when the id range changes; the range must
+ * lie within 65536 to 2^31 - 1 (above every range Debian and systemd give to
+ * system, regular and dynamic users, below the ids the kernel treats as
+ * negative). A sharedGroup that NSS does not know is provisioned by the
+ * library, with a gid derived like a pool's uid from the SID of BUILTIN\\IIS_IUSRS.
+ * @param ctx      the context.
+ * @param setting  the setting's name (case-insensitive).
+ * @param value    the new value, as text ("" restores the default).
+ * @return #APID_OK; #APID_EINVAL for an unknown setting or a bad value (the
+ *         message names both); #APID_ENOTFOUND for an unknown user;
+ *         #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_set(apid_ctx *ctx, const char *setting, const char *value);
+
+/**
+ * @brief Write every pool, its settings and its id assignment, and the
+ *        registry settings, to a file other hosts can import.
+ *
+ * The file is text, one tab-separated record per line after the line
+ * "apppoolid-export 1" (docs/identities.md describes it), and is written
+ * atomically (a temporary file renamed into place).
+ * @param ctx   the context.
+ * @param path  the file to write.
+ * @return #APID_OK; #APID_EINVAL; #APID_ESYS; #APID_ECORRUPT; #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_export(apid_ctx *ctx, const char *path);
+
+/**
+ * @brief Import a file written by apid_registry_export(), so that this host
+ *        uses the same id assignments as the one that wrote it.
+ *
+ * Pools that exist here already must have the same uid; pools that do not are
+ * created with the uid the file gives. All or nothing: any conflict (a uid
+ * used by another pool or account here, a malformed line) fails the whole
+ * import with a message naming the line, and nothing is written.
+ * @param ctx   the context.
+ * @param path  the file to read.
+ * @return #APID_OK; #APID_EINVAL for a malformed file; #APID_ECOLLISION for an
+ *         id conflict; #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_import(apid_ctx *ctx, const char *path);
+
+/**
+ * @brief The host's identity on the network, which every pool uses there (the
+ *        "machine account" of IIS).
+ *
+ * The networkPrincipal setting if set; else, where /etc/krb5.conf names a
+ * default_realm, "REALM\\HOST$" (the first label of the realm and the short
+ * host name, upper case, as Windows writes a machine account); else the host name.
+ * @param ctx       the context.
+ * @param[out] out  receives the name; free it with apid_free().
+ * @return #APID_OK; #APID_EINVAL; #APID_ESYS; #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_network_principal(apid_ctx *ctx, char **out);
+
+APID_END_DECLS
+
+/** @} */
+
+#endif /* APPPOOLID_REGISTRY_H */

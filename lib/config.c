@@ -1,0 +1,478 @@
+/* The registry as a whole: its settings, export and import, and the host's
+ * network principal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define IIS_IUSRS_SID "S-1-5-32-568"
+#define EXPORT_MAGIC "apppoolid-export 1"
+
+struct config_arg {
+        int index;
+        const char *value;
+        char *out;
+};
+
+static int get_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct config_arg *c = arg;
+
+        return apid__config(db, apid__registry_settings[c->index].name, &c->out);
+}
+
+APID_EXPORT int apid_registry_get(apid_ctx *ctx, const char *setting, char **out)
+{
+        struct config_arg c = { 0 };
+        int r;
+
+        if (!ctx || !out)
+                return apid__fail(APID_EINVAL, 0, "apid_registry_get: NULL argument");
+        c.index = apid__setting_find(apid__registry_settings, setting, "registry setting");
+        if (c.index < 0)
+                return c.index;
+        r = apid__reg_run(ctx, 0, 0, get_in, &c);
+        if (r == APID_ENOTFOUND) /* no registry yet: the default */
+                c.out = strdup(apid__registry_settings[c.index].def), r = c.out ? APID_OK : apid__fail_oom();
+        if (r < 0)
+                return r;
+        *out = c.out;
+        return APID_OK;
+}
+
+static int provision_shared_group(apid_ctx *ctx, struct sqlite3 *db, const char *name)
+{
+        struct apid__account a;
+        apid_sid *sid = NULL;
+        int r;
+
+        if (getgrnam(name))
+                return APID_OK; /* an existing group */
+        r = apid__reg_account_by_sid(db, IIS_IUSRS_SID, &a);
+        if (r == APID_OK) {
+                if (strcmp(a.user, name) == 0)
+                        return APID_OK;
+                return apid__fail(APID_EEXISTS, 0, "sharedGroup '%s': the shared group was provisioned as '%s'", name,
+                                  a.user);
+        }
+        r = apid_sid_parse(IIS_IUSRS_SID, &sid);
+        if (r == APID_OK)
+                r = apid__account_assign(ctx, db, sid, APID__ACCOUNT_GROUP, name, &a);
+        apid_sid_free(sid);
+        if (r == APID_OK)
+                apid__log(ctx, APID_LOG_INFO, "provisioned shared group %s (gid %u)", name, a.uid);
+        return r;
+}
+
+static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct config_arg *c = arg;
+        const char *name = apid__registry_settings[c->index].name;
+        int r;
+
+        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0) {
+                _cleanup_free_ char *other = NULL;
+                unsigned long long start, size;
+
+                r = apid__config(db, strcmp(name, "idRangeStart") == 0 ? "idRangeSize" : "idRangeStart", &other);
+                if (r < 0)
+                        return r;
+                start = strtoull(strcmp(name, "idRangeStart") == 0 ? c->out : other, NULL, 10);
+                size = strtoull(strcmp(name, "idRangeStart") == 0 ? other : c->out, NULL, 10);
+                if (start + size - 1 > 2147483647ull)
+                        return apid__fail(APID_EINVAL, 0,
+                                          "%s '%s': the id range %llu..%llu would pass 2147483647 (2^31 - 1)", name,
+                                          c->out, start, start + size - 1);
+        } else if (strcmp(name, "sharedGroup") == 0 && c->out[0]) {
+                r = provision_shared_group(ctx, db, c->out);
+                if (r < 0)
+                        return r;
+        } else if (strcmp(name, "localSystemUser") == 0 && c->out[0] && !getpwnam(c->out)) {
+                return apid__fail(APID_ENOTFOUND, 0, "localSystemUser '%s': no such account", c->out);
+        }
+        return apid__reg_config_set(db, name, strcmp(c->out, apid__registry_settings[c->index].def) ? c->out : "");
+}
+
+APID_EXPORT int apid_registry_set(apid_ctx *ctx, const char *setting, const char *value)
+{
+        struct config_arg c = { 0 };
+        int r;
+
+        if (!ctx)
+                return apid__fail(APID_EINVAL, 0, "apid_registry_set: ctx is NULL");
+        c.index = apid__setting_find(apid__registry_settings, setting, "registry setting");
+        if (c.index < 0)
+                return c.index;
+        if (value && !value[0])
+                value = apid__registry_settings[c.index].def;
+        r = apid__setting_normalize(&apid__registry_settings[c.index], value, &c.out);
+        if (r < 0)
+                return r;
+        r = apid__reg_run(ctx, 1, 1, set_in, &c);
+        free(c.out);
+        return r;
+}
+
+/* ---- the network principal ---- */
+
+static int default_realm(char *realm, size_t size)
+{
+        const char *path = secure_getenv("KRB5_CONFIG");
+        char line[512], file[4096];
+        FILE *f;
+
+        snprintf(file, sizeof(file), "%s", path && path[0] ? path : "/etc/krb5.conf");
+        file[strcspn(file, ":")] = '\0'; /* KRB5_CONFIG may list several files: the first */
+        f = fopen(file, "re");
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f)) {
+                char *p = line + strspn(line, " \t"), *v;
+
+                if (strncmp(p, "default_realm", 13) != 0)
+                        continue;
+                p += 13;
+                p += strspn(p, " \t");
+                if (*p != '=')
+                        continue;
+                v = p + 1 + strspn(p + 1, " \t");
+                v[strcspn(v, " \t\r\n#;")] = '\0';
+                if (v[0]) {
+                        snprintf(realm, size, "%s", v);
+                        fclose(f);
+                        return 1;
+                }
+        }
+        fclose(f);
+        return 0;
+}
+
+APID_EXPORT int apid_registry_network_principal(apid_ctx *ctx, char **out)
+{
+        char host[256], realm[256], buf[600];
+        char *configured = NULL;
+        size_t i;
+        int r;
+
+        if (!ctx || !out)
+                return apid__fail(APID_EINVAL, 0, "apid_registry_network_principal: NULL argument");
+        r = apid_registry_get(ctx, "networkPrincipal", &configured);
+        if (r < 0)
+                return r;
+        if (configured[0]) {
+                *out = configured;
+                return APID_OK;
+        }
+        free(configured);
+        if (gethostname(host, sizeof(host)) < 0)
+                return apid__fail(APID_ESYS, errno, "gethostname: %s", strerror(errno));
+        host[sizeof(host) - 1] = '\0';
+        if (default_realm(realm, sizeof(realm))) {
+                /* DOMAIN\HOST$: the NetBIOS-style domain (the realm's first label)
+                 * and the short host name, upper case, at most 15 characters. */
+                realm[strcspn(realm, ".")] = '\0';
+                host[strcspn(host, ".")] = '\0';
+                host[15] = '\0';
+                for (i = 0; realm[i]; i++)
+                        realm[i] = (char)(realm[i] >= 'a' && realm[i] <= 'z' ? realm[i] - 32 : realm[i]);
+                for (i = 0; host[i]; i++)
+                        host[i] = (char)(host[i] >= 'a' && host[i] <= 'z' ? host[i] - 32 : host[i]);
+                snprintf(buf, sizeof(buf), "%s\\%s$", realm, host);
+        } else {
+                snprintf(buf, sizeof(buf), "%s", host);
+        }
+        *out = strdup(buf);
+        return *out ? APID_OK : apid__fail_oom();
+}
+
+/* ---- export and import ---- */
+
+struct export_arg {
+        FILE *f;
+};
+
+static int export_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+{
+        struct export_arg *e = arg;
+
+        fprintf(e->f, "account\t%u\t%s\t%s\t%d\t%u\n", a->uid, a->sid, a->user, a->kind, a->probe);
+        return APID_OK;
+}
+
+static int export_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct export_arg *e = arg;
+        char **names = NULL;
+        size_t n = 0, i, j;
+        int r, k;
+
+        fprintf(e->f, "%s\n", EXPORT_MAGIC);
+        for (k = 0; apid__registry_settings[k].name; k++) {
+                _cleanup_free_ char *v = NULL;
+
+                r = apid__config(db, apid__registry_settings[k].name, &v);
+                if (r < 0)
+                        return r;
+                fprintf(e->f, "setting\t%s\t%s\n", apid__registry_settings[k].name, v);
+        }
+        r = apid__reg_accounts_each(db, export_account, e);
+        if (r < 0)
+                return r;
+        r = apid__reg_pool_keys(db, &names, &n);
+        if (r < 0)
+                return r;
+        for (i = 0; i < n && r == APID_OK; i++) {
+                _cleanup_free_ char *key = NULL;
+                struct apid__pool_row row;
+
+                r = apid_pool_name_canonical(names[i], &key);
+                if (r == APID_OK)
+                        r = apid__reg_pool_get(db, key, &row);
+                if (r < 0)
+                        break;
+                fprintf(e->f, "pool\t%s\t%u\n", row.name, row.uid);
+                for (j = 0; j < row.n_settings; j++)
+                        fprintf(e->f, "poolsetting\t%s\t%s\t%s\n", row.name, row.setting_names[j],
+                                row.setting_values[j]);
+                apid__pool_row_clear(&row);
+        }
+        for (i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
+}
+
+APID_EXPORT int apid_registry_export(apid_ctx *ctx, const char *path)
+{
+        _cleanup_free_ char *tmp = NULL;
+        struct export_arg e;
+        int fd, r;
+
+        if (!ctx || !path)
+                return apid__fail(APID_EINVAL, 0, "apid_registry_export: NULL argument");
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+                tmp = NULL;
+                return apid__fail_oom();
+        }
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
+        e.f = fdopen(fd, "w");
+        if (!e.f) {
+                close(fd);
+                unlink(tmp);
+                return apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
+        }
+        r = apid__reg_run(ctx, 0, 0, export_in, &e);
+        if (r == APID_ENOTFOUND) { /* no registry: export the defaults, no pools */
+                fprintf(e.f, "%s\n", EXPORT_MAGIC);
+                r = APID_OK;
+        }
+        if (r == APID_OK && (fflush(e.f) != 0 || fsync(fd) != 0))
+                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
+        if (fclose(e.f) != 0 && r == APID_OK)
+                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
+        if (r == APID_OK && rename(tmp, path) < 0)
+                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+struct import_arg {
+        const char *path;
+        char **lines;
+        size_t n;
+};
+
+/* Split a line into at most max tab-separated fields (in place). */
+static size_t split(char *line, char **f, size_t max)
+{
+        size_t n = 0;
+
+        while (n < max) {
+                f[n++] = line;
+                line = strchr(line, '\t');
+                if (!line)
+                        break;
+                *line++ = '\0';
+        }
+        return line ? max + 1 : n;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (!s[0] || *end || errno || v > 2147483647ul || s[0] == '-' || s[0] == '+')
+                return -1;
+        *out = (uint32_t)v;
+        return 0;
+}
+
+static int import_line(apid_ctx *ctx, struct sqlite3 *db, const char *path, size_t lineno, char *line)
+{
+        char *f[8];
+        size_t n = split(line, f, 7);
+        int r;
+
+#define BAD(...) apid__fail(APID_EINVAL, 0, "import %s, line %zu: " __VA_ARGS__)
+        if (strcmp(f[0], "setting") == 0 && n == 3) {
+                int i = apid__setting_find(apid__registry_settings, f[1], "registry setting");
+                _cleanup_free_ char *v = NULL;
+
+                if (i < 0)
+                        return BAD("%s", path, lineno, apid_error_message());
+                if (apid__setting_normalize(&apid__registry_settings[i], f[2], &v) < 0)
+                        return BAD("%s", path, lineno, apid_error_message());
+                return apid__reg_config_set(db, apid__registry_settings[i].name,
+                                            strcmp(v, apid__registry_settings[i].def) ? v : "");
+        }
+        if (strcmp(f[0], "account") == 0 && n == 6) {
+                struct apid__account a, here;
+                apid_sid *sid = NULL;
+                uint32_t kind;
+
+                memset(&a, 0, sizeof(a));
+                if (parse_u32(f[1], &a.uid) < 0 || parse_u32(f[4], &kind) < 0 || kind > APID__ACCOUNT_GROUP ||
+                    parse_u32(f[5], &a.probe) < 0 || strlen(f[3]) == 0 || strlen(f[3]) > 32 ||
+                    apid_sid_parse(f[2], &sid) < 0)
+                        return BAD("malformed account record", path, lineno);
+                apid_sid_free(sid);
+                a.kind = (int)kind;
+                snprintf(a.sid, sizeof(a.sid), "%s", f[2]);
+                snprintf(a.user, sizeof(a.user), "%s", f[3]);
+                r = apid__reg_account_by_sid(db, a.sid, &here);
+                if (r == APID_OK) {
+                        if (here.uid != a.uid)
+                                return apid__fail(APID_ECOLLISION, 0,
+                                                  "import %s, line %zu: %s has uid %u here and %u in the file",
+                                                  path, lineno, a.sid, here.uid, a.uid);
+                        return APID_OK;
+                }
+                if (r != APID_ENOTFOUND)
+                        return r;
+                r = apid__reg_account_by_uid(db, a.uid, &here);
+                if (r == APID_OK)
+                        return apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: uid %u is %s here, %s in the file",
+                                          path, lineno, a.uid, here.sid, a.sid);
+                if (r != APID_ENOTFOUND)
+                        return r;
+                if (getpwuid((uid_t)a.uid) || getgrgid((gid_t)a.uid))
+                        return apid__fail(APID_ECOLLISION, 0,
+                                          "import %s, line %zu: uid %u (%s) belongs to an existing account here",
+                                          path, lineno, a.uid, a.user);
+                r = apid__reg_account_by_user(db, a.user, &here);
+                if (r == APID_OK)
+                        return apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: user %s is %s here", path,
+                                          lineno, a.user, here.sid);
+                return apid__reg_account_insert(db, &a);
+        }
+        if (strcmp(f[0], "pool") == 0 && n == 3) {
+                _cleanup_free_ char *key = NULL;
+                struct apid__pool_row row;
+                uint32_t uid;
+
+                if (parse_u32(f[2], &uid) < 0 || apid_pool_name_canonical(f[1], &key) < 0)
+                        return BAD("malformed pool record: %s", path, lineno, apid_error_message());
+                r = apid__reg_pool_get(db, key, &row);
+                if (r == APID_OK) {
+                        uint32_t here = row.uid;
+
+                        apid__pool_row_clear(&row);
+                        if (here != uid)
+                                return apid__fail(APID_ECOLLISION, 0,
+                                                  "import %s, line %zu: pool '%s' has uid %u here and %u in the file",
+                                                  path, lineno, f[1], here, uid);
+                        return APID_OK;
+                }
+                if (r != APID_ENOTFOUND)
+                        return r;
+                return apid__reg_pool_insert(db, key, f[1], uid);
+        }
+        if (strcmp(f[0], "poolsetting") == 0 && n == 4) {
+                _cleanup_free_ char *key = NULL;
+                _cleanup_free_ char *v = NULL;
+                int i = apid__setting_find(apid__pool_settings, f[2], "pool setting");
+
+                if (i < 0 || apid_pool_name_canonical(f[1], &key) < 0 ||
+                    apid__setting_normalize(&apid__pool_settings[i], f[3], &v) < 0)
+                        return BAD("%s", path, lineno, apid_error_message());
+                return apid__reg_setting_put(db, key, apid__pool_settings[i].name,
+                                             strcmp(v, apid__pool_settings[i].def) ? v : NULL);
+        }
+        return BAD("not a record this library knows", path, lineno);
+#undef BAD
+}
+
+static int import_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct import_arg *im = arg;
+        size_t i;
+        int r;
+
+        for (i = 1; i < im->n; i++) {
+                r = import_line(ctx, db, im->path, i + 1, im->lines[i]);
+                if (r == APID_EEXISTS || r == APID_ENOTFOUND)
+                        r = apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: %s", im->path, i + 1,
+                                       apid_error_message());
+                if (r < 0)
+                        return r;
+        }
+        return APID_OK;
+}
+
+APID_EXPORT int apid_registry_import(apid_ctx *ctx, const char *path)
+{
+        struct import_arg im = { 0 };
+        char *line = NULL;
+        size_t cap = 0, i;
+        ssize_t len;
+        FILE *f;
+        int r = APID_OK;
+
+        if (!ctx || !path)
+                return apid__fail(APID_EINVAL, 0, "apid_registry_import: NULL argument");
+        f = fopen(path, "re");
+        if (!f)
+                return apid__fail(APID_ESYS, errno, "import %s: %s", path, strerror(errno));
+        im.path = path;
+        while ((len = getline(&line, &cap, f)) >= 0) {
+                char **grown;
+
+                if (len > 0 && line[len - 1] == '\n')
+                        line[--len] = '\0';
+                if ((size_t)len != strlen(line)) {
+                        r = apid__fail(APID_EINVAL, 0, "import %s, line %zu: NUL byte", path, im.n + 1);
+                        break;
+                }
+                grown = realloc(im.lines, (im.n + 1) * sizeof(char *));
+                if (!grown || !(grown[im.n] = strdup(line))) {
+                        im.lines = grown ? grown : im.lines;
+                        r = apid__fail_oom();
+                        break;
+                }
+                im.lines = grown;
+                im.n++;
+        }
+        free(line);
+        fclose(f);
+        if (r == APID_OK && (im.n == 0 || strcmp(im.lines[0], EXPORT_MAGIC) != 0))
+                r = apid__fail(APID_EINVAL, 0, "import %s: not an apppoolid export (first line is not '%s')", path,
+                               EXPORT_MAGIC);
+        if (r == APID_OK)
+                r = apid__reg_run(ctx, 1, 1, import_in, &im);
+        for (i = 0; i < im.n; i++)
+                free(im.lines[i]);
+        free(im.lines);
+        return r;
+}

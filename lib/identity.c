@@ -1,0 +1,589 @@
+/* Identities: the uid a SID maps to (a pure function into the id range, with
+ * a deterministic probe sequence), POSIX user names, and the identity a
+ * pool's workers run as. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <nettle/sha1.h>
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define MAX_PROBES 1024
+#define USER_PREFIX "apppool-"
+#define USER_MAX 32
+
+struct apid_identity {
+        apid_sid *sid;
+        char *account;
+        char *pool_name;
+        char *user;
+        char *profile;
+        int type;
+        uint32_t uid, gid, probe, shared_gid;
+};
+
+/* ---- the id map ---- */
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+        while (b) {
+                uint64_t t = a % b;
+
+                a = b;
+                b = t;
+        }
+        return a;
+}
+
+/* The probe sequence of a SID in [first, first + size): candidate i is
+ * first + (start + i * step) mod size, where start and step come from the
+ * SHA-1 of the binary SID and step is coprime with size, so the sequence
+ * visits every id of the range once. docs/identities.md gives the formula. */
+struct probe {
+        uint64_t first, size, start, step;
+};
+
+static void probe_init(const apid_sid *sid, uint32_t first, uint32_t size, struct probe *p)
+{
+        uint8_t bin[APID_SID_MAX_BYTES], d[SHA1_DIGEST_SIZE];
+        struct sha1_ctx sha;
+        uint64_t h0 = 0, h1 = 0;
+        size_t n = 0;
+        int i;
+
+        if (apid_sid_to_bytes(sid, bin, sizeof(bin), &n) != APID_OK)
+                n = 0;
+        sha1_init(&sha);
+        sha1_update(&sha, n, bin);
+        sha1_digest(&sha, sizeof(d), d);
+        for (i = 7; i >= 0; i--) {
+                h0 = (h0 << 8) | d[i];
+                h1 = (h1 << 8) | d[8 + i];
+        }
+        p->first = first;
+        p->size = size;
+        p->start = h0 % size;
+        p->step = size > 1 ? 1 + h1 % (size - 1) : 1;
+        while (gcd64(p->step, size) != 1)
+                p->step = p->step + 1 < size ? p->step + 1 : 1;
+}
+
+static uint32_t probe_at(const struct probe *p, uint64_t i)
+{
+        return (uint32_t)(p->first + (p->start + (i % p->size) * p->step) % p->size);
+}
+
+/* Is id known to NSS as a user or a group? (Through every configured module.) */
+static int nss_knows_id(uint32_t id)
+{
+        struct passwd pw, *pwr = NULL;
+        struct group gr, *grr = NULL;
+        char buf[4096];
+
+        if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
+                return 1;
+        if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grr) == 0 && grr)
+                return 1;
+        return 0;
+}
+
+static int nss_knows_name(const char *name)
+{
+        struct passwd pw, *pwr = NULL;
+        struct group gr, *grr = NULL;
+        char buf[4096];
+
+        if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
+                return 1;
+        if (getgrnam_r(name, &gr, buf, sizeof(buf), &grr) == 0 && grr)
+                return 1;
+        return 0;
+}
+
+static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
+{
+        _cleanup_free_ char *v = NULL;
+        int r = apid__config(db, name, &v);
+
+        if (r < 0)
+                return r;
+        *out = (uint32_t)strtoul(v, NULL, 10); /* validated when it was set */
+        return APID_OK;
+}
+
+int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
+                         struct apid__account *out)
+{
+        _cleanup_free_ char *sid_text = NULL;
+        struct apid__account a, other;
+        struct probe p;
+        uint32_t first, size, i;
+        int r, variant;
+
+        r = apid_sid_to_string(sid, &sid_text);
+        if (r < 0)
+                return r;
+        /* A SID that had an id keeps it: a pool deleted and created again gets
+         * its uid back, and nobody else ever gets it. */
+        r = apid__reg_account_by_sid(db, sid_text, out);
+        if (r != APID_ENOTFOUND)
+                return r;
+
+        memset(&a, 0, sizeof(a));
+        snprintf(a.sid, sizeof(a.sid), "%s", sid_text);
+        a.kind = kind;
+        /* The user name: deterministic, with a SID-derived suffix if taken. */
+        for (variant = 0;; variant++) {
+                if (kind == APID__ACCOUNT_POOL) {
+                        r = apid__pool_user_name(user_base, sid, variant, a.user);
+                        if (r < 0)
+                                return r;
+                } else if (variant == 0) {
+                        snprintf(a.user, sizeof(a.user), "%s", user_base);
+                } else {
+                        return apid__fail(APID_EEXISTS, 0, "account name %s: already used by another account",
+                                          user_base);
+                }
+                r = apid__reg_account_by_user(db, a.user, &other);
+                if (r == APID_ENOTFOUND && !nss_knows_name(a.user))
+                        break;
+                if (r < 0 && r != APID_ENOTFOUND)
+                        return r;
+                if (variant >= 3)
+                        return apid__fail(APID_EEXISTS, 0, "pool user name %s: taken, and so are its variants",
+                                          a.user);
+        }
+
+        r = config_u32(db, "idRangeStart", &first);
+        if (r == APID_OK)
+                r = config_u32(db, "idRangeSize", &size);
+        if (r < 0)
+                return r;
+        probe_init(sid, first, size, &p);
+        for (i = 0; i < MAX_PROBES && i < size; i++) {
+                uint32_t uid = probe_at(&p, i);
+
+                r = apid__reg_account_by_uid(db, uid, &other);
+                if (r == APID_OK) {
+                        apid__log(ctx, APID_LOG_DEBUG, "%s: uid %u is taken by %s", sid_text, uid, other.sid);
+                        continue;
+                }
+                if (r != APID_ENOTFOUND)
+                        return r;
+                if (nss_knows_id(uid)) {
+                        apid__log(ctx, APID_LOG_INFO, "%s: uid %u is taken by an existing account or group",
+                                  sid_text, uid);
+                        continue;
+                }
+                a.uid = uid;
+                a.probe = i;
+                r = apid__reg_account_insert(db, &a);
+                if (r < 0)
+                        return r;
+                if (i > 0)
+                        apid__log(ctx, APID_LOG_WARNING, "%s (%s): uid %u is candidate %u, not the first choice %u",
+                                  sid_text, a.user, uid, i, probe_at(&p, 0));
+                *out = a;
+                return APID_OK;
+        }
+        return apid__fail(APID_ERANGE, 0, "%s: no free id in %u..%u after %u candidates", sid_text, first,
+                          first + size - 1, i);
+}
+
+/* "apppool-" + the name lower-cased, with '-' for ' ' and '.'; when that
+ * loses information (other characters) or is too long, a suffix of six
+ * hexadecimal digits from the SID makes it unique. Variants 1.. pick other
+ * digits. Valid for useradd's default NAME_REGEX ^[a-z][-a-z0-9_]*$. */
+int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant, char out[33])
+{
+        char base[USER_MAX + 1];
+        size_t o = 0, i, len = strlen(pool_name);
+        int lossy = 0;
+
+        memcpy(base, USER_PREFIX, sizeof(USER_PREFIX) - 1);
+        o = sizeof(USER_PREFIX) - 1;
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)pool_name[i];
+                char m;
+
+                if (c >= 'A' && c <= 'Z')
+                        m = (char)(c - 'A' + 'a');
+                else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
+                        m = (char)c;
+                else if (c == ' ' || c == '.')
+                        m = '-', lossy = 1;
+                else {
+                        lossy = 1;
+                        continue;
+                }
+                if (o < USER_MAX)
+                        base[o++] = m;
+                else
+                        lossy = 1;
+        }
+        base[o] = '\0';
+        if (!lossy && variant == 0) {
+                memcpy(out, base, o + 1);
+                return APID_OK;
+        } else {
+                uint8_t bin[APID_SID_MAX_BYTES];
+                size_t n = 0;
+                int r = apid_sid_to_bytes(sid, bin, sizeof(bin), &n);
+                size_t at = n > 12 ? 12 + (size_t)(variant % 6) * 3 : 0;
+
+                if (r < 0)
+                        return r;
+                if (o > USER_MAX - 7)
+                        o = USER_MAX - 7;
+                while (o > sizeof(USER_PREFIX) - 1 && base[o - 1] == '-')
+                        o--;
+                snprintf(out, USER_MAX + 1, "%.*s-%02x%02x%02x", (int)o, base, bin[at], bin[at + 1], bin[at + 2]);
+        }
+        return APID_OK;
+}
+
+int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char **out)
+{
+        _cleanup_free_ char *root = NULL;
+        int r = apid__config(db, "profileRoot", &root), n;
+
+        if (r < 0)
+                return r;
+        n = root[0] ? asprintf(out, "%s/%s", root, user)
+                    : asprintf(out, "%s/profiles/%s", apid_ctx_get_state_dir(ctx), user);
+        if (n < 0) {
+                *out = NULL;
+                return apid__fail_oom();
+        }
+        return APID_OK;
+}
+
+/* ---- identities ---- */
+
+APID_EXPORT void apid_identity_free(apid_identity *identity)
+{
+        if (!identity)
+                return;
+        apid_sid_free(identity->sid);
+        free(identity->account);
+        free(identity->pool_name);
+        free(identity->user);
+        free(identity->profile);
+        free(identity);
+}
+
+static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
+{
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+
+        if (e != 0)
+                return apid__fail(APID_ESYS, e, "user %s: NSS lookup failed: %s", name, strerror(e));
+        if (!res)
+                return apid__fail(APID_ENOTFOUND, 0, "user %s: no such account", name);
+        *uid = (uint32_t)pw.pw_uid;
+        *gid = (uint32_t)pw.pw_gid;
+        return APID_OK;
+}
+
+/* The shared group's gid: an existing group of that name, else the one the
+ * registry provisioned; (uint32_t)-1 when none is configured. */
+static int shared_gid(struct sqlite3 *db, uint32_t *out)
+{
+        _cleanup_free_ char *name = NULL;
+        struct group gr, *res = NULL;
+        struct apid__account a;
+        char buf[4096];
+        int r = apid__config(db, "sharedGroup", &name);
+
+        *out = (uint32_t)-1;
+        if (r < 0 || !name[0])
+                return r;
+        r = apid__reg_account_by_user(db, name, &a);
+        if (r == APID_OK && a.kind == APID__ACCOUNT_GROUP) {
+                *out = a.uid;
+                return APID_OK;
+        }
+        if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
+                *out = (uint32_t)gr.gr_gid;
+                return APID_OK;
+        }
+        return apid__fail(APID_ENOTFOUND, 0, "shared group %s: no such group", name);
+}
+
+struct build_arg {
+        const apid_pool *pool;
+        apid_identity *id;
+};
+
+static const char *builtin_setting(int type)
+{
+        switch (type) {
+        case APID_IDENTITY_LOCAL_SYSTEM: return "localSystemUser";
+        case APID_IDENTITY_LOCAL_SERVICE: return "localServiceUser";
+        case APID_IDENTITY_NETWORK_SERVICE: return "networkServiceUser";
+        default: return NULL;
+        }
+}
+
+static const char *builtin_account(int type)
+{
+        switch (type) {
+        case APID_IDENTITY_LOCAL_SYSTEM: return "NT AUTHORITY\\SYSTEM";
+        case APID_IDENTITY_LOCAL_SERVICE: return "NT AUTHORITY\\LOCAL SERVICE";
+        case APID_IDENTITY_NETWORK_SERVICE: return "NT AUTHORITY\\NETWORK SERVICE";
+        default: return NULL;
+        }
+}
+
+static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct build_arg *b = arg;
+        apid_identity *id = b->id;
+        const apid_pool *pool = b->pool;
+        struct apid__account a;
+        _cleanup_free_ char *sid_text = NULL;
+        int r;
+
+        r = apid_sid_to_string(id->sid, &sid_text);
+        if (r < 0)
+                return r;
+        r = apid__reg_account_by_uid(db, apid__pool_uid(pool), &a);
+        if (r == APID_ENOTFOUND)
+                return apid__fail(APID_ECORRUPT, 0, "pool %s: its uid %u has no account record", id->pool_name,
+                                  apid__pool_uid(pool));
+        if (r < 0)
+                return r;
+        r = shared_gid(db, &id->shared_gid);
+        if (r < 0)
+                return r;
+        if (id->type == APID_IDENTITY_APPLICATION_POOL_IDENTITY) {
+                id->uid = id->gid = a.uid;
+                id->probe = a.probe;
+                id->user = strdup(a.user);
+                r = apid_account_for_pool(id->pool_name, &id->account);
+                if (r < 0)
+                        return r;
+        } else if (id->type == APID_IDENTITY_SPECIFIC_USER) {
+                const char *user = apid__pool_value(pool, "processModel.userName");
+
+                r = lookup_user(user, &id->uid, &id->gid);
+                if (r < 0)
+                        return r;
+                id->user = strdup(user);
+                id->account = strdup(user);
+        } else {
+                _cleanup_free_ char *user = NULL;
+                struct apid__account b2;
+
+                r = apid__config(db, builtin_setting(id->type), &user);
+                if (r < 0)
+                        return r;
+                /* A provisioned account, or an existing one of that name. */
+                r = apid__reg_account_by_user(db, user, &b2);
+                if (r == APID_OK && b2.kind == APID__ACCOUNT_BUILTIN) {
+                        id->uid = id->gid = b2.uid;
+                } else {
+                        r = lookup_user(user, &id->uid, &id->gid);
+                        if (r < 0)
+                                return r;
+                }
+                id->user = strdup(user);
+                id->account = strdup(builtin_account(id->type));
+        }
+        if (!id->user || !id->account)
+                return apid__fail_oom();
+        if (apid_pool_loads_profile(pool) == 1) {
+                r = apid__profile_path(ctx, db, id->user, &id->profile);
+                if (r < 0)
+                        return r;
+        }
+        return APID_OK;
+}
+
+int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *pool, apid_identity **out)
+{
+        struct build_arg b;
+        apid_identity *id;
+        int r;
+
+        id = calloc(1, sizeof(*id));
+        if (!id)
+                return apid__fail_oom();
+        id->type = apid_pool_get_identity_type(pool);
+        id->pool_name = strdup(apid_pool_get_name(pool));
+        r = id->pool_name ? apid_sid_for_pool(id->pool_name, &id->sid) : apid__fail_oom();
+        if (r == APID_OK) {
+                b.pool = pool;
+                b.id = id;
+                r = db ? build(ctx, db, &b) : apid__reg_run(ctx, 0, 0, build, &b);
+        }
+        if (r < 0) {
+                apid_identity_free(id);
+                return r;
+        }
+        *out = id;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_pool_get_identity(const apid_pool *pool, apid_identity **out)
+{
+        if (!pool || !out)
+                return apid__fail(APID_EINVAL, 0, "apid_pool_get_identity: NULL argument");
+        return apid__identity_build(apid__pool_ctx(pool), NULL, pool, out);
+}
+
+/* Lookups: find the pool, then build its identity. */
+struct find_arg {
+        const char *sid;
+        uint32_t uid;
+        const char *user;
+        char *key;
+};
+
+static int find_pool(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct find_arg *f = arg;
+        struct apid__account a;
+        int r;
+
+        if (f->sid)
+                r = apid__reg_account_by_sid(db, f->sid, &a);
+        else if (f->user)
+                r = apid__reg_account_by_user(db, f->user, &a);
+        else
+                r = apid__reg_account_by_uid(db, f->uid, &a);
+        if (r == APID_OK && a.kind != APID__ACCOUNT_POOL)
+                r = APID_ENOTFOUND;
+        if (r == APID_OK)
+                r = apid__reg_pool_key_by_uid(db, a.uid, &f->key);
+        return r;
+}
+
+static int identity_from(apid_ctx *ctx, struct find_arg *f, const char *what, apid_identity **out)
+{
+        apid_pool *pool = NULL;
+        int r;
+
+        if (!ctx || !out)
+                return apid__fail(APID_EINVAL, 0, "identity lookup: NULL argument");
+        r = apid__reg_run(ctx, 0, 0, find_pool, f);
+        if (r == APID_ENOTFOUND)
+                return apid__fail(APID_ENOTFOUND, 0, "%s: no pool has this identity", what);
+        if (r < 0)
+                return r;
+        r = apid__pool_open_key(ctx, f->key, &pool);
+        free(f->key);
+        if (r == APID_OK)
+                r = apid_pool_get_identity(pool, out);
+        apid_pool_free(pool);
+        return r;
+}
+
+APID_EXPORT int apid_identity_from_sid(apid_ctx *ctx, const apid_sid *sid, apid_identity **out)
+{
+        _cleanup_free_ char *text = NULL;
+        struct find_arg f = { 0 };
+        int r;
+
+        if (!sid)
+                return apid__fail(APID_EINVAL, 0, "apid_identity_from_sid: NULL argument");
+        r = apid_sid_to_string(sid, &text);
+        if (r < 0)
+                return r;
+        f.sid = text;
+        return identity_from(ctx, &f, text, out);
+}
+
+APID_EXPORT int apid_identity_from_uid(apid_ctx *ctx, uint32_t uid, apid_identity **out)
+{
+        struct find_arg f = { 0 };
+        char what[32];
+
+        f.uid = uid;
+        snprintf(what, sizeof(what), "uid %u", uid);
+        return identity_from(ctx, &f, what, out);
+}
+
+APID_EXPORT int apid_identity_from_user(apid_ctx *ctx, const char *user, apid_identity **out)
+{
+        struct find_arg f = { 0 };
+        const char *slash;
+        char q[256];
+
+        if (!user)
+                return apid__fail(APID_EINVAL, 0, "apid_identity_from_user: NULL argument");
+        slash = strchr(user, '\\');
+        if (slash && (size_t)(slash - user) == strlen(APID_POOL_DOMAIN) &&
+            strncasecmp(user, APID_POOL_DOMAIN, strlen(APID_POOL_DOMAIN)) == 0) {
+                apid_pool *pool = NULL;
+                int r;
+
+                if (!ctx || !out)
+                        return apid__fail(APID_EINVAL, 0, "apid_identity_from_user: NULL argument");
+                r = apid_pool_open(ctx, slash + 1, &pool);
+                if (r == APID_OK)
+                        r = apid_pool_get_identity(pool, out);
+                apid_pool_free(pool);
+                return r;
+        }
+        f.user = user;
+        apid__quote(q, sizeof(q), user, 100);
+        return identity_from(ctx, &f, q, out);
+}
+
+APID_EXPORT const apid_sid *apid_identity_get_sid(const apid_identity *identity)
+{
+        return identity ? identity->sid : NULL;
+}
+
+APID_EXPORT const char *apid_identity_get_account(const apid_identity *identity)
+{
+        return identity ? identity->account : NULL;
+}
+
+APID_EXPORT const char *apid_identity_get_pool_name(const apid_identity *identity)
+{
+        return identity ? identity->pool_name : NULL;
+}
+
+APID_EXPORT const char *apid_identity_get_user(const apid_identity *identity)
+{
+        return identity ? identity->user : NULL;
+}
+
+APID_EXPORT int apid_identity_get_type(const apid_identity *identity)
+{
+        return identity ? identity->type : APID_EINVAL;
+}
+
+APID_EXPORT uint32_t apid_identity_get_uid(const apid_identity *identity)
+{
+        return identity ? identity->uid : (uint32_t)-1;
+}
+
+APID_EXPORT uint32_t apid_identity_get_gid(const apid_identity *identity)
+{
+        return identity ? identity->gid : (uint32_t)-1;
+}
+
+APID_EXPORT uint32_t apid_identity_get_uid_probe(const apid_identity *identity)
+{
+        return identity && identity->type == APID_IDENTITY_APPLICATION_POOL_IDENTITY ? identity->probe : 0;
+}
+
+APID_EXPORT const char *apid_identity_get_profile_dir(const apid_identity *identity)
+{
+        return identity ? identity->profile : NULL;
+}
+
+APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity)
+{
+        return identity ? identity->shared_gid : (uint32_t)-1;
+}

@@ -1,0 +1,567 @@
+/* The registry: one SQLite database in the state directory. This is the only
+ * file that speaks SQL. WAL mode, a versioned schema with migrations, every
+ * mutation one BEGIN IMMEDIATE transaction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define REGISTRY_FILE "registry.db"
+#define BUSY_TIMEOUT_MS 10000
+
+/* Schema migrations: migrations[i] takes user_version i to i + 1. Never edit
+ * a released step; append new ones. */
+static const char *const migrations[] = {
+        /* 0 -> 1 */
+        "CREATE TABLE config ("
+        "  name TEXT PRIMARY KEY,"
+        "  value TEXT NOT NULL);"
+        /* Every id ever assigned. Rows are never deleted: a deleted pool's uid
+         * stays reserved for its SID and is never given to another pool. */
+        "CREATE TABLE accounts ("
+        "  uid INTEGER PRIMARY KEY CHECK (uid BETWEEN 0 AND 2147483647),"
+        "  sid TEXT NOT NULL UNIQUE,"
+        "  user TEXT NOT NULL UNIQUE,"
+        "  kind INTEGER NOT NULL,"
+        "  probe INTEGER NOT NULL);"
+        "CREATE TABLE pools ("
+        "  key TEXT PRIMARY KEY,"          /* the canonical (case-folded) name */
+        "  name TEXT NOT NULL,"            /* as created */
+        "  uid INTEGER NOT NULL UNIQUE REFERENCES accounts(uid));"
+        "CREATE TABLE settings ("
+        "  key TEXT NOT NULL REFERENCES pools(key) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  value TEXT NOT NULL,"
+        "  PRIMARY KEY (key, name));",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int db_fail(sqlite3 *db, int rc, const char *what)
+{
+        int status, err = 0;
+
+        switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                status = APID_EBUSY;
+                break;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+        case SQLITE_FORMAT:
+                status = APID_ECORRUPT;
+                break;
+        case SQLITE_NOMEM:
+                return apid__fail_oom();
+        case SQLITE_CONSTRAINT:
+                status = APID_EEXISTS;
+                break;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                status = APID_EPERM;
+                err = db ? sqlite3_system_errno(db) : 0;
+                break;
+        default:
+                status = APID_ESYS;
+                err = db ? sqlite3_system_errno(db) : 0;
+        }
+        return apid__fail(status, err, "registry %s: %s%s%s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                          err ? ": " : "", err ? strerror(err) : "");
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *what)
+{
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+        return rc == SQLITE_OK ? APID_OK : db_fail(db, rc, what);
+}
+
+static int user_version(sqlite3 *db, int *version)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return db_fail(db, rc, "reading the schema version");
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_finalize(st);
+                return db_fail(db, rc, "reading the schema version");
+        }
+        *version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        return APID_OK;
+}
+
+/* Bring the schema up to date, inside the caller's write transaction. */
+static int migrate(sqlite3 *db, const char *path)
+{
+        char sql[64];
+        int version, r;
+
+        r = user_version(db, &version);
+        if (r < 0)
+                return r;
+        if (version > SCHEMA_VERSION)
+                return apid__fail(APID_ECORRUPT, 0,
+                                  "registry %s: schema version %d is newer than this library knows (%d)", path,
+                                  version, SCHEMA_VERSION);
+        for (; version < SCHEMA_VERSION; version++) {
+                r = exec(db, migrations[version], "migrating the schema");
+                if (r < 0)
+                        return r;
+                snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+                r = exec(db, sql, "migrating the schema");
+                if (r < 0)
+                        return r;
+        }
+        return APID_OK;
+}
+
+static int ensure_state_dir(const char *dir)
+{
+        struct stat st;
+
+        if (stat(dir, &st) == 0) {
+                if (!S_ISDIR(st.st_mode))
+                        return apid__fail(APID_ESYS, ENOTDIR, "state directory %s: not a directory", dir);
+                return APID_OK;
+        }
+        if (errno != ENOENT)
+                return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return apid__fail(errno == EACCES || errno == EPERM || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
+                                  "state directory %s: cannot create it: %s", dir, strerror(errno));
+        return APID_OK;
+}
+
+void apid__reg_close(apid_ctx *ctx)
+{
+        struct sqlite3 **db = apid__ctx_db(ctx);
+
+        if (*db)
+                sqlite3_close_v2(*db);
+        *db = NULL;
+}
+
+static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
+{
+        const char *dir = apid_ctx_get_state_dir(ctx);
+        struct sqlite3 **cached = apid__ctx_db(ctx);
+        _cleanup_free_ char *path = NULL;
+        sqlite3 *db = NULL;
+        int rc, r;
+
+        if (*cached) {
+                *out = *cached;
+                return APID_OK;
+        }
+        if (asprintf(&path, "%s/%s", dir, REGISTRY_FILE) < 0) {
+                path = NULL;
+                return apid__fail_oom();
+        }
+        if (!create) {
+                if (access(path, F_OK) < 0) {
+                        if (errno == ENOENT)
+                                return apid__fail(APID_ENOTFOUND, 0, "registry %s: does not exist yet", path);
+                        return apid__fail(APID_ESYS, errno, "registry %s: %s", path, strerror(errno));
+                }
+        } else {
+                r = ensure_state_dir(dir);
+                if (r < 0)
+                        return r;
+        }
+        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
+                                                SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_fail(db, rc, path);
+                sqlite3_close_v2(db);
+                return r;
+        }
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        sqlite3_extended_result_codes(db, 1);
+        /* WAL: readers never block the writer; synchronous=FULL: a committed
+         * pool survives a power cut. foreign_keys keeps settings with pools. */
+        r = exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", path);
+        if (r < 0) {
+                sqlite3_close_v2(db);
+                return r;
+        }
+        chmod(path, 0644);
+        *cached = db;
+        *out = db;
+        return APID_OK;
+}
+
+int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg)
+{
+        const char *dir = apid_ctx_get_state_dir(ctx);
+        sqlite3 *db = NULL;
+        char what[64];
+        int r, version;
+
+        apid__ctx_lock(ctx);
+        r = reg_open(ctx, create, &db);
+        if (r < 0)
+                goto out;
+        r = exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction");
+        if (r < 0)
+                goto out;
+        if (write) {
+                r = migrate(db, dir);
+        } else {
+                r = user_version(db, &version);
+                if (r == APID_OK && version != SCHEMA_VERSION)
+                        r = version == 0 ? apid__fail(APID_ENOTFOUND, 0, "registry in %s: empty", dir)
+                                         : apid__fail(APID_ECORRUPT, 0,
+                                                      "registry in %s: schema version %d, this library knows %d",
+                                                      dir, version, SCHEMA_VERSION);
+        }
+        if (r == APID_OK)
+                r = fn(ctx, db, arg);
+        if (r == APID_OK && write)
+                r = apid__nss_snapshot_write(ctx, db); /* inside the transaction: it sees what commits */
+        if (r != APID_OK) {
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                goto out;
+        }
+        snprintf(what, sizeof(what), "committing");
+        r = exec(db, "COMMIT", what);
+        if (r < 0)
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+        apid__ctx_unlock(ctx);
+        return r;
+}
+
+/* ---- statements ---- */
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+        int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+
+        return rc == SQLITE_OK ? APID_OK : db_fail(db, rc, "preparing a statement");
+}
+
+/* Step a statement that changes rows, then finalize it. */
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+        int rc = sqlite3_step(st);
+
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, what);
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+        const unsigned char *t = sqlite3_column_text(st, i);
+
+        return strdup(t ? (const char *)t : "");
+}
+
+int apid__reg_config_get(sqlite3 *db, const char *name, char **value)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(db, "SELECT value FROM config WHERE name = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                *value = column_dup(st, 0);
+                r = *value ? APID_OK : apid__fail_oom();
+        } else {
+                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading a setting");
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+int apid__reg_config_set(sqlite3 *db, const char *name, const char *value)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(db, value[0] ? "INSERT OR REPLACE INTO config (name, value) VALUES (?, ?)"
+                                 : "DELETE FROM config WHERE name = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (value[0])
+                sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        return step_done(db, st, "writing a setting");
+}
+
+void apid__pool_row_clear(struct apid__pool_row *row)
+{
+        size_t i;
+
+        for (i = 0; i < row->n_settings; i++) {
+                free(row->setting_names[i]);
+                free(row->setting_values[i]);
+        }
+        free(row->setting_names);
+        free(row->setting_values);
+        free(row->name);
+        free(row->key);
+        memset(row, 0, sizeof(*row));
+}
+
+int apid__reg_pool_get(sqlite3 *db, const char *key, struct apid__pool_row *row)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        memset(row, 0, sizeof(*row));
+        r = prepare(db, "SELECT name, key, uid FROM pools WHERE key = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_finalize(st);
+                return rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading a pool");
+        }
+        row->name = column_dup(st, 0);
+        row->key = column_dup(st, 1);
+        row->uid = (uint32_t)sqlite3_column_int64(st, 2);
+        sqlite3_finalize(st);
+        if (!row->name || !row->key) {
+                apid__pool_row_clear(row);
+                return apid__fail_oom();
+        }
+        r = prepare(db, "SELECT name, value FROM settings WHERE key = ? ORDER BY name", &st);
+        if (r < 0) {
+                apid__pool_row_clear(row);
+                return r;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **n = realloc(row->setting_names, (row->n_settings + 1) * sizeof(char *));
+                char **v = n ? realloc(row->setting_values, (row->n_settings + 1) * sizeof(char *)) : NULL;
+
+                if (n)
+                        row->setting_names = n;
+                if (v)
+                        row->setting_values = v;
+                if (!n || !v) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                n[row->n_settings] = column_dup(st, 0);
+                v[row->n_settings] = column_dup(st, 1);
+                row->n_settings++;
+                if (!n[row->n_settings - 1] || !v[row->n_settings - 1]) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                apid__pool_row_clear(row);
+                return db_fail(db, rc, "reading pool settings");
+        }
+        return APID_OK;
+}
+
+int apid__reg_pool_keys(sqlite3 *db, char ***names, size_t *count)
+{
+        sqlite3_stmt *st;
+        char **list = NULL;
+        size_t n = 0, i;
+        int r, rc;
+
+        r = prepare(db, "SELECT name FROM pools ORDER BY key", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **grown = realloc(list, (n + 1) * sizeof(char *));
+
+                if (!grown || !(grown[n] = column_dup(st, 0))) {
+                        list = grown ? grown : list;
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                list = grown;
+                n++;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                for (i = 0; i < n; i++)
+                        free(list[i]);
+                free(list);
+                return db_fail(db, rc, "listing pools");
+        }
+        *names = list;
+        *count = n;
+        return APID_OK;
+}
+
+int apid__reg_pool_insert(sqlite3 *db, const char *key, const char *name, uint32_t uid)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(db, "INSERT INTO pools (key, name, uid) VALUES (?, ?, ?)", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, uid);
+        return step_done(db, st, "adding a pool");
+}
+
+int apid__reg_pool_remove(sqlite3 *db, const char *key)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(db, "DELETE FROM pools WHERE key = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        r = step_done(db, st, "deleting a pool");
+        if (r == APID_OK && sqlite3_changes(db) == 0)
+                return APID_ENOTFOUND;
+        return r;
+}
+
+int apid__reg_pool_key_by_uid(sqlite3 *db, uint32_t uid, char **key)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(db, "SELECT key FROM pools WHERE uid = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, uid);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                *key = column_dup(st, 0);
+                r = *key ? APID_OK : apid__fail_oom();
+        } else {
+                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "finding a pool");
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+int apid__reg_setting_put(sqlite3 *db, const char *key, const char *name, const char *value)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(db, value ? "INSERT OR REPLACE INTO settings (key, name, value) VALUES (?, ?, ?)"
+                              : "DELETE FROM settings WHERE key = ? AND name = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        if (value)
+                sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+        return step_done(db, st, "writing a pool setting");
+}
+
+static int account_query(sqlite3 *db, const char *where, const char *text, int64_t number,
+                         struct apid__account *out)
+{
+        char sql[128];
+        sqlite3_stmt *st;
+        int r, rc;
+
+        snprintf(sql, sizeof(sql), "SELECT uid, sid, user, kind, probe FROM accounts WHERE %s = ?", where);
+        r = prepare(db, sql, &st);
+        if (r < 0)
+                return r;
+        if (text)
+                sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_int64(st, 1, number);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                out->uid = (uint32_t)sqlite3_column_int64(st, 0);
+                snprintf(out->sid, sizeof(out->sid), "%s", (const char *)sqlite3_column_text(st, 1));
+                snprintf(out->user, sizeof(out->user), "%s", (const char *)sqlite3_column_text(st, 2));
+                out->kind = sqlite3_column_int(st, 3);
+                out->probe = (uint32_t)sqlite3_column_int64(st, 4);
+                r = APID_OK;
+        } else {
+                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading an account");
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+int apid__reg_account_by_sid(sqlite3 *db, const char *sid, struct apid__account *out)
+{
+        return account_query(db, "sid", sid, 0, out);
+}
+
+int apid__reg_account_by_uid(sqlite3 *db, uint32_t uid, struct apid__account *out)
+{
+        return account_query(db, "uid", NULL, uid, out);
+}
+
+int apid__reg_account_by_user(sqlite3 *db, const char *user, struct apid__account *out)
+{
+        return account_query(db, "user", user, 0, out);
+}
+
+int apid__reg_account_insert(sqlite3 *db, const struct apid__account *a)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(db, "INSERT INTO accounts (uid, sid, user, kind, probe) VALUES (?, ?, ?, ?, ?)", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, a->uid);
+        sqlite3_bind_text(st, 2, a->sid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, a->user, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, a->kind);
+        sqlite3_bind_int64(st, 5, a->probe);
+        return step_done(db, st, "recording an id");
+}
+
+int apid__reg_accounts_each(sqlite3 *db,
+                            int (*fn)(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg),
+                            void *arg)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(db,
+                    "SELECT a.uid, a.sid, a.user, a.kind, a.probe, p.name,"
+                    "       (SELECT value FROM settings s WHERE s.key = p.key"
+                    "          AND s.name = 'processModel.loadUserProfile')"
+                    "  FROM accounts a LEFT JOIN pools p ON p.uid = a.uid ORDER BY a.uid", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct apid__account a;
+                const unsigned char *pool = sqlite3_column_text(st, 5);
+                const unsigned char *profile = sqlite3_column_text(st, 6);
+
+                a.uid = (uint32_t)sqlite3_column_int64(st, 0);
+                snprintf(a.sid, sizeof(a.sid), "%s", (const char *)sqlite3_column_text(st, 1));
+                snprintf(a.user, sizeof(a.user), "%s", (const char *)sqlite3_column_text(st, 2));
+                a.kind = sqlite3_column_int(st, 3);
+                a.probe = (uint32_t)sqlite3_column_int64(st, 4);
+                r = fn(&a, (const char *)pool, profile && strcmp((const char *)profile, "true") == 0, arg);
+                if (r < 0)
+                        break;
+        }
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing accounts");
+}
