@@ -416,6 +416,19 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         return r;
 }
 
+APID_EXPORT int apid_pool_check_setting(const char *setting, const char *value)
+{
+        char *canonical = NULL;
+        int i, r;
+
+        i = apid__setting_find(apid__pool_settings, setting, "pool setting");
+        if (i < 0)
+                return i;
+        r = apid__setting_normalize(&apid__pool_settings[i], value, &canonical);
+        free(canonical);
+        return r;
+}
+
 APID_EXPORT int apid_pool_set(apid_pool *pool, const char *setting, const char *value)
 {
         struct set_arg s;

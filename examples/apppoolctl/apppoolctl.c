@@ -14,6 +14,9 @@ static const struct command {
 } commands[] = {
         { "sid", cmd_sid, "print the SID of pools or services" },
         { "lookup", cmd_lookup, "resolve account names to SIDs and SIDs to account names" },
+        { "pool", cmd_pool, "add, list, show, set and delete application pools" },
+        { "identity", cmd_identity, "show a pool identity by uid, user name or SID" },
+        { "registry", cmd_registry, "registry settings, export and import, the network principal" },
 };
 
 static void usage(FILE *f)
@@ -23,7 +26,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: %s [--help] [--version] COMMAND [ARGS...]\n"
                 "\n"
-                "Application pool identities for Linux: the SIDs IIS gives its pools.\n"
+                "Application pool identities for Linux.\n"
                 "\n"
                 "Commands:\n", program_name);
         for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -23,5 +23,8 @@ void json_string(FILE *f, const char *s);
 
 int cmd_sid(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
+int cmd_pool(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
 
 #endif

@@ -152,6 +152,20 @@ APID_EXPORT APID_WARN_UNUSED int apid_pool_get(const apid_pool *pool, const char
 APID_EXPORT APID_WARN_UNUSED int apid_pool_set(apid_pool *pool, const char *setting, const char *value);
 
 /**
+ * @brief Check a setting's name and the form of a value without changing anything.
+ *
+ * The checks apid_pool_set() makes before it writes, except those that need
+ * the system (that a user exists): for a tool that takes several settings
+ * and wants to refuse a bad one before applying any.
+ * @param setting  an appcmd-style name (case-insensitive).
+ * @param value    the value, as text.
+ * @return #APID_OK, or #APID_EINVAL naming the setting and the value.
+ * @note Thread-safe.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_pool_check_setting(const char *setting, const char *value);
+
+/**
  * @brief The name of the i-th pool setting, for listing them all.
  * @param index  0, 1, 2, ...
  * @return A static string, or NULL past the last setting.
