@@ -1,0 +1,85 @@
+#!/bin/bash
+# libnss_apppoolid end to end: getent, id, ls -l and ps show pool identities
+# by name. Runs in a private mount namespace where /var/lib is a fresh tmpfs
+# and /etc/nsswitch.conf names "apppoolid", so the system is not touched.
+# Usage: test-nss.sh APPPOOLCTL NSS_MODULE_DIR STATEDIR
+set -u
+ctl=$(realpath "$1") moddir=$(realpath "$2") statedir=$3
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! command -v setpriv >/dev/null; then
+        echo "SKIP: needs root, unshare and setpriv (a mount namespace to enable the module safely)"
+        exit 77
+fi
+case $statedir in /var/lib/*) ;; *) echo "SKIP: statedir $statedir is not under /var/lib"; exit 77 ;; esac
+
+exec unshare --mount --propagation private bash -s "$ctl" "$moddir" "$statedir" <<'INNER'
+set -u
+ctl=$1 moddir=$2 statedir=$3
+pass=0 fail=0
+check() {
+        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
+                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+tmp=$(mktemp -d /tmp/apid-nss-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+mount -t tmpfs tmpfs /var/lib || { echo "cannot mount a tmpfs on /var/lib"; exit 1; }
+sed -E 's/^(passwd|group):(.*)$/\1:\2 apppoolid/' /etc/nsswitch.conf > "$tmp/nsswitch.conf"
+mount --bind "$tmp/nsswitch.conf" /etc/nsswitch.conf
+export LD_LIBRARY_PATH=$moddir
+unset APPPOOLID_STATE_DIR
+
+# Nothing yet: fast "not found".
+getent passwd apppool-web >/dev/null; check "absent registry" 2 $?
+
+"$ctl" pool add DefaultAppPool web >/dev/null || exit 1
+uid=$("$ctl" pool show --json web | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
+
+check "getent passwd name" "apppool-web:*:$uid:$uid:IIS APPPOOL\\web:/nonexistent:/usr/sbin/nologin" \
+        "$(getent passwd apppool-web)"
+check "getent passwd uid" "apppool-web" "$(getent passwd "$uid" | cut -d: -f1)"
+check "getent passwd account name" "apppool-web" "$(getent passwd 'IIS AppPool\WEB' | cut -d: -f1)"
+check "getent group" "apppool-web:*:$uid:" "$(getent group apppool-web)"
+check "id" "uid=$uid(apppool-web) gid=$uid(apppool-web) groups=$uid(apppool-web)" "$(id apppool-web)"
+touch "$tmp/file" && chown apppool-web "$tmp/file"
+check "ls -l" "apppool-web" "$(ls -l "$tmp/file" | awk '{print $3}')"
+setpriv --reuid="$uid" --regid="$uid" --clear-groups sleep 5 &
+sleeper=$!
+sleep 0.2
+check "ps" "apppool-web" "$(ps -o user:32= -p $sleeper | tr -d ' ')"
+kill $sleeper
+check "enumeration" 2 "$(getent passwd | grep -c '^apppool-')"
+
+# A uid that an existing account holds is skipped; pool show says so.
+first=$(APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool add api >/dev/null &&
+        APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool show --json api |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
+cp /etc/passwd "$tmp/passwd" && echo "squatter:x:$first:$first::/:/usr/sbin/nologin" >> "$tmp/passwd"
+mount --bind "$tmp/passwd" /etc/passwd
+"$ctl" pool add api >/dev/null
+check "skips an existing account's uid" 1 "$("$ctl" pool show --json api | /usr/bin/python3 -c \
+        "import json,sys; d=json.load(sys.stdin); print(int(d['uid'] != $first and d['uidProbe'] >= 1))")"
+"$ctl" pool show api | grep -q 'not the first choice'; check "pool show says not first choice" 0 $?
+umount /etc/passwd
+
+# The shared group lists every pool.
+"$ctl" registry set sharedGroup apppool-users
+check "shared group members" "apppool-api,apppool-defaultapppool,apppool-web" \
+        "$(getent group apppool-users | cut -d: -f4 | tr ',' '\n' | sort | paste -sd,)"
+id -G apppool-web | grep -qw "$(getent group apppool-users | cut -d: -f3)"; check "id shows the shared group" 0 $?
+
+# Deleted pools disappear from NSS.
+"$ctl" pool delete web --keep-profile >/dev/null
+getent passwd apppool-web >/dev/null; check "deleted pool gone" 2 $?
+
+# The module trusts nothing: a snapshot others can write is ignored, and so
+# are lines that try to claim root or a system id.
+chmod 666 "$statedir/nss-snapshot"
+getent passwd apppool-defaultapppool >/dev/null; check "world-writable snapshot ignored" 2 $?
+chmod 644 "$statedir/nss-snapshot"
+printf 'P\tevil\t0\t0\tx\t/\t\nP\tevil2\t100\t100\tx\t/\t\nP\tEvil3\t2000000000\t2000000000\tx\t/\t\n' >> "$statedir/nss-snapshot"
+getent passwd evil >/dev/null; check "uid 0 line ignored" 2 $?
+getent passwd evil2 >/dev/null; check "system uid line ignored" 2 $?
+getent passwd 0 | grep -q '^root:'; check "root still root" 0 $?
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
+INNER
