@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -177,11 +178,52 @@ static int parse_line(char *line, struct entry *e)
         return 0;
 }
 
-/* Walk the snapshot; for each well-formed line of the wanted kind call match,
- * which fills the result and returns an NSS status other than NOTFOUND to stop. */
+/* What a lookup wants, checked on the raw line before it is copied and
+ * parsed in full, so a lookup costs one pass of memchr/memcmp over the file. */
+struct want {
+        char kind;         /* 'P' or 'G' */
+        const char *name;  /* field 1 */
+        const char *id;    /* field 2, decimal */
+        const char *key;   /* field 6 (P lines): the canonical pool name */
+};
+
+static int field_is(const char *line, size_t len, int field, const char *value)
+{
+        const char *p = line, *end = line + len, *tab;
+        size_t n = strlen(value);
+        int i;
+
+        for (i = 0; i < field; i++) {
+                p = memchr(p, '\t', (size_t)(end - p));
+                if (!p)
+                        return 0;
+                p++;
+        }
+        tab = memchr(p, '\t', (size_t)(end - p));
+        if (!tab)
+                tab = end;
+        return (size_t)(tab - p) == n && memcmp(p, value, n) == 0;
+}
+
+static int wanted(const struct want *w, const char *line, size_t len)
+{
+        if (len < 3 || line[0] != w->kind || line[1] != '\t')
+                return 0;
+        if (w->name)
+                return field_is(line, len, 1, w->name);
+        if (w->id)
+                return field_is(line, len, 2, w->id);
+        if (w->key)
+                return field_is(line, len, 6, w->key);
+        return 1;
+}
+
+/* Walk the snapshot; parse each wanted line in full (it is checked, never
+ * trusted) and call match, which fills the result and returns an NSS status
+ * other than NOTFOUND to stop. */
 typedef enum nss_status (*match_fn)(const struct entry *e, void *arg);
 
-static enum nss_status walk(char kind, match_fn match, void *arg)
+static enum nss_status walk(const struct want *w, match_fn match, void *arg)
 {
         struct snapshot s = { 0 };
         enum nss_status st = NSS_STATUS_NOTFOUND;
@@ -191,12 +233,13 @@ static enum nss_status walk(char kind, match_fn match, void *arg)
         if (snapshot_open(&s) < 0)
                 return NSS_STATUS_NOTFOUND;
         while (off < s.size && st == NSS_STATUS_NOTFOUND) {
-                const char *nl = memchr(s.data + off, '\n', s.size - off);
-                size_t len = nl ? (size_t)(nl - (s.data + off)) : s.size - off;
+                const char *start = s.data + off;
+                const char *nl = memchr(start, '\n', s.size - off);
+                size_t len = nl ? (size_t)(nl - start) : s.size - off;
                 struct entry e;
 
-                if (len < sizeof(line) && len > 2 && s.data[off] == kind) {
-                        memcpy(line, s.data + off, len);
+                if (len < sizeof(line) && wanted(w, start, len)) {
+                        memcpy(line, start, len);
                         line[len] = '\0';
                         if (!memchr(line, '\0', len) && parse_line(line, &e))
                                 st = match(&e, arg);
@@ -311,6 +354,7 @@ EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd
 {
         struct query q = { .name = name, .result = pw, .buf = buf, .len = len, .errnop = errnop };
         const char *slash = strchr(name, '\\');
+        struct want w = { 0 };
         enum nss_status st;
 
         /* "IIS APPPOOL\<pool>" resolves too, with the pool name compared as IIS does. */
@@ -321,7 +365,10 @@ EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd
         } else if (!valid_name(name)) {
                 return NSS_STATUS_NOTFOUND;
         }
-        st = walk('P', match_passwd, &q);
+        w.kind = 'P';
+        w.name = q.key ? NULL : name;
+        w.key = q.key;
+        st = walk(&w, match_passwd, &q);
         free(q.key);
         return st;
 }
@@ -330,10 +377,13 @@ EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, c
 EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
         struct query q = { .id = (uint32_t)uid, .result = pw, .buf = buf, .len = len, .errnop = errnop };
+        char id[16];
+        struct want w = { .kind = 'P', .id = id };
 
         if (uid < MIN_ID || uid > MAX_ID)
                 return NSS_STATUS_NOTFOUND;
-        return walk('P', match_passwd, &q);
+        snprintf(id, sizeof(id), "%u", (unsigned)uid);
+        return walk(&w, match_passwd, &q);
 }
 
 EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
@@ -342,20 +392,24 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
                                                  int *errnop)
 {
         struct query q = { .name = name, .result = gr, .buf = buf, .len = len, .errnop = errnop };
+        struct want w = { .kind = 'G', .name = name };
 
         if (!valid_name(name))
                 return NSS_STATUS_NOTFOUND;
-        return walk('G', match_group, &q);
+        return walk(&w, match_group, &q);
 }
 
 EXPORT enum nss_status _nss_apppoolid_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop);
 EXPORT enum nss_status _nss_apppoolid_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop)
 {
         struct query q = { .id = (uint32_t)gid, .result = gr, .buf = buf, .len = len, .errnop = errnop };
+        char id[16];
+        struct want w = { .kind = 'G', .id = id };
 
         if (gid < MIN_ID || gid > MAX_ID)
                 return NSS_STATUS_NOTFOUND;
-        return walk('G', match_group, &q);
+        snprintf(id, sizeof(id), "%u", (unsigned)gid);
+        return walk(&w, match_group, &q);
 }
 
 /* ---- enumeration (getent passwd, getent group) ---- */
