@@ -71,8 +71,10 @@ static int db_fail(sqlite3 *db, int rc, const char *what)
                 status = APID_ESYS;
                 err = db ? sqlite3_system_errno(db) : 0;
         }
-        return apid__fail(status, err, "registry %s: %s%s%s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                          err ? ": " : "", err ? strerror(err) : "");
+        const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+
+        return apid__fail(status, err, "registry %s%s%s: %s%s%s", file && file[0] ? file : "", file && file[0] ? ": " : "",
+                          what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), err ? ": " : "", err ? strerror(err) : "");
 }
 
 static int exec(sqlite3 *db, const char *sql, const char *what)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -126,6 +127,49 @@ static void state_dir_problems_are_named(void **state)
         must(apid_ctx_set_state_dir(ctx, path));
         must(apid_pool_create(ctx, "x", NULL));
         apid_ctx_unref(ctx);
+}
+
+static void read_only_state_dir_is_named(void **state)
+{
+        struct fixture *f = *state;
+        char message[1024] = "";
+        int fds[2], status, r = 0;
+        ssize_t n;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                skip(); /* root ignores permission bits: the test drops to nobody */
+        must(apid_pool_create(f->ctx, "x", NULL));
+        assert_int_equal(chmod(f->dir, 0755), 0);
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                apid_ctx *ctx = NULL;
+
+                close(fds[0]);
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(2);
+                if (apid_ctx_new(&ctx) != APID_OK || apid_ctx_set_state_dir(ctx, f->dir) != APID_OK)
+                        _exit(3);
+                r = apid_pool_create(ctx, "y", NULL);
+                if (write(fds[1], &r, sizeof(r)) < 0 ||
+                    write(fds[1], apid_error_message(), strlen(apid_error_message())) < 0)
+                        _exit(4);
+                _exit(0);
+        }
+        close(fds[1]);
+        assert_int_equal(read(fds[0], &r, sizeof(r)), sizeof(r));
+        n = read(fds[0], message, sizeof(message) - 1);
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        message[n > 0 ? n : 0] = '\0';
+        if (r != APID_EPERM && r != APID_ESYS)
+                fail_msg("a read-only registry gave %d: %s", r, message);
+        if (!strstr(message, f->dir))
+                fail_msg("message does not name the directory: %s", message);
+        assert_int_equal(pool_count(f->ctx), 1); /* nothing written */
 }
 
 static void corrupt_registry_is_refused_and_kept(void **state)
@@ -577,6 +621,7 @@ int main(void)
                 T(duplicates_and_collisions_are_refused),
                 T(bad_input_writes_nothing),
                 T(state_dir_problems_are_named),
+                T(read_only_state_dir_is_named),
                 T(corrupt_registry_is_refused_and_kept),
                 T(newer_schema_is_refused),
                 T(settings_have_iis_defaults_and_checks),
