@@ -195,6 +195,7 @@ APID_EXPORT int apid_registry_network_principal(apid_ctx *ctx, char **out)
 
 struct export_arg {
         FILE *f;
+        apid_ctx *ctx;
 };
 
 static int export_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
@@ -248,41 +249,27 @@ static int export_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         return r;
 }
 
+static int export_fill(FILE *f, void *arg)
+{
+        struct export_arg *e = arg;
+        int r;
+
+        e->f = f;
+        r = apid__reg_run(e->ctx, 0, 0, export_in, e);
+        if (r == APID_ENOTFOUND) { /* no registry: the header alone, no pools */
+                fprintf(f, "%s\n", EXPORT_MAGIC);
+                r = APID_OK;
+        }
+        return r;
+}
+
 APID_EXPORT int apid_registry_export(apid_ctx *ctx, const char *path)
 {
-        _cleanup_free_ char *tmp = NULL;
-        struct export_arg e;
-        int fd, r;
+        struct export_arg e = { NULL, ctx };
 
         if (!ctx || !path)
                 return apid__fail(APID_EINVAL, 0, "apid_registry_export: NULL argument");
-        if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-                tmp = NULL;
-                return apid__fail_oom();
-        }
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
-        e.f = fdopen(fd, "w");
-        if (!e.f) {
-                close(fd);
-                unlink(tmp);
-                return apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
-        }
-        r = apid__reg_run(ctx, 0, 0, export_in, &e);
-        if (r == APID_ENOTFOUND) { /* no registry: export the defaults, no pools */
-                fprintf(e.f, "%s\n", EXPORT_MAGIC);
-                r = APID_OK;
-        }
-        if (r == APID_OK && (fflush(e.f) != 0 || fsync(fd) != 0))
-                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
-        if (fclose(e.f) != 0 && r == APID_OK)
-                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
-        if (r == APID_OK && rename(tmp, path) < 0)
-                r = apid__fail(APID_ESYS, errno, "export %s: %s", path, strerror(errno));
-        if (r < 0)
-                unlink(tmp);
-        return r;
+        return apid__write_atomic(path, "export", 0644, export_fill, &e);
 }
 
 struct import_arg {

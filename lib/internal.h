@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include "apppoolid.h"
 
@@ -42,8 +44,16 @@ int apid__case_map(uint32_t cp, enum apid_case mode, uint32_t *out);
 int apid__utf16le(const char *utf8, enum apid_case mode, unsigned char **out, size_t *out_size,
                   const char *what);
 
-/* name.c: the service-name rule (the pool-name rule is public). */
+/* name.c: the service-name rule (the pool-name rule is public), and POSIX
+ * user and group names ([a-z_][a-z0-9_-]*, at most 32 bytes). */
 int apid__service_name_check(const char *name);
+int apid__posix_name_valid(const char *name);
+
+/* atomicfile.c: write a file whole or not at all: fill a temporary file in
+ * the same directory, fsync it, rename it over path. "what" names the file
+ * in messages. */
+int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg),
+                       void *arg);
 
 #endif
 

@@ -138,3 +138,18 @@ APID_EXPORT int apid_pool_name_equal(const char *a, const char *b)
                 return r;
         return strcmp(fa, fb) == 0;
 }
+
+/* A POSIX user or group name as useradd accepts by default: [a-z_][a-z0-9_-]*,
+ * at most 32 bytes. Shared with the NSS module, which checks what it reads. */
+int apid__posix_name_valid(const char *name)
+{
+        size_t i, len = strlen(name);
+
+        if (len == 0 || len > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+                return 0;
+        for (i = 1; i < len; i++)
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+                      name[i] == '-'))
+                        return 0;
+        return 1;
+}

@@ -9,12 +9,8 @@
  *
  * Fields never hold a tab, a newline or a colon: pool names cannot contain
  * control characters or ':', and user names are [a-z0-9_-]. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -84,42 +80,33 @@ static int write_account(const struct apid__account *a, const char *pool_name, i
         return APID_OK;
 }
 
+static int fill(FILE *f, void *arg)
+{
+        struct snap *s = arg;
+        int r;
+
+        s->f = f;
+        fprintf(f, "apppoolid-nss 1\n");
+        r = apid__reg_accounts_each(s->db, write_account, s);
+        if (r == APID_OK && s->shared[0])
+                fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
+        return r;
+}
+
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db)
 {
-        const char *dir = apid_ctx_get_state_dir(ctx);
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_free_ char *path = NULL;
         struct snap s;
-        int fd, r;
+        int r;
 
-        if (asprintf(&tmp, "%s/." APID__NSS_FILE ".XXXXXX", dir) < 0 ||
-            asprintf(&path, "%s/" APID__NSS_FILE, dir) < 0)
+        if (asprintf(&path, "%s/" APID__NSS_FILE, apid_ctx_get_state_dir(ctx)) < 0) {
+                path = NULL;
                 return apid__fail_oom();
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return apid__fail(APID_ESYS, errno, "NSS snapshot %s: %s", tmp, strerror(errno));
+        }
         memset(&s, 0, sizeof(s));
         s.ctx = ctx;
         s.db = db;
-        s.f = fdopen(fd, "w");
-        if (!s.f) {
-                close(fd);
-                unlink(tmp);
-                return apid__fail(APID_ESYS, errno, "NSS snapshot %s: %s", tmp, strerror(errno));
-        }
-        fchmod(fd, 0644);
-        fprintf(s.f, "apppoolid-nss 1\n");
-        r = apid__reg_accounts_each(db, write_account, &s);
-        if (r == APID_OK && s.shared[0])
-                fprintf(s.f, "G\t%s\t%u\t%s\n", s.shared, s.shared_gid, s.members ? s.members : "");
+        r = apid__write_atomic(path, "NSS snapshot", 0644, fill, &s);
         free(s.members);
-        if (r == APID_OK && (fflush(s.f) != 0 || fsync(fd) != 0))
-                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s: %s", tmp, strerror(errno));
-        if (fclose(s.f) != 0 && r == APID_OK)
-                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s: %s", tmp, strerror(errno));
-        if (r == APID_OK && rename(tmp, path) < 0)
-                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s: %s", path, strerror(errno));
-        if (r < 0)
-                unlink(tmp);
         return r;
 }

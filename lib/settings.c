@@ -94,18 +94,6 @@ static int64_t parse_timespan(const char *v)
         return (int64_t)(((d * 24 + h) * 60 + m) * 60 + s);
 }
 
-static int valid_posix_name(const char *v)
-{
-        size_t i, len = strlen(v);
-
-        if (len == 0 || len > 32 || !((v[0] >= 'a' && v[0] <= 'z') || v[0] == '_'))
-                return 0;
-        for (i = 1; i < len; i++)
-                if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-'))
-                        return 0;
-        return 1;
-}
-
 int apid__setting_normalize(const struct apid__setting *s, const char *value, char **out)
 {
         char q[256], buf[64];
@@ -162,7 +150,7 @@ int apid__setting_normalize(const struct apid__setting *s, const char *value, ch
                 result = s->values[i];
                 break;
         case APID__S_USER:
-                if (value[0] && !valid_posix_name(value))
+                if (value[0] && !apid__posix_name_valid(value))
                         return apid__fail(APID_EINVAL, 0,
                                           "%s '%s': not a valid user or group name (lower case, at most 32, "
                                           "^[a-z_][a-z0-9_-]*$)", s->name, q);

@@ -90,18 +90,6 @@ struct entry {
         uint32_t id;
 };
 
-static int valid_name(const char *s)
-{
-        size_t i, n = strlen(s);
-
-        if (n == 0 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-                return 0;
-        for (i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-                        return 0;
-        return 1;
-}
-
 static int valid_text(const char *s, size_t max)
 {
         size_t n = strlen(s), i;
@@ -151,7 +139,7 @@ static int parse_line(char *line, struct entry *e)
                 return 0; /* too many fields */
         memset(e, 0, sizeof(*e));
         if (n == 7 && strcmp(f[0], "P") == 0) {
-                if (!valid_name(f[1]) || !parse_id(f[2], &e->id) || !parse_id(f[3], &gid) || gid != e->id ||
+                if (!apid__posix_name_valid(f[1]) || !parse_id(f[2], &e->id) || !parse_id(f[3], &gid) || gid != e->id ||
                     !valid_text(f[4], 512) || f[5][0] != '/' || !valid_text(f[5], 4096) || !valid_text(f[6], 512))
                         return 0;
                 e->kind = 'P';
@@ -164,7 +152,7 @@ static int parse_line(char *line, struct entry *e)
         if (n == 4 && strcmp(f[0], "G") == 0) {
                 char *m;
 
-                if (!valid_name(f[1]) || !parse_id(f[2], &e->id) || !valid_text(f[3], 1u << 20))
+                if (!apid__posix_name_valid(f[1]) || !parse_id(f[2], &e->id) || !valid_text(f[3], 1u << 20))
                         return 0;
                 for (m = f[3]; *m; m++)
                         if (!((*m >= 'a' && *m <= 'z') || (*m >= '0' && *m <= '9') || *m == '_' || *m == '-' ||
@@ -362,7 +350,7 @@ EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd
             strncasecmp(name, APID_POOL_DOMAIN, strlen(APID_POOL_DOMAIN)) == 0) {
                 if (apid_pool_name_canonical(slash + 1, &q.key) != APID_OK)
                         return NSS_STATUS_NOTFOUND;
-        } else if (!valid_name(name)) {
+        } else if (!apid__posix_name_valid(name)) {
                 return NSS_STATUS_NOTFOUND;
         }
         w.kind = 'P';
@@ -394,7 +382,7 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
         struct query q = { .name = name, .result = gr, .buf = buf, .len = len, .errnop = errnop };
         struct want w = { .kind = 'G', .name = name };
 
-        if (!valid_name(name))
+        if (!apid__posix_name_valid(name))
                 return NSS_STATUS_NOTFOUND;
         return walk(&w, match_group, &q);
 }

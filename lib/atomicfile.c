@@ -1,0 +1,41 @@
+/* Files written whole or not at all. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg)
+{
+        _cleanup_free_ char *tmp = NULL;
+        FILE *f;
+        int fd, r;
+
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+                tmp = NULL;
+                return apid__fail_oom();
+        }
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return apid__fail(APID_ESYS, errno, "%s %s: %s", what, path, strerror(errno));
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = apid__fail(APID_ESYS, errno, "%s %s: %s", what, path, strerror(errno));
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        r = fchmod(fd, mode) < 0 ? apid__fail(APID_ESYS, errno, "%s %s: %s", what, tmp, strerror(errno))
+                                 : fill(f, arg);
+        if (r == APID_OK && (fflush(f) != 0 || fsync(fd) != 0))
+                r = apid__fail(APID_ESYS, errno, "%s %s: %s", what, tmp, strerror(errno));
+        if (fclose(f) != 0 && r == APID_OK)
+                r = apid__fail(APID_ESYS, errno, "%s %s: %s", what, tmp, strerror(errno));
+        if (r == APID_OK && rename(tmp, path) < 0)
+                r = apid__fail(APID_ESYS, errno, "%s %s: %s", what, path, strerror(errno));
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
