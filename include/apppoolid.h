@@ -18,5 +18,6 @@
 #include "apppoolid/pool.h"
 #include "apppoolid/identity.h"
 #include "apppoolid/registry.h"
+#include "apppoolid/acl.h"
 
 #endif /* APPPOOLID_H */

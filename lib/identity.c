@@ -317,6 +317,36 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out)
         return apid__fail(APID_ENOTFOUND, 0, "shared group %s: no such group", name);
 }
 
+struct shared_arg {
+        const char *name;
+        uint32_t gid;
+};
+
+static int shared_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct shared_arg *s = arg;
+        struct apid__account a;
+        int r = apid__reg_account_by_user(db, s->name, &a);
+
+        if (r == APID_OK && a.kind != APID__ACCOUNT_GROUP)
+                r = APID_ENOTFOUND;
+        if (r == APID_OK)
+                s->gid = a.uid;
+        return r;
+}
+
+int apid__shared_gid_lookup(apid_ctx *ctx, const char *name, uint32_t *gid)
+{
+        struct shared_arg s = { name, 0 };
+        int r = apid__reg_run(ctx, 0, 0, shared_in, &s);
+
+        if (r == APID_ENOTFOUND)
+                return apid__fail(APID_ENOTFOUND, 0, "shared group %s: no such group", name);
+        if (r == APID_OK)
+                *gid = s.gid;
+        return r;
+}
+
 struct build_arg {
         const apid_pool *pool;
         apid_identity *id;

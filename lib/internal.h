@@ -55,7 +55,6 @@ int apid__posix_name_valid(const char *name);
 int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg),
                        void *arg);
 
-#endif
 
 /* ---- registry (lib/registry.c is the only file that speaks SQL) ---- */
 struct sqlite3;
@@ -156,3 +155,8 @@ int apid__profile_remove(const char *path);
 /* ---- the NSS snapshot (lib/nssfile.c), written by the library, read by libnss_apppoolid ---- */
 #define APID__NSS_FILE "nss-snapshot"
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
+
+/* identity.c: the provisioned shared group's gid, in a read transaction. */
+int apid__shared_gid_lookup(apid_ctx *ctx, const char *name, uint32_t *gid);
+
+#endif

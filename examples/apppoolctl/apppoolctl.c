@@ -17,6 +17,11 @@ static const struct command {
         { "pool", cmd_pool, "add, list, show, set and delete application pools" },
         { "identity", cmd_identity, "show a pool identity by uid, user name or SID" },
         { "registry", cmd_registry, "registry settings, export and import, the network principal" },
+        { "grant", cmd_acl_edit, "grant a trustee rights on files (icacls /grant), -R for a tree" },
+        { "deny", cmd_acl_edit, "take rights away (icacls /deny)" },
+        { "remove", cmd_acl_edit, "remove a trustee's entries (icacls /remove)" },
+        { "reset", cmd_acl_edit, "reset ACLs to what the parent gives (icacls /reset)" },
+        { "acl", cmd_acl, "show, save and restore ACLs (icacls /save, /restore)" },
 };
 
 static void usage(FILE *f)
@@ -30,7 +35,7 @@ static void usage(FILE *f)
                 "\n"
                 "Commands:\n", program_name);
         for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+                fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
         fprintf(f,
                 "\n"
                 "Run '%s COMMAND --help' for a command's options.\n"

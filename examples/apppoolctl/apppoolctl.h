@@ -26,5 +26,7 @@ int cmd_lookup(int argc, char **argv);
 int cmd_pool(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
+int cmd_acl_edit(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
 
 #endif

@@ -1,0 +1,227 @@
+/* apppoolctl grant|deny|remove|reset and apppoolctl acl show|save|restore:
+ * icacls for libapppoolid. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apppoolctl.h"
+
+struct output {
+        int json, quiet;
+        int progress_shown;
+};
+
+static const char *const event_names[] = { "", "changed", "unchanged", "skipped", "failed", "approximated" };
+
+static void report(int event, const char *path, const char *detail, void *userdata)
+{
+        struct output *o = userdata;
+
+        if (o->progress_shown) {
+                fputs("\r\033[K", stderr);
+                o->progress_shown = 0;
+        }
+        if (o->json) {
+                printf("{\"event\":\"%s\",\"path\":", event_names[event]);
+                json_string(stdout, path);
+                if (detail[0]) {
+                        fputs(",\"detail\":", stdout);
+                        json_string(stdout, detail);
+                }
+                fputs("}\n", stdout);
+                return;
+        }
+        if (event == APID_ACL_FAILED)
+                fprintf(stderr, "%s: %s\n", program_name, detail);
+        else if (event == APID_ACL_APPROXIMATED)
+                printf("approximated: %s: %s\n", path, detail);
+        else if (event == APID_ACL_CHANGED && !o->quiet)
+                printf("processed file: %s\n", path);
+}
+
+static void progress(uint64_t visited, uint64_t changed, void *userdata)
+{
+        struct output *o = userdata;
+
+        fprintf(stderr, "\r\033[K%llu paths, %llu changed", (unsigned long long)visited, (unsigned long long)changed);
+        o->progress_shown = 1;
+}
+
+static int usage_acl(void)
+{
+        printf("Usage: %s grant PATH SPEC... [options]     (icacls PATH /grant SPEC; --replace for /grant:r)\n"
+               "       %s deny PATH SPEC... [options]      (icacls PATH /deny SPEC)\n"
+               "       %s remove PATH TRUSTEE... [options] (icacls PATH /remove TRUSTEE)\n"
+               "       %s reset PATH [options]             (icacls PATH /reset)\n"
+               "\n"
+               "SPEC is TRUSTEE:RIGHTS as icacls writes it, e.g. 'IIS AppPool\\DefaultAppPool:(OI)(CI)RX'.\n"
+               "Options: -R (icacls /T), --strict (refuse approximations), --continue (/C),\n"
+               "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore').\n"
+               "Only changed paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
+               program_name, program_name, program_name, program_name);
+        return 0;
+}
+
+int cmd_acl_edit(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "recursive", no_argument, NULL, 'R' },
+                { "strict", no_argument, NULL, 's' },
+                { "continue", no_argument, NULL, 'c' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "json", no_argument, NULL, 'j' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "replace", no_argument, NULL, 'r' },
+                { "journal", required_argument, NULL, 'J' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *verb = argv[0], *journal = NULL;
+        struct output o = { 0, 0, 0 };
+        uint32_t flags = 0;
+        apid_acl_edit *edit = NULL;
+        apid_ctx *ctx = NULL;
+        int op, replace = 0, c, i, r;
+
+        while ((c = getopt_long(argc, argv, "RscnjqrJ:h", options, NULL)) != -1) {
+                switch (c) {
+                case 'R': flags |= APID_ACL_RECURSIVE; break;
+                case 's': flags |= APID_ACL_STRICT; break;
+                case 'c': flags |= APID_ACL_CONTINUE; break;
+                case 'n': flags |= APID_ACL_DRY_RUN; break;
+                case 'j': o.json = 1; break;
+                case 'q': o.quiet = 1; break;
+                case 'r': replace = 1; break;
+                case 'J': journal = optarg; break;
+                case 'h': return usage_acl();
+                default: return fail_usage("%s: bad option", verb);
+                }
+        }
+        op = strcmp(verb, "grant") == 0 ? (replace ? APID_ACL_GRANT_REPLACE : APID_ACL_GRANT)
+             : strcmp(verb, "deny") == 0 ? APID_ACL_DENY
+             : strcmp(verb, "remove") == 0 ? APID_ACL_REMOVE
+                                           : 0;
+        if (replace && op != APID_ACL_GRANT_REPLACE)
+                return fail_usage("--replace goes with grant");
+        if (optind >= argc)
+                return fail_usage("%s: a PATH is needed", verb);
+        if (op && optind + 1 >= argc)
+                return fail_usage("%s: at least one %s is needed after PATH", verb,
+                                  op == APID_ACL_REMOVE ? "TRUSTEE" : "SPEC");
+        if (!op && optind + 1 != argc)
+                return fail_usage("reset takes only a PATH");
+        if (apid_ctx_new(&ctx) != APID_OK || apid_acl_edit_new(ctx, &edit) != APID_OK) {
+                apid_ctx_unref(ctx);
+                return fail_library();
+        }
+        r = 0;
+        /* Every spec is parsed and its trustee resolved before anything is applied. */
+        for (i = optind + 1; i < argc && !r; i++)
+                if (apid_acl_edit_add(edit, op, argv[i]) != APID_OK)
+                        r = fail_library();
+        if (!r && !op && apid_acl_edit_reset(edit) != APID_OK)
+                r = fail_library();
+        if (!r) {
+                if (apid_acl_edit_set_flags(edit, flags) != APID_OK ||
+                    apid_acl_edit_set_report_fn(edit, report, &o) != APID_OK ||
+                    (isatty(STDERR_FILENO) && !o.json && (flags & APID_ACL_RECURSIVE) &&
+                     apid_acl_edit_set_progress_fn(edit, progress, &o) != APID_OK) ||
+                    (journal && apid_acl_edit_set_journal(edit, journal) != APID_OK))
+                        r = fail_library();
+        }
+        if (!r) {
+                int s = apid_acl_edit_apply(edit, argv[optind]);
+                uint64_t ok = apid_acl_edit_count(edit, APID_ACL_CHANGED) + apid_acl_edit_count(edit, APID_ACL_UNCHANGED);
+                uint64_t failed = apid_acl_edit_count(edit, APID_ACL_FAILED);
+
+                if (o.progress_shown)
+                        fputs("\r\033[K", stderr);
+                if (s != APID_OK && ok == 0 && failed == 0) {
+                        r = fail_library(); /* refused before any path: strict, a bad path */
+                } else if (o.json)
+                        printf("{\"summary\":{\"changed\":%llu,\"unchanged\":%llu,\"skipped\":%llu,\"failed\":%llu,"
+                               "\"approximated\":%llu,\"dryRun\":%s}}\n",
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_UNCHANGED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_SKIPPED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_FAILED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_APPROXIMATED),
+                               (flags & APID_ACL_DRY_RUN) ? "true" : "false");
+                else
+                        printf("Successfully processed %llu files (%llu changed%s); Failed processing %llu files\n",
+                               (unsigned long long)ok,
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED),
+                               (flags & APID_ACL_DRY_RUN) ? ", dry run: nothing written" : "",
+                               (unsigned long long)failed);
+                if (s != APID_OK && !r)
+                        r = EXIT_LIBRARY; /* each failure was printed as it happened */
+        }
+        apid_acl_edit_free(edit);
+        apid_ctx_unref(ctx);
+        return r;
+}
+
+int cmd_acl(int argc, char **argv)
+{
+        apid_ctx *ctx = NULL;
+        const char *verb = argc > 1 ? argv[1] : "";
+        int recursive = 0, r, i;
+        const char *base = ".";
+        const char *args[3];
+        int n = 0;
+
+        if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+                printf("Usage: %s acl show PATH [-R]\n"
+                       "       %s acl save PATH FILE [-R]     (icacls PATH /save FILE [/T])\n"
+                       "       %s acl restore FILE [--base DIR] (icacls DIR /restore FILE)\n"
+                       "\n"
+                       "The format is what 'getfacl -R' prints and 'setfacl --restore' reads. Paths in a save\n"
+                       "file are relative (getfacl drops the leading '/'): restore with --base / for absolute\n"
+                       "paths; the default base is the current directory, as for setfacl.\n",
+                       program_name, program_name, program_name);
+                return 0;
+        }
+        for (i = 2; i < argc; i++) {
+                if (strcmp(argv[i], "-R") == 0 || strcmp(argv[i], "--recursive") == 0)
+                        recursive = 1;
+                else if (strcmp(argv[i], "--base") == 0 && i + 1 < argc)
+                        base = argv[++i];
+                else if (argv[i][0] == '-' && argv[i][1])
+                        return fail_usage("acl %s: bad option '%s'", verb, argv[i]);
+                else if (n < 3)
+                        args[n++] = argv[i];
+                else
+                        return fail_usage("acl %s: too many arguments", verb);
+        }
+        if (!((strcmp(verb, "show") == 0 && n == 1) || (strcmp(verb, "save") == 0 && n == 2) ||
+              (strcmp(verb, "restore") == 0 && n == 1)))
+                return fail_usage("acl: expected show PATH, save PATH FILE or restore FILE");
+        if (apid_ctx_new(&ctx) != APID_OK)
+                return fail_library();
+        if (strcmp(verb, "show") == 0) {
+                char tmp[] = "/tmp/apppoolctl-acl-XXXXXX";
+                int fd = mkstemp(tmp);
+
+                r = fd < 0 ? -1 : apid_acl_save(ctx, args[0], tmp, recursive ? APID_ACL_RECURSIVE : 0);
+                if (r == APID_OK) {
+                        FILE *f = fopen(tmp, "r");
+                        char line[4096];
+
+                        while (f && fgets(line, sizeof(line), f))
+                                fputs(line, stdout);
+                        if (f)
+                                fclose(f);
+                }
+                if (fd >= 0) {
+                        close(fd);
+                        unlink(tmp);
+                }
+        } else if (strcmp(verb, "save") == 0) {
+                r = apid_acl_save(ctx, args[0], args[1], recursive ? APID_ACL_RECURSIVE : 0);
+        } else {
+                r = apid_acl_restore(ctx, args[0], base, 0);
+        }
+        apid_ctx_unref(ctx);
+        return r == APID_OK ? 0 : fail_library();
+}

@@ -1,0 +1,468 @@
+/* Save and restore ACLs in the text format that "getfacl -R" prints and
+ * "setfacl --restore" reads (icacls /save and /restore for Linux). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <acl/libacl.h>
+#include <sys/acl.h>
+
+#include "internal.h"
+#include "acl-internal.h"
+
+/* getfacl quotes file names: '\\', white space and unprintable bytes as \ooo. */
+static void quote_path(FILE *f, const char *p)
+{
+        for (; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+
+                if (c == '\\' || c <= ' ' || c >= 0x7f)
+                        fprintf(f, "\\%03o", c);
+                else
+                        fputc(c, f);
+        }
+}
+
+static int unquote_path(char *p)
+{
+        char *o = p;
+
+        while (*p) {
+                if (*p == '\\') {
+                        if (p[1] < '0' || p[1] > '3' || p[2] < '0' || p[2] > '7' || p[3] < '0' || p[3] > '7')
+                                return -1;
+                        *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+                        p += 4;
+                } else {
+                        *o++ = *p++;
+                }
+        }
+        *o = '\0';
+        return 0;
+}
+
+int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
+{
+        char proc[64], ubuf[32], gbuf[32];
+        struct stat st;
+        struct passwd *pw;
+        struct group *gr;
+        acl_t acc, def = NULL;
+        char *text;
+        int r = APID_OK;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (fstat(fd, &st) < 0)
+                return apid__fail(APID_ESYS, errno, "%s: %s", path, strerror(errno));
+        acc = acl_get_file(proc, ACL_TYPE_ACCESS);
+        if (acc && is_dir)
+                def = acl_get_file(proc, ACL_TYPE_DEFAULT);
+        if (!acc || (is_dir && !def)) {
+                r = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno, "%s: reading the ACL: %s",
+                               path, strerror(errno));
+                goto out;
+        }
+        pw = getpwuid(st.st_uid);
+        gr = getgrgid(st.st_gid);
+        snprintf(ubuf, sizeof(ubuf), "%u", (unsigned)st.st_uid);
+        snprintf(gbuf, sizeof(gbuf), "%u", (unsigned)st.st_gid);
+        fputs("# file: ", f);
+        quote_path(f, path);
+        fprintf(f, "\n# owner: %s\n# group: %s\n", pw ? pw->pw_name : ubuf, gr ? gr->gr_name : gbuf);
+        text = acl_to_any_text(acc, NULL, '\n', TEXT_SOME_EFFECTIVE);
+        if (text) {
+                fprintf(f, "%s\n", text);
+                acl_free(text);
+        }
+        if (def && acl_entries(def) > 0) {
+                text = acl_to_any_text(def, "default:", '\n', TEXT_SOME_EFFECTIVE);
+                if (text) {
+                        fprintf(f, "%s\n", text);
+                        acl_free(text);
+                }
+        }
+        fputc('\n', f);
+out:
+        acl_free(acc);
+        acl_free(def);
+        return r;
+}
+
+/* ---- save ---- */
+
+struct save {
+        const char *display;
+        int pfd;
+        const char *base;
+        int recursive;
+        int status;
+};
+
+static int save_tree(FILE *f, int parent, const char *name, const char *display, int is_dir, int recursive,
+                     unsigned depth)
+{
+        int fd = apid__open_nofollow(parent, name, 0), r, sub;
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
+        r = apid__acl_write_entry(f, display, fd, is_dir);
+        close(fd);
+        if (r < 0 || !is_dir || !recursive)
+                return r;
+        if (depth > 4096)
+                return apid__fail(APID_ERANGE, 0, "%s: nested too deep", display);
+        sub = apid__open_nofollow(parent, name, 1);
+        if (sub < 0)
+                return apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", display, strerror(errno));
+        d = fdopendir(sub);
+        if (!d) {
+                close(sub);
+                return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
+        }
+        while (r == APID_OK && (errno = 0, de = readdir(d))) {
+                char child[4096];
+                struct stat st;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
+                        continue; /* links and special files have no ACL of their own */
+                if ((size_t)snprintf(child, sizeof(child), "%s/%s", display, de->d_name) >= sizeof(child)) {
+                        r = apid__fail(APID_ERANGE, 0, "%s/%s: path too long", display, de->d_name);
+                        break;
+                }
+                r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1);
+        }
+        closedir(d);
+        return r;
+}
+
+static int save_fill(FILE *f, void *arg)
+{
+        struct save *s = arg;
+        struct stat st;
+
+        if (fstatat(s->pfd, s->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: %s", s->display,
+                                  strerror(errno));
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                return apid__fail(APID_EINVAL, 0, "%s: not a file or directory", s->display);
+        return save_tree(f, s->pfd, s->base, s->display, S_ISDIR(st.st_mode), s->recursive, 0);
+}
+
+APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags)
+{
+        _cleanup_free_ char *copy = NULL;
+        struct save s;
+        char *slash;
+        int r;
+
+        if (!ctx || !path || !file || !path[0])
+                return apid__fail(APID_EINVAL, 0, "apid_acl_save: NULL or empty argument");
+        if (flags & ~(uint32_t)APID_ACL_RECURSIVE)
+                return apid__fail(APID_EINVAL, 0, "apid_acl_save flags 0x%x: only APID_ACL_RECURSIVE", flags);
+        copy = strdup(path);
+        if (!copy)
+                return apid__fail_oom();
+        while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
+                copy[strlen(copy) - 1] = '\0';
+        memset(&s, 0, sizeof(s));
+        s.recursive = !!(flags & APID_ACL_RECURSIVE);
+        s.display = path[0] == '/' ? copy + 1 : copy; /* getfacl: "Removing leading '/'" */
+        slash = strrchr(copy, '/');
+        if (!slash) {
+                s.pfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                s.base = copy;
+        } else if (slash == copy) {
+                s.pfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                s.base = copy[1] ? copy + 1 : ".";
+        } else {
+                char *dir = strndup(copy, (size_t)(slash - copy));
+
+                s.pfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                free(dir);
+                s.base = slash + 1;
+        }
+        if (s.pfd < 0)
+                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: %s", path,
+                                  strerror(errno));
+        if (!s.display[0])
+                s.display = ".";
+        r = apid__write_atomic(file, "ACL save file", 0600, save_fill, &s);
+        close(s.pfd);
+        return r;
+}
+
+/* ---- restore ---- */
+
+struct block {
+        char *path;
+        size_t line;
+        acl_t access;
+        acl_t def;   /* NULL when the block has no default lines */
+};
+
+/* An ACL text line with the qualifier made numeric when only our registry
+ * knows the name (pool users, when the NSS module is not enabled). */
+static int entry_line(apid_ctx *ctx, char *line, char **text, size_t *len, int *is_default)
+{
+        char *p = line, *colon, *qual, *rest;
+        char buf[512];
+        int n;
+
+        *is_default = strncmp(p, "default:", 8) == 0;
+        if (*is_default)
+                p += 8;
+        colon = strchr(p, ':');
+        if (!colon)
+                return -1;
+        qual = colon + 1;
+        rest = strchr(qual, ':');
+        if (!rest)
+                return -1;
+        *rest = '\0';
+        if (qual[0] && !(qual[0] >= '0' && qual[0] <= '9')) {
+                int is_user = strncmp(p, "user:", 5) == 0 || strncmp(p, "u:", 2) == 0;
+                apid_identity *id = NULL;
+
+                if (is_user && !getpwnam(qual) && apid_identity_from_user(ctx, qual, &id) == APID_OK) {
+                        snprintf(buf, sizeof(buf), "%u", apid_identity_get_uid(id));
+                        apid_identity_free(id);
+                        qual = buf;
+                }
+        }
+        *colon = '\0';
+        n = snprintf(NULL, 0, "%s:%s:%s\n", p, qual, rest + 1);
+        {
+                char *grown = realloc(*text, *len + (size_t)n + 1);
+
+                if (!grown)
+                        return -2;
+                *text = grown;
+                snprintf(*text + *len, (size_t)n + 1, "%s:%s:%s\n", p, qual, rest + 1);
+                *len += (size_t)n;
+        }
+        return 0;
+}
+
+static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_t *count)
+{
+        FILE *f = fopen(file, "re");
+        char *line = NULL, *acc = NULL, *def = NULL;
+        size_t cap = 0, lineno = 0, alen = 0, dlen = 0, n = 0;
+        struct block *blocks = NULL, cur;
+        ssize_t got;
+        int r = APID_OK, in_block = 0, eof = 0;
+
+        if (!f)
+                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "restore %s: %s", file,
+                                  strerror(errno));
+        memset(&cur, 0, sizeof(cur));
+        while (r == APID_OK && !eof) {
+                char *p;
+
+                got = getline(&line, &cap, f);
+                if (got < 0) {
+                        eof = 1;
+                        line = line ? line : strdup("");
+                        if (!line) {
+                                r = apid__fail_oom();
+                                break;
+                        }
+                        line[0] = '\0';
+                } else {
+                        lineno++;
+                        if ((size_t)got != strlen(line)) {
+                                r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: NUL byte", file, lineno);
+                                break;
+                        }
+                        line[strcspn(line, "\n")] = '\0';
+                }
+                p = line + strspn(line, " \t");
+                if (*p == '\0') { /* end of a block */
+                        if (!in_block)
+                                continue;
+                        if (!cur.path) {
+                                r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: entries without '# file:'", file,
+                                               cur.line);
+                                break;
+                        }
+                        cur.access = acc ? acl_from_text(acc) : NULL;
+                        cur.def = def ? acl_from_text(def) : NULL;
+                        if (!cur.access || acl_valid(cur.access) < 0 || (def && (!cur.def || acl_valid(cur.def) < 0))) {
+                                r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: the ACL of %s is not valid", file,
+                                               cur.line, cur.path);
+                                acl_free(cur.access);
+                                acl_free(cur.def);
+                                free(cur.path);
+                                break;
+                        }
+                        {
+                                struct block *grown = realloc(blocks, (n + 1) * sizeof(*grown));
+
+                                if (!grown) {
+                                        r = apid__fail_oom();
+                                        acl_free(cur.access);
+                                        acl_free(cur.def);
+                                        free(cur.path);
+                                        break;
+                                }
+                                blocks = grown;
+                                blocks[n++] = cur;
+                        }
+                        memset(&cur, 0, sizeof(cur));
+                        free(acc);
+                        free(def);
+                        acc = def = NULL;
+                        alen = dlen = 0;
+                        in_block = 0;
+                        continue;
+                }
+                if (!in_block) {
+                        in_block = 1;
+                        cur.line = lineno;
+                }
+                if (*p == '#') {
+                        if (strncmp(p, "# file: ", 8) == 0) {
+                                if (cur.path) {
+                                        r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: a second '# file:' "
+                                                                       "without a blank line before it", file, lineno);
+                                        break;
+                                }
+                                cur.path = strdup(p + 8);
+                                if (!cur.path || unquote_path(cur.path) < 0 || !cur.path[0] ||
+                                    strstr(cur.path, "..")) {
+                                        r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: bad file name", file,
+                                                       lineno);
+                                        break;
+                                }
+                        }
+                        continue; /* owner, group, flags: read, not applied */
+                }
+                {
+                        int is_default, e;
+                        char *hash = strchr(p, '#');
+
+                        if (hash)
+                                *hash = '\0';
+                        p[strcspn(p, " \t")] = '\0';
+                        e = strncmp(p, "default:", 8) == 0 || strncmp(p, "d:", 2) == 0
+                                    ? (is_default = 1, entry_line(ctx, p + (p[1] == ':' ? 2 : 8), &def, &dlen, &(int){ 0 }))
+                                    : (is_default = 0, entry_line(ctx, p, &acc, &alen, &(int){ 0 }));
+                        (void)is_default;
+                        if (e == -2) {
+                                r = apid__fail_oom();
+                                break;
+                        }
+                        if (e < 0) {
+                                r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: not an ACL entry", file, lineno);
+                                break;
+                        }
+                }
+        }
+        free(line);
+        free(acc);
+        free(def);
+        free(cur.path);
+        fclose(f);
+        if (r < 0) {
+                size_t i;
+
+                for (i = 0; i < n; i++) {
+                        free(blocks[i].path);
+                        acl_free(blocks[i].access);
+                        acl_free(blocks[i].def);
+                }
+                free(blocks);
+                return r;
+        }
+        *out = blocks;
+        *count = n;
+        return APID_OK;
+}
+
+/* Open path below base_dir without following a link in any component. */
+static int open_below(int basefd, const char *path, int *is_dir)
+{
+        _cleanup_free_ char *copy = strdup(path);
+        char *comp, *save = NULL;
+        struct stat st;
+        int fd, next;
+
+        if (!copy)
+                return -1;
+        fd = fcntl(basefd, F_DUPFD_CLOEXEC, 0);
+        for (comp = strtok_r(copy, "/", &save); fd >= 0 && comp; comp = strtok_r(NULL, "/", &save)) {
+                char *more = save && *save ? save : NULL;
+
+                if (strcmp(comp, ".") == 0)
+                        continue;
+                next = more ? apid__open_nofollow(fd, comp, 1) : apid__open_nofollow(fd, comp, 0);
+                close(fd);
+                fd = next;
+        }
+        if (fd >= 0 && fstat(fd, &st) == 0)
+                *is_dir = S_ISDIR(st.st_mode);
+        return fd;
+}
+
+APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *base_dir, uint32_t flags)
+{
+        struct block *blocks = NULL;
+        size_t n = 0, i;
+        int basefd, r, first = APID_OK;
+
+        if (!ctx || !file || !base_dir)
+                return apid__fail(APID_EINVAL, 0, "apid_acl_restore: NULL argument");
+        if (flags & ~(uint32_t)(APID_ACL_CONTINUE | APID_ACL_DRY_RUN))
+                return apid__fail(APID_EINVAL, 0, "apid_acl_restore flags 0x%x: only CONTINUE and DRY_RUN", flags);
+        basefd = open(base_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (basefd < 0)
+                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "restore base %s: %s",
+                                  base_dir, strerror(errno));
+        r = parse_file(ctx, file, &blocks, &n);
+        for (i = 0; r == APID_OK && i < n; i++) {
+                char proc[64];
+                int fd, is_dir = 0, s = APID_OK;
+
+                fd = open_below(basefd, blocks[i].path, &is_dir);
+                if (fd < 0)
+                        s = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "restore %s: %s: %s", file,
+                                       blocks[i].path, errno == ELOOP ? "a symbolic link (not followed)"
+                                                                      : strerror(errno));
+                else if (blocks[i].def && !is_dir)
+                        s = apid__fail(APID_EINVAL, 0, "restore %s: %s: default ACL for a file", file, blocks[i].path);
+                else if (!(flags & APID_ACL_DRY_RUN)) {
+                        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                        if (acl_set_file(proc, ACL_TYPE_ACCESS, blocks[i].access) < 0 ||
+                            (is_dir && (blocks[i].def ? acl_set_file(proc, ACL_TYPE_DEFAULT, blocks[i].def)
+                                                      : acl_delete_def_file(proc)) < 0))
+                                s = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno,
+                                               "restore %s: %s: %s", file, blocks[i].path, strerror(errno));
+                }
+                if (fd >= 0)
+                        close(fd);
+                if (s < 0 && !first)
+                        first = s;
+                if (s < 0 && !(flags & APID_ACL_CONTINUE))
+                        r = s;
+        }
+        for (i = 0; i < n; i++) {
+                free(blocks[i].path);
+                acl_free(blocks[i].access);
+                acl_free(blocks[i].def);
+        }
+        free(blocks);
+        close(basefd);
+        return r < 0 ? r : first;
+}
