@@ -304,8 +304,7 @@ static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_
                                                cur.line, cur.path);
                                 acl_free(cur.access);
                                 acl_free(cur.def);
-                                free(cur.path);
-                                break;
+                                break; /* cur.path is freed below */
                         }
                         {
                                 struct block *grown = realloc(blocks, (n + 1) * sizeof(*grown));
@@ -314,8 +313,7 @@ static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_
                                         r = apid__fail_oom();
                                         acl_free(cur.access);
                                         acl_free(cur.def);
-                                        free(cur.path);
-                                        break;
+                                        break; /* cur.path is freed below */
                                 }
                                 blocks = grown;
                                 blocks[n++] = cur;

@@ -131,6 +131,20 @@ static int stopped(apid_acl_edit *e)
         return s;
 }
 
+/* Open a subdirectory to descend into, without following: a directory
+ * swapped for a link since it was listed makes O_NOFOLLOW | O_DIRECTORY fail. */
+static int descend(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int *status)
+{
+        int sub = apid__open_nofollow(dirfd, name, 1);
+
+        if (sub < 0)
+                *status = apid__acl_failed(e, rel, apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", rel,
+                                                              errno == ELOOP || errno == ENOTDIR
+                                                                      ? "no longer a directory (not followed)"
+                                                                      : strerror(errno)));
+        return sub;
+}
+
 /* Walk the directory dfd (already edited itself); takes ownership of dfd. */
 static int walk_dir(apid_acl_edit *e, int dfd, const char *rel, unsigned depth, void *cache)
 {
@@ -178,17 +192,9 @@ static int walk_dir(apid_acl_edit *e, int dfd, const char *rel, unsigned depth, 
                 r = apid__acl_edit_path(e, dirfd(d), de->d_name, child, is_dir, cache);
                 if (r < 0 || !is_dir)
                         continue;
-                /* Descend without following: a directory swapped for a link
-                 * since readdir() makes O_NOFOLLOW | O_DIRECTORY fail. */
-                sub = apid__open_nofollow(dirfd(d), de->d_name, 1);
-                if (sub < 0) {
-                        r = apid__acl_failed(e, child, apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", child,
-                                                                  errno == ELOOP || errno == ENOTDIR
-                                                                          ? "no longer a directory (not followed)"
-                                                                          : strerror(errno)));
-                        continue;
-                }
-                r = walk_dir(e, sub, child, depth + 1, cache);
+                sub = descend(e, dirfd(d), de->d_name, child, &r);
+                if (sub >= 0)
+                        r = walk_dir(e, sub, child, depth + 1, cache);
         }
         closedir(d);
         return r;
@@ -210,7 +216,7 @@ static void *worker(void *arg)
 
         for (;;) {
                 const char *name;
-                int sub;
+                int sub, status;
 
                 pthread_mutex_lock(&w->lock);
                 name = w->next < w->n ? w->names[w->next++] : NULL;
@@ -219,13 +225,9 @@ static void *worker(void *arg)
                         break;
                 if (apid__acl_edit_path(w->e, w->rootfd, name, name, 1, cache) < 0)
                         continue;
-                sub = apid__open_nofollow(w->rootfd, name, 1);
-                if (sub < 0) {
-                        apid__acl_failed(w->e, name, apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", name,
-                                                                strerror(errno)));
-                        continue;
-                }
-                walk_dir(w->e, sub, name, 1, cache);
+                sub = descend(w->e, w->rootfd, name, name, &status);
+                if (sub >= 0)
+                        walk_dir(w->e, sub, name, 1, cache);
         }
         apid__acl_cache_free(cache);
         return NULL;

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 sed -e 's|/\*.*\*/||g' "$sym" | grep -oE '^\s*apid_[a-z0-9_]+;' | tr -d ' \t;' | sort > "$tmp/script"
-cat $(find "$@" -name '*.h') | tr '\n' ' ' | sed 's/;/;\n/g' | grep 'APID_EXPORT' |
+cat $(find "$@" -name '*.h') | perl -0777 -pe 's{/\*.*?\*/}{}gs' | tr '\n' ' ' | sed 's/;/;\n/g' | grep 'APID_EXPORT' |
         grep -oE 'apid_[a-z0-9_]+\s*\(' | tr -d ' (' | sort -u > "$tmp/headers"
 nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | grep -v '^APPPOOLID_' | sort -u > "$tmp/library"
 
