@@ -159,16 +159,24 @@ APID_EXPORT uint64_t apid_acl_edit_count(const apid_acl_edit *e, int event)
 
 void apid__acl_event(apid_acl_edit *e, int event, const char *rel, const char *detail)
 {
-        pthread_mutex_lock(&e->lock);
-        e->counts[event]++;
-        if (e->report)
+        uint64_t done = __atomic_add_fetch(&e->counts[event], 1, __ATOMIC_RELAXED);
+
+        /* Unchanged paths are counted, not reported: a re-apply over a large
+         * tree stays one xattr read per path, with no lock taken. */
+        if (event != APID_ACL_UNCHANGED && e->report) {
+                pthread_mutex_lock(&e->lock);
                 e->report(event, rel, detail ? detail : "", e->report_data);
-        if (e->progress && (event == APID_ACL_CHANGED || event == APID_ACL_UNCHANGED) &&
-            (e->counts[APID_ACL_CHANGED] + e->counts[APID_ACL_UNCHANGED]) % 1000 == 0)
-                e->progress(e->counts[APID_ACL_CHANGED] + e->counts[APID_ACL_UNCHANGED] + e->counts[APID_ACL_SKIPPED] +
-                                    e->counts[APID_ACL_FAILED],
-                            e->counts[APID_ACL_CHANGED], e->progress_data);
-        pthread_mutex_unlock(&e->lock);
+                pthread_mutex_unlock(&e->lock);
+        }
+        if (e->progress && (event == APID_ACL_CHANGED || event == APID_ACL_UNCHANGED) && done % 1024 == 0) {
+                pthread_mutex_lock(&e->lock);
+                e->progress(__atomic_load_n(&e->counts[APID_ACL_CHANGED], __ATOMIC_RELAXED) +
+                                    __atomic_load_n(&e->counts[APID_ACL_UNCHANGED], __ATOMIC_RELAXED) +
+                                    __atomic_load_n(&e->counts[APID_ACL_SKIPPED], __ATOMIC_RELAXED) +
+                                    __atomic_load_n(&e->counts[APID_ACL_FAILED], __ATOMIC_RELAXED),
+                            __atomic_load_n(&e->counts[APID_ACL_CHANGED], __ATOMIC_RELAXED), e->progress_data);
+                pthread_mutex_unlock(&e->lock);
+        }
 }
 
 /* Record a failure on a path; returns the status to stop with, or APID_OK to go on. */

@@ -72,7 +72,9 @@ enum apid_acl_event {
 };
 
 /**
- * @brief Per-path report callback.
+ * @brief Per-path report callback: every path changed, skipped or failed,
+ *        and every approximation (once per change and kind of path). Paths
+ *        left unchanged are counted (apid_acl_edit_count()), not reported.
  * @param event     one of #apid_acl_event.
  * @param path      the path, relative to the one given to apid_acl_edit_apply() ("." for itself).
  * @param detail    for #APID_ACL_FAILED and #APID_ACL_APPROXIMATED, what happened; else "".

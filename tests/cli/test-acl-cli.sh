@@ -1,0 +1,58 @@
+#!/bin/bash
+# apppoolctl grant/deny/remove/reset and acl show/save/restore, checked with getfacl.
+# Usage: test-acl-cli.sh APPPOOLCTL
+set -u
+ctl=$1
+tmp=$(mktemp -d /tmp/apid-aclcli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export APPPOOLID_STATE_DIR=$tmp/state
+pass=0 fail=0
+check() {
+        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
+                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+mkdir -p "$tmp/www/img" && echo hi > "$tmp/www/index.html" && echo x > "$tmp/www/img/a.png"
+"$ctl" pool add DefaultAppPool >/dev/null
+uid=$("$ctl" pool show --json DefaultAppPool | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
+
+# The seed's own example, icacls-style, recursive.
+out=$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)
+check "grant summary" "Successfully processed 4 files (4 changed); Failed processing 0 files" "$(tail -1 <<< "$out")"
+check "grant file" "user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:")"
+check "grant default" "default:user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img" 2>/dev/null | grep "^default:user:$uid:")"
+check "re-apply" "Successfully processed 4 files (0 changed); Failed processing 0 files" \
+        "$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)"
+
+# JSON: one object per event, then a summary.
+check "json summary" '{"summary":{"changed":0,"unchanged":4,"skipped":0,"failed":0,"approximated":0,"dryRun":false}}' \
+        "$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R --json | tail -1)"
+check "json approximated" '"approximated"' \
+        "$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:M' --json --dry-run | head -1 | grep -o '"approximated"')"
+
+# Strict refuses what POSIX cannot express; nothing changes.
+before=$(getfacl -R -n "$tmp/www" 2>/dev/null)
+"$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:F' --strict >/dev/null 2>"$tmp/err"; check "strict status" 1 $?
+grep -q '(strict)' "$tmp/err"; check "strict message" 0 $?
+"$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI' 2>"$tmp/err" >/dev/null; check "bad spec status" 1 $?
+check "bad spec message" "apppoolctl: ACL spec 'IIS AppPool\\DefaultAppPool:(OI)(CI': a '(' without its ')' at character 32" "$(cat "$tmp/err")"
+"$ctl" grant "$tmp/missing" 'IIS AppPool\DefaultAppPool:R' >/dev/null 2>&1; check "missing path" 1 $?
+"$ctl" grant "$tmp/www" >/dev/null 2>&1; check "no spec" 2 $?
+check "nothing changed" "$before" "$(getfacl -R -n "$tmp/www" 2>/dev/null)"
+
+# save, remove, restore.
+"$ctl" acl save "$tmp/www" "$tmp/saved.acl" -R; check "save" 0 $?
+grep -q "^# file: ${tmp#/}/www/img/a.png$" "$tmp/saved.acl"; check "save format" 0 $?
+"$ctl" remove "$tmp/www" 'IIS AppPool\DefaultAppPool' -R --quiet >/dev/null
+check "removed" "" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep "^user:$uid:")"
+"$ctl" acl restore "$tmp/saved.acl" --base /; check "restore" 0 $?
+check "restored" "$before" "$(getfacl -R -n "$tmp/www" 2>/dev/null)"
+check "acl show" "user:$uid:r-x" "$("$ctl" acl show "$tmp/www/index.html" | grep "^user:$uid:")"
+
+# deny and reset.
+"$ctl" deny "$tmp/www/index.html" 'IIS AppPool\DefaultAppPool:R' >/dev/null
+check "deny" "user:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
+"$ctl" reset "$tmp/www/img" -R >/dev/null; check "reset status" 0 $?
+check "reset to parent default" "user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
