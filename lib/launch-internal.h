@@ -1,0 +1,92 @@
+/* Private declarations of tokens and launches (lib/token.c, lib/launch.c,
+ * lib/launch-child.c). */
+#ifndef APID_LAUNCH_INTERNAL_H
+#define APID_LAUNCH_INTERNAL_H
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+#define APID__MAX_GROUPS 64
+#define APID__MAX_RLIMITS 16
+#define APID__MAX_FDS 64
+
+struct apid_token {
+        uint32_t uid, gid, shared_gid;
+        int keep_shared;
+        uint64_t keep_caps;     /* bit n: capability n */
+        int seccomp;
+        char **deny;            /* extra syscalls to deny */
+        size_t n_deny;
+        struct sock_filter *bpf; /* built from the deny lists */
+        size_t bpf_len;          /* instructions */
+        struct { int resource; uint64_t soft, hard; } rlimits[APID__MAX_RLIMITS];
+        int n_rlimits;
+        uint32_t umask;
+        char **env;              /* "NAME=value", NULL-terminated */
+        size_t n_env;
+        char *user;
+        char *account;
+};
+
+/* The steps of the child, in order; a failure is reported as one of them. */
+enum apid__step {
+        APID__STEP_NONE = 0,
+        APID__STEP_SIGNALS,
+        APID__STEP_SETSID,
+        APID__STEP_FDS,
+        APID__STEP_RLIMIT,
+        APID__STEP_SETGROUPS,
+        APID__STEP_SETRESGID,
+        APID__STEP_BOUNDING,
+        APID__STEP_SECUREBITS,
+        APID__STEP_SETRESUID,
+        APID__STEP_CAPSET,
+        APID__STEP_AMBIENT,
+        APID__STEP_NO_NEW_PRIVS,
+        APID__STEP_CHDIR,
+        APID__STEP_PDEATHSIG,
+        APID__STEP_PARENT_GONE,
+        APID__STEP_SECCOMP,
+        APID__STEP_SIGMASK,
+        APID__STEP_EXECVE,
+};
+
+/* Everything the child needs, prepared by the parent; the child only reads
+ * it, and writes the failure fields (the memory is shared: CLONE_VM). */
+struct apid__plan {
+        uint32_t uid, gid;
+        gid_t groups[APID__MAX_GROUPS];
+        int n_groups;
+        uint64_t keep_caps;
+        int last_cap;
+        const struct apid_token *token;
+        struct { int src, dst; } fds[APID__MAX_FDS];
+        int n_fds;
+        int max_dst;
+        const char *cwd;
+        int pdeathsig;
+        pid_t parent;
+        const char *path;
+        char *const *argv;
+        char *const *envp;
+        int new_session;
+        /* results */
+        volatile int failed_step;
+        volatile int failed_errno;
+        volatile int failed_arg;
+};
+
+/* launch-child.c: the steps; returns only on failure (or, for the calling
+ * process, when exec is not asked for) with plan->failed_* set. */
+int apid__child_steps(struct apid__plan *plan, int exec, int fds_and_session);
+/* A message for a failed step. */
+int apid__step_fail(const struct apid__plan *plan);
+
+/* token.c */
+int apid__token_plan(const struct apid_token *token, struct apid__plan *plan);
+int apid__privileged_enough(const char *what);
+
+#endif

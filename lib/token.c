@@ -1,0 +1,460 @@
+/* Tokens: what a worker runs with, recorded; and applying one to the
+ * calling process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "launch-internal.h"
+
+static const char *const default_deny[] = {
+        "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot", "swapon",
+        "swapoff", "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
+        "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "unshare", "setns", "iopl", "ioperm",
+        "acct", "quotactl", "open_by_handle_at", "name_to_handle_at", "syslog", "lookup_dcookie",
+};
+#define N_DEFAULT_DENY (sizeof(default_deny) / sizeof(default_deny[0]))
+#define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+
+/* Build the BPF program with libseccomp: every listed system call fails with
+ * EPERM; other architectures' system calls (int 0x80 from a 64-bit process)
+ * kill the process, libseccomp's default for a foreign architecture. */
+static int build_filter(struct apid_token *t)
+{
+        scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
+        size_t i, n;
+        int fd = -1, r = APID_OK;
+        off_t size;
+        void *buf = NULL;
+
+        if (!sc)
+                return apid__fail_oom();
+        for (i = 0; i < N_DEFAULT_DENY + t->n_deny && r == APID_OK; i++) {
+                const char *name = i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY];
+                int nr = seccomp_syscall_resolve_name(name);
+
+                if (nr == __NR_SCMP_ERROR)
+                        continue; /* not on this architecture (iopl on arm64, say) */
+                if (seccomp_rule_add(sc, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0)
+                        r = apid__fail(APID_ESYS, 0, "seccomp: cannot add a rule for %s", name);
+        }
+        if (r == APID_OK) {
+                fd = memfd_create("apppoolid-seccomp", MFD_CLOEXEC);
+                if (fd < 0 || seccomp_export_bpf(sc, fd) < 0 || (size = lseek(fd, 0, SEEK_END)) <= 0 ||
+                    size % (off_t)sizeof(struct sock_filter) != 0)
+                        r = apid__fail(APID_ESYS, errno, "seccomp: cannot export the filter");
+        }
+        if (r == APID_OK) {
+                n = (size_t)size / sizeof(struct sock_filter);
+                buf = malloc((size_t)size);
+                if (!buf || pread(fd, buf, (size_t)size, 0) != size)
+                        r = buf ? apid__fail(APID_ESYS, errno, "seccomp: cannot read the filter") : apid__fail_oom();
+        }
+        if (r == APID_OK) {
+                free(t->bpf);
+                t->bpf = buf;
+                t->bpf_len = n;
+        } else {
+                free(buf);
+        }
+        if (fd >= 0)
+                close(fd);
+        seccomp_release(sc);
+        return r;
+}
+
+static int env_set(struct apid_token *t, const char *name, const char *value)
+{
+        size_t len = strlen(name), i;
+        char *entry = NULL;
+
+        if (value && asprintf(&entry, "%s=%s", name, value) < 0)
+                return apid__fail_oom();
+        for (i = 0; i < t->n_env; i++)
+                if (strncmp(t->env[i], name, len) == 0 && t->env[i][len] == '=')
+                        break;
+        if (i < t->n_env) {
+                free(t->env[i]);
+                if (entry) {
+                        t->env[i] = entry;
+                } else {
+                        memmove(&t->env[i], &t->env[i + 1], (t->n_env - i) * sizeof(char *));
+                        t->n_env--;
+                }
+                return APID_OK;
+        }
+        if (!entry)
+                return APID_OK;
+        {
+                char **grown = realloc(t->env, (t->n_env + 2) * sizeof(char *));
+
+                if (!grown) {
+                        free(entry);
+                        return apid__fail_oom();
+                }
+                t->env = grown;
+                t->env[t->n_env++] = entry;
+                t->env[t->n_env] = NULL;
+        }
+        return APID_OK;
+}
+
+APID_EXPORT void apid_token_free(apid_token *t)
+{
+        size_t i;
+
+        if (!t)
+                return;
+        for (i = 0; i < t->n_env; i++)
+                free(t->env[i]);
+        free(t->env);
+        for (i = 0; i < t->n_deny; i++)
+                free(t->deny[i]);
+        free(t->deny);
+        free(t->bpf);
+        free(t->user);
+        free(t->account);
+        free(t);
+}
+
+APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
+{
+        const char *profile;
+        apid_token *t;
+        int r;
+
+        if (!id || !out)
+                return apid__fail(APID_EINVAL, 0, "apid_token_new: NULL argument");
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return apid__fail_oom();
+        t->uid = apid_identity_get_uid(id);
+        t->gid = apid_identity_get_gid(id);
+        t->shared_gid = apid_identity_get_shared_gid(id);
+        t->keep_shared = 1;
+        t->seccomp = 1;
+        t->umask = 027;
+        t->user = strdup(apid_identity_get_user(id));
+        t->account = strdup(apid_identity_get_account(id));
+        t->env = calloc(2, sizeof(char *));
+        r = t->user && t->account && t->env ? APID_OK : apid__fail_oom();
+        if (r == APID_OK) {
+                t->env[0] = strdup(DEFAULT_PATH);
+                t->n_env = 1;
+                r = t->env[0] ? APID_OK : apid__fail_oom();
+        }
+        profile = apid_identity_get_profile_dir(id);
+        if (r == APID_OK && profile) {
+                _cleanup_free_ char *tmp = NULL;
+
+                r = env_set(t, "HOME", profile);
+                if (r == APID_OK)
+                        r = env_set(t, "USER", t->user);
+                if (r == APID_OK)
+                        r = env_set(t, "LOGNAME", t->user);
+                if (r == APID_OK && asprintf(&tmp, "%s/tmp", profile) < 0) {
+                        tmp = NULL;
+                        r = apid__fail_oom();
+                }
+                if (r == APID_OK)
+                        r = env_set(t, "TMPDIR", tmp);
+        }
+        if (r == APID_OK)
+                r = build_filter(t);
+        if (r < 0) {
+                apid_token_free(t);
+                return r;
+        }
+        *out = t;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_keep_cap(apid_token *t, const char *name)
+{
+        cap_value_t v;
+        char buf[64];
+
+        if (!t || !name)
+                return apid__fail(APID_EINVAL, 0, "apid_token_keep_cap: NULL argument");
+        snprintf(buf, sizeof(buf), "%s", name);
+        if (cap_from_name(buf, &v) < 0 || v < 0 || v > 63 || (int)v > (int)cap_max_bits() - 1) {
+                char q[128];
+
+                apid__quote(q, sizeof(q), name, 64);
+                return apid__fail(APID_EINVAL, 0, "capability '%s': unknown", q);
+        }
+        t->keep_caps |= UINT64_C(1) << v;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_set_groups(apid_token *t, int shared)
+{
+        if (!t)
+                return apid__fail(APID_EINVAL, 0, "apid_token_set_groups: token is NULL");
+        t->keep_shared = !!shared;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_set_seccomp(apid_token *t, int enable)
+{
+        if (!t)
+                return apid__fail(APID_EINVAL, 0, "apid_token_set_seccomp: token is NULL");
+        t->seccomp = !!enable;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_deny_syscall(apid_token *t, const char *name)
+{
+        char **grown, *copy;
+        int r;
+
+        if (!t || !name)
+                return apid__fail(APID_EINVAL, 0, "apid_token_deny_syscall: NULL argument");
+        if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR) {
+                char q[128];
+
+                apid__quote(q, sizeof(q), name, 64);
+                return apid__fail(APID_EINVAL, 0, "system call '%s': unknown on this architecture", q);
+        }
+        copy = strdup(name);
+        grown = copy ? realloc(t->deny, (t->n_deny + 1) * sizeof(char *)) : NULL;
+        if (!grown) {
+                free(copy);
+                return apid__fail_oom();
+        }
+        t->deny = grown;
+        t->deny[t->n_deny++] = copy;
+        r = build_filter(t);
+        if (r < 0)
+                free(t->deny[--t->n_deny]);
+        return r;
+}
+
+APID_EXPORT int apid_token_set_rlimit(apid_token *t, int resource, uint64_t soft, uint64_t hard)
+{
+        int i;
+
+        if (!t)
+                return apid__fail(APID_EINVAL, 0, "apid_token_set_rlimit: token is NULL");
+        if (resource < 0 || resource >= RLIMIT_NLIMITS)
+                return apid__fail(APID_EINVAL, 0, "resource limit %d: unknown", resource);
+        if (soft > hard)
+                return apid__fail(APID_EINVAL, 0, "resource limit %d: soft %llu above hard %llu", resource,
+                                  (unsigned long long)soft, (unsigned long long)hard);
+        for (i = 0; i < t->n_rlimits; i++)
+                if (t->rlimits[i].resource == resource)
+                        break;
+        if (i == APID__MAX_RLIMITS)
+                return apid__fail(APID_ERANGE, 0, "too many resource limits");
+        t->rlimits[i].resource = resource;
+        t->rlimits[i].soft = soft;
+        t->rlimits[i].hard = hard;
+        if (i == t->n_rlimits)
+                t->n_rlimits++;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_set_umask(apid_token *t, uint32_t mask)
+{
+        if (!t || mask > 0777)
+                return apid__fail(APID_EINVAL, 0, "umask %o: must be at most 0777", mask);
+        t->umask = mask;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_token_setenv(apid_token *t, const char *name, const char *value)
+{
+        char q[128];
+
+        if (!t || !name)
+                return apid__fail(APID_EINVAL, 0, "apid_token_setenv: NULL argument");
+        if (!name[0] || strchr(name, '=')) {
+                apid__quote(q, sizeof(q), name, 64);
+                return apid__fail(APID_EINVAL, 0, "environment variable '%s': a name is not empty and has no '='", q);
+        }
+        return env_set(t, name, value);
+}
+
+APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
+{
+        char *buf = NULL;
+        size_t size = 0, i;
+        FILE *f;
+        int c, first = 1;
+
+        if (!t || !out)
+                return apid__fail(APID_EINVAL, 0, "apid_token_describe: NULL argument");
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return apid__fail_oom();
+        fprintf(f, "account: %s\nuser: %s\nuid: %u\ngid: %u\n", t->account, t->user, t->uid, t->gid);
+        if (t->keep_shared && t->shared_gid != (uint32_t)-1)
+                fprintf(f, "groups: %u %u\n", t->gid, t->shared_gid);
+        else
+                fprintf(f, "groups: %u\n", t->gid);
+        fputs("capabilities: ", f);
+        for (c = 0; c < 64; c++)
+                if ((t->keep_caps >> c) & 1) {
+                        char *n = cap_to_name((cap_value_t)c);
+
+                        fprintf(f, "%s%s", first ? "" : ",", n ? n : "?");
+                        cap_free(n);
+                        first = 0;
+                }
+        fprintf(f, "%s (ambient; every other set and the bounding set empty)\n", first ? "none" : "");
+        fputs("no_new_privs: yes\nsecurebits: noroot, no_setuid_fixup, keep_caps (locked)\n", f);
+        if (t->seccomp) {
+                fputs("seccomp: deny (EPERM)", f);
+                for (i = 0; i < N_DEFAULT_DENY + t->n_deny; i++)
+                        fprintf(f, "%s%s", i ? "," : " ", i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY]);
+                fputc('\n', f);
+        } else {
+                fputs("seccomp: off\n", f);
+        }
+        fprintf(f, "umask: %04o\n", t->umask);
+        for (i = 0; i < (size_t)t->n_rlimits; i++)
+                fprintf(f, "rlimit %d: %llu %llu\n", t->rlimits[i].resource, (unsigned long long)t->rlimits[i].soft,
+                        (unsigned long long)t->rlimits[i].hard);
+        for (i = 0; i < t->n_env; i++)
+                fprintf(f, "env: %s\n", t->env[i]);
+        if (fclose(f) != 0) {
+                free(buf);
+                return apid__fail_oom();
+        }
+        *out = buf;
+        return APID_OK;
+}
+
+/* ---- privileges, plans, and applying to oneself ---- */
+
+int apid__privileged_enough(const char *what)
+{
+        static const struct {
+                cap_value_t cap;
+                const char *name;
+        } need[] = { { CAP_SETUID, "CAP_SETUID" }, { CAP_SETGID, "CAP_SETGID" }, { CAP_SETPCAP, "CAP_SETPCAP" } };
+        cap_t caps = cap_get_proc();
+        char missing[128] = "";
+        size_t i;
+
+        if (!caps)
+                return apid__fail(APID_ESYS, errno, "%s: cannot read this process's capabilities", what);
+        for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+                cap_flag_value_t v = CAP_CLEAR;
+
+                cap_get_flag(caps, need[i].cap, CAP_EFFECTIVE, &v);
+                if (v != CAP_SET)
+                        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+                                 missing[0] ? ", " : "", need[i].name);
+        }
+        cap_free(caps);
+        if (missing[0])
+                return apid__fail(APID_EPERM, EPERM,
+                                  "%s: changing to another identity needs CAP_SETUID, CAP_SETGID and CAP_SETPCAP "
+                                  "(run as root); this process (uid %u) lacks %s", what, (unsigned)geteuid(), missing);
+        return APID_OK;
+}
+
+int apid__token_plan(const struct apid_token *t, struct apid__plan *p)
+{
+        memset(p, 0, sizeof(*p));
+        p->token = t;
+        p->uid = t->uid;
+        p->gid = t->gid;
+        p->groups[p->n_groups++] = (gid_t)t->gid;
+        if (t->keep_shared && t->shared_gid != (uint32_t)-1 && t->shared_gid != t->gid)
+                p->groups[p->n_groups++] = (gid_t)t->shared_gid;
+        p->keep_caps = t->keep_caps;
+        p->last_cap = (int)cap_max_bits() - 1;
+        if (p->last_cap < 0 || p->last_cap > 63)
+                return apid__fail(APID_ESYS, 0, "cannot tell the kernel's last capability");
+        p->parent = getpid();
+        return APID_OK;
+}
+
+static const char *step_name(int step)
+{
+        switch (step) {
+        case APID__STEP_SIGNALS: return "sigaction";
+        case APID__STEP_SETSID: return "setsid";
+        case APID__STEP_FDS: return "dup3";
+        case APID__STEP_RLIMIT: return "prlimit";
+        case APID__STEP_SETGROUPS: return "setgroups";
+        case APID__STEP_SETRESGID: return "setresgid";
+        case APID__STEP_BOUNDING: return "prctl(PR_CAPBSET_DROP)";
+        case APID__STEP_SECUREBITS: return "prctl(PR_SET_SECUREBITS)";
+        case APID__STEP_SETRESUID: return "setresuid";
+        case APID__STEP_CAPSET: return "capset";
+        case APID__STEP_AMBIENT: return "prctl(PR_CAP_AMBIENT)";
+        case APID__STEP_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS)";
+        case APID__STEP_CHDIR: return "chdir";
+        case APID__STEP_PDEATHSIG: return "prctl(PR_SET_PDEATHSIG)";
+        case APID__STEP_PARENT_GONE: return "getppid (the parent exited)";
+        case APID__STEP_SECCOMP: return "seccomp(SECCOMP_SET_MODE_FILTER)";
+        case APID__STEP_SIGMASK: return "sigprocmask";
+        case APID__STEP_EXECVE: return "execve";
+        default: return "launch";
+        }
+}
+
+int apid__step_fail(const struct apid__plan *p)
+{
+        char arg[4200] = "";
+        int err = p->failed_errno;
+
+        if (p->failed_step == APID__STEP_EXECVE)
+                snprintf(arg, sizeof(arg), "(%s)", p->path);
+        else if (p->failed_step == APID__STEP_CHDIR)
+                snprintf(arg, sizeof(arg), "(%s)", p->cwd);
+        else if (p->failed_step == APID__STEP_SETRESUID || p->failed_step == APID__STEP_SETRESGID ||
+                 p->failed_step == APID__STEP_RLIMIT || p->failed_step == APID__STEP_FDS ||
+                 p->failed_step == APID__STEP_BOUNDING)
+                snprintf(arg, sizeof(arg), "(%d)", p->failed_arg);
+        return apid__fail(err == ENOENT && p->failed_step == APID__STEP_EXECVE ? APID_ENOTFOUND
+                          : err == EPERM || err == EACCES                     ? APID_EPERM
+                                                                              : APID_ESYS,
+                          err, "%s%s: %s", step_name(p->failed_step), arg, strerror(err));
+}
+
+static int thread_count(void)
+{
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "re");
+        int n = -1;
+
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "Threads: %d", &n) == 1)
+                        break;
+        if (f)
+                fclose(f);
+        return n;
+}
+
+APID_EXPORT int apid_token_apply_self(const apid_token *t)
+{
+        struct apid__plan p;
+        int r, n;
+
+        if (!t)
+                return apid__fail(APID_EINVAL, 0, "apid_token_apply_self: token is NULL");
+        n = thread_count();
+        if (n != 1)
+                return apid__fail(APID_EINVAL, 0,
+                                  "apid_token_apply_self: the process has %d threads; credentials are per thread on "
+                                  "Linux, so apply a token before starting threads (or launch a worker instead)", n);
+        r = apid__privileged_enough("apid_token_apply_self");
+        if (r < 0)
+                return r;
+        r = apid__token_plan(t, &p);
+        if (r < 0)
+                return r;
+        if (apid__child_steps(&p, 0, 0) < 0)
+                return apid__step_fail(&p);
+        return APID_OK;
+}
