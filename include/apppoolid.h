@@ -19,5 +19,7 @@
 #include "apppoolid/identity.h"
 #include "apppoolid/registry.h"
 #include "apppoolid/acl.h"
+#include "apppoolid/token.h"
+#include "apppoolid/process.h"
 
 #endif /* APPPOOLID_H */

@@ -28,9 +28,9 @@ static const char *const default_deny[] = {
 static int build_filter(struct apid_token *t)
 {
         scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
-        size_t i, n;
+        size_t i, n = 0;
         int fd = -1, r = APID_OK;
-        off_t size;
+        off_t size = 0;
         void *buf = NULL;
 
         if (!sc)
