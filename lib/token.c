@@ -1,9 +1,11 @@
 /* Tokens: what a worker runs with, recorded; and applying one to the
  * calling process. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -182,7 +184,10 @@ APID_EXPORT int apid_token_keep_cap(apid_token *t, const char *name)
 
         if (!t || !name)
                 return apid__fail(APID_EINVAL, 0, "apid_token_keep_cap: NULL argument");
-        snprintf(buf, sizeof(buf), "%s", name);
+        /* libcap spells them "cap_net_bind_service"; take any case, with or without "cap_". */
+        snprintf(buf, sizeof(buf), "%s%s", strncasecmp(name, "cap_", 4) == 0 ? "" : "cap_", name);
+        for (char *c = buf; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
         if (cap_from_name(buf, &v) < 0 || v < 0 || v > 63 || (int)v > (int)cap_max_bits() - 1) {
                 char q[128];
 

@@ -22,6 +22,8 @@ static const struct command {
         { "remove", cmd_acl_edit, "remove a trustee's entries (icacls /remove)" },
         { "reset", cmd_acl_edit, "reset ACLs to what the parent gives (icacls /reset)" },
         { "acl", cmd_acl, "show, save and restore ACLs (icacls /save, /restore)" },
+        { "run", cmd_run, "run a command as a pool's worker, under its restricted token" },
+        { "token", cmd_token, "show what a pool's worker gets (token show POOL)" },
 };
 
 static void usage(FILE *f)

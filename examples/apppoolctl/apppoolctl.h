@@ -28,5 +28,7 @@ int cmd_identity(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_acl_edit(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif
