@@ -1,0 +1,201 @@
+/* The escape worker: launched under a default token, it tries to get out in
+ * every way the suite knows, and reports each attempt on fd 3 as
+ * "blocked NAME" or "ESCAPED NAME: how". Exit status: the number of escapes.
+ * Usage: escape PID_OF_OTHER_POOL PARENT_PID OTHER_POOL_FILE ROOT_FILE
+ *               OTHER_POOL_PROFILE SETUID_ROOT_BINARY PARENT_SECRET_FD */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/keyctl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/capability.h>
+
+extern char **environ;
+static FILE *out;
+static int attempts, escapes;
+
+static void result(const char *name, int escaped, const char *how)
+{
+        attempts++;
+        if (escaped) {
+                escapes++;
+                fprintf(out, "ESCAPED %s: %s\n", name, how);
+        } else {
+                fprintf(out, "blocked %s\n", name);
+        }
+}
+
+/* An attempt that must fail with a system call error. */
+static void must_fail(const char *name, long r)
+{
+        char how[128];
+
+        snprintf(how, sizeof(how), "returned %ld", r);
+        result(name, r >= 0, how);
+}
+
+static char *status_field(const char *field)
+{
+        static char value[256];
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+
+        value[0] = '\0';
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':') {
+                        snprintf(value, sizeof(value), "%s", line + strlen(field) + 1 + strspn(line + strlen(field) + 1, " \t"));
+                        value[strcspn(value, "\n")] = '\0';
+                }
+        if (f)
+                fclose(f);
+        return value;
+}
+
+int main(int argc, char **argv)
+{
+        pid_t other, parent;
+        int secret_fd, fd, s;
+        char buf[256], path[512];
+        struct sockaddr_in sin;
+        struct rlimit rl;
+        gid_t zero = 0;
+        char **e;
+
+        out = fdopen(3, "w");
+        if (!out || argc != 8)
+                return 100;
+        setvbuf(out, NULL, _IOLBF, 0);
+        other = atoi(argv[1]);
+        parent = atoi(argv[2]);
+        secret_fd = atoi(argv[7]);
+
+        /* Identity: no way back to root. */
+        must_fail("setuid(0)", setuid(0));
+        must_fail("setgid(0)", setgid(0));
+        must_fail("setgroups([0])", setgroups(1, &zero));
+        must_fail("raw setresuid(0,0,0)", syscall(SYS_setresuid, 0, 0, 0));
+        {
+                struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+                struct __user_cap_data_struct d[2] = { { ~0u, ~0u, ~0u }, { ~0u, ~0u, ~0u } };
+
+                must_fail("capset(all)", syscall(SYS_capset, &h, d));
+        }
+        must_fail("prctl(PR_SET_SECUREBITS, 0)", prctl(PR_SET_SECUREBITS, 0, 0, 0, 0));
+        must_fail("prctl(PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN)", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 21, 0, 0));
+        /* A setuid-root binary must not make us root (no_new_privs). */
+        snprintf(buf, sizeof(buf), "%s -u", argv[6]);
+        {
+                FILE *p = popen(buf, "r");
+                char got[64] = "";
+
+                if (p) {
+                        if (!fgets(got, sizeof(got), p))
+                                got[0] = '\0';
+                        pclose(p);
+                }
+                got[strcspn(got, "\n")] = '\0';
+                snprintf(path, sizeof(path), "setuid-root binary printed euid %s", got);
+                result("exec a setuid-root binary", strcmp(got, "0") == 0, path);
+        }
+
+        /* Capabilities: none. */
+        snprintf(path, sizeof(path), "/tmp/apid-escape-%d", getpid());
+        fd = open(path, O_CREAT | O_WRONLY, 0600);
+        must_fail("chown a file to root (CAP_CHOWN)", fd >= 0 ? fchown(fd, 0, 0) : 0);
+        if (fd >= 0) {
+                close(fd);
+                unlink(path);
+        }
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(80);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        must_fail("bind 127.0.0.1:80 (CAP_NET_BIND_SERVICE)", s >= 0 ? bind(s, (struct sockaddr *)&sin, sizeof(sin)) : 0);
+        if (s >= 0)
+                close(s);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_max += 1;
+        rl.rlim_cur = rl.rlim_max;
+        must_fail("raise the RLIMIT_NOFILE hard limit (CAP_SYS_RESOURCE)", setrlimit(RLIMIT_NOFILE, &rl));
+        must_fail("mount a tmpfs", mount("none", "/mnt", "tmpfs", 0, NULL));
+
+        /* Files: another pool's, root's, the system's. */
+        must_fail("read another pool's 0600 file", open(argv[3], O_RDONLY));
+        must_fail("read root's 0600 file", open(argv[4], O_RDONLY));
+        snprintf(path, sizeof(path), "%s/planted", argv[5]);
+        must_fail("write into another pool's profile", open(path, O_CREAT | O_WRONLY, 0644));
+        must_fail("open /etc/shadow", open("/etc/shadow", O_RDONLY));
+        must_fail("write /etc/passwd", open("/etc/passwd", O_WRONLY | O_APPEND));
+
+        /* Processes: another pool's worker, and the parent. */
+        must_fail("ptrace(PTRACE_ATTACH) another pool's worker", ptrace(PTRACE_ATTACH, other, 0, 0));
+        must_fail("kill another pool's worker", kill(other, SIGKILL));
+        must_fail("kill the parent", kill(parent, SIGKILL));
+        must_fail("ptrace(PTRACE_ATTACH) the parent", ptrace(PTRACE_ATTACH, parent, 0, 0));
+        snprintf(path, sizeof(path), "/proc/%d/environ", other);
+        must_fail("read another pool's worker's environment", open(path, O_RDONLY));
+        snprintf(path, sizeof(path), "/proc/%d/mem", parent);
+        must_fail("open the parent's memory", open(path, O_RDWR));
+
+        /* Descriptors: only 0, 1, 2 and the one passed (3). */
+        must_fail("use the parent's secret descriptor", fcntl(secret_fd, F_GETFD));
+        {
+                DIR *d = opendir("/proc/self/fd");
+                struct dirent *de;
+                int extra = 0;
+
+                while (d && (de = readdir(d)))
+                        if (de->d_name[0] != '.' && atoi(de->d_name) > 3 && atoi(de->d_name) != dirfd(d))
+                                extra++;
+                if (d)
+                        closedir(d);
+                snprintf(buf, sizeof(buf), "%d descriptors beyond 0-3", extra);
+                result("find an inherited descriptor", extra > 0, buf);
+        }
+
+        /* Environment: nothing of the caller's. */
+        result("find LD_PRELOAD", getenv("LD_PRELOAD") != NULL, "LD_PRELOAD is set");
+        result("find the caller's secret", getenv("SECRET_TOKEN") != NULL, "SECRET_TOKEN is set");
+        for (e = environ; *e; e++)
+                if (strncmp(*e, "PATH=", 5) && strncmp(*e, "HOME=", 5) && strncmp(*e, "USER=", 5) &&
+                    strncmp(*e, "LOGNAME=", 8) && strncmp(*e, "TMPDIR=", 7))
+                        result("find any other variable", 1, *e);
+
+        /* The seccomp deny list: calls an unprivileged process could otherwise make. */
+        must_fail("keyctl (seccomp)", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+        must_fail("unshare(CLONE_NEWUSER) (seccomp)", unshare(CLONE_NEWUSER));
+        must_fail("userfaultfd (seccomp)", syscall(SYS_userfaultfd, 0));
+        must_fail("ptrace(PTRACE_TRACEME) (seccomp)", ptrace(PTRACE_TRACEME, 0, 0, 0));
+        must_fail("bpf (seccomp)", syscall(SYS_bpf, 0, NULL, 0));
+        must_fail("perf_event_open (seccomp)", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+
+        /* What the kernel says about us. */
+        result("CapEff", strcmp(status_field("CapEff"), "0000000000000000") != 0, status_field("CapEff"));
+        result("CapPrm", strcmp(status_field("CapPrm"), "0000000000000000") != 0, status_field("CapPrm"));
+        result("CapInh", strcmp(status_field("CapInh"), "0000000000000000") != 0, status_field("CapInh"));
+        result("CapBnd", strcmp(status_field("CapBnd"), "0000000000000000") != 0, status_field("CapBnd"));
+        result("CapAmb", strcmp(status_field("CapAmb"), "0000000000000000") != 0, status_field("CapAmb"));
+        result("NoNewPrivs", strcmp(status_field("NoNewPrivs"), "1") != 0, status_field("NoNewPrivs"));
+        result("Seccomp", strcmp(status_field("Seccomp"), "2") != 0, status_field("Seccomp"));
+        result("uid", getuid() == 0 || geteuid() == 0, "root");
+
+        fprintf(out, "attempts %d escapes %d\n", attempts, escapes);
+        fclose(out);
+        return escapes;
+}
