@@ -126,6 +126,40 @@ static int resolve_program(const struct apid_token *t, const char *name, char *o
         return apid__fail(APID_ENOTFOUND, ENOENT, "program %s: not found in PATH", name);
 }
 
+/* The child's stack: one per launching thread, kept for its next launch
+ * (the child is done with it once clone() returns: CLONE_VFORK), unmapped
+ * when the thread exits. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+
+static void stack_release(void *stack)
+{
+        munmap(stack, CHILD_STACK);
+}
+
+static void stack_key_init(void)
+{
+        pthread_key_create(&stack_key, stack_release);
+}
+
+static void *child_stack(void)
+{
+        void *stack;
+
+        pthread_once(&stack_once, stack_key_init);
+        stack = pthread_getspecific(stack_key);
+        if (stack)
+                return stack;
+        stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return NULL;
+        if (pthread_setspecific(stack_key, stack) != 0) {
+                munmap(stack, CHILD_STACK);
+                return NULL;
+        }
+        return stack;
+}
+
 static int child_main(void *arg)
 {
         struct apid__plan *p = arg;
@@ -191,11 +225,9 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                 if (plan.fds[i].dst > plan.max_dst)
                         plan.max_dst = plan.fds[i].dst;
         proc = calloc(1, sizeof(*proc));
-        stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (!proc || stack == MAP_FAILED) {
+        stack = child_stack();
+        if (!proc || !stack) {
                 free(proc);
-                if (stack != MAP_FAILED)
-                        munmap(stack, CHILD_STACK);
                 return apid__fail_oom();
         }
         /* No signal handler may run in the child before it resets them. */
@@ -205,7 +237,6 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                     &pidfd);
         r = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        munmap(stack, CHILD_STACK);
         if (pid < 0) {
                 free(proc);
                 return apid__fail(APID_ESYS, r, "clone: %s", strerror(r));

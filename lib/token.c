@@ -312,7 +312,8 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
                         cap_free(n);
                         first = 0;
                 }
-        fprintf(f, "%s (ambient; every other set and the bounding set empty)\n", first ? "none" : "");
+        fprintf(f, "%s\n", first ? "none (effective, permitted, inheritable, ambient and bounding sets empty)"
+                                  : " (ambient, permitted, effective, inheritable and bounding; nothing else)");
         fputs("no_new_privs: yes\nsecurebits: noroot, no_setuid_fixup, keep_caps (locked)\n", f);
         if (t->seccomp) {
                 fputs("seccomp: deny (EPERM)", f);
