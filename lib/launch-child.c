@@ -89,13 +89,16 @@ int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
                 /* Default dispositions: a parent that ignores SIGPIPE must not
                  * pass that on (execve keeps SIG_IGN). */
                 for (sig = 1; sig < NSIG; sig++) {
-                        struct sigaction sa;
+                        /* The kernel's struct sigaction; SIG_DFL needs no restorer. */
+                        struct {
+                                void (*handler)(int);
+                                unsigned long flags;
+                                void (*restorer)(void);
+                                uint64_t mask;
+                        } sa = { SIG_DFL, 0, NULL, 0 };
 
-                        if (sig == SIGKILL || sig == SIGSTOP)
-                                continue;
-                        memset(&sa, 0, sizeof(sa));
-                        sa.sa_handler = SIG_DFL;
-                        sigaction(sig, &sa, NULL); /* async-signal-safe; EINVAL for reserved signals */
+                        if (sig != SIGKILL && sig != SIGSTOP)
+                                syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
                 }
                 if (p->new_session && syscall(SYS_setsid) < 0)
                         return failed(p, APID__STEP_SETSID, -1);

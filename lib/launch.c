@@ -165,7 +165,10 @@ static int child_main(void *arg)
         struct apid__plan *p = arg;
 
         apid__child_steps(p, 1, 1);
-        _exit(127); /* the parent reads the step and errno from the shared plan */
+        /* The parent reads the step and errno from the shared plan. A raw exit:
+         * no libc (or sanitizer) exit handler may run in this child. */
+        syscall(SYS_exit_group, 127);
+        return 127;
 }
 
 APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, const char *path,

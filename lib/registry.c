@@ -183,15 +183,25 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
         rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
                                                 SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK) {
-                r = db_fail(db, rc, path);
+                r = db_fail(db, rc, "opening");
                 sqlite3_close_v2(db);
                 return r;
         }
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(db, 1);
         /* WAL: readers never block the writer; synchronous=FULL: a committed
-         * pool survives a power cut. foreign_keys keeps settings with pools. */
-        r = exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", path);
+         * pool survives a power cut. foreign_keys keeps settings with pools.
+         * Switching a new database to WAL takes an exclusive lock without
+         * calling the busy handler, so processes opening a new registry
+         * together retry here. */
+        for (int tries = 0;; tries++) {
+                rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+                if ((rc & 0xff) != SQLITE_BUSY || tries == BUSY_TIMEOUT_MS / 5)
+                        break;
+                usleep(5000);
+        }
+        r = rc == SQLITE_OK ? exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "opening")
+                            : db_fail(db, rc, "opening (journal mode)");
         if (r < 0) {
                 sqlite3_close_v2(db);
                 return r;

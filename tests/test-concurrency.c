@@ -34,12 +34,16 @@ static int worker(const char *dir, int index, int report)
 
                 snprintf(name, sizeof(name), "w%d-%d", index, n);
                 r = apid_pool_create(ctx, name, NULL);
-                if (r != APID_OK)
+                if (r != APID_OK) {
+                        fprintf(stderr, "worker %d: %s: %s\n", index, name, apid_error_message());
                         return 11;
+                }
                 snprintf(name, sizeof(name), "s%d", n);
                 r = apid_pool_create(ctx, name, NULL);
-                if (r != APID_OK && r != APID_EEXISTS)
+                if (r != APID_OK && r != APID_EEXISTS) {
+                        fprintf(stderr, "worker %d: %s: %s\n", index, name, apid_error_message());
                         return 12;
+                }
                 if (n % 3 == 0) {
                         snprintf(name, sizeof(name), "w%d-%d", index, n);
                         if (apid_pool_delete(ctx, name, APID_POOL_DELETE_REMOVE_PROFILE) != APID_OK)
