@@ -1,0 +1,110 @@
+"""Loading libapppoolid and declaring its functions for ctypes.
+
+The library is found the usual way (``libapppoolid.so.1`` through the dynamic
+loader); the environment variable ``APPPOOLID_LIBRARY`` names the file to load
+instead, for an uninstalled build.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64,
+                    c_void_p)
+
+__all__ = ["lib"]
+
+
+def _load() -> ctypes.CDLL:
+    path = os.environ.get("APPPOOLID_LIBRARY") or "libapppoolid.so.1"
+    try:
+        return ctypes.CDLL(path, use_errno=True)
+    except OSError as e:
+        raise ImportError(
+            f"cannot load libapppoolid ({path}): {e}; install it or set "
+            "APPPOOLID_LIBRARY to the built libapppoolid.so.1") from e
+
+
+lib = _load()
+
+# (name, return type, argument types). Every fallible function returns int.
+_SIGNATURES = [
+    ("apid_version", c_char_p, []),
+    ("apid_version_at_least", c_int, [c_uint32, c_uint32, c_uint32]),
+    ("apid_strerror", c_char_p, [c_int]),
+    ("apid_error_message", c_char_p, []),
+    ("apid_error_status", c_int, []),
+    ("apid_error_errno", c_int, []),
+    ("apid_free", None, [c_void_p]),
+    ("apid_ctx_new", c_int, [POINTER(c_void_p)]),
+    ("apid_ctx_unref", None, [c_void_p]),
+    ("apid_ctx_set_state_dir", c_int, [c_void_p, c_char_p]),
+    ("apid_ctx_get_state_dir", c_char_p, [c_void_p]),
+    ("apid_pool_name_check", c_int, [c_char_p]),
+    ("apid_pool_name_equal", c_int, [c_char_p, c_char_p]),
+    ("apid_sid_for_pool", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_sid_for_service", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_sid_parse", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_sid_to_string", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_sid_free", None, [c_void_p]),
+    ("apid_sid_dup", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_sid_to_account", c_int, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    ("apid_account_to_sid", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_pool_create", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_pool_open", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_pool_delete", c_int, [c_void_p, c_char_p, c_int]),
+    ("apid_pool_free", None, [c_void_p]),
+    ("apid_pool_get_name", c_char_p, [c_void_p]),
+    ("apid_pool_get", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_pool_set", c_int, [c_void_p, c_char_p, c_char_p]),
+    ("apid_pool_setting_name", c_char_p, [c_uint32]),
+    ("apid_pool_list_new", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_pool_list_count", c_uint32, [c_void_p]),
+    ("apid_pool_list_get", c_char_p, [c_void_p, c_uint32]),
+    ("apid_pool_list_free", None, [c_void_p]),
+    ("apid_pool_get_identity", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_identity_from_sid", c_int, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    ("apid_identity_from_uid", c_int, [c_void_p, c_uint32, POINTER(c_void_p)]),
+    ("apid_identity_from_user", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_identity_free", None, [c_void_p]),
+    ("apid_identity_get_sid", c_void_p, [c_void_p]),
+    ("apid_identity_get_account", c_char_p, [c_void_p]),
+    ("apid_identity_get_pool_name", c_char_p, [c_void_p]),
+    ("apid_identity_get_user", c_char_p, [c_void_p]),
+    ("apid_identity_get_type", c_int, [c_void_p]),
+    ("apid_identity_get_uid", c_uint32, [c_void_p]),
+    ("apid_identity_get_gid", c_uint32, [c_void_p]),
+    ("apid_identity_get_uid_probe", c_uint32, [c_void_p]),
+    ("apid_identity_get_profile_dir", c_char_p, [c_void_p]),
+    ("apid_acl_edit_new", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_acl_edit_free", None, [c_void_p]),
+    ("apid_acl_edit_add", c_int, [c_void_p, c_int, c_char_p]),
+    ("apid_acl_edit_reset", c_int, [c_void_p]),
+    ("apid_acl_edit_set_flags", c_int, [c_void_p, c_uint32]),
+    ("apid_acl_edit_apply", c_int, [c_void_p, c_char_p]),
+    ("apid_acl_edit_count", c_uint64, [c_void_p, c_int]),
+    ("apid_token_new", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_token_free", None, [c_void_p]),
+    ("apid_token_keep_cap", c_int, [c_void_p, c_char_p]),
+    ("apid_token_setenv", c_int, [c_void_p, c_char_p, c_char_p]),
+    ("apid_token_set_seccomp", c_int, [c_void_p, c_int]),
+    ("apid_token_describe", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_launch_attr_new", c_int, [POINTER(c_void_p)]),
+    ("apid_launch_attr_free", None, [c_void_p]),
+    ("apid_launch_attr_pass_fd", c_int, [c_void_p, c_int, c_int]),
+    ("apid_launch_attr_set_cwd", c_int, [c_void_p, c_char_p]),
+    ("apid_launch", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p), POINTER(c_void_p)]),
+    ("apid_process_get_pid", c_int, [c_void_p]),
+    ("apid_process_get_fd", c_int, [c_void_p]),
+    ("apid_process_signal", c_int, [c_void_p, c_int]),
+    ("apid_process_wait", c_int, [c_void_p, c_int]),
+    ("apid_process_exit_code", c_int, [c_void_p]),
+    ("apid_process_term_signal", c_int, [c_void_p]),
+    ("apid_process_free", None, [c_void_p]),
+]
+
+for _name, _restype, _argtypes in _SIGNATURES:
+    _fn = getattr(lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+
+del _name, _restype, _argtypes, _fn, c_size_t
