@@ -1,0 +1,52 @@
+/* The example host's configuration file (INI, read with libinih):
+ *
+ *   [pool DefaultAppPool]
+ *   rapid_fail_max_crashes = 5        ; IIS defaults: 5 crashes in 5 minutes
+ *   rapid_fail_interval = 300
+ *   recycle_interval = 0              ; seconds; 0 = no periodic recycle
+ *
+ *   [site Default]
+ *   pool = DefaultAppPool
+ *   root = /srv/apppool-host/default
+ *   listen = 127.0.0.1:8081
+ *   workers = 2
+ *   program = /usr/lib/apppoolid/apppool-worker   ; optional
+ */
+#ifndef APPPOOL_HOST_CONFIG_H
+#define APPPOOL_HOST_CONFIG_H
+
+#define MAX_POOLS 32
+#define MAX_SITES 32
+#define MAX_WORKERS 64
+
+struct pool_config {
+        char name[128];
+        int max_crashes;
+        int interval;
+        int recycle;
+};
+
+struct site_config {
+        char name[128];
+        char pool[128];
+        char root[1024];
+        char address[64];
+        int port;
+        int workers;
+        char program[1024];
+};
+
+struct config {
+        struct pool_config pools[MAX_POOLS];
+        int n_pools;
+        struct site_config sites[MAX_SITES];
+        int n_sites;
+        int shutdown_timeout;
+        char error[512];
+};
+
+/* Read a configuration from text (the file's contents). Returns 0, or -1
+ * with config->error naming the line, the key and the value. */
+int config_parse(const char *text, const char *default_program, struct config *config);
+
+#endif
