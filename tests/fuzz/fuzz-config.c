@@ -1,0 +1,39 @@
+/* Fuzz the example host's configuration reader. Properties: no crash; a
+ * configuration it accepts is complete (every site has a pool, a root and a
+ * port, and its pool is known); a refusal explains itself. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../examples/host/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        static struct config c;
+        char *text = malloc(size + 1);
+        int i, j;
+
+        if (!text)
+                return 0;
+        memcpy(text, data, size);
+        text[size] = '\0';
+        if (config_parse(text, "/usr/libexec/apppool-worker", &c) == 0) {
+                for (i = 0; i < c.n_sites; i++) {
+                        int known = 0;
+
+                        if (!c.sites[i].pool[0] || c.sites[i].root[0] != '/' || c.sites[i].port < 1 ||
+                            c.sites[i].workers < 1)
+                                abort();
+                        for (j = 0; j < c.n_pools; j++)
+                                known |= strcmp(c.pools[j].name, c.sites[i].pool) == 0;
+                        if (!known)
+                                abort();
+                }
+        } else if (!c.error[0]) {
+                abort();
+        }
+        free(text);
+        return 0;
+}
