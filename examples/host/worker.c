@@ -15,6 +15,8 @@
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,7 +134,9 @@ static void respond(struct conn *c, const struct http_request *req)
 static int flush(struct conn *c)
 {
         while (c->out_off < c->out_len) {
-                ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+                /* MSG_MORE: the head and the file go out in the same segments. */
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 c->file >= 0 ? MSG_MORE | MSG_NOSIGNAL : MSG_NOSIGNAL);
 
                 if (n < 0)
                         return errno == EAGAIN ? 0 : -1;
@@ -217,7 +221,7 @@ static void on_conn(struct conn *c, uint32_t events)
 static void accept_all(int listen_fd)
 {
         for (;;) {
-                int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
                 struct epoll_event ev;
                 struct conn *c;
 
@@ -230,6 +234,8 @@ static void accept_all(int listen_fd)
                 }
                 c->fd = fd;
                 c->file = -1;
+                /* No Nagle delay between a response and the next request's answer. */
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
                 ev.data.ptr = c;
                 if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {

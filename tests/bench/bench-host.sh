@@ -1,0 +1,53 @@
+#!/bin/bash
+# Benchmark (not a test): requests per second of the example host serving one
+# static file, with wrk on loopback, next to nginx serving the same file from
+# the same machine in the same run. Needs root, wrk and nginx (Debian packages).
+# Usage: bench-host.sh BUILDDIR [SECONDS] [CONNECTIONS]
+set -eu
+build=$(realpath "$1") secs=${2:-5} conns=${3:-64}
+for t in wrk nginx curl; do command -v $t >/dev/null || { echo "$t is needed"; exit 1; }; done
+tmp=$(mktemp -d /tmp/apid-bench-host-XXXXXX)
+chmod 755 "$tmp"
+hpid= npid=
+trap '[ -n "$hpid" ] && kill $hpid 2>/dev/null; [ -n "$npid" ] && kill $npid 2>/dev/null; sleep 0.5; rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/www"
+head -c 4096 /dev/urandom | base64 -w 100 | head -c 4096 > "$tmp/www/index.html"
+chmod 755 "$tmp/www"; chmod 644 "$tmp/www/index.html"
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ph=$(port) pn=$(port)
+cat > "$tmp/host.ini" <<INI
+[site bench]
+pool = BenchPool
+root = $tmp/www
+listen = 127.0.0.1:$ph
+workers = 2
+INI
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:$pn; root $tmp/www; }
+}
+CONF
+APPPOOLID_STATE_DIR=$tmp/state APPPOOL_WORKER=$build/examples/apppool-worker \
+        "$build/examples/apppool-host" --config "$tmp/host.ini" 2> "$tmp/host.log" &
+hpid=$!
+nginx -c "$tmp/nginx.conf" -e "$tmp/nginx.err" &
+npid=$!
+for i in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$ph/" && curl -sf -o /dev/null "http://127.0.0.1:$pn/" && break; sleep 0.1; done
+cmp <(curl -s "http://127.0.0.1:$ph/index.html") <(curl -s "http://127.0.0.1:$pn/index.html")
+rps() { wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+wrk -t2 -c"$conns" -d1s "http://127.0.0.1:$ph/index.html" >/dev/null   # warm up
+wrk -t2 -c"$conns" -d1s "http://127.0.0.1:$pn/index.html" >/dev/null
+h=$(rps "http://127.0.0.1:$ph/index.html")
+n=$(rps "http://127.0.0.1:$pn/index.html")
+echo "wrk -t2 -c$conns -d${secs}s, a 4096-byte file, loopback, 2 workers each"
+echo "apppool-host (workers as IIS APPPOOL\\BenchPool, restricted token)  $h req/s"
+echo "nginx (2 worker processes, sendfile)                                $n req/s"
+/usr/bin/python3 -c "print(f'ratio apppool-host / nginx: {float(\"$h\") / float(\"$n\"):.2f}')"
