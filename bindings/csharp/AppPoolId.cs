@@ -106,45 +106,46 @@ namespace AppPoolId
         }
     }
 
-    internal sealed class ContextHandle : SafeHandle
+    /// Every handle: owned, released once by its C destructor.
+    internal abstract class ApidHandle : SafeHandle
     {
-        internal ContextHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
+        protected ApidHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
         public override bool IsInvalid => handle == IntPtr.Zero;
+    }
+
+    internal sealed class ContextHandle : ApidHandle
+    {
+        internal ContextHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_ctx_unref(handle); return true; }
     }
 
-    internal sealed class PoolHandle : SafeHandle
+    internal sealed class PoolHandle : ApidHandle
     {
-        internal PoolHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
-        public override bool IsInvalid => handle == IntPtr.Zero;
+        internal PoolHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_pool_free(handle); return true; }
     }
 
-    internal sealed class IdentityHandle : SafeHandle
+    internal sealed class IdentityHandle : ApidHandle
     {
-        internal IdentityHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
-        public override bool IsInvalid => handle == IntPtr.Zero;
+        internal IdentityHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_identity_free(handle); return true; }
     }
 
-    internal sealed class AclEditHandle : SafeHandle
+    internal sealed class AclEditHandle : ApidHandle
     {
-        internal AclEditHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
-        public override bool IsInvalid => handle == IntPtr.Zero;
+        internal AclEditHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_acl_edit_free(handle); return true; }
     }
 
-    internal sealed class TokenHandle : SafeHandle
+    internal sealed class TokenHandle : ApidHandle
     {
-        internal TokenHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
-        public override bool IsInvalid => handle == IntPtr.Zero;
+        internal TokenHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_token_free(handle); return true; }
     }
 
-    internal sealed class ProcessHandle : SafeHandle
+    internal sealed class ProcessHandle : ApidHandle
     {
-        internal ProcessHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
-        public override bool IsInvalid => handle == IntPtr.Zero;
+        internal ProcessHandle(IntPtr h) : base(h) { }
         protected override bool ReleaseHandle() { Native.apid_process_free(handle); return true; }
     }
 
