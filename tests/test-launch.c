@@ -105,6 +105,28 @@ static void worker_runs_as_the_pool(void **state)
 }
 
 
+static void umask_rlimit_and_setenv(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/sh", "-c", "umask; ulimit -n; echo $GREETING", NULL };
+        char out[256];
+
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_memory_equal(out, "0027\n", 5); /* the default umask; the limit is inherited */
+        assert_string_equal(out + strlen(out) - 2, "\n\n");  /* no GREETING */
+        must(apid_token_set_umask(t, 077));
+        must(apid_token_set_rlimit(t, RLIMIT_NOFILE, 100, 200));
+        must(apid_token_setenv(t, "GREETING", "hello"));
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_string_equal(out, "0077\n100\nhello\n");
+        must(apid_token_setenv(t, "GREETING", NULL));
+        assert_int_equal(apid_token_set_umask(t, 01000), APID_EINVAL);
+        assert_int_equal(apid_token_set_rlimit(t, RLIMIT_NOFILE, 300, 200), APID_EINVAL);
+        assert_int_equal(apid_token_set_rlimit(t, 999, 1, 1), APID_EINVAL);
+        apid_token_free(t);
+}
+
 static void failures_name_the_step(void **state)
 {
         struct fixture *f = *state;
@@ -401,6 +423,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, root_setup, fixture_teardown)
                 T(worker_runs_as_the_pool),
+                T(umask_rlimit_and_setenv),
                 T(failures_name_the_step),
                 T(not_root_is_told_what_is_missing),
                 T(pidfd_wait_signal_and_no_zombie),
