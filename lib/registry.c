@@ -159,7 +159,7 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
         struct sqlite3 **cached = apid__ctx_db(ctx);
         _cleanup_free_ char *path = NULL;
         sqlite3 *db = NULL;
-        int rc, r;
+        int rc, r, readonly;
 
         if (*cached) {
                 *out = *cached;
@@ -180,8 +180,13 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 if (r < 0)
                         return r;
         }
-        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                                                SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+        /* A registry this process may not write (a user reading the system
+         * one) is opened read-only: it can list and look up, not change. */
+        readonly = !create && access(path, W_OK) < 0;
+        rc = sqlite3_open_v2(path, &db,
+                             (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                                     (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                             NULL);
         if (rc != SQLITE_OK) {
                 r = db_fail(db, rc, "opening");
                 sqlite3_close_v2(db);
@@ -189,6 +194,11 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
         }
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(db, 1);
+        if (readonly) {
+                *cached = db;
+                *out = db;
+                return APID_OK;
+        }
         /* WAL: readers never block the writer; synchronous=FULL: a committed
          * pool survives a power cut. foreign_keys keeps settings with pools.
          * Switching a new database to WAL takes an exclusive lock without
@@ -206,6 +216,13 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 sqlite3_close_v2(db);
                 return r;
         }
+        /* Keep the -wal and -shm files when the last writer closes, so that
+         * read-only readers (which cannot create them) can open the registry. */
+        {
+                int persist = 1;
+
+                sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+        }
         chmod(path, 0644);
         *cached = db;
         *out = db;
@@ -220,6 +237,17 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         int r, version;
 
         apid__ctx_lock(ctx);
+        if (write) {
+                char path[4200];
+
+                snprintf(path, sizeof(path), "%s/%s", dir, REGISTRY_FILE);
+                if (access(path, W_OK) < 0 && errno == EACCES) {
+                        r = apid__fail(APID_EPERM, EACCES,
+                                       "registry %s: not writable by uid %u (reading works; changing pools needs "
+                                       "write access, usually root)", path, (unsigned)geteuid());
+                        goto out;
+                }
+        }
         r = reg_open(ctx, create, &db);
         if (r < 0)
                 goto out;
