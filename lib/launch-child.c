@@ -18,6 +18,12 @@
 
 #include "launch-internal.h"
 
+/* The kernel's struct sigaction and sigset size below are those of x86-64,
+ * arm64, riscv and the other architectures with the generic layout. */
+#if defined(__mips__) || defined(__alpha__) || defined(__sparc__) || defined(__hppa__)
+#error "launch-child.c: this architecture's kernel sigaction layout is not handled"
+#endif
+
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE 2
 #endif
@@ -75,6 +81,10 @@ static int drop_caps(struct apid__plan *p)
                 if ((p->keep_caps >> c) & 1)
                         if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
                                 return failed(p, APID__STEP_AMBIENT, c);
+        /* KEEP_CAPS was only for the uid change (execve would clear it; a
+         * process applying a token to itself has no execve). */
+        if (p->keep_caps && syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+                return failed(p, APID__STEP_SECUREBITS, -1);
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,10 +107,13 @@ static int resolve_program(const struct apid_token *t, const char *name, char *o
         const char *path = "/usr/local/bin:/usr/bin:/bin";
         size_t i;
 
+        struct stat st;
+
         if (strchr(name, '/')) {
                 if (name[0] != '/')
                         return apid__fail(APID_EINVAL, 0, "program %s: give an absolute path or a bare name", name);
-                snprintf(out, size, "%s", name);
+                if ((size_t)snprintf(out, size, "%s", name) >= size)
+                        return apid__fail(APID_EINVAL, ENAMETOOLONG, "program %.64s...: path too long", name);
                 return APID_OK;
         }
         for (i = 0; i < t->n_env; i++)
@@ -118,8 +122,10 @@ static int resolve_program(const struct apid_token *t, const char *name, char *o
         while (*path) {
                 size_t len = strcspn(path, ":");
 
-                if (len && (size_t)snprintf(out, size, "%.*s/%s", (int)len, path, name) < size &&
-                    access(out, X_OK) == 0)
+                /* Only absolute entries (the child changes directory before
+                 * execve), and only regular files. */
+                if (len && path[0] == '/' && (size_t)snprintf(out, size, "%.*s/%s", (int)len, path, name) < size &&
+                    stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
                         return APID_OK;
                 path += len + (path[len] == ':');
         }
@@ -179,7 +185,7 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         sigset_t all, old;
         apid_process *proc;
         void *stack;
-        int pidfd = -1, i, r;
+        int pidfd = -1, devnull = -1, i, r;
         pid_t pid;
 
         if (!t || !path || !argv || !argv[0] || !out)
@@ -218,12 +224,25 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                 plan.cwd = attr->cwd;
                 plan.pdeathsig = attr->pdeathsig;
         }
-        /* Drop stdio that is closed in the caller. */
-        for (i = 0; i < plan.n_fds; i++)
-                if (fcntl(plan.fds[i].src, F_GETFD) < 0) {
-                        plan.fds[i] = plan.fds[--plan.n_fds];
-                        i--;
+        /* Stdio closed in the caller is /dev/null in the worker (a closed 0, 1 or
+         * 2 would make its first open() its stdout); a passed descriptor closed
+         * since it was given is an error. */
+        for (i = 0; i < plan.n_fds; i++) {
+                if (fcntl(plan.fds[i].src, F_GETFD) >= 0)
+                        continue;
+                if (plan.fds[i].src != plan.fds[i].dst || plan.fds[i].dst > 2) {
+                        r = apid__fail(APID_EINVAL, EBADF, "launch: descriptor %d (for the worker's %d) is closed",
+                                       plan.fds[i].src, plan.fds[i].dst);
+                        goto close_null;
                 }
+                if (devnull < 0)
+                        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (devnull < 0) {
+                        r = apid__fail(APID_ESYS, errno, "launch: /dev/null: %s", strerror(errno));
+                        goto close_null;
+                }
+                plan.fds[i].src = devnull;
+        }
         for (i = 0; i < plan.n_fds; i++)
                 if (plan.fds[i].dst > plan.max_dst)
                         plan.max_dst = plan.fds[i].dst;
@@ -231,7 +250,8 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         stack = child_stack();
         if (!proc || !stack) {
                 free(proc);
-                return apid__fail_oom();
+                r = apid__fail_oom();
+                goto close_null;
         }
         /* No signal handler may run in the child before it resets them. */
         sigfillset(&all);
@@ -240,6 +260,8 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                     &pidfd);
         r = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (devnull >= 0)
+                close(devnull);
         if (pid < 0) {
                 free(proc);
                 return apid__fail(APID_ESYS, r, "clone: %s", strerror(r));
@@ -258,6 +280,10 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         proc->pidfd = pidfd;
         *out = proc;
         return APID_OK;
+close_null:
+        if (devnull >= 0)
+                close(devnull);
+        return r;
 }
 
 APID_EXPORT int apid_process_get_pid(const apid_process *p)
@@ -308,7 +334,8 @@ APID_EXPORT int apid_process_wait(apid_process *p, int timeout_ms)
         if (r < 0)
                 return apid__fail(APID_ESYS, errno, "waitid pid %d: %s", p->pid, strerror(errno));
         p->reaped = 1;
-        p->status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : (info.si_status & 0x7f);
+        p->status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8
+                    : (info.si_status & 0x7f) | (info.si_code == CLD_DUMPED ? 0x80 : 0);
         return APID_OK;
 }
 

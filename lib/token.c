@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -20,13 +21,19 @@ static const char *const default_deny[] = {
         "swapoff", "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
         "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "unshare", "setns", "iopl", "ioperm",
         "acct", "quotactl", "open_by_handle_at", "name_to_handle_at", "syslog", "lookup_dcookie",
+        /* the new mount API, and reaching into another process's descriptors */
+        "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr", "pidfd_getfd",
+        "kcmp",
 };
 #define N_DEFAULT_DENY (sizeof(default_deny) / sizeof(default_deny[0]))
 #define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 
 /* Build the BPF program with libseccomp: every listed system call fails with
- * EPERM; other architectures' system calls (int 0x80 from a 64-bit process)
- * kill the process, libseccomp's default for a foreign architecture. */
+ * EPERM; clone() with any namespace flag fails with EPERM (denying unshare
+ * and setns alone would leave clone(CLONE_NEWUSER) open); clone3(), whose
+ * flags a filter cannot read, fails with ENOSYS so that libc falls back to
+ * clone(); system calls of another architecture (int 0x80 from a 64-bit
+ * process) kill the process. */
 static int build_filter(struct apid_token *t)
 {
         scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
@@ -37,6 +44,19 @@ static int build_filter(struct apid_token *t)
 
         if (!sc)
                 return apid__fail_oom();
+        if (seccomp_attr_set(sc, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
+                r = apid__fail(APID_ESYS, 0, "seccomp: cannot set the foreign-architecture action");
+        {
+                static const uint64_t ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                                                     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
+
+                for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]) && r == APID_OK; i++)
+                        if (seccomp_rule_add(sc, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                                             SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0)
+                                r = apid__fail(APID_ESYS, 0, "seccomp: cannot add the clone rules");
+                if (r == APID_OK && seccomp_rule_add(sc, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0)
+                        r = apid__fail(APID_ESYS, 0, "seccomp: cannot add the clone3 rule");
+        }
         for (i = 0; i < N_DEFAULT_DENY + t->n_deny && r == APID_OK; i++) {
                 const char *name = i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY];
                 int nr = seccomp_syscall_resolve_name(name);
@@ -47,10 +67,16 @@ static int build_filter(struct apid_token *t)
                         r = apid__fail(APID_ESYS, 0, "seccomp: cannot add a rule for %s", name);
         }
         if (r == APID_OK) {
+                int e = 0;
+
                 fd = memfd_create("apppoolid-seccomp", MFD_CLOEXEC);
-                if (fd < 0 || seccomp_export_bpf(sc, fd) < 0 || (size = lseek(fd, 0, SEEK_END)) <= 0 ||
-                    size % (off_t)sizeof(struct sock_filter) != 0)
-                        r = apid__fail(APID_ESYS, errno, "seccomp: cannot export the filter");
+                if (fd < 0)
+                        e = errno;
+                else if ((e = -seccomp_export_bpf(sc, fd)) == 0 &&
+                         ((size = lseek(fd, 0, SEEK_END)) <= 0 || size % (off_t)sizeof(struct sock_filter) != 0))
+                        e = EIO;
+                if (e)
+                        r = apid__fail(APID_ESYS, e, "seccomp: cannot export the filter: %s", strerror(e));
         }
         if (r == APID_OK) {
                 n = (size_t)size / sizeof(struct sock_filter);
@@ -194,6 +220,10 @@ APID_EXPORT int apid_token_keep_cap(apid_token *t, const char *name)
                 apid__quote(q, sizeof(q), name, 64);
                 return apid__fail(APID_EINVAL, 0, "capability '%s': unknown", q);
         }
+        if (v == CAP_SETPCAP)
+                return apid__fail(APID_EINVAL, 0,
+                                  "capability '%s': a worker with CAP_SETPCAP could unlock its securebits; not kept",
+                                  name);
         t->keep_caps |= UINT64_C(1) << v;
         return APID_OK;
 }
@@ -314,9 +344,15 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
                 }
         fprintf(f, "%s\n", first ? "none (effective, permitted, inheritable, ambient and bounding sets empty)"
                                   : " (ambient, permitted, effective, inheritable and bounding; nothing else)");
-        fputs("no_new_privs: yes\nsecurebits: noroot, no_setuid_fixup, keep_caps (locked)\n", f);
+        fputs("no_new_privs: yes\n", f);
+        if (t->keep_caps)
+                fputs("securebits: noroot (locked), no_setuid_fixup off (locked); keep_caps only across the uid "
+                      "change\n", f);
+        else
+                fputs("securebits: noroot (locked), no_setuid_fixup off (locked), keep_caps off (locked), "
+                      "no_cap_ambient_raise (locked)\n", f);
         if (t->seccomp) {
-                fputs("seccomp: deny (EPERM)", f);
+                fputs("seccomp: clone() with namespace flags (EPERM), clone3 (ENOSYS), deny (EPERM)", f);
                 for (i = 0; i < N_DEFAULT_DENY + t->n_deny; i++)
                         fprintf(f, "%s%s", i ? "," : " ", i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY]);
                 fputc('\n', f);

@@ -127,6 +127,36 @@ static void umask_rlimit_and_setenv(void **state)
         apid_token_free(t);
 }
 
+static void closed_stdin_is_dev_null(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/sh", "-c", "readlink /proc/self/fd/0", NULL };
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        char out[256];
+        int fds[2], saved;
+        ssize_t n;
+
+        assert_int_equal(pipe(fds), 0); /* above 2: 0, 1 and 2 are open */
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        saved = dup(0);
+        close(0); /* the caller has no stdin when it launches */
+        must(apid_launch(t, attr, argv[0], argv, &p));
+        assert_int_equal(dup2(saved, 0), 0);
+        close(saved);
+        close(fds[1]);
+        n = read(fds[0], out, sizeof(out) - 1);
+        close(fds[0]);
+        out[n > 0 ? n : 0] = '\0';
+        must(apid_process_wait(p, -1));
+        assert_string_equal(out, "/dev/null\n");
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        apid_token_free(t);
+}
+
 static void failures_name_the_step(void **state)
 {
         struct fixture *f = *state;
@@ -156,6 +186,19 @@ static void failures_name_the_step(void **state)
         assert_int_equal(apid_token_keep_cap(t, "cap_fly"), APID_EINVAL);
         assert_string_equal(apid_error_message(), "capability 'cap_fly': unknown");
         assert_int_equal(apid_token_deny_syscall(t, "nosuchcall"), APID_EINVAL);
+        assert_int_equal(apid_token_keep_cap(t, "CAP_SETPCAP"), APID_EINVAL);
+        assert_non_null(strstr(apid_error_message(), "could unlock its securebits"));
+        {
+                /* A passed descriptor closed before the launch is an error, not silence. */
+                int fds[2];
+
+                assert_int_equal(pipe(fds), 0);
+                must(apid_launch_attr_pass_fd(attr, fds[0], 5));
+                close(fds[0]);
+                close(fds[1]);
+                assert_int_equal(apid_launch(t, attr, ok[0], ok, &p), APID_EINVAL);
+                assert_non_null(strstr(apid_error_message(), "is closed"));
+        }
         assert_int_equal(apid_token_setenv(t, "A=B", "x"), APID_EINVAL);
         snprintf(expect, sizeof(expect), "%s", "");
         apid_launch_attr_free(attr);
@@ -425,6 +468,7 @@ int main(int argc, char **argv)
                 T(worker_runs_as_the_pool),
                 T(umask_rlimit_and_setenv),
                 T(failures_name_the_step),
+                T(closed_stdin_is_dev_null),
                 T(not_root_is_told_what_is_missing),
                 T(pidfd_wait_signal_and_no_zombie),
                 T(launches_from_many_threads),

@@ -24,7 +24,10 @@
  *   kexec_file_load, init_module, finit_module, delete_module, bpf,
  *   perf_event_open, keyctl, add_key, request_key, userfaultfd, unshare,
  *   setns, iopl, ioperm, acct, quotactl, open_by_handle_at,
- *   name_to_handle_at, syslog, lookup_dcookie.
+ *   name_to_handle_at, syslog, lookup_dcookie, fsopen, fsconfig, fsmount,
+ *   fspick, move_mount, open_tree, mount_setattr, pidfd_getfd, kcmp; and
+ *   clone() with a namespace flag (EPERM), clone3() (ENOSYS, so that libc
+ *   falls back to clone()).
  * - **A clean environment**: PATH only, plus HOME, USER, LOGNAME and TMPDIR
  *   for the pool's profile when it loads one, plus what the caller adds.
  * - **umask 027**.
@@ -69,7 +72,8 @@ APID_EXPORT void apid_token_free(apid_token *token);
  *        in its bounding set); every other capability stays dropped.
  * @param token  the token.
  * @param name   a capability name, "CAP_NET_BIND_SERVICE" or "net_bind_service".
- * @return #APID_OK, or #APID_EINVAL naming an unknown capability.
+ * @return #APID_OK, or #APID_EINVAL naming an unknown capability, or for
+ *         CAP_SETPCAP (which would let the worker unlock its securebits).
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_token_keep_cap(apid_token *token, const char *name);

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <linux/capability.h>
@@ -184,6 +185,19 @@ int main(int argc, char **argv)
         must_fail("ptrace(PTRACE_TRACEME) (seccomp)", ptrace(PTRACE_TRACEME, 0, 0, 0));
         must_fail("bpf (seccomp)", syscall(SYS_bpf, 0, NULL, 0));
         must_fail("perf_event_open (seccomp)", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+        {
+                /* A user namespace through clone() instead of unshare(). */
+                long r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+
+                if (r == 0)
+                        _exit(0); /* the child of an escape: it only proves it */
+                must_fail("clone(CLONE_NEWUSER) (seccomp)", r);
+                if (r > 0)
+                        waitpid((pid_t)r, NULL, 0);
+        }
+        must_fail("clone3 (seccomp: flags unreadable, so ENOSYS)", syscall(SYS_clone3, NULL, 0));
+        must_fail("fsopen, the new mount API (seccomp)", syscall(SYS_fsopen, "tmpfs", 0));
+        must_fail("pidfd_getfd on the parent (seccomp)", syscall(SYS_pidfd_getfd, 3, 0, 0));
 
         /* What the kernel says about us. */
         result("CapEff", strcmp(status_field("CapEff"), "0000000000000000") != 0, status_field("CapEff"));
