@@ -95,6 +95,21 @@ out:
         return r;
 }
 
+/* A path component ".." (a name like "a..b" is fine). */
+static int has_dotdot(const char *path)
+{
+        const char *p = path;
+
+        while (p) {
+                size_t len = strcspn(p, "/");
+
+                if (len == 2 && p[0] == '.' && p[1] == '.')
+                        return 1;
+                p = p[len] ? p + len + 1 : NULL;
+        }
+        return 0;
+}
+
 /* ---- save ---- */
 
 struct save {
@@ -118,8 +133,8 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
         close(fd);
         if (r < 0 || !is_dir || !recursive)
                 return r;
-        if (depth > 4096)
-                return apid__fail(APID_ERANGE, 0, "%s: nested too deep", display);
+        if (depth > 256)
+                return apid__fail(APID_ERANGE, 0, "%s: nested deeper than 256", display);
         sub = apid__open_nofollow(parent, name, 1);
         if (sub < 0)
                 return apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", display, strerror(errno));
@@ -339,7 +354,7 @@ static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_
                                 }
                                 cur.path = strdup(p + 8);
                                 if (!cur.path || unquote_path(cur.path) < 0 || !cur.path[0] ||
-                                    strstr(cur.path, "..")) {
+                                    has_dotdot(cur.path)) {
                                         r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: bad file name", file,
                                                        lineno);
                                         break;

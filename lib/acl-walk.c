@@ -16,7 +16,8 @@
 #include "acl-internal.h"
 
 #define THREADS 2
-#define MAX_DEPTH 4096
+/* Each level holds a directory descriptor and a path buffer on the stack. */
+#define MAX_DEPTH 256
 
 /* The *xattrat system calls (Linux 6.13), not yet in Debian 12's headers. */
 #ifndef __NR_setxattrat
@@ -149,7 +150,7 @@ static int descend(apid_acl_edit *e, int dirfd, const char *name, const char *re
 static int walk_dir(apid_acl_edit *e, int dfd, const char *rel, unsigned depth, void *cache)
 {
         DIR *d;
-        struct dirent *de;
+        struct dirent *de = NULL;
         int r = APID_OK;
 
         if (depth > MAX_DEPTH) {
@@ -196,6 +197,9 @@ static int walk_dir(apid_acl_edit *e, int dfd, const char *rel, unsigned depth, 
                 if (sub >= 0)
                         r = walk_dir(e, sub, child, depth + 1, cache);
         }
+        if (r == APID_OK && errno && !de)
+                r = apid__acl_failed(e, rel, apid__fail(APID_ESYS, errno, "%s: reading the directory: %s", rel,
+                                                        strerror(errno)));
         closedir(d);
         return r;
 }
@@ -239,7 +243,7 @@ static int walk_root(apid_acl_edit *e, int rootfd, void *cache)
         struct work w;
         pthread_t threads[THREADS];
         DIR *d;
-        struct dirent *de;
+        struct dirent *de = NULL;
         int dfd, i, started = 0, r = APID_OK;
 
         dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
@@ -260,8 +264,11 @@ static int walk_root(apid_acl_edit *e, int rootfd, void *cache)
                 if (type == DT_UNKNOWN) {
                         struct stat st;
 
-                        if (fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        if (fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                                r = apid__acl_failed(e, de->d_name, apid__fail(APID_ESYS, errno, "%s: %s", de->d_name,
+                                                                               strerror(errno)));
                                 continue;
+                        }
                         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
                 }
                 if (type == DT_DIR) {
@@ -281,6 +288,9 @@ static int walk_root(apid_acl_edit *e, int rootfd, void *cache)
                                         type == DT_LNK ? "symbolic link" : "special file");
                 }
         }
+        if (r == APID_OK && errno && !de)
+                r = apid__acl_failed(e, ".", apid__fail(APID_ESYS, errno, ".: reading the directory: %s",
+                                                        strerror(errno)));
         closedir(d);
         if (r == APID_OK) {
                 for (i = 0; i < THREADS && (size_t)i < w.n; i++)
@@ -331,7 +341,7 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
 {
         void *cache;
         struct stat st;
-        char *parent = NULL, *base;
+        char *parent = NULL, *base, *canonical = NULL;
         int pfd = -1, rootfd = -1, r;
 
         if (!e || !path)
@@ -378,11 +388,22 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                                S_ISLNK(st.st_mode) ? "a symbolic link, not followed" : "a special file");
                 goto out;
         }
-        e->root_display = path[0] == '/' ? path + 1 : path;
+        /* The journal names paths from the root without "..", as getfacl
+         * would: the canonical path, leading '/' removed. */
+        canonical = realpath(path, NULL);
+        if (!canonical) {
+                r = apid__fail(APID_ESYS, errno, "%s: %s", path, strerror(errno));
+                goto out;
+        }
+        e->root_display = canonical[1] ? canonical + 1 : ".";
         if (e->journal_path && !(e->flags & APID_ACL_DRY_RUN)) {
-                e->journal = fopen(e->journal_path, "we");
+                int jfd = open(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+                e->journal = jfd >= 0 ? fdopen(jfd, "w") : NULL;
                 if (!e->journal) {
                         r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
+                        if (jfd >= 0)
+                                close(jfd);
                         goto out;
                 }
         }
@@ -412,5 +433,7 @@ out:
                 close(rootfd);
         close(pfd);
         free(parent);
+        free(canonical);
+        e->root_display = NULL;
         return r;
 }

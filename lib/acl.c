@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <acl/libacl.h>
@@ -77,19 +78,44 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
         for (kind = 0; kind < 2; kind++)
                 a.bits[kind] = apid__acl_bits(a.mask, kind, a.lost[kind], sizeof(a.lost[kind]));
         if (op == APID_ACL_DENY && a.t.tag == APID__T_USER) {
-                struct passwd *pw = getpwuid((uid_t)a.t.id);
+                /* Deny for a user becomes a named entry with what the user has
+                 * today minus the denial, which needs the user's groups: from
+                 * NSS, or for a pool identity NSS does not show, from the
+                 * registry (its own group and the shared group). Unknown
+                 * membership is refused: guessing could grant. */
+                char buf[4096];
+                struct passwd pw, *res = NULL;
                 int n = 64;
 
-                if (pw) {
-                        a.groups = malloc((size_t)n * sizeof(gid_t));
-                        if (a.groups && getgrouplist(pw->pw_name, pw->pw_gid, a.groups, &n) < 0) {
-                                free(a.groups);
-                                a.groups = malloc((size_t)n * sizeof(gid_t));
-                                if (a.groups && getgrouplist(pw->pw_name, pw->pw_gid, a.groups, &n) < 0)
-                                        n = 0;
+                a.groups = malloc((size_t)n * sizeof(gid_t));
+                if (!a.groups)
+                        return apid__fail_oom();
+                if (getpwuid_r((uid_t)a.t.id, &pw, buf, sizeof(buf), &res) == 0 && res) {
+                        if (getgrouplist(pw.pw_name, pw.pw_gid, a.groups, &n) < 0) {
+                                gid_t *more = realloc(a.groups, (size_t)n * sizeof(gid_t));
+
+                                if (!more || getgrouplist(pw.pw_name, pw.pw_gid, more, &n) < 0)
+                                        n = -1;
+                                a.groups = more ? more : a.groups;
                         }
-                        a.n_groups = a.groups ? n : 0;
+                } else {
+                        apid_identity *id = NULL;
+
+                        n = -1;
+                        if (apid_identity_from_uid(e->ctx, a.t.id, &id) == APID_OK) {
+                                n = 0;
+                                a.groups[n++] = (gid_t)apid_identity_get_gid(id);
+                                if (apid_identity_get_shared_gid(id) != (uint32_t)-1)
+                                        a.groups[n++] = (gid_t)apid_identity_get_shared_gid(id);
+                                apid_identity_free(id);
+                        }
                 }
+                if (n < 0) {
+                        free(a.groups);
+                        return apid__fail(APID_ENOTFOUND, 0, "ACL spec '%s': cannot tell the groups of uid %u, which a "
+                                                             "deny needs", spec, a.t.id);
+                }
+                a.n_groups = n;
         }
         grown = realloc(e->aces, (e->n_aces + 1) * sizeof(*grown));
         if (!grown) {
@@ -294,21 +320,6 @@ static int add_entry(acl_t *acl, acl_tag_t tag, uint32_t id, unsigned bits)
         return 0;
 }
 
-/* The group-class entries and the mask, before the edit: their effective
- * rights must not grow when the mask is recomputed. */
-struct snapshot_entry {
-        acl_tag_t tag;
-        uint32_t id;
-        unsigned effective;
-};
-
-struct acl_state {
-        struct snapshot_entry entries[64];
-        int n;
-        int overflow;
-        unsigned touched_tags; /* which of our own entries the edit wrote (by index into aces) */
-};
-
 static unsigned mask_bits(acl_t acl, int *has_mask)
 {
         acl_entry_t en;
@@ -319,59 +330,24 @@ static unsigned mask_bits(acl_t acl, int *has_mask)
         return find_entry(acl, ACL_GROUP_OBJ, 0, &en) ? entry_bits(en) : 7;
 }
 
-static void remember_group_class(acl_t acl, struct acl_state *s)
+/* Before an edit: clip every group-class entry (named users, the owning
+ * group, named groups) to what the mask lets it have. Effective rights do
+ * not change, but afterwards the recomputed mask cannot wake up rights the
+ * old mask hid, for any entry, named by the edit or not. */
+static void normalize(acl_t acl)
 {
         acl_entry_t en;
         int w, has_mask;
         unsigned m = mask_bits(acl, &has_mask);
 
-        s->n = 0;
-        s->overflow = 0;
+        if (!has_mask)
+                return;
         for (w = acl_get_entry(acl, ACL_FIRST_ENTRY, &en); w == 1; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &en)) {
                 acl_tag_t t;
 
-                if (acl_get_tag_type(en, &t) < 0 || (t != ACL_USER && t != ACL_GROUP && t != ACL_GROUP_OBJ))
-                        continue;
-                if (s->n == (int)(sizeof(s->entries) / sizeof(s->entries[0]))) {
-                        s->overflow = 1;
-                        break;
-                }
-                s->entries[s->n].tag = t;
-                s->entries[s->n].id = 0;
-                if (t != ACL_GROUP_OBJ) {
-                        id_t *q = acl_get_qualifier(en);
-
-                        s->entries[s->n].id = q ? (uint32_t)*q : 0;
-                        acl_free(q);
-                }
-                s->entries[s->n].effective = entry_bits(en) & m;
-                s->n++;
+                if (acl_get_tag_type(en, &t) == 0 && (t == ACL_USER || t == ACL_GROUP || t == ACL_GROUP_OBJ))
+                        set_bits(en, entry_bits(en) & m);
         }
-}
-
-/* Recompute the mask, then clip every entry the edit did not name back to
- * the rights it had, so the new mask gives nobody else more. */
-static int fix_mask(acl_t *acl, const struct acl_state *s, const struct apid__ace *aces, size_t n_aces)
-{
-        int i, has_mask;
-        size_t k;
-
-        if (acl_calc_mask(acl) < 0)
-                return -1;
-        for (i = 0; i < s->n; i++) {
-                acl_entry_t en;
-                int ours = 0;
-
-                for (k = 0; k < n_aces; k++)
-                        if (posix_tag(aces[k].t.tag) == s->entries[i].tag &&
-                            (s->entries[i].tag == ACL_GROUP_OBJ || aces[k].t.id == s->entries[i].id))
-                                ours = 1;
-                if (ours || !find_entry(*acl, s->entries[i].tag, s->entries[i].id, &en))
-                        continue;
-                if ((entry_bits(en) & mask_bits(*acl, &has_mask)) != s->entries[i].effective)
-                        set_bits(en, entry_bits(en) & s->entries[i].effective);
-        }
-        return acl_calc_mask(acl);
 }
 
 /* What a user gets from a file's ACL today, for deny: owner, named user,
@@ -497,6 +473,7 @@ static acl_t default_from(acl_t access)
 
         if (!d)
                 return NULL;
+        /* The access ACL was normalized: its group entry holds only what the mask allowed. */
         for (i = 0; i < 3; i++)
                 if (find_entry(access, base[i], 0, &en) && add_entry(&d, base[i], 0, entry_bits(en)) < 0) {
                         acl_free(d);
@@ -505,17 +482,153 @@ static acl_t default_from(acl_t access)
         return d;
 }
 
-/* ---- the cache of computed results: files whose ACLs were the same before
- * the edit get the same ACLs after it, byte for byte ---- */
+/* ---- ACLs as the kernel stores them ----
+ *
+ * The system.posix_acl_* xattr value: a little-endian u32 version (2), then
+ * entries of (u16 tag, u16 perm, u32 id), sorted by tag then id. Reading and
+ * writing these bytes through one descriptor pins the file, and computing
+ * from the bytes themselves makes the cache exact: the same input bytes
+ * always give the same output bytes. libacl does all the ACL semantics. */
+
+#define XATTR_VERSION 2u
+#define BLOB_NONE (-1)    /* no such xattr */
+#define BLOB_TOO_BIG (-2) /* larger than BLOB_MAX: computed without the cache */
 
 struct blob {
-        ssize_t len; /* -1: no xattr */
+        ssize_t len;
         unsigned char data[BLOB_MAX];
 };
 
+static uint32_t le32(const unsigned char *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static acl_t acl_from_blob(const struct blob *b)
+{
+        acl_t acl;
+        size_t off;
+
+        if (b->len < 4 || (b->len - 4) % 8 != 0 || le32(b->data) != XATTR_VERSION)
+                return NULL;
+        acl = acl_init((int)((b->len - 4) / 8));
+        for (off = 4; acl && off < (size_t)b->len; off += 8) {
+                unsigned tag = (unsigned)b->data[off] | (unsigned)b->data[off + 1] << 8;
+                unsigned perm = (unsigned)b->data[off + 2] | (unsigned)b->data[off + 3] << 8;
+                uint32_t id = le32(b->data + off + 4);
+
+                if ((tag != ACL_USER_OBJ && tag != ACL_USER && tag != ACL_GROUP_OBJ && tag != ACL_GROUP &&
+                     tag != ACL_MASK && tag != ACL_OTHER) ||
+                    perm > 7 || add_entry(&acl, (acl_tag_t)tag, id, perm) < 0) {
+                        acl_free(acl);
+                        return NULL;
+                }
+        }
+        return acl;
+}
+
+struct xentry {
+        unsigned tag, perm;
+        uint32_t id;
+};
+
+static int xentry_cmp(const void *a, const void *b)
+{
+        const struct xentry *x = a, *y = b;
+
+        if (x->tag != y->tag)
+                return x->tag < y->tag ? -1 : 1;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+static int blob_from_acl(acl_t acl, struct blob *b)
+{
+        struct xentry e[(BLOB_MAX - 4) / 8];
+        acl_entry_t en;
+        size_t n = 0, i, off = 4;
+        int w;
+
+        for (w = acl_get_entry(acl, ACL_FIRST_ENTRY, &en); w == 1; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &en)) {
+                acl_tag_t t;
+
+                if (n == sizeof(e) / sizeof(e[0]) || acl_get_tag_type(en, &t) < 0)
+                        return -1;
+                e[n].tag = (unsigned)t;
+                e[n].perm = entry_bits(en);
+                e[n].id = (uint32_t)-1; /* ACL_UNDEFINED_ID */
+                if (t == ACL_USER || t == ACL_GROUP) {
+                        id_t *q = acl_get_qualifier(en);
+
+                        if (!q)
+                                return -1;
+                        e[n].id = (uint32_t)*q;
+                        acl_free(q);
+                }
+                n++;
+        }
+        qsort(e, n, sizeof(e[0]), xentry_cmp);
+        b->data[0] = XATTR_VERSION;
+        b->data[1] = b->data[2] = b->data[3] = 0;
+        for (i = 0; i < n; i++, off += 8) {
+                b->data[off] = (unsigned char)e[i].tag;
+                b->data[off + 1] = (unsigned char)(e[i].tag >> 8);
+                b->data[off + 2] = (unsigned char)e[i].perm;
+                b->data[off + 3] = 0;
+                b->data[off + 4] = (unsigned char)e[i].id;
+                b->data[off + 5] = (unsigned char)(e[i].id >> 8);
+                b->data[off + 6] = (unsigned char)(e[i].id >> 16);
+                b->data[off + 7] = (unsigned char)(e[i].id >> 24);
+        }
+        b->len = (ssize_t)off;
+        return 0;
+}
+
+/* One open file: a descriptor that pins it, for reading and writing. */
+struct pinned {
+        int fd;
+        int use_proc; /* an O_PATH descriptor: xattrs through /proc/self/fd */
+        char proc[64];
+        struct stat st;
+};
+
+static ssize_t pin_getxattr(const struct pinned *p, const char *attr, void *buf, size_t size)
+{
+        return p->use_proc ? getxattr(p->proc, attr, buf, size) : fgetxattr(p->fd, attr, buf, size);
+}
+
+static int read_blob(const struct pinned *p, const char *attr, struct blob *b)
+{
+        b->len = pin_getxattr(p, attr, b->data, sizeof(b->data));
+        if (b->len >= 0)
+                return 0;
+        if (errno == ENODATA) {
+                b->len = BLOB_NONE;
+                return 0;
+        }
+        if (errno == ERANGE) {
+                b->len = BLOB_TOO_BIG;
+                return 0;
+        }
+        return -1;
+}
+
+static int write_blob(const struct pinned *p, const char *attr, const struct blob *b)
+{
+        if (b->len == BLOB_NONE) {
+                int r = p->use_proc ? removexattr(p->proc, attr) : fremovexattr(p->fd, attr);
+
+                return r < 0 && errno == ENODATA ? 0 : r;
+        }
+        return p->use_proc ? setxattr(p->proc, attr, b->data, (size_t)b->len, 0)
+                           : fsetxattr(p->fd, attr, b->data, (size_t)b->len, 0);
+}
+
+/* ---- the cache: files whose ACL bytes (or, without an ACL, mode) were the
+ * same before the edit get the same bytes after it ---- */
+
 struct cache_slot {
         int used, is_dir;
-        mode_t mode; /* when there is no access xattr */
+        mode_t mode;
         struct blob a_in, d_in;
         int changed;
         struct blob a_out, d_out;
@@ -549,36 +662,25 @@ static struct cache_slot *cache_find(struct cache *c, int is_dir, mode_t mode, c
         for (i = 0; i < CACHE_SLOTS; i++) {
                 struct cache_slot *s = &c->slots[i];
 
-                if (s->used && s->is_dir == is_dir && blob_eq(&s->a_in, a) && (a->len >= 0 || s->mode == mode) &&
+                if (s->used && s->is_dir == is_dir && s->mode == mode && blob_eq(&s->a_in, a) &&
                     (!is_dir || blob_eq(&s->d_in, d)))
                         return s;
         }
         return NULL;
 }
 
-static int read_blob(int dirfd, const char *name, const char *attr, struct blob *b)
-{
-        b->len = apid__getxattr_at(dirfd, name, attr, b->data, sizeof(b->data));
-        if (b->len < 0) {
-                if (errno == ENODATA) {
-                        b->len = -1;
-                        return 0;
-                }
-                return -1;
-        }
-        return 0;
-}
-
+/* Whether the result depends on more than the ACL bytes and the mode: the
+ * owner (deny, CREATOR OWNER/GROUP) or the parent directory (reset). */
 static int cacheable(const apid_acl_edit *e)
 {
         size_t i;
 
-        if (e->reset || e->journal || (e->flags & APID_ACL_DRY_RUN))
+        if (e->reset)
                 return 0;
         for (i = 0; i < e->n_aces; i++)
                 if (e->aces[i].op == APID_ACL_DENY || e->aces[i].t.tag == APID__T_OWNER ||
                     e->aces[i].t.tag == APID__T_OWNING_GROUP)
-                        return 0; /* the result depends on the file's owner */
+                        return 0;
         return 1;
 }
 
@@ -612,75 +714,70 @@ static acl_t parent_default(int dirfd)
         return d;
 }
 
-static int journal_entry(apid_acl_edit *e, const char *rel, int fd, int is_dir)
+/* What a new file gets from a default ACL: the kernel ANDs the owner,
+ * group-class and other entries with the creation mode (0666 for a file). */
+static void as_created_file(acl_t acl)
+{
+        static const acl_tag_t masked[] = { ACL_USER_OBJ, ACL_MASK, ACL_OTHER };
+        acl_entry_t en;
+        int has_mask;
+        size_t i;
+
+        mask_bits(acl, &has_mask);
+        for (i = 0; i < 3; i++)
+                if (find_entry(acl, masked[i], 0, &en))
+                        set_bits(en, entry_bits(en) & ~APID__X);
+        if (!has_mask && find_entry(acl, ACL_GROUP_OBJ, 0, &en))
+                set_bits(en, entry_bits(en) & ~APID__X);
+}
+
+static int journal_entry(apid_acl_edit *e, const char *rel, const struct pinned *p, int is_dir)
 {
         char path[8192];
-        int r;
+        int r, n;
 
-        snprintf(path, sizeof(path), "%s%s%s", e->root_display, strcmp(rel, ".") ? "/" : "",
-                 strcmp(rel, ".") ? rel : "");
+        n = snprintf(path, sizeof(path), "%s%s%s", e->root_display, strcmp(rel, ".") ? "/" : "",
+                     strcmp(rel, ".") ? rel : "");
+        if (n < 0 || (size_t)n >= sizeof(path))
+                return apid__fail(APID_ERANGE, 0, "%s: path too long for the journal", rel);
         pthread_mutex_lock(&e->lock);
-        r = apid__acl_write_entry(e->journal, path, fd, is_dir);
+        r = apid__acl_write_entry(e->journal, path, p->fd, is_dir);
         if (r == APID_OK && (fflush(e->journal) != 0 || fdatasync(fileno(e->journal)) != 0))
                 r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
         pthread_mutex_unlock(&e->lock);
         return r;
 }
 
-/* Compute and write the new ACLs of one path with libacl. */
-static int edit_slow(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int is_dir, int *changed)
+/* The new ACLs of one path, from its current ones, with libacl. */
+static int compute(apid_acl_edit *e, acl_t acc, acl_t def, const struct stat *st, int dirfd, const char *rel,
+                   int is_dir, acl_t *out_acc, acl_t *out_def)
 {
-        char proc[64];
-        acl_t acc = NULL, def = NULL, nacc = NULL, ndef = NULL;
-        struct acl_state sa, sd;
-        struct stat st;
-        int fd, kind = is_dir ? 1 : 0, r = APID_OK, acc_changed, def_changed;
+        acl_t nacc = NULL, ndef = NULL;
+        int kind = is_dir ? 1 : 0, r = APID_OK;
         size_t i;
 
-        *changed = 0;
-        fd = apid__open_nofollow(dirfd, name, 0);
-        if (fd < 0)
-                return sys_fail(rel, "open");
-        if (fstat(fd, &st) < 0) {
-                r = sys_fail(rel, "fstat");
-                goto out;
-        }
-        if ((S_ISDIR(st.st_mode) ? 1 : 0) != is_dir || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
-                r = apid__fail(APID_EBUSY, 0, "%s: changed type during the walk; left alone", rel);
-                goto out;
-        }
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        acc = acl_get_file(proc, ACL_TYPE_ACCESS);
-        if (!acc) {
-                r = sys_fail(rel, "reading the ACL");
-                goto out;
-        }
-        if (is_dir) {
-                def = acl_get_file(proc, ACL_TYPE_DEFAULT);
-                if (!def) {
-                        r = sys_fail(rel, "reading the default ACL");
-                        goto out;
-                }
-        }
         if (e->reset) {
                 acl_t pd = parent_default(dirfd);
 
-                nacc = pd ? acl_dup(pd) : acl_from_mode(st.st_mode);
+                nacc = pd ? acl_dup(pd) : acl_from_mode(st->st_mode);
+                if (nacc && pd && !is_dir)
+                        as_created_file(nacc);
                 if (is_dir)
                         ndef = pd ? acl_dup(pd) : acl_init(0);
                 acl_free(pd);
         } else {
                 nacc = acl_dup(acc);
-                if (is_dir)
-                        ndef = acl_entries(def) > 0 ? acl_dup(def) : NULL;
+                if (is_dir && def && acl_entries(def) > 0)
+                        ndef = acl_dup(def);
         }
         if (!nacc || (is_dir && e->reset && !ndef)) {
-                r = apid__fail_oom();
-                goto out;
+                acl_free(nacc);
+                acl_free(ndef);
+                return apid__fail_oom();
         }
-        remember_group_class(nacc, &sa);
+        normalize(nacc);
         if (ndef)
-                remember_group_class(ndef, &sd);
+                normalize(ndef);
         for (i = 0; i < e->n_aces && r == APID_OK; i++) {
                 struct apid__ace *a = &e->aces[i];
                 int inherit = is_dir && (a->flags & APID__ACE_OI) && (a->flags & APID__ACE_CI) &&
@@ -693,114 +790,186 @@ static int edit_slow(apid_acl_edit *e, int dirfd, const char *name, const char *
                                      "POSIX default ACLs apply to new files and directories alike and to all "
                                      "levels: (OI) without (CI), (CI) without (OI), and (NP) are not inherited; "
                                      "use -R to reach what exists");
-                if (!(is_dir && (a->flags & APID__ACE_IO)) &&
-                    apply_ace(e, a, &nacc, kind, &st, rel, 0) < 0)
+                if (!(is_dir && (a->flags & APID__ACE_IO)) && apply_ace(e, a, &nacc, kind, st, rel, 0) < 0)
                         r = sys_fail(rel, "editing the ACL");
-                if (r == APID_OK && is_dir && (inherit || (a->op == APID_ACL_REMOVE && ndef) ||
-                                               (a->op == APID_ACL_DENY && ndef))) {
+                if (r == APID_OK && is_dir && (inherit || (a->op != APID_ACL_GRANT && a->op != APID_ACL_GRANT_REPLACE &&
+                                                           ndef))) {
                         if (!ndef) {
                                 ndef = default_from(nacc);
                                 if (!ndef) {
                                         r = apid__fail_oom();
                                         break;
                                 }
-                                remember_group_class(ndef, &sd);
                         }
-                        if (apply_ace(e, a, &ndef, kind, &st, rel, 1) < 0)
+                        if (apply_ace(e, a, &ndef, kind, st, rel, 1) < 0)
                                 r = sys_fail(rel, "editing the default ACL");
                 }
         }
-        if (r == APID_OK && (fix_mask(&nacc, &sa, e->aces, e->n_aces) < 0 ||
-                             (ndef && acl_entries(ndef) > 0 && fix_mask(&ndef, &sd, e->aces, e->n_aces) < 0)))
+        if (r == APID_OK && (acl_calc_mask(&nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_calc_mask(&ndef) < 0)))
                 r = sys_fail(rel, "computing the ACL mask");
         if (r == APID_OK && (acl_valid(nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_valid(ndef) < 0)))
                 r = apid__fail(APID_EINVAL, 0, "%s: the edit gives an invalid ACL", rel);
+        if (r < 0) {
+                acl_free(nacc);
+                acl_free(ndef);
+                return r;
+        }
+        *out_acc = nacc;
+        *out_def = ndef;
+        return APID_OK;
+}
+
+static int open_pinned(int dirfd, const char *name, struct pinned *p)
+{
+        /* O_RDONLY | O_NONBLOCK on what readdir() said is a file or a
+         * directory: no symlink is followed, a FIFO swapped in does not
+         * block (and fstat() then shows it); without read permission, an
+         * O_PATH descriptor and /proc/self/fd. */
+        p->use_proc = 0;
+        p->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (p->fd < 0 && (errno == EACCES || errno == EPERM)) {
+                p->fd = apid__open_nofollow(dirfd, name, 0);
+                p->use_proc = 1;
+        }
+        if (p->fd < 0)
+                return -1;
+        snprintf(p->proc, sizeof(p->proc), "/proc/self/fd/%d", p->fd);
+        if (fstat(p->fd, &p->st) < 0) {
+                int err = errno;
+
+                close(p->fd);
+                errno = err;
+                return -1;
+        }
+        return 0;
+}
+
+int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int is_dir, void *cachep)
+{
+        struct cache *c = cacheable(e) ? cachep : NULL;
+        struct cache_slot *slot = NULL, fresh;
+        acl_t acc = NULL, def = NULL, nacc = NULL, ndef = NULL;
+        struct pinned p;
+        int r = APID_OK, changed, acc_changed, def_changed;
+
+        /* A read by name first: if this kind of file is known to need no
+         * change, nothing is opened or written (a re-apply costs one xattr
+         * read). A name swapped meanwhile can only make a write be skipped;
+         * every write goes through a pinned descriptor below. */
+        if (c) {
+                struct blob a, d;
+                struct stat st;
+                mode_t mode = 0;
+                int ok;
+
+                a.len = apid__getxattr_at(dirfd, name, XATTR_ACCESS, a.data, sizeof(a.data));
+                ok = a.len >= 0 || errno == ENODATA;
+                if (a.len < 0)
+                        a.len = BLOB_NONE;
+                d.len = BLOB_NONE;
+                if (ok && is_dir) {
+                        d.len = apid__getxattr_at(dirfd, name, XATTR_DEFAULT, d.data, sizeof(d.data));
+                        ok = d.len >= 0 || errno == ENODATA;
+                        if (d.len < 0)
+                                d.len = BLOB_NONE;
+                }
+                if (ok && a.len == BLOB_NONE) {
+                        ok = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                             (S_ISDIR(st.st_mode) ? 1 : 0) == is_dir;
+                        mode = st.st_mode & 07777;
+                }
+                slot = ok ? cache_find(c, is_dir, mode, &a, &d) : NULL;
+                if (slot && !slot->changed) {
+                        apid__acl_event(e, APID_ACL_UNCHANGED, rel, NULL);
+                        return APID_OK;
+                }
+                slot = NULL;
+        }
+        if (open_pinned(dirfd, name, &p) < 0)
+                return apid__acl_failed(e, rel, sys_fail(rel, "open"));
+        if ((S_ISDIR(p.st.st_mode) ? 1 : 0) != is_dir || (!S_ISDIR(p.st.st_mode) && !S_ISREG(p.st.st_mode))) {
+                close(p.fd);
+                apid__acl_event(e, APID_ACL_SKIPPED, rel, "changed type during the walk; left alone");
+                return APID_OK;
+        }
+        memset(&fresh, 0, sizeof(fresh));
+        fresh.is_dir = is_dir;
+        if (read_blob(&p, XATTR_ACCESS, &fresh.a_in) < 0 || (is_dir && read_blob(&p, XATTR_DEFAULT, &fresh.d_in) < 0)) {
+                r = sys_fail(rel, "reading the ACL");
+                goto out;
+        }
+        if (!is_dir)
+                fresh.d_in.len = BLOB_NONE;
+        fresh.mode = fresh.a_in.len == BLOB_NONE ? p.st.st_mode & 07777 : 0;
+        if (fresh.a_in.len == BLOB_TOO_BIG || fresh.d_in.len == BLOB_TOO_BIG)
+                c = NULL;
+        slot = c ? cache_find(c, is_dir, fresh.mode, &fresh.a_in, &fresh.d_in) : NULL;
+        if (slot) {
+                changed = slot->changed;
+                if (changed && !(e->flags & APID_ACL_DRY_RUN)) {
+                        if (e->journal && (r = journal_entry(e, rel, &p, is_dir)) < 0)
+                                goto out;
+                        if (write_blob(&p, XATTR_ACCESS, &slot->a_out) < 0 ||
+                            (is_dir && !blob_eq(&slot->d_in, &slot->d_out) && write_blob(&p, XATTR_DEFAULT, &slot->d_out) < 0)) {
+                                r = sys_fail(rel, "writing the ACL");
+                                goto out;
+                        }
+                }
+                goto done;
+        }
+        /* Compute from the very bytes read (or, for a large ACL, from libacl). */
+        acc = fresh.a_in.len >= 0 ? acl_from_blob(&fresh.a_in)
+              : fresh.a_in.len == BLOB_NONE ? acl_from_mode(p.st.st_mode)
+                                            : acl_get_file(p.proc, ACL_TYPE_ACCESS);
+        def = !is_dir ? NULL
+              : fresh.d_in.len >= 0 ? acl_from_blob(&fresh.d_in)
+              : fresh.d_in.len == BLOB_NONE ? acl_init(0)
+                                            : acl_get_file(p.proc, ACL_TYPE_DEFAULT);
+        if (!acc || (is_dir && !def)) {
+                r = apid__fail(APID_ECORRUPT, errno, "%s: cannot read its ACL", rel);
+                goto out;
+        }
+        r = compute(e, acc, def, &p.st, dirfd, rel, is_dir, &nacc, &ndef);
         if (r < 0)
                 goto out;
         acc_changed = acl_cmp(acc, nacc) != 0;
         def_changed = is_dir && (ndef ? (acl_entries(def) > 0 ? acl_cmp(def, ndef) != 0 : acl_entries(ndef) > 0)
-                                      : 0);
-        if (!acc_changed && !def_changed)
-                goto out;
-        *changed = 1;
-        if (e->flags & APID_ACL_DRY_RUN)
-                goto out;
-        if (e->journal) {
-                r = journal_entry(e, rel, fd, is_dir);
-                if (r < 0)
+                                      : acl_entries(def) > 0 && e->reset);
+        changed = acc_changed || def_changed;
+        fresh.changed = changed;
+        if (blob_from_acl(nacc, &fresh.a_out) < 0)
+                c = NULL, fresh.a_out.len = BLOB_TOO_BIG;
+        fresh.d_out.len = BLOB_NONE;
+        if (ndef && acl_entries(ndef) > 0 && blob_from_acl(ndef, &fresh.d_out) < 0)
+                c = NULL, fresh.d_out.len = BLOB_TOO_BIG;
+        if (!ndef && is_dir && !e->reset)
+                fresh.d_out = fresh.d_in; /* untouched */
+        if (changed && !(e->flags & APID_ACL_DRY_RUN)) {
+                if (e->journal && (r = journal_entry(e, rel, &p, is_dir)) < 0)
                         goto out;
-        }
-        if (acc_changed && acl_set_file(proc, ACL_TYPE_ACCESS, nacc) < 0) {
-                r = sys_fail(rel, "writing the ACL");
-                goto out;
-        }
-        if (def_changed) {
-                if (acl_entries(ndef) > 0 ? acl_set_file(proc, ACL_TYPE_DEFAULT, ndef) < 0
-                                          : acl_delete_def_file(proc) < 0)
+                if (acc_changed && (fresh.a_out.len == BLOB_TOO_BIG ? acl_set_file(p.proc, ACL_TYPE_ACCESS, nacc)
+                                                                    : write_blob(&p, XATTR_ACCESS, &fresh.a_out)) < 0) {
+                        r = sys_fail(rel, "writing the ACL");
+                        goto out;
+                }
+                if (def_changed && (fresh.d_out.len == BLOB_TOO_BIG ? acl_set_file(p.proc, ACL_TYPE_DEFAULT, ndef)
+                                                                    : write_blob(&p, XATTR_DEFAULT, &fresh.d_out)) < 0) {
                         r = sys_fail(rel, "writing the default ACL");
+                        goto out;
+                }
         }
+        if (c) {
+                fresh.used = 1;
+                c->slots[c->next] = fresh;
+                c->next = (c->next + 1) % CACHE_SLOTS;
+        }
+done:
+        apid__acl_event(e, changed ? APID_ACL_CHANGED : APID_ACL_UNCHANGED, rel, NULL);
 out:
         acl_free(acc);
         acl_free(def);
         acl_free(nacc);
         acl_free(ndef);
-        close(fd);
-        return r;
-}
-
-int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int is_dir, void *cachep)
-{
-        struct cache *c = cachep;
-        struct cache_slot *slot = NULL, fresh;
-        struct stat st;
-        int changed = 0, r;
-
-        memset(&st, 0, sizeof(st));
-        if (c && cacheable(e)) {
-                fresh.is_dir = is_dir;
-                if (read_blob(dirfd, name, XATTR_ACCESS, &fresh.a_in) < 0 ||
-                    (is_dir && read_blob(dirfd, name, XATTR_DEFAULT, &fresh.d_in) < 0)) {
-                        r = sys_fail(rel, "reading the ACL");
-                        return apid__acl_failed(e, rel, r);
-                }
-                fresh.mode = 0;
-                if (fresh.a_in.len < 0) {
-                        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                                return apid__acl_failed(e, rel, sys_fail(rel, "fstatat"));
-                        fresh.mode = st.st_mode & 07777;
-                }
-                slot = cache_find(c, is_dir, fresh.mode, &fresh.a_in, &fresh.d_in);
-                if (slot) {
-                        if (slot->changed &&
-                            ((slot->a_out.len >= 0 &&
-                              apid__setxattr_at(dirfd, name, XATTR_ACCESS, slot->a_out.data, (size_t)slot->a_out.len) <
-                                      0) ||
-                             (is_dir && (slot->d_out.len >= 0
-                                                 ? apid__setxattr_at(dirfd, name, XATTR_DEFAULT, slot->d_out.data,
-                                                                     (size_t)slot->d_out.len)
-                                                 : (slot->d_in.len >= 0
-                                                            ? apid__removexattr_at(dirfd, name, XATTR_DEFAULT)
-                                                            : 0)) < 0)))
-                                return apid__acl_failed(e, rel, sys_fail(rel, "writing the ACL"));
-                        apid__acl_event(e, slot->changed ? APID_ACL_CHANGED : APID_ACL_UNCHANGED, rel, NULL);
-                        return APID_OK;
-                }
-        }
-        r = edit_slow(e, dirfd, name, rel, is_dir, &changed);
-        if (r < 0)
-                return apid__acl_failed(e, rel, r);
-        if (c && cacheable(e)) {
-                /* Remember what this kind of file became. */
-                fresh.used = 1;
-                fresh.changed = changed;
-                /* A result without an access xattr (the ACL became minimal) lives
-                 * in the mode bits alone: not something to copy to other files. */
-                if (read_blob(dirfd, name, XATTR_ACCESS, &fresh.a_out) == 0 && (fresh.a_out.len >= 0 || !changed) &&
-                    (!is_dir || read_blob(dirfd, name, XATTR_DEFAULT, &fresh.d_out) == 0)) {
-                        c->slots[c->next] = fresh;
-                        c->next = (c->next + 1) % CACHE_SLOTS;
-                }
-        }
-        apid__acl_event(e, changed ? APID_ACL_CHANGED : APID_ACL_UNCHANGED, rel, NULL);
-        return APID_OK;
+        close(p.fd);
+        return r < 0 ? apid__acl_failed(e, rel, r) : APID_OK;
 }

@@ -295,6 +295,37 @@ static void mask_never_widens_other_entries(void **state)
         expect_acl(f, fmt("user::rw-\nuser:1000:r--\nuser:%u:rw-\ngroup::r--\nmask::rw-\nother::r--\n\n", a->web));
 }
 
+static void mask_never_wakes_hidden_rights_of_the_trustee(void **state)
+{
+        struct acl_fixture *a = *state;
+        const char *f = fmt("%s/index.html", a->tree);
+        char cmd[700];
+
+        /* daemon (uid 1) has rwx stored, r-- effective. A grant of read, or a
+         * deny of execute, naming that very user must leave it with r--. */
+        snprintf(cmd, sizeof(cmd), "setfacl -m u:daemon:rwx,m::r '%s'", f);
+        assert_int_equal(system(cmd), 0);
+        must(apply(a, 0, f, APID_ACL_GRANT, "user:daemon:(RD)", NULL));
+        assert_non_null(strstr(getfacl(f), "user:1:r--\n"));
+        must(apply(a, 0, f, APID_ACL_DENY, "user:daemon:(X)", NULL));
+        assert_non_null(strstr(getfacl(f), "user:1:r--\n"));
+        assert_non_null(strstr(getfacl(f), "mask::r--\n"));
+}
+
+static void restore_takes_dots_inside_names(void **state)
+{
+        struct acl_fixture *a = *state;
+        char saved[400];
+
+        close(open(fmt("%s/a..b", a->tree), O_CREAT | O_WRONLY, 0644));
+        must(apply(a, 0, fmt("%s/a..b", a->tree), APID_ACL_GRANT, "IIS AppPool\\web:R", NULL));
+        snprintf(saved, sizeof(saved), "%s/dots.acl", a->f.dir);
+        must(apid_acl_save(a->f.ctx, fmt("%s/a..b", a->tree), saved, 0));
+        must(apply(a, 0, fmt("%s/a..b", a->tree), APID_ACL_REMOVE, "IIS AppPool\\web", NULL));
+        must(apid_acl_restore(a->f.ctx, saved, "/", 0));
+        assert_non_null(strstr(getfacl(fmt("%s/a..b", a->tree)), fmt("user:%u:r--", a->web)));
+}
+
 static void links_and_swaps_are_never_followed(void **state)
 {
         struct acl_fixture *a = *state;
@@ -443,6 +474,8 @@ int main(void)
                 T(strict_refuses_and_writes_nothing),
                 T(replace_remove_deny),
                 T(mask_never_widens_other_entries),
+                T(mask_never_wakes_hidden_rights_of_the_trustee),
+                T(restore_takes_dots_inside_names),
                 T(links_and_swaps_are_never_followed),
                 T(directory_swapped_for_a_link_mid_walk),
                 T(bad_input_changes_nothing),

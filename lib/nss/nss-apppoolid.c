@@ -104,7 +104,7 @@ static int valid_text(const char *s, size_t max)
 
 static int parse_id(const char *s, uint32_t *out)
 {
-        unsigned long v = 0;
+        uint64_t v = 0;
         size_t i;
 
         if (!s[0] || strlen(s) > 10 || (s[0] == '0' && s[1]))
@@ -112,7 +112,7 @@ static int parse_id(const char *s, uint32_t *out)
         for (i = 0; s[i]; i++) {
                 if (s[i] < '0' || s[i] > '9')
                         return 0;
-                v = v * 10 + (unsigned long)(s[i] - '0');
+                v = v * 10 + (uint64_t)(s[i] - '0');
         }
         if (v < MIN_ID || v > MAX_ID)
                 return 0;
@@ -154,10 +154,21 @@ static int parse_line(char *line, struct entry *e)
 
                 if (!apid__posix_name_valid(f[1]) || !parse_id(f[2], &e->id) || !valid_text(f[3], 1u << 20))
                         return 0;
-                for (m = f[3]; *m; m++)
-                        if (!((*m >= 'a' && *m <= 'z') || (*m >= '0' && *m <= '9') || *m == '_' || *m == '-' ||
-                              *m == ','))
+                /* Every member a valid name: "a,,b", ",a" and "-x" are refused. */
+                for (m = f[3]; *m;) {
+                        char name[33];
+                        size_t len = strcspn(m, ",");
+
+                        if (len == 0 || len >= sizeof(name))
                                 return 0;
+                        memcpy(name, m, len);
+                        name[len] = '\0';
+                        if (!apid__posix_name_valid(name))
+                                return 0;
+                        m += len;
+                        if (*m == ',' && !*++m)
+                                return 0;
+                }
                 e->kind = 'G';
                 e->name = f[1];
                 e->members = f[3];

@@ -52,7 +52,7 @@ check "acl show" "user:$uid:r-x" "$("$ctl" acl show "$tmp/www/index.html" | grep
 "$ctl" deny "$tmp/www/index.html" 'IIS AppPool\DefaultAppPool:R' >/dev/null
 check "deny" "user:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
 "$ctl" reset "$tmp/www/img" -R >/dev/null; check "reset status" 0 $?
-check "reset to parent default" "user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
+check "reset to parent default (as a new file: no x)" "user:$uid:r--" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

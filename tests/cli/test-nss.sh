@@ -76,6 +76,8 @@ chmod 666 "$statedir/nss-snapshot"
 getent passwd apppool-defaultapppool >/dev/null; check "world-writable snapshot ignored" 2 $?
 chmod 644 "$statedir/nss-snapshot"
 printf 'P\tevil\t0\t0\tx\t/\t\nP\tevil2\t100\t100\tx\t/\t\nP\tEvil3\t2000000000\t2000000000\tx\t/\t\n' >> "$statedir/nss-snapshot"
+printf 'G\tevilgrp\t70000\t,root\n' >> "$statedir/nss-snapshot"
+getent group evilgrp >/dev/null; check "malformed member list ignored" 2 $?
 getent passwd evil >/dev/null; check "uid 0 line ignored" 2 $?
 getent passwd evil2 >/dev/null; check "system uid line ignored" 2 $?
 getent passwd 0 | grep -q '^root:'; check "root still root" 0 $?
