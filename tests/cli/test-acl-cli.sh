@@ -2,15 +2,11 @@
 # apppoolctl grant/deny/remove/reset and acl show/save/restore, checked with getfacl.
 # Usage: test-acl-cli.sh APPPOOLCTL
 set -u
+. "$(dirname "$0")/testlib.sh"
 ctl=$1
 tmp=$(mktemp -d /tmp/apid-aclcli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export APPPOOLID_STATE_DIR=$tmp/state
-pass=0 fail=0
-check() {
-        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
-                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
 mkdir -p "$tmp/www/img" && echo hi > "$tmp/www/index.html" && echo x > "$tmp/www/img/a.png"
 "$ctl" pool add DefaultAppPool >/dev/null
 uid=$("$ctl" pool show --json DefaultAppPool | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
@@ -54,5 +50,4 @@ check "deny" "user:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null |
 "$ctl" reset "$tmp/www/img" -R >/dev/null; check "reset status" 0 $?
 check "reset to parent default (as a new file: no x)" "user:$uid:r--" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,19 +2,10 @@
 # End-to-end tests of the built apppoolctl: output, JSON, exit statuses, messages.
 # Usage: test-apppoolctl.sh APPPOOLCTL VECTORS_TSV
 set -u
+. "$(dirname "$0")/testlib.sh"
 ctl=$1
 vectors=$2
-pass=0
-fail=0
 
-check() { # check NAME EXPECTED ACTUAL
-        if [ "$2" == "$3" ]; then
-                pass=$((pass + 1))
-        else
-                fail=$((fail + 1))
-                printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"
-        fi
-}
 
 # Every Windows-printed vector, through the command line.
 while IFS=$'\t' read -r kind name sid _; do
@@ -68,5 +59,4 @@ check "lookup json" '{"name":"S-1-5-20","account":"NT AUTHORITY\\NETWORK SERVICE
 check "lookup bad sid" "apppoolctl: SID 'S-1-5-x': the sub-authority at position 7 must be a decimal number below 2^32 without leading zeros" \
         "$("$ctl" lookup S-1-5-x 2>&1)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,14 +2,10 @@
 # apppoolctl pool/identity/registry end to end, on a private state directory.
 # Usage: test-pool-cli.sh APPPOOLCTL
 set -u
+. "$(dirname "$0")/testlib.sh"
 ctl=$1
 export APPPOOLID_STATE_DIR=$(mktemp -d /tmp/apid-cli-XXXXXX)
 trap 'rm -rf "$APPPOOLID_STATE_DIR" /tmp/apid-cli-out.$$ /tmp/apid-cli-err.$$' EXIT
-pass=0 fail=0
-check() {
-        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
-                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 dap=S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415
 
@@ -69,5 +65,4 @@ check "principal" "$(hostname)" "$(KRB5_CONFIG=/nonexistent "$ctl" registry prin
 check "delete" 'APPPOOL object "web" deleted' "$("$ctl" pool delete web --remove-profile)"
 "$ctl" pool show web >/dev/null 2>&1; check "deleted" 1 $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

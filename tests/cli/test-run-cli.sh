@@ -2,16 +2,12 @@
 # apppoolctl run and token show. Needs root (skips otherwise).
 # Usage: test-run-cli.sh APPPOOLCTL
 set -u
+. "$(dirname "$0")/testlib.sh"
 ctl=$1
 [ "$(id -u)" = 0 ] || { echo "SKIP: run needs root"; exit 77; }
 tmp=$(mktemp -d /tmp/apid-runcli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export APPPOOLID_STATE_DIR=$tmp/state
-pass=0 fail=0
-check() {
-        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
-                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
 "$ctl" pool add web >/dev/null
 uid=$("$ctl" pool show --json web | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
 check "run id" "uid=$uid gid=$uid groups=$uid" "$("$ctl" run web -- id)"
@@ -29,5 +25,4 @@ check "clean env" "" "$(SECRET=1 "$ctl" run web -- env | grep SECRET)"
 "$ctl" run web 2>/dev/null; check "no program" 2 $?
 "$ctl" token show web | grep -q '^no_new_privs: yes$'; check "token show" 0 $?
 "$ctl" token show web | grep -q "^uid: $uid$"; check "token show uid" 0 $?
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,6 +6,7 @@
 # worker lives on; a recycle drops no request; SIGTERM leaves nothing behind.
 # Needs root. Usage: test-host.sh APPPOOL_HOST APPPOOL_WORKER APPPOOLCTL
 set -u
+. "$(dirname "$0")/../cli/testlib.sh"
 host=$1 worker=$2 ctl=$3
 [ "$(id -u)" = 0 ] || { echo "SKIP: the host runs workers as other uids: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "curl is needed (Debian package curl)"; exit 1; }
@@ -15,11 +16,6 @@ export APPPOOLID_STATE_DIR=$tmp/state APPPOOL_WORKER=$worker
 hpid=
 cleanup() { [ -n "$hpid" ] && kill -KILL "$hpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-pass=0 fail=0
-check() {
-        if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
-                fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pa=$(port) pb=$(port) pc=$(port)
 cat > "$tmp/host.ini" <<INI
@@ -122,5 +118,4 @@ check "no worker left" "" "$(ps -o pid= -u "$uida,$uidb" 2>/dev/null | tr -d ' '
 grep -q "apppool-host: stopped" "$tmp/log"; check "logged stop" 0 $?
 
 if [ "$fail" -ne 0 ]; then echo "--- host log"; cat "$tmp/log"; fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
