@@ -28,7 +28,7 @@ import ctypes
 import os
 import threading
 from ctypes import c_char_p, c_void_p
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, cast
 
 from ._native import lib
 from ._version import __version__
@@ -153,7 +153,8 @@ class _Call:
             except BaseException:
                 owner._leave()
                 raise
-        return owner._h
+        # Not None: the C handle is freed only once no call is counted in.
+        return cast(c_void_p, owner._h)
 
     def __exit__(self, *exc: object) -> None:
         owner = self._owner
@@ -174,7 +175,7 @@ class _Handle:
         self._calls = 0
         self._closed = False
         self._serial: Optional[threading.RLock] = threading.RLock() if self._exclusive else None
-        self._h = handle
+        self._h: Optional[c_void_p] = handle
 
     def _use(self) -> _Call:
         return _Call(self)
@@ -254,7 +255,7 @@ def service_sid(name: str) -> str:
 def version() -> str:
     """The version of the loaded libapppoolid (``apid_version()``); equal to
     ``__version__`` for the library this package was built with."""
-    return lib.apid_version().decode()
+    return str(lib.apid_version().decode())
 
 
 class Context(_Handle):
@@ -563,7 +564,7 @@ class Process(_Handle):
                 return None
             _check(r)
             code = lib.apid_process_exit_code(h)
-            return code if code >= 0 else -lib.apid_process_term_signal(h)
+            return int(code) if code >= 0 else -int(lib.apid_process_term_signal(h))
 
 
 class _LaunchAttr(_Handle):

@@ -11,6 +11,7 @@ written by meson), tried when the loader does not know the soname yet (no
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64,
                     c_void_p)
@@ -27,11 +28,11 @@ def _candidates() -> List[str]:
         return [override]
     names = [SONAME]
     try:
-        from ._install import LIBDIR
+        install = importlib.import_module("._install", __package__)
     except ImportError:  # not installed by meson (a wheel, or the source tree)
         pass
     else:
-        names.append(os.path.join(LIBDIR, SONAME))
+        names.append(os.path.join(str(install.LIBDIR), SONAME))
     return names
 
 

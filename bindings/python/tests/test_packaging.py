@@ -16,6 +16,7 @@ import apppoolid
 
 SOURCE = pathlib.Path(apppoolid.__file__).resolve().parents[1]   # bindings/python
 PYTHON = "/usr/bin/python3"
+HAVE_MYPY = subprocess.run([PYTHON, "-c", "import mypy"], capture_output=True).returncode == 0
 
 # A program against the library, run from outside the source tree.
 PROGRAM = r"""
@@ -94,6 +95,23 @@ def test_wheel_in_a_fresh_venv_runs_a_program(wheel, tmp_path):
     r = subprocess.run([vpy, "-m", "apppoolid", "sid", "DefaultAppPool"], capture_output=True,
                        text=True, env=clean_env(), cwd=tmp_path)
     assert r.stdout == apppoolid.pool_sid("DefaultAppPool") + "\n", r.stderr
+    if HAVE_MYPY:
+        # py.typed makes the installed package's hints count for a user's type checker.
+        user = tmp_path / "user.py"
+        user.write_text("import apppoolid\nsid: int = apppoolid.pool_sid('web')\n")
+        r = subprocess.run([PYTHON, "-m", "mypy", "--no-incremental", "--cache-dir=/dev/null",
+                            "--python-executable", vpy, str(user)],
+                           capture_output=True, text=True, env=clean_env(), cwd=tmp_path)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert 'Incompatible types in assignment (expression has type "str", variable has type "int")' \
+            in r.stdout, r.stdout
+
+
+@pytest.mark.skipif(not HAVE_MYPY, reason="mypy (python3-mypy) is not installed")
+def test_type_hints_pass_mypy_strict():
+    r = subprocess.run([PYTHON, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null",
+                        str(SOURCE / "apppoolid")], capture_output=True, text=True, env=clean_env())
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare")
