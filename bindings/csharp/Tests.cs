@@ -233,6 +233,44 @@ static class Tests
             }
         });
 
+        Check("threads reading an identity and a pool while they are disposed", () =>
+        {
+            using (var ctx = new Context(Path.Combine(dir, "state")))
+            {
+                var pool = ctx.CreatePool("racer");
+                var id = pool.GetIdentity();
+                string sid = Sids.ForPool("racer");
+                var errors = new List<Exception>();
+                var start = new Barrier(4);
+                Action<Action> hammer = f =>
+                {
+                    start.SignalAndWait();
+                    try
+                    {
+                        for (int i = 0; i < 2000; i++)
+                            f();
+                    }
+                    catch (ObjectDisposedException) { }
+                    catch (Exception e) { lock (errors) errors.Add(e); }
+                };
+                var threads = new[]
+                {
+                    new Thread(() => hammer(() => Equal(sid, id.Sid, "sid"))),
+                    new Thread(() => hammer(() => Equal("apppool-racer", id.User, "user"))),
+                    new Thread(() => hammer(() => Equal("racer", pool.Name, "name"))),
+                };
+                foreach (var t in threads)
+                    t.Start();
+                start.SignalAndWait();
+                id.Dispose();
+                pool.Dispose();
+                foreach (var t in threads)
+                    t.Join();
+                if (errors.Count > 0)
+                    throw errors[0];
+            }
+        });
+
         Directory.Delete(dir, true);
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
