@@ -1,7 +1,18 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // AppPoolId: C# bindings over libapppoolid through P/Invoke. All logic is in
 // the C library. Every handle is a SafeHandle whose ReleaseHandle calls the
 // C destructor; strings cross as UTF-8; failures throw AppPoolIdException
 // with the status and the library's message.
+//
+// Threads: the marshaller adds a reference to a SafeHandle argument for the
+// length of the call, so Dispose() from another thread meanwhile only marks
+// the handle closed and the C destructor runs when the call returns. Where
+// one operation makes several calls, or reads memory the handle owns after
+// the call (a string inside an identity), Native.With holds the reference
+// across all of it (DangerousAddRef/DangerousRelease).
+//
+// Strings with an embedded NUL are refused (ArgumentException): C would see
+// only the part before it ("web\0x" would name the pool "web").
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
@@ -42,21 +53,22 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_pool_open(ContextHandle ctx, byte[] name, out IntPtr pool);
         [DllImport(Lib)] internal static extern int apid_pool_delete(ContextHandle ctx, byte[] name, int flags);
         [DllImport(Lib)] internal static extern void apid_pool_free(IntPtr pool);
-        [DllImport(Lib)] internal static extern IntPtr apid_pool_get_name(PoolHandle pool);
+        [DllImport(Lib)] internal static extern IntPtr apid_pool_get_name(IntPtr pool);
         [DllImport(Lib)] internal static extern int apid_pool_get(PoolHandle pool, byte[] setting, out IntPtr value);
         [DllImport(Lib)] internal static extern int apid_pool_set(PoolHandle pool, byte[] setting, byte[] value);
         [DllImport(Lib)] internal static extern int apid_pool_get_identity(PoolHandle pool, out IntPtr identity);
         [DllImport(Lib)] internal static extern void apid_identity_free(IntPtr identity);
-        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_sid(IdentityHandle identity);
-        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_account(IdentityHandle identity);
-        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_user(IdentityHandle identity);
+        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_sid(IntPtr identity);
+        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_account(IntPtr identity);
+        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_user(IntPtr identity);
         [DllImport(Lib)] internal static extern uint apid_identity_get_uid(IdentityHandle identity);
         [DllImport(Lib)] internal static extern uint apid_identity_get_gid(IdentityHandle identity);
         [DllImport(Lib)] internal static extern int apid_acl_edit_new(ContextHandle ctx, out IntPtr edit);
         [DllImport(Lib)] internal static extern void apid_acl_edit_free(IntPtr edit);
         [DllImport(Lib)] internal static extern int apid_acl_edit_add(AclEditHandle edit, int op, byte[] spec);
-        [DllImport(Lib)] internal static extern int apid_acl_edit_set_flags(AclEditHandle edit, uint flags);
-        [DllImport(Lib)] internal static extern int apid_acl_edit_apply(AclEditHandle edit, byte[] path);
+        [DllImport(Lib)] internal static extern int apid_acl_edit_set_flags(IntPtr edit, uint flags);
+        [DllImport(Lib)] internal static extern int apid_acl_edit_apply(IntPtr edit, byte[] path);
+        [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(IntPtr edit, int ev);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(AclEditHandle edit, int ev);
         [DllImport(Lib)] internal static extern int apid_token_new(IdentityHandle identity, out IntPtr token);
         [DllImport(Lib)] internal static extern void apid_token_free(IntPtr token);
@@ -66,15 +78,19 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_launch_attr_pass_fd(IntPtr attr, int parentFd, int childFd);
         [DllImport(Lib)] internal static extern int apid_launch(TokenHandle token, IntPtr attr, byte[] path, IntPtr[] argv, out IntPtr process);
         [DllImport(Lib)] internal static extern void apid_process_free(IntPtr process);
-        [DllImport(Lib)] internal static extern int apid_process_get_pid(ProcessHandle process);
-        [DllImport(Lib)] internal static extern int apid_process_wait(ProcessHandle process, int timeoutMs);
-        [DllImport(Lib)] internal static extern int apid_process_exit_code(ProcessHandle process);
-        [DllImport(Lib)] internal static extern int apid_process_term_signal(ProcessHandle process);
+        [DllImport(Lib)] internal static extern int apid_process_get_pid(IntPtr process);
+        [DllImport(Lib)] internal static extern int apid_process_signal(IntPtr process, int signal);
+        [DllImport(Lib)] internal static extern int apid_process_wait(IntPtr process, int timeoutMs);
+        [DllImport(Lib)] internal static extern int apid_process_exit_code(IntPtr process);
+        [DllImport(Lib)] internal static extern int apid_process_term_signal(IntPtr process);
 
-        internal static byte[] Utf8(string s)
+        /// UTF-8, NUL-terminated; a string with a NUL inside is refused.
+        internal static byte[] Utf8(string s, string paramName)
         {
             if (s == null)
                 return null;
+            if (s.IndexOf('\0') >= 0)
+                throw new ArgumentException(paramName + ": embedded null character", paramName);
             byte[] b = Encoding.UTF8.GetBytes(s);
             Array.Resize(ref b, b.Length + 1); // NUL-terminated
             return b;
@@ -98,6 +114,28 @@ namespace AppPoolId
             try { return FromUtf8(p); } finally { apid_free(p); }
         }
 
+        /// Run f on the raw handle while holding a reference on it: a
+        /// Dispose() meanwhile is deferred until f returns, as for a single
+        /// P/Invoke call taking the SafeHandle.
+        internal static T With<T>(ApidHandle h, Func<IntPtr, T> f)
+        {
+            bool added = false;
+            // Mono's marshaller still adds a reference to a handle disposed
+            // while another call holds one; refuse it the same on every runtime.
+            if (h.Disposed)
+                throw new ObjectDisposedException(h.GetType().Name);
+            try
+            {
+                h.DangerousAddRef(ref added);
+                return f(h.DangerousGetHandle());
+            }
+            finally
+            {
+                if (added)
+                    h.DangerousRelease();
+            }
+        }
+
         internal static int Check(int status)
         {
             if (status < 0)
@@ -109,8 +147,17 @@ namespace AppPoolId
     /// Every handle: owned, released once by its C destructor.
     internal abstract class ApidHandle : SafeHandle
     {
+        int disposed;
+
         protected ApidHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
         public override bool IsInvalid => handle == IntPtr.Zero;
+        internal bool Disposed => System.Threading.Volatile.Read(ref disposed) != 0;
+
+        protected override void Dispose(bool disposing)
+        {
+            System.Threading.Interlocked.Exchange(ref disposed, 1);
+            base.Dispose(disposing);
+        }
     }
 
     internal sealed class ContextHandle : ApidHandle
@@ -166,14 +213,14 @@ namespace AppPoolId
         /// <summary>The SID of "IIS APPPOOL\name" (S-1-5-82-...).</summary>
         public static string ForPool(string name)
         {
-            int r = Native.apid_sid_for_pool(Native.Utf8(name), out IntPtr sid);
+            int r = Native.apid_sid_for_pool(Native.Utf8(name, "name"), out IntPtr sid);
             return Derive(r, sid);
         }
 
         /// <summary>The service SID of "NT SERVICE\name" (S-1-5-80-...), as sc showsid prints it.</summary>
         public static string ForService(string name)
         {
-            int r = Native.apid_sid_for_service(Native.Utf8(name), out IntPtr sid);
+            int r = Native.apid_sid_for_service(Native.Utf8(name, "name"), out IntPtr sid);
             return Derive(r, sid);
         }
     }
@@ -188,26 +235,26 @@ namespace AppPoolId
             Native.Check(Native.apid_ctx_new(out IntPtr h));
             Handle = new ContextHandle(h);
             if (stateDir != null)
-                Native.Check(Native.apid_ctx_set_state_dir(Handle, Native.Utf8(stateDir)));
+                Native.Check(Native.apid_ctx_set_state_dir(Handle, Native.Utf8(stateDir, "stateDir")));
         }
 
         public static string Version => Native.FromUtf8(Native.apid_version());
 
         public Pool CreatePool(string name)
         {
-            Native.Check(Native.apid_pool_create(Handle, Native.Utf8(name), out IntPtr p));
+            Native.Check(Native.apid_pool_create(Handle, Native.Utf8(name, "name"), out IntPtr p));
             return new Pool(new PoolHandle(p));
         }
 
         public Pool OpenPool(string name)
         {
-            Native.Check(Native.apid_pool_open(Handle, Native.Utf8(name), out IntPtr p));
+            Native.Check(Native.apid_pool_open(Handle, Native.Utf8(name, "name"), out IntPtr p));
             return new Pool(new PoolHandle(p));
         }
 
         public void DeletePool(string name, bool removeProfile)
         {
-            Native.Check(Native.apid_pool_delete(Handle, Native.Utf8(name), removeProfile ? 2 : 1));
+            Native.Check(Native.apid_pool_delete(Handle, Native.Utf8(name, "name"), removeProfile ? 2 : 1));
         }
 
         public AclEdit NewAclEdit()
@@ -226,16 +273,16 @@ namespace AppPoolId
 
         internal Pool(PoolHandle h) { handle = h; }
 
-        public string Name => Native.FromUtf8(Native.apid_pool_get_name(handle));
+        public string Name => Native.With(handle, h => Native.FromUtf8(Native.apid_pool_get_name(h)));
 
         public string this[string setting]
         {
             get
             {
-                Native.Check(Native.apid_pool_get(handle, Native.Utf8(setting), out IntPtr v));
+                Native.Check(Native.apid_pool_get(handle, Native.Utf8(setting, "setting"), out IntPtr v));
                 return Native.Take(v);
             }
-            set => Native.Check(Native.apid_pool_set(handle, Native.Utf8(setting), Native.Utf8(value)));
+            set => Native.Check(Native.apid_pool_set(handle, Native.Utf8(setting, "setting"), Native.Utf8(value, "value")));
         }
 
         public Identity GetIdentity()
@@ -258,13 +305,18 @@ namespace AppPoolId
         {
             get
             {
-                Native.Check(Native.apid_sid_to_string(Native.apid_identity_get_sid(Handle), out IntPtr t));
+                // The SID lives inside the identity: one reference across both calls.
+                IntPtr t = Native.With(Handle, h =>
+                {
+                    Native.Check(Native.apid_sid_to_string(Native.apid_identity_get_sid(h), out IntPtr text));
+                    return text;
+                });
                 return Native.Take(t);
             }
         }
 
-        public string Account => Native.FromUtf8(Native.apid_identity_get_account(Handle));
-        public string User => Native.FromUtf8(Native.apid_identity_get_user(Handle));
+        public string Account => Native.With(Handle, h => Native.FromUtf8(Native.apid_identity_get_account(h)));
+        public string User => Native.With(Handle, h => Native.FromUtf8(Native.apid_identity_get_user(h)));
         public uint Uid => Native.apid_identity_get_uid(Handle);
         public uint Gid => Native.apid_identity_get_gid(Handle);
 
@@ -288,16 +340,20 @@ namespace AppPoolId
 
         public AclEdit Add(int op, string spec)
         {
-            Native.Check(Native.apid_acl_edit_add(handle, op, Native.Utf8(spec)));
+            Native.Check(Native.apid_acl_edit_add(handle, op, Native.Utf8(spec, "spec")));
             return this;
         }
 
         /// <summary>Apply to a path; returns how many paths changed.</summary>
         public ulong Apply(string path, uint flags = 0)
         {
-            Native.Check(Native.apid_acl_edit_set_flags(handle, flags));
-            Native.Check(Native.apid_acl_edit_apply(handle, Native.Utf8(path)));
-            return Native.apid_acl_edit_count(handle, 1);
+            byte[] p = Native.Utf8(path, "path");
+            return Native.With(handle, h =>
+            {
+                Native.Check(Native.apid_acl_edit_set_flags(h, flags));
+                Native.Check(Native.apid_acl_edit_apply(h, p));
+                return Native.apid_acl_edit_count(h, 1);
+            });
         }
 
         public ulong Unchanged => Native.apid_acl_edit_count(handle, 2);
@@ -314,7 +370,7 @@ namespace AppPoolId
 
         public Token KeepCapability(string name)
         {
-            Native.Check(Native.apid_token_keep_cap(Handle, Native.Utf8(name)));
+            Native.Check(Native.apid_token_keep_cap(Handle, Native.Utf8(name, "name")));
             return this;
         }
 
@@ -324,6 +380,9 @@ namespace AppPoolId
         {
             if (argv == null || argv.Length == 0)
                 throw new ArgumentException("argv must not be empty");
+            var utf8 = new byte[argv.Length][];
+            for (int i = 0; i < argv.Length; i++)
+                utf8[i] = Native.Utf8(argv[i] ?? throw new ArgumentNullException("argv"), "argv[" + i + "]");
             Native.Check(Native.apid_launch_attr_new(out IntPtr attr));
             var pinned = new List<IntPtr>();
             try
@@ -334,12 +393,12 @@ namespace AppPoolId
                 var args = new IntPtr[argv.Length + 1];
                 for (int i = 0; i < argv.Length; i++)
                 {
-                    byte[] b = Native.Utf8(argv[i]);
+                    byte[] b = utf8[i];
                     args[i] = Marshal.AllocHGlobal(b.Length);
                     Marshal.Copy(b, 0, args[i], b.Length);
                     pinned.Add(args[i]);
                 }
-                Native.Check(Native.apid_launch(Handle, attr, Native.Utf8(argv[0]), args, out IntPtr p));
+                Native.Check(Native.apid_launch(Handle, attr, utf8[0], args, out IntPtr p));
                 return new Process(new ProcessHandle(p));
             }
             finally
@@ -360,15 +419,23 @@ namespace AppPoolId
 
         internal Process(ProcessHandle h) { handle = h; }
 
-        public int Pid => Native.apid_process_get_pid(handle);
+        public int Pid => Native.With(handle, h => Native.apid_process_get_pid(h));
 
         /// <summary>Wait for it to exit; the exit code, or -N when signal N killed it.</summary>
+        /// Dispose() from another thread during Wait() neither frees nor kills
+        /// the worker before Wait() returns.
         public int Wait()
         {
-            Native.Check(Native.apid_process_wait(handle, -1));
-            int code = Native.apid_process_exit_code(handle);
-            return code >= 0 ? code : -Native.apid_process_term_signal(handle);
+            return Native.With(handle, h =>
+            {
+                Native.Check(Native.apid_process_wait(h, -1));
+                int code = Native.apid_process_exit_code(h);
+                return code >= 0 ? code : -Native.apid_process_term_signal(h);
+            });
         }
+
+        /// <summary>Send a signal through the pidfd (no pid reuse race).</summary>
+        public void Signal(int signal) => Native.With(handle, h => Native.Check(Native.apid_process_signal(h, signal)));
 
         public void Dispose() => handle.Dispose();
     }

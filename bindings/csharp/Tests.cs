@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Tests of the C# bindings against the real libapppoolid, run with mono.
 // Prints one line per test and closes with "N passed, N failed".
 // Usage: mono Tests.exe VECTORS_TSV
@@ -5,6 +6,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Threading;
 using AppPoolId;
 
 static class Tests
@@ -13,6 +15,38 @@ static class Tests
 
     [System.Runtime.InteropServices.DllImport("libc")]
     static extern uint geteuid();
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int pipe(int[] fds);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern IntPtr write(int fd, byte[] buf, IntPtr count);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int close(int fd);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int gettid();
+
+    /// Wait for a real condition (no fixed sleep); gives up after 60 s.
+    static void WaitFor(Func<bool> condition)
+    {
+        for (int i = 0; i < 60000; i++)
+        {
+            if (condition())
+                return;
+            Thread.Sleep(1);
+        }
+        throw new Exception("condition never became true");
+    }
+
+    static bool BlockedIn(int tid, string wchan)
+    {
+        try { return File.ReadAllText("/proc/self/task/" + tid + "/wchan") == wchan; }
+        catch (IOException) { return false; }
+    }
+
+    static T ThrowsOf<T>(Action a) where T : Exception
+    {
+        try { a(); } catch (T e) { return e; }
+        throw new Exception("no " + typeof(T).Name);
+    }
 
     static void Check(string name, Action test)
     {
@@ -127,6 +161,113 @@ static class Tests
                     Equal(-15, proc.Wait(), "killed by SIGTERM");
                 var e = Throws(() => token.Launch(new[] { "/nonexistent" }));
                 Equal("execve(/nonexistent): No such file or directory", e.Message, "step message");
+            }
+        });
+
+        Check("an embedded NUL is refused and deletes nothing", () =>
+        {
+            var e = ThrowsOf<ArgumentException>(() => Sids.ForPool("a\0b"));
+            Equal("name", e.ParamName, "parameter");
+            ThrowsOf<ArgumentException>(() => Sids.ForService("a\0b"));
+            string state = Path.Combine(dir, "nul");
+            using (var ctx = new Context(state))
+            {
+                using (var web = ctx.CreatePool("web"))
+                    web["processModel.maxProcesses"] = "3";
+                ThrowsOf<ArgumentException>(() => ctx.DeletePool("web\0x", true));
+                ThrowsOf<ArgumentException>(() => ctx.OpenPool("web\0x"));
+                ThrowsOf<ArgumentException>(() => ctx.CreatePool("other\0"));
+                using (var web = ctx.OpenPool("web"))
+                {
+                    ThrowsOf<ArgumentException>(() => web["processModel.maxProcesses"] = "4\0");
+                    ThrowsOf<ArgumentException>(() => { var v = web["processModel.maxProcesses\0"]; });
+                }
+                using (var edit = ctx.NewAclEdit())
+                {
+                    ThrowsOf<ArgumentException>(() => edit.Add(AclEdit.Grant, "IIS AppPool\\web\0:R"));
+                    ThrowsOf<ArgumentException>(() => edit.Apply(dir + "\0/etc"));
+                }
+            }
+            ThrowsOf<ArgumentException>(() => new Context(state + "\0/x"));
+            using (var again = new Context(state))
+            using (var web = again.OpenPool("web"))
+                Equal("3", web["processModel.maxProcesses"], "web survives, unchanged");
+        });
+
+        Check("Dispose during Wait on another thread is deferred until Wait returns", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            var fds = new int[2];
+            Equal(0, pipe(fds), "pipe");
+            using (var ctx = new Context(Path.Combine(dir, "state")))
+            using (var pool = ctx.CreatePool("waiter"))
+            using (var id = pool.GetIdentity())
+            using (var token = id.NewToken())
+            {
+                var proc = token.Launch(new[] { "/bin/sh", "-c", "read x; exit 7" },
+                                        new Dictionary<int, int> { { 0, fds[0] } });
+                close(fds[0]);
+                object result = null;
+                int tid = 0;
+                var t = new Thread(() =>
+                {
+                    tid = gettid();
+                    try { result = proc.Wait(); }
+                    catch (Exception e) { result = e; }
+                });
+                t.Start();
+                WaitFor(() => tid != 0 && BlockedIn(tid, "do_wait"));   // inside waitid()
+                proc.Dispose();
+                proc.Dispose();   // a second Dispose must not drop the call's reference
+                ThrowsOf<ObjectDisposedException>(() => proc.Signal(15));
+                ThrowsOf<ObjectDisposedException>(() => { var pid = proc.Pid; });
+                write(fds[1], new byte[] { (byte)'\n' }, (IntPtr)1);
+                close(fds[1]);
+                t.Join();
+                Equal("7", result.ToString(), "Wait's result (not killed, not freed under it)");
+                ThrowsOf<ObjectDisposedException>(() => proc.Wait());
+            }
+        });
+
+        Check("threads reading an identity and a pool while they are disposed", () =>
+        {
+            using (var ctx = new Context(Path.Combine(dir, "state")))
+            {
+                var pool = ctx.CreatePool("racer");
+                var id = pool.GetIdentity();
+                string sid = Sids.ForPool("racer");
+                var errors = new List<Exception>();
+                var start = new Barrier(4);
+                Action<Action> hammer = f =>
+                {
+                    start.SignalAndWait();
+                    try
+                    {
+                        for (int i = 0; i < 2000; i++)
+                            f();
+                    }
+                    catch (ObjectDisposedException) { }
+                    catch (Exception e) { lock (errors) errors.Add(e); }
+                };
+                var threads = new[]
+                {
+                    new Thread(() => hammer(() => Equal(sid, id.Sid, "sid"))),
+                    new Thread(() => hammer(() => Equal("apppool-racer", id.User, "user"))),
+                    new Thread(() => hammer(() => Equal("racer", pool.Name, "name"))),
+                };
+                foreach (var t in threads)
+                    t.Start();
+                start.SignalAndWait();
+                id.Dispose();
+                pool.Dispose();
+                foreach (var t in threads)
+                    t.Join();
+                if (errors.Count > 0)
+                    throw errors[0];
             }
         });
 

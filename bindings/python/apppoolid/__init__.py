@@ -1,9 +1,22 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """IIS application pool identities for Linux: Python bindings over libapppoolid.
 
 All logic is in the C library; this package only calls it through ctypes.
 Library errors become :class:`Error` (or a subclass) carrying the status and
 the library's message. Handles free themselves (context managers and
 finalizers) and are never freed twice.
+
+Threads: every handle counts the calls in progress on it (ctypes releases
+the GIL during each call), the way .NET's SafeHandle does. ``close()`` from
+one thread while another is inside a call on the same handle marks the
+handle closed at once (new calls raise ``ValueError``) and frees the C
+handle when the last call in progress returns; it never frees memory a call
+is using. Handles the C library allows only one thread at a time on (a pool,
+an ACL edit, a token) also serialise their calls.
+
+Strings cross into C as UTF-8 (or a path's bytes); one with an embedded NUL
+is refused with ``ValueError``, as the ``os`` functions do, before anything
+is called.
 
     >>> import apppoolid
     >>> apppoolid.pool_sid("DefaultAppPool")
@@ -13,28 +26,34 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from ctypes import c_char_p, c_void_p
-from typing import Iterator, Mapping, Optional, Sequence, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, cast
 
 from ._native import lib
+from ._version import __version__
 
 __all__ = [
-    "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Collision", "PermissionDenied",
-    "Unsupported", "pool_sid", "service_sid", "version", "Context", "Pool", "Identity",
-    "AclEdit", "Token", "Process", "launch",
+    "__version__", "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Collision",
+    "PermissionDenied", "Unsupported", "pool_sid", "service_sid", "version", "Context", "Pool",
+    "Identity", "AclEdit", "Token", "Process", "launch",
     "GRANT", "GRANT_REPLACE", "DENY", "REMOVE", "RECURSIVE", "STRICT", "CONTINUE", "DRY_RUN",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_H = TypeVar("_H", bound="_Handle")
 
 # Statuses (include/apppoolid/error.h) and flags (acl.h, pool.h).
 _EINVAL, _ENOMEM, _ENOTFOUND, _EEXISTS, _ECOLLISION, _EPERM, _ESYS, _EUNSUPPORTED = range(-1, -9, -1)
+_EBUSY = -11
+#: AclEdit.add() operations: icacls /grant, /grant:r, /deny, /remove.
 GRANT, GRANT_REPLACE, DENY, REMOVE = 1, 2, 3, 4
+#: AclEdit.apply() flags: /T, fail on what POSIX ACLs cannot express, /C, dry run.
 RECURSIVE, STRICT, CONTINUE, DRY_RUN = 1, 2, 4, 8
-_CHANGED, _UNCHANGED, _SKIPPED, _FAILED, _APPROXIMATED = 1, 2, 3, 4, 5
 _KEEP_PROFILE, _REMOVE_PROFILE = 1, 2
 _IDENTITY_TYPES = ("LocalSystem", "LocalService", "NetworkService", "SpecificUser",
                    "ApplicationPoolIdentity")
+_COUNTS = ("changed", "unchanged", "skipped", "failed", "approximated")
 
 
 class Error(Exception):
@@ -57,7 +76,7 @@ class NotFound(Error, LookupError):
 
 
 class AlreadyExists(Error):
-    """APID_EEXISTS."""
+    """APID_EEXISTS: a pool of that name (compared as IIS does) exists."""
 
 
 class Collision(Error):
@@ -79,19 +98,25 @@ _CLASSES = {_EINVAL: InvalidArgument, _ENOTFOUND: NotFound, _EEXISTS: AlreadyExi
 def _check(status: int) -> int:
     """Raise the library's last error if ``status`` is negative."""
     if status < 0:
-        if status == _ENOMEM:
-            raise MemoryError(lib.apid_error_message().decode("utf-8", "replace"))
         message = lib.apid_error_message().decode("utf-8", "replace")
+        if status == _ENOMEM:
+            raise MemoryError(message)
         raise _CLASSES.get(status, Error)(status, message, lib.apid_error_errno())
     return status
 
 
-def _b(value: StrPath) -> bytes:
-    """Text or a path as the bytes the C library takes (UTF-8, or the file system's bytes)."""
+def _b(value: StrPath, what: str) -> bytes:
+    """Text or a path as the NUL-terminated bytes the C library takes (UTF-8,
+    or the file system's bytes). C would stop at an embedded NUL and act on
+    a prefix of the value ("web\\0x" would name the pool "web"): refused."""
     value = os.fspath(value)
-    if isinstance(value, bytes):
-        return value
-    return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ValueError(f"{what}: embedded null character")
+        return value.encode("utf-8", "surrogateescape")
+    if b"\0" in value:
+        raise ValueError(f"{what}: embedded null byte")
+    return value
 
 
 def _s(value: Optional[bytes]) -> Optional[str]:
@@ -106,36 +131,97 @@ def _take_string(ptr: c_void_p) -> str:
         lib.apid_free(ptr)
 
 
-class _Handle:
-    """An owned C handle, freed once: by close(), by ``with``, or by the finalizer."""
+class _Call:
+    """One call on a handle: ``with handle._use() as h:``. Counts the call in,
+    so that close() meanwhile is deferred, and out, freeing the C handle if it
+    was the last call of a closed handle."""
 
-    _free = None  # the C destructor, set by subclasses
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: "_Handle") -> None:
+        self._owner = owner
+
+    def __enter__(self) -> c_void_p:
+        owner = self._owner
+        with owner._lock:
+            if owner._closed:
+                raise ValueError(f"{type(owner).__name__} is closed")
+            owner._calls += 1
+        if owner._serial is not None:
+            try:
+                owner._serial.acquire()
+            except BaseException:
+                owner._leave()
+                raise
+        # Not None: the C handle is freed only once no call is counted in.
+        return cast(c_void_p, owner._h)
+
+    def __exit__(self, *exc: object) -> None:
+        owner = self._owner
+        if owner._serial is not None:
+            owner._serial.release()
+        owner._leave()
+
+
+class _Handle:
+    """An owned C handle, freed once: by close(), by ``with``, or by the finalizer,
+    and never while a call on it is in progress (see the module's notes)."""
+
+    _free: Optional[Callable[[c_void_p], None]] = None  # the C destructor, set by subclasses
+    _exclusive = False  # the C library allows one thread at a time on such a handle
 
     def __init__(self, handle: c_void_p) -> None:
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._closed = False
+        self._serial: Optional[threading.RLock] = threading.RLock() if self._exclusive else None
         self._h: Optional[c_void_p] = handle
 
+    def _use(self) -> _Call:
+        return _Call(self)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._calls -= 1
+            if not self._closed or self._calls or self._h is None:
+                return
+            h, self._h = self._h, None
+        self._release(h)
+
+    def _release(self, h: Optional[c_void_p]) -> None:
+        free = type(self)._free
+        if h is not None and free is not None:
+            free(h)
+
     @property
-    def _handle(self) -> c_void_p:
-        if self._h is None:
-            raise ValueError(f"{type(self).__name__} is closed")
-        return self._h
+    def closed(self) -> bool:
+        """True once close() was called (the C handle may still be in use by
+        a call in progress on another thread; it is freed when that returns)."""
+        return self._closed
 
     def close(self) -> None:
-        """Free the handle now; later calls do nothing."""
-        h, self._h = self._h, None
-        if h is not None and type(self)._free is not None:
-            type(self)._free(h)
+        """Close the handle: later calls raise ValueError. The C handle is
+        freed now, or, if other threads are inside calls on it, when the last
+        of them returns. A second close() does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._calls:
+                return
+            h, self._h = self._h, None
+        self._release(h)
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # interpreter shutdown
+        except Exception:  # interpreter shutdown, or __init__ failed early
             pass
 
 
@@ -144,13 +230,14 @@ class _Sid(_Handle):
 
     def __str__(self) -> str:
         out = c_void_p()
-        _check(lib.apid_sid_to_string(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_sid_to_string(h, ctypes.byref(out)))
         return _take_string(out)
 
 
-def _sid_of(fn, name: str) -> str:
+def _sid_of(fn: Callable[..., int], name: str) -> str:
     out = c_void_p()
-    _check(fn(_b(name), ctypes.byref(out)))
+    _check(fn(_b(name, "name"), ctypes.byref(out)))
     with _Sid(out) as sid:
         return str(sid)
 
@@ -166,8 +253,9 @@ def service_sid(name: str) -> str:
 
 
 def version() -> str:
-    """The version of the loaded libapppoolid."""
-    return lib.apid_version().decode()
+    """The version of the loaded libapppoolid (``apid_version()``); equal to
+    ``__version__`` for the library this package was built with."""
+    return str(lib.apid_version().decode())
 
 
 class Context(_Handle):
@@ -175,66 +263,81 @@ class Context(_Handle):
 
     ``Context()`` uses ``$APPPOOLID_STATE_DIR`` or the default; ``Context(state_dir=...)``
     another directory. Pools and other handles keep the C context alive by
-    themselves, so closing a context early is safe."""
+    themselves, so closing a context early is safe. A context may be used
+    from several threads at once."""
 
     _free = lib.apid_ctx_unref
 
     def __init__(self, state_dir: Optional[StrPath] = None) -> None:
+        path = None if state_dir is None else _b(state_dir, "state_dir")
         out = c_void_p()
         _check(lib.apid_ctx_new(ctypes.byref(out)))
         super().__init__(out)
-        if state_dir is not None:
-            _check(lib.apid_ctx_set_state_dir(self._handle, _b(state_dir)))
+        if path is not None:
+            with self._use() as h:
+                _check(lib.apid_ctx_set_state_dir(h, path))
 
     @property
     def state_dir(self) -> str:
         """The state directory."""
-        return _s(lib.apid_ctx_get_state_dir(self._handle))
+        with self._use() as h:
+            return _s(lib.apid_ctx_get_state_dir(h)) or ""
 
-    def pools(self) -> list:
+    def pools(self) -> List[str]:
         """The names of all pools, sorted by their canonical form."""
         out = c_void_p()
-        _check(lib.apid_pool_list_new(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_pool_list_new(h, ctypes.byref(out)))
         try:
-            return [_s(lib.apid_pool_list_get(out, i)) for i in range(lib.apid_pool_list_count(out))]
+            return [_s(lib.apid_pool_list_get(out, i)) or ""
+                    for i in range(lib.apid_pool_list_count(out))]
         finally:
             lib.apid_pool_list_free(out)
 
     def create_pool(self, name: str) -> "Pool":
         """Create a pool with IIS's defaults (appcmd add apppool)."""
+        raw = _b(name, "pool name")
         out = c_void_p()
-        _check(lib.apid_pool_create(self._handle, _b(name), ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_pool_create(h, raw, ctypes.byref(out)))
         return Pool(out)
 
     def open_pool(self, name: str) -> "Pool":
         """Open an existing pool (the name is compared as IIS does, ignoring case)."""
+        raw = _b(name, "pool name")
         out = c_void_p()
-        _check(lib.apid_pool_open(self._handle, _b(name), ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_pool_open(h, raw, ctypes.byref(out)))
         return Pool(out)
 
     def delete_pool(self, name: str, *, remove_profile: bool) -> None:
         """Delete a pool; say whether its profile directory goes too."""
-        _check(lib.apid_pool_delete(self._handle, _b(name),
-                                    _REMOVE_PROFILE if remove_profile else _KEEP_PROFILE))
+        raw = _b(name, "pool name")
+        with self._use() as h:
+            _check(lib.apid_pool_delete(h, raw, _REMOVE_PROFILE if remove_profile else _KEEP_PROFILE))
 
     def identity(self, who: Union[int, str]) -> "Identity":
         """The pool identity with this uid, POSIX user, account name or SID."""
         out = c_void_p()
         if isinstance(who, int):
-            _check(lib.apid_identity_from_uid(self._handle, who, ctypes.byref(out)))
+            with self._use() as h:
+                _check(lib.apid_identity_from_uid(h, who, ctypes.byref(out)))
         elif who[:2] in ("S-", "s-"):
             sid = c_void_p()
-            _check(lib.apid_sid_parse(_b(who), ctypes.byref(sid)))
-            with _Sid(sid):
-                _check(lib.apid_identity_from_sid(self._handle, sid, ctypes.byref(out)))
+            _check(lib.apid_sid_parse(_b(who, "SID"), ctypes.byref(sid)))
+            with _Sid(sid) as s, s._use() as sh, self._use() as h:
+                _check(lib.apid_identity_from_sid(h, sh, ctypes.byref(out)))
         else:
-            _check(lib.apid_identity_from_user(self._handle, _b(who), ctypes.byref(out)))
+            raw = _b(who, "user")
+            with self._use() as h:
+                _check(lib.apid_identity_from_user(h, raw, ctypes.byref(out)))
         return Identity(out)
 
     def acl_edit(self) -> "AclEdit":
         """A new, empty ACL edit (icacls)."""
         out = c_void_p()
-        _check(lib.apid_acl_edit_new(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_acl_edit_new(h, ctypes.byref(out)))
         return AclEdit(out)
 
 
@@ -243,23 +346,31 @@ class Pool(_Handle):
     (``pool["processModel.maxProcesses"] = "4"``) and are written at once."""
 
     _free = lib.apid_pool_free
+    _exclusive = True
 
     @property
     def name(self) -> str:
         """The name as it was created."""
-        return _s(lib.apid_pool_get_name(self._handle))
+        with self._use() as h:
+            return _s(lib.apid_pool_get_name(h)) or ""
 
     def __getitem__(self, setting: str) -> str:
+        """A setting's value, as text (``pool["processModel.maxProcesses"]``)."""
+        raw = _b(setting, "setting")
         out = c_void_p()
-        _check(lib.apid_pool_get(self._handle, _b(setting), ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_pool_get(h, raw, ctypes.byref(out)))
         return _take_string(out)
 
     def __setitem__(self, setting: str, value: Union[str, int, bool]) -> None:
+        """Set and store a setting; booleans become "true"/"false"."""
         if isinstance(value, bool):
             value = "true" if value else "false"
-        _check(lib.apid_pool_set(self._handle, _b(setting), _b(str(value))))
+        raw_setting, raw_value = _b(setting, "setting"), _b(str(value), "value")
+        with self._use() as h:
+            _check(lib.apid_pool_set(h, raw_setting, raw_value))
 
-    def settings(self) -> dict:
+    def settings(self) -> Dict[str, str]:
         """Every setting and its value."""
         names = []
         i = 0
@@ -271,42 +382,78 @@ class Pool(_Handle):
     def identity(self) -> "Identity":
         """The identity this pool's workers run as."""
         out = c_void_p()
-        _check(lib.apid_pool_get_identity(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_pool_get_identity(h, ctypes.byref(out)))
         return Identity(out)
 
 
 class Identity(_Handle):
-    """A pool identity: Windows SID and account, POSIX user, uid, gid, profile."""
+    """A pool identity: Windows SID and account, POSIX user, uid, gid, profile.
+    Immutable: may be used from several threads at once."""
 
     _free = lib.apid_identity_free
 
     @property
     def sid(self) -> str:
+        """The SID, "S-1-5-82-..." for a pool."""
         out = c_void_p()
-        _check(lib.apid_sid_to_string(lib.apid_identity_get_sid(self._handle), ctypes.byref(out)))
+        with self._use() as h:  # the SID lives inside the identity
+            _check(lib.apid_sid_to_string(lib.apid_identity_get_sid(h), ctypes.byref(out)))
         return _take_string(out)
 
-    account = property(lambda self: _s(lib.apid_identity_get_account(self._handle)),
-                       doc="'IIS APPPOOL\\\\name' (or the built-in account)")
-    pool_name = property(lambda self: _s(lib.apid_identity_get_pool_name(self._handle)),
-                         doc="the pool's name")
-    user = property(lambda self: _s(lib.apid_identity_get_user(self._handle)),
-                    doc="the POSIX user name")
-    uid = property(lambda self: int(lib.apid_identity_get_uid(self._handle)), doc="the uid")
-    gid = property(lambda self: int(lib.apid_identity_get_gid(self._handle)), doc="the gid")
-    uid_probe = property(lambda self: int(lib.apid_identity_get_uid_probe(self._handle)),
-                         doc="0 when the uid is the SID's first choice")
-    profile = property(lambda self: _s(lib.apid_identity_get_profile_dir(self._handle)),
-                       doc="the profile directory, or None")
+    def _text(self, fn: Callable[[c_void_p], Optional[bytes]]) -> Optional[str]:
+        with self._use() as h:
+            return _s(fn(h))
+
+    def _number(self, fn: Callable[[c_void_p], int]) -> int:
+        with self._use() as h:
+            return int(fn(h))
+
+    @property
+    def account(self) -> str:
+        """'IIS APPPOOL\\\\name' (or the built-in account)."""
+        return self._text(lib.apid_identity_get_account) or ""
+
+    @property
+    def pool_name(self) -> Optional[str]:
+        """The pool's name."""
+        return self._text(lib.apid_identity_get_pool_name)
+
+    @property
+    def user(self) -> str:
+        """The POSIX user name."""
+        return self._text(lib.apid_identity_get_user) or ""
+
+    @property
+    def uid(self) -> int:
+        """The uid."""
+        return self._number(lib.apid_identity_get_uid)
+
+    @property
+    def gid(self) -> int:
+        """The gid."""
+        return self._number(lib.apid_identity_get_gid)
+
+    @property
+    def uid_probe(self) -> int:
+        """0 when the uid is the SID's first choice."""
+        return self._number(lib.apid_identity_get_uid_probe)
+
+    @property
+    def profile(self) -> Optional[str]:
+        """The profile directory, or None."""
+        return self._text(lib.apid_identity_get_profile_dir)
 
     @property
     def identity_type(self) -> str:
-        return _IDENTITY_TYPES[_check(lib.apid_identity_get_type(self._handle))]
+        """"ApplicationPoolIdentity", "LocalSystem", ... (IIS's identityType)."""
+        return _IDENTITY_TYPES[_check(self._number(lib.apid_identity_get_type))]
 
     def token(self) -> "Token":
         """A restricted token for this identity, every restriction on."""
         out = c_void_p()
-        _check(lib.apid_token_new(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_token_new(h, ctypes.byref(out)))
         return Token(out)
 
 
@@ -314,10 +461,13 @@ class AclEdit(_Handle):
     """icacls for Linux: collect changes, then apply them to a path."""
 
     _free = lib.apid_acl_edit_free
+    _exclusive = True
 
     def add(self, op: int, spec: str) -> "AclEdit":
         """Add a change: GRANT, GRANT_REPLACE, DENY with "trustee:rights", REMOVE with "trustee"."""
-        _check(lib.apid_acl_edit_add(self._handle, op, _b(spec)))
+        raw = _b(spec, "ACL spec")
+        with self._use() as h:
+            _check(lib.apid_acl_edit_add(h, op, raw))
         return self
 
     def grant(self, spec: str) -> "AclEdit":
@@ -332,63 +482,94 @@ class AclEdit(_Handle):
         """icacls /remove."""
         return self.add(REMOVE, trustee)
 
-    def apply(self, path: StrPath, flags: int = 0) -> dict:
+    def apply(self, path: StrPath, flags: int = 0) -> Dict[str, int]:
         """Apply to ``path`` (RECURSIVE, STRICT, CONTINUE, DRY_RUN); returns the counts."""
-        _check(lib.apid_acl_edit_set_flags(self._handle, flags))
-        _check(lib.apid_acl_edit_apply(self._handle, _b(path)))
-        return self.counts()
+        raw = _b(path, "path")
+        with self._use() as h:  # one call: the counts are this apply's
+            _check(lib.apid_acl_edit_set_flags(h, flags))
+            _check(lib.apid_acl_edit_apply(h, raw))
+            return self._counts(h)
 
-    def counts(self) -> dict:
+    def counts(self) -> Dict[str, int]:
         """What the last apply did: changed, unchanged, skipped, failed, approximated."""
-        names = ("changed", "unchanged", "skipped", "failed", "approximated")
-        return {n: int(lib.apid_acl_edit_count(self._handle, i + 1)) for i, n in enumerate(names)}
+        with self._use() as h:
+            return self._counts(h)
+
+    @staticmethod
+    def _counts(h: c_void_p) -> Dict[str, int]:
+        return {n: int(lib.apid_acl_edit_count(h, i + 1)) for i, n in enumerate(_COUNTS)}
 
 
 class Token(_Handle):
     """A restricted token (see docs/security.md)."""
 
     _free = lib.apid_token_free
+    _exclusive = True
 
     def keep_cap(self, name: str) -> "Token":
         """Keep one capability, e.g. "CAP_NET_BIND_SERVICE"."""
-        _check(lib.apid_token_keep_cap(self._handle, _b(name)))
+        raw = _b(name, "capability")
+        with self._use() as h:
+            _check(lib.apid_token_keep_cap(h, raw))
         return self
 
     def setenv(self, name: str, value: Optional[str]) -> "Token":
         """Add, replace or (with None) remove a variable of the worker's environment."""
-        _check(lib.apid_token_setenv(self._handle, _b(name), None if value is None else _b(value)))
+        raw_name = _b(name, "variable name")
+        raw_value = None if value is None else _b(value, "variable value")
+        with self._use() as h:
+            _check(lib.apid_token_setenv(h, raw_name, raw_value))
         return self
 
     def describe(self) -> str:
         """What a worker gets, one item a line."""
         out = c_void_p()
-        _check(lib.apid_token_describe(self._handle, ctypes.byref(out)))
+        with self._use() as h:
+            _check(lib.apid_token_describe(h, ctypes.byref(out)))
         return _take_string(out)
 
 
 class Process(_Handle):
-    """A launched worker. ``fileno()`` is its pidfd, for select/poll/asyncio."""
+    """A launched worker. ``fileno()`` is its pidfd, for select/poll/asyncio.
+
+    wait() in one thread and send_signal() or close() in another is allowed;
+    close() during wait() does not kill the worker until wait() returns (send
+    a signal first to end it)."""
 
     _free = lib.apid_process_free
 
-    pid = property(lambda self: lib.apid_process_get_pid(self._handle), doc="the process id")
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        with self._use() as h:
+            return int(lib.apid_process_get_pid(h))
 
     def fileno(self) -> int:
-        return lib.apid_process_get_fd(self._handle)
+        """The pidfd (owned by this handle; readable once the worker exits)."""
+        with self._use() as h:
+            return int(lib.apid_process_get_fd(h))
 
     def send_signal(self, sig: int) -> None:
-        _check(lib.apid_process_signal(self._handle, sig))
+        """Send a signal through the pidfd (no pid reuse race)."""
+        with self._use() as h:
+            _check(lib.apid_process_signal(h, sig))
 
     def wait(self, timeout: Optional[float] = None) -> Optional[int]:
         """Wait (seconds; None: forever). Returns the exit code, -N for signal N,
         or None if still running after the timeout."""
         ms = -1 if timeout is None else max(0, int(timeout * 1000))
-        r = lib.apid_process_wait(self._handle, ms)
-        if r == -11:  # APID_EBUSY
-            return None
-        _check(r)
-        code = lib.apid_process_exit_code(self._handle)
-        return code if code >= 0 else -lib.apid_process_term_signal(self._handle)
+        with self._use() as h:
+            r = lib.apid_process_wait(h, ms)
+            if r == _EBUSY:
+                return None
+            _check(r)
+            code = lib.apid_process_exit_code(h)
+            return int(code) if code >= 0 else -int(lib.apid_process_term_signal(h))
+
+
+class _LaunchAttr(_Handle):
+    _free = lib.apid_launch_attr_free
+    _exclusive = True
 
 
 def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = None,
@@ -397,16 +578,18 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
     numbers to the caller's (``{1: pipe_w, 3: listening_socket}``)."""
     if not argv:
         raise ValueError("argv must not be empty")
-    attr = c_void_p()
-    _check(lib.apid_launch_attr_new(ctypes.byref(attr)))
-    try:
-        for child_fd, parent_fd in (pass_fds or {}).items():
-            _check(lib.apid_launch_attr_pass_fd(attr, int(parent_fd), int(child_fd)))
-        if cwd is not None:
-            _check(lib.apid_launch_attr_set_cwd(attr, _b(cwd)))
-        args = (c_char_p * (len(argv) + 1))(*[_b(a) for a in argv], None)
-        out = c_void_p()
-        _check(lib.apid_launch(token._handle, attr, _b(argv[0]), args, ctypes.byref(out)))
-        return Process(out)
-    finally:
-        lib.apid_launch_attr_free(attr)
+    raw_argv = [_b(a, f"argv[{i}]") for i, a in enumerate(argv)]
+    raw_cwd = None if cwd is None else _b(cwd, "cwd")
+    fds = [(int(child_fd), int(parent_fd)) for child_fd, parent_fd in (pass_fds or {}).items()]
+    out = c_void_p()
+    _check(lib.apid_launch_attr_new(ctypes.byref(out)))
+    with _LaunchAttr(out) as attr, attr._use() as ah:
+        for child_fd, parent_fd in fds:
+            _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
+        if raw_cwd is not None:
+            _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
+        args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
+        proc = c_void_p()
+        with token._use() as th:
+            _check(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)))
+        return Process(proc)

@@ -1,27 +1,51 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Loading libapppoolid and declaring its functions for ctypes.
 
-The library is found the usual way (``libapppoolid.so.1`` through the dynamic
-loader); the environment variable ``APPPOOLID_LIBRARY`` names the file to load
-instead, for an uninstalled build.
+The library is found by its soname (``libapppoolid.so.1``) through the
+dynamic loader. The environment variable ``APPPOOLID_LIBRARY`` names the file
+to load instead (an uninstalled build). A package installed by ``meson
+install`` also knows the directory its library went to (``_install.py``,
+written by meson), tried when the loader does not know the soname yet (no
+``ldconfig`` since the install, or a prefix outside the loader's path).
 """
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64,
                     c_void_p)
+from typing import List
 
-__all__ = ["lib"]
+__all__ = ["lib", "SONAME"]
+
+SONAME = "libapppoolid.so.1"
+
+
+def _candidates() -> List[str]:
+    override = os.environ.get("APPPOOLID_LIBRARY")
+    if override:
+        return [override]
+    names = [SONAME]
+    try:
+        install = importlib.import_module("._install", __package__)
+    except ImportError:  # not installed by meson (a wheel, or the source tree)
+        pass
+    else:
+        names.append(os.path.join(str(install.LIBDIR), SONAME))
+    return names
 
 
 def _load() -> ctypes.CDLL:
-    path = os.environ.get("APPPOOLID_LIBRARY") or "libapppoolid.so.1"
-    try:
-        return ctypes.CDLL(path, use_errno=True)
-    except OSError as e:
-        raise ImportError(
-            f"cannot load libapppoolid ({path}): {e}; install it or set "
-            "APPPOOLID_LIBRARY to the built libapppoolid.so.1") from e
+    errors = []
+    for path in _candidates():
+        try:
+            return ctypes.CDLL(path, use_errno=True)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError(
+        f"cannot load libapppoolid ({'; '.join(errors)}): install it (and run "
+        "ldconfig) or set APPPOOLID_LIBRARY to the built libapppoolid.so.1")
 
 
 lib = _load()

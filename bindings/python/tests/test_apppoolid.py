@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests of the Python bindings against the real libapppoolid: SIDs, pools in a
 real SQLite registry, ACL grants read back from the file system, launches."""
 import gc
@@ -5,6 +6,7 @@ import os
 import pathlib
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -141,3 +143,106 @@ def test_handles_are_freed_once(ctx):
     del ident
     gc.collect()
     assert apppoolid.version().count(".") == 2
+
+
+def test_embedded_nul_is_refused_before_c_sees_it():
+    """C stops at the first NUL: "a\\0b" would be the pool "a"."""
+    for fn in (apppoolid.pool_sid, apppoolid.service_sid):
+        with pytest.raises(ValueError, match="embedded null character"):
+            fn("a\0b")
+        with pytest.raises(ValueError, match="embedded null byte"):
+            fn(b"a\0b")
+    assert apppoolid.pool_sid("a") != apppoolid.pool_sid("ab")
+
+
+def test_embedded_nul_deletes_nothing(ctx, tmp_path):
+    """delete_pool("web\\0x") once deleted the pool "web"; now it is refused
+    and the real registry still holds "web", unchanged."""
+    web = ctx.create_pool("web")
+    uid = web.identity().uid
+    web["processModel.maxProcesses"] = 3
+    with pytest.raises(ValueError, match="pool name: embedded null character"):
+        ctx.delete_pool("web\0x", remove_profile=True)
+    with pytest.raises(ValueError, match="embedded null character"):
+        ctx.open_pool("web\0x")
+    with pytest.raises(ValueError, match="embedded null character"):
+        ctx.create_pool("other\0")
+    with pytest.raises(ValueError, match="embedded null character"):
+        ctx.identity("apppool-web\0")
+    with pytest.raises(ValueError, match="embedded null character"):
+        ctx.identity(apppoolid.pool_sid("web") + "\0")
+    with pytest.raises(ValueError, match="embedded null character"):
+        web["processModel.maxProcesses"] = "4\0"
+    with pytest.raises(ValueError, match="embedded null character"):
+        _ = web["processModel.maxProcesses\0"]
+    edit = ctx.acl_edit()
+    with pytest.raises(ValueError, match="embedded null character"):
+        edit.grant("IIS AppPool\\web\0:R")
+    with pytest.raises(ValueError, match="embedded null byte"):
+        edit.apply(bytes(tmp_path) + b"\0/etc")
+    with pytest.raises(ValueError, match="embedded null character"):
+        apppoolid.Context(state_dir=str(tmp_path) + "\0/x")
+    with web.identity().token() as token:
+        with pytest.raises(ValueError, match="embedded null character"):
+            token.setenv("A\0B", "1")
+        with pytest.raises(ValueError, match="embedded null character"):
+            token.setenv("A", "1\0")
+        with pytest.raises(ValueError, match="embedded null character"):
+            token.keep_cap("CAP_NET_BIND_SERVICE\0")
+        with pytest.raises(ValueError, match=r"argv\[1\]: embedded null character"):
+            apppoolid.launch(token, ["/bin/true", "a\0b"])
+        with pytest.raises(ValueError, match="cwd: embedded null character"):
+            apppoolid.launch(token, ["/bin/true"], cwd="/\0tmp")
+    # Nothing changed in the registry that a fresh context reads.
+    with apppoolid.Context(state_dir=tmp_path / "state") as again:
+        assert again.pools() == ["web"]
+        assert again.open_pool("web")["processModel.maxProcesses"] == "3"
+        assert again.identity("apppool-web").uid == uid
+    out = subprocess.run(["getfacl", "-cn", str(tmp_path)], capture_output=True, text=True).stdout
+    assert f"user:{uid}:" not in out
+
+
+def test_version_is_the_librarys():
+    assert apppoolid.__version__ == apppoolid.version()
+    lib = apppoolid._native.lib
+    major, minor, patch = (int(x) for x in apppoolid.__version__.split("."))
+    assert lib.apid_version_at_least(major, minor, patch) == 1
+
+
+def run_module(*args, **kw):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "apppoolid", *args], capture_output=True,
+                          text=True, env=env, **kw)
+
+
+def test_module_entry_point_prints_sids():
+    r = run_module("sid", "DefaultAppPool", "web")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [apppoolid.pool_sid("DefaultAppPool"), apppoolid.pool_sid("web")]
+    r = run_module("sid", "--service", "TrustedInstaller")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464\n")
+    r = run_module("sid", "a/b")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == "apppoolid: pool name 'a/b': character '/' is not allowed\n"
+    r = run_module("sid")
+    assert r.returncode == 2 and "NAME" in r.stderr
+    r = run_module("version")
+    assert r.stdout == f"apppoolid {apppoolid.__version__} (libapppoolid {apppoolid.version()})\n"
+
+
+def test_every_public_name_is_documented_and_typed():
+    import inspect
+    assert (pathlib.Path(apppoolid.__file__).parent / "py.typed").exists()
+    for name in apppoolid.__all__:
+        obj = getattr(apppoolid, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, name
+        if inspect.isfunction(obj):
+            assert "return" in obj.__annotations__, name
+        if inspect.isclass(obj) and not issubclass(obj, Exception):
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") and attr not in ("__getitem__", "__setitem__") or attr == "__init__":
+                    continue
+                if callable(member) or isinstance(member, property):
+                    assert member.__doc__, f"{name}.{attr}"
