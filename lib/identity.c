@@ -25,6 +25,8 @@ struct apid_identity {
         char *profile;
         int type;
         uint32_t uid, gid, probe, shared_gid;
+        uint32_t pool_gid; /* the pool's own group (== its own uid), whatever the type */
+        char pool_group[33]; /* its name: the pool's POSIX user name */
 };
 
 /* ---- the id map ---- */
@@ -393,6 +395,8 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         r = shared_gid(db, &id->shared_gid);
         if (r < 0)
                 return r;
+        id->pool_gid = a.uid; /* every worker carries it: docs/identities.md */
+        snprintf(id->pool_group, sizeof(id->pool_group), "%s", a.user);
         if (id->type == APID_IDENTITY_APPLICATION_POOL_IDENTITY) {
                 id->uid = id->gid = a.uid;
                 id->probe = a.probe;
@@ -616,4 +620,14 @@ APID_EXPORT const char *apid_identity_get_profile_dir(const apid_identity *ident
 APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity)
 {
         return identity ? identity->shared_gid : (uint32_t)-1;
+}
+
+APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity)
+{
+        return identity ? identity->pool_gid : (uint32_t)-1;
+}
+
+const char *apid__identity_pool_group(const apid_identity *identity)
+{
+        return identity->pool_group;
 }

@@ -15,7 +15,8 @@
  * LocalService and NetworkService to low-privileged accounts the library
  * provisions (named by apid_ctx_set_builtin_user()), SpecificUser to an
  * existing account. The pool's SID is still reported for them, as IIS
- * injects it into the token.
+ * injects it into the token; its Linux form is the pool's own group
+ * (apid_identity_get_pool_gid()), which every worker carries.
  *
  * An identity is an immutable snapshot: it may be shared between threads.
  */
@@ -168,6 +169,22 @@ APID_EXPORT const char *apid_identity_get_profile_dir(const apid_identity *ident
  * @since 1.0
  */
 APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity);
+
+/**
+ * @brief The pool's own POSIX group: the Linux form of the pool SID that IIS
+ *        injects into every worker's token.
+ *
+ * Every pool has a group whose gid equals its own uid (derived from the SID,
+ * see apid_identity_get_uid()), whatever its identity type. Every worker of
+ * the pool carries it: as its primary group for ApplicationPoolIdentity, as
+ * a supplementary group for the other types (apid_token_new()). An ACL grant
+ * to "IIS AppPool\{pool}" is an entry for this group, so it reaches the
+ * pool's workers, and no other pool's, whichever account they run as.
+ * @param identity  the identity.
+ * @return The gid; (uint32_t)-1 if @p identity is NULL.
+ * @since 1.0
+ */
+APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity);
 
 APID_END_DECLS
 
