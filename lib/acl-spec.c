@@ -354,6 +354,8 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
                         } else if (apid_identity_from_user(ctx, name, &id) == APID_OK) {
                                 t->id = apid_identity_get_uid(id);
                                 apid_identity_free(id);
+                        } else if (apid__builtin_uid_lookup(ctx, name, &t->id) == APID_OK) {
+                                /* provisioned, and the NSS module is not enabled */
                         } else {
                                 r = apid__fail(APID_ENOTFOUND, 0, "trustee %s: account %s does not exist yet", text,
                                                name);

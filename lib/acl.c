@@ -456,6 +456,32 @@ static int put_entry(acl_t *acl, acl_tag_t tag, uint32_t id, unsigned bits, int 
         return bits || !drop_empty ? add_entry(acl, tag, id, bits) : 0;
 }
 
+/* The kernel consults an ACL only when the group bits of the mode (the
+ * mask) are not empty (fs/namei.c, acl_permission_check()); with mask::---
+ * it goes by the mode alone and gives other's bits to everyone but the owner
+ * and the owning group, so a named entry of --- (a deny) would not hold. When
+ * a named entry asks for less than other gives, keep the mask at other's
+ * bits: every group-class entry is within the old, empty mask, i.e. ---, so
+ * the mask grants nothing and the kernel checks the entries. After
+ * acl_calc_mask(). */
+static void keep_acl_checked(acl_t acl)
+{
+        acl_entry_t en, mask, other;
+        int w, has_mask, named = 0;
+        unsigned m = mask_bits(acl, &has_mask), o;
+
+        if (!has_mask || m || !find_entry(acl, ACL_OTHER, 0, &other) || !(o = entry_bits(other)))
+                return;
+        for (w = acl_get_entry(acl, ACL_FIRST_ENTRY, &en); w == 1; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &en)) {
+                acl_tag_t t;
+
+                if (acl_get_tag_type(en, &t) == 0 && (t == ACL_USER || t == ACL_GROUP))
+                        named = 1;
+        }
+        if (named && find_entry(acl, ACL_MASK, 0, &mask))
+                set_bits(mask, o);
+}
+
 /* Deny for a pool, on an access ACL. Its own uid's entry, exact whenever the
  * pool runs as itself (ApplicationPoolIdentity, now or after a change of
  * type back), and its group entry, which every worker of the pool matches:
@@ -489,6 +515,7 @@ static int deny_pool(apid_acl_edit *e, struct apid__ace *a, acl_t *acl, int kind
                 acl_free(after);
                 return -1;
         }
+        keep_acl_checked(after);
         left = access_of(after, st, a->wuid, a->groups, a->n_groups, &via) & deny;
         acl_free(after);
         if (left && via != 0) {
@@ -515,14 +542,21 @@ static int apply_pool(apid_acl_edit *e, struct apid__ace *a, acl_t *acl, int kin
         acl_entry_t en;
 
         switch (a->op) {
-        case APID_ACL_GRANT:
-                if (find_entry(*acl, ACL_USER, a->t.id, &en))
-                        set_bits(en, entry_bits(en) | bits);
+        case APID_ACL_GRANT: {
+                unsigned old = 0;
+
+                /* A user entry alone is the previous release's grant: the new
+                 * group entry starts from it (the grant converts it). */
+                if (find_entry(*acl, ACL_USER, a->t.id, &en)) {
+                        old = entry_bits(en);
+                        set_bits(en, old | bits);
+                }
                 if (find_entry(*acl, ACL_GROUP, a->t.id, &en))
                         set_bits(en, entry_bits(en) | bits);
-                else if (bits)
-                        return add_entry(acl, ACL_GROUP, a->t.id, bits);
+                else if (old | bits)
+                        return add_entry(acl, ACL_GROUP, a->t.id, old | bits);
                 return 0;
+        }
         case APID_ACL_GRANT_REPLACE: /* the pool's entries become this grant: the old form goes */
                 if (put_entry(acl, ACL_USER, a->t.id, 0, 1) < 0)
                         return -1;
@@ -960,6 +994,11 @@ static int compute(apid_acl_edit *e, acl_t acc, acl_t def, const struct stat *st
         }
         if (r == APID_OK && (acl_calc_mask(&nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_calc_mask(&ndef) < 0)))
                 r = sys_fail(rel, "computing the ACL mask");
+        if (r == APID_OK) {
+                keep_acl_checked(nacc);
+                if (ndef && acl_entries(ndef) > 0)
+                        keep_acl_checked(ndef);
+        }
         if (r == APID_OK && (acl_valid(nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_valid(ndef) < 0)))
                 r = apid__fail(APID_EINVAL, 0, "%s: the edit gives an invalid ACL", rel);
         if (r < 0) {

@@ -337,6 +337,34 @@ static int shared_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         return r;
 }
 
+struct builtin_arg {
+        const char *name;
+        uint32_t uid;
+};
+
+static int builtin_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct builtin_arg *b = arg;
+        struct apid__account a;
+        int r = apid__reg_account_by_user(db, b->name, &a);
+
+        if (r == APID_OK && a.kind != APID__ACCOUNT_BUILTIN)
+                r = APID_ENOTFOUND;
+        if (r == APID_OK)
+                b->uid = a.uid;
+        return r;
+}
+
+int apid__builtin_uid_lookup(apid_ctx *ctx, const char *name, uint32_t *uid)
+{
+        struct builtin_arg b = { name, 0 };
+        int r = apid__reg_run(ctx, 0, 0, builtin_in, &b);
+
+        if (r == APID_OK)
+                *uid = b.uid;
+        return r;
+}
+
 int apid__shared_gid_lookup(apid_ctx *ctx, const char *name, uint32_t *gid)
 {
         struct shared_arg s = { name, 0 };

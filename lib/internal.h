@@ -156,6 +156,9 @@ int apid__profile_remove(const char *path);
 #define APID__NSS_FILE "nss-snapshot"
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
 
+/* identity.c: a provisioned LocalService/NetworkService account's uid, by
+ * name, in a read transaction (for when the NSS module is not enabled). */
+int apid__builtin_uid_lookup(apid_ctx *ctx, const char *name, uint32_t *uid);
 /* identity.c: the name of the pool's own group (apid_identity_get_pool_gid()). */
 const char *apid__identity_pool_group(const apid_identity *identity);
 
