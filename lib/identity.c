@@ -655,7 +655,7 @@ APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity)
         return identity ? identity->pool_gid : (uint32_t)-1;
 }
 
-const char *apid__identity_pool_group(const apid_identity *identity)
+APID_EXPORT const char *apid_identity_get_pool_group(const apid_identity *identity)
 {
-        return identity->pool_group;
+        return identity ? identity->pool_group : NULL;
 }

@@ -161,7 +161,7 @@ static int pool_group_name(const apid_identity *id, char **out)
 
         if (r < 0)
                 return r;
-        if (asprintf(out, "%s (%s)", apid__identity_pool_group(id), account) < 0) {
+        if (asprintf(out, "%s (%s)", apid_identity_get_pool_group(id), account) < 0) {
                 *out = NULL;
                 return apid__fail_oom();
         }

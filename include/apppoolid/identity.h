@@ -186,6 +186,18 @@ APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity)
  */
 APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity);
 
+/**
+ * @brief The name of the pool's own group (apid_identity_get_pool_gid()):
+ *        the pool's POSIX user name, "apppool-{pool}" (docs/identities.md),
+ *        whatever the identity type. The NSS module lists the group under
+ *        this name, so getfacl and ls -l show grants to "IIS AppPool\{pool}"
+ *        by it; getgrnam("IIS APPPOOL\{pool}") finds it too.
+ * @param identity  the identity.
+ * @return A string owned by the identity; NULL if @p identity is NULL.
+ * @since 1.0
+ */
+APID_EXPORT const char *apid_identity_get_pool_group(const apid_identity *identity);
+
 APID_END_DECLS
 
 /** @} */
