@@ -31,4 +31,6 @@ check "token show names the pool group" 0 $?
 "$ctl" run A -- cat "$tmp/a" >/dev/null 2>&1; check "A reads it as NetworkService again" 0 $?
 "$ctl" pool show A | grep -q "^pool group:    $gid apppool-a (a supplementary group"
 check "pool show names the pool group" 0 $?
+check "lookup of the name getfacl shows" "IIS APPPOOL\\A $gid" "$("$ctl" lookup --json apppool-a |
+        /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["account"], d["poolGid"])')"
 finish
