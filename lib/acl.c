@@ -128,8 +128,10 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
 
                         n = -1;
                         if (apid_identity_from_uid(e->ctx, a.t.id, &id) == APID_OK) {
+                                /* The pool's own uid: only its ApplicationPoolIdentity
+                                 * worker runs as it, with the pool's group. */
                                 n = 0;
-                                a.groups[n++] = (gid_t)apid_identity_get_gid(id);
+                                a.groups[n++] = (gid_t)apid_identity_get_pool_gid(id);
                                 if (apid_identity_get_shared_gid(id) != (uint32_t)-1)
                                         a.groups[n++] = (gid_t)apid_identity_get_shared_gid(id);
                                 apid_identity_free(id);
