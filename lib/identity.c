@@ -402,6 +402,28 @@ static const char *builtin_account(int type)
         }
 }
 
+/* An account whose uid or primary gid is another pool's own id (an account
+ * added to /etc/passwd with it, or a pool's user named as a SpecificUser)
+ * would carry that pool's group, its identity: refused. */
+static int not_another_pool(struct sqlite3 *db, const apid_identity *id, uint32_t own)
+{
+        const uint32_t ids[2] = { id->uid, id->gid };
+        struct apid__account o;
+        int i, r;
+
+        for (i = 0; i < 2; i++) {
+                r = apid__reg_account_by_uid(db, ids[i], &o);
+                if (r == APID_ENOTFOUND || (r == APID_OK && (o.kind != APID__ACCOUNT_POOL || o.uid == own)))
+                        continue;
+                if (r < 0)
+                        return r;
+                return apid__fail(APID_EINVAL, 0, "pool %s: its account %s has %s %u, the own id of %s (another "
+                                  "pool's identity, its group and grants); choose another account", id->pool_name,
+                                  id->user, i ? "gid" : "uid", ids[i], o.user);
+        }
+        return APID_OK;
+}
+
 static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct build_arg *b = arg;
@@ -461,6 +483,11 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         }
         if (!id->user || !id->account)
                 return apid__fail_oom();
+        if (id->type != APID_IDENTITY_APPLICATION_POOL_IDENTITY) {
+                r = not_another_pool(db, id, a.uid);
+                if (r < 0)
+                        return r;
+        }
         if (apid_pool_loads_profile(pool) == 1) {
                 r = apid__profile_path(ctx, db, id->user, &id->profile);
                 if (r < 0)

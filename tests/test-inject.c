@@ -333,6 +333,33 @@ static void deny_holds_for_every_type(void **state)
         assert_int_equal(read_as(w->f.ctx, "nsA", f), 0);
 }
 
+/* An account that has another pool's own uid would carry that pool's group:
+ * the identity is refused, and nothing is launched. */
+static void an_account_with_another_pools_id_is_refused(void **state)
+{
+        struct world *w = *state;
+        uint32_t own = pool_gid(w->f.ctx, "own");
+        apid_pool *pool = NULL;
+        apid_identity *id = NULL;
+        struct stat st;
+        FILE *pw;
+
+        assert_int_equal(stat(passwd_copy, &st), 0);
+        pw = fopen(passwd_copy, "a"); /* the file bind-mounted on /etc/passwd in this namespace */
+        assert_non_null(pw);
+        fprintf(pw, "apid-inject-thief:x:%u:%u::/nonexistent:/usr/sbin/nologin\n", own, own);
+        fclose(pw);
+        must(apid_pool_open(w->f.ctx, "su", &pool));
+        must(apid_pool_set(pool, "processModel.userName", "apid-inject-thief"));
+        assert_int_equal(apid_pool_get_identity(pool, &id), APID_EINVAL);
+        assert_non_null(strstr(apid_error_message(), "the own id of apppool-own"));
+        must(apid_pool_set(pool, "processModel.userName", SU_USER));
+        must(apid_pool_get_identity(pool, &id));
+        apid_identity_free(id);
+        apid_pool_free(pool);
+        assert_int_equal(truncate(passwd_copy, st.st_size), 0);
+}
+
 /* A private mount namespace with /etc/passwd + the SpecificUser account. */
 static int private_passwd(void)
 {
@@ -369,6 +396,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(a_save_of_the_previous_release_still_grants_the_pool, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(deny_holds_for_every_type, setup, teardown),
+                cmocka_unit_test_setup_teardown(an_account_with_another_pools_id_is_refused, setup, teardown),
         };
         int r;
 

@@ -40,8 +40,10 @@ APID_BEGIN_DECLS
  * @brief The identity a pool's workers run as.
  * @param pool      the pool.
  * @param[out] out  receives the identity; free it with apid_identity_free().
- * @return #APID_OK; #APID_EINVAL; #APID_ENOTFOUND if a SpecificUser account
- *         no longer exists; #APID_ENOMEM.
+ * @return #APID_OK; #APID_EINVAL, also when the account the pool runs as
+ *         has another pool's own uid or gid (it would carry that pool's
+ *         group: apid_identity_get_pool_gid()); #APID_ENOTFOUND if a
+ *         SpecificUser account no longer exists; #APID_ENOMEM.
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_pool_get_identity(const apid_pool *pool, apid_identity **out);
