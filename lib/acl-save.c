@@ -250,8 +250,12 @@ static int entry_line(apid_ctx *ctx, char *line, char **text, size_t *len, int *
                 int is_user = strncmp(p, "user:", 5) == 0 || strncmp(p, "u:", 2) == 0;
                 apid_identity *id = NULL;
 
-                if (is_user && !getpwnam(qual) && apid_identity_from_user(ctx, qual, &id) == APID_OK) {
-                        /* The pool's own uid (== its gid), not the account it runs as today. */
+                int is_group = strncmp(p, "group:", 6) == 0 || strncmp(p, "g:", 2) == 0;
+
+                /* The pool's own uid (== its gid), not the account it runs as
+                 * today; group:apppool-x is the pool's group (IIS AppPool\x). */
+                if (((is_user && !getpwnam(qual)) || (is_group && !getgrnam(qual))) &&
+                    apid_identity_from_user(ctx, qual, &id) == APID_OK) {
                         snprintf(buf, sizeof(buf), "%u", apid_identity_get_pool_gid(id));
                         apid_identity_free(id);
                         qual = buf;

@@ -308,7 +308,29 @@ static void a_save_of_the_previous_release_still_grants_the_pool(void **state)
         expect_only(w->f.ctx, f, NULL); /* no other pool, nsA and nsB (NetworkService too) included */
         set_type(w->f.ctx, "old", "ApplicationPoolIdentity");
         assert_int_equal(read_as(w->f.ctx, "old", f), 0);
-        /* A remove takes both entries; a re-grant of an old entry converts it. */
+        /* A save of this release names the group; it restores without NSS too. */
+        s = fopen(save, "w");
+        assert_non_null(s);
+        fprintf(s, "# file: old\nuser::rw-\ngroup::---\ngroup:apppool-old:r-x\nmask::r-x\nother::---\n\n");
+        fclose(s);
+        must(apid_acl_restore(w->f.ctx, save, w->tree, 0));
+        assert_string_equal(named_entries(f), fmt("group:%u:r-x\n", gid));
+        assert_int_equal(read_as(w->f.ctx, "old", f), 0);
+        /* A remove takes both entries; a grant converts an old one. */
+        s = fopen(save, "w");
+        assert_non_null(s);
+        fprintf(s, "# file: old\nuser::rw-\nuser:%u:r--\ngroup::---\nmask::r--\nother::---\n\n", gid);
+        fclose(s);
+        /* setfacl writes it as the previous release left it: no group entry. */
+        assert_int_equal(system(fmt("cd '%s' && setfacl --restore='%s'", w->tree, save)), 0);
+        assert_string_equal(named_entries(f), fmt("user:%u:r--\n", gid));
+        set_type(w->f.ctx, "old", "NetworkService");
+        assert_int_equal(read_as(w->f.ctx, "old", f), 13); /* the previous release's bug, on disk */
+        edit(w->f.ctx, f, APID_ACL_GRANT, "IIS AppPool\\old:(X)");
+        assert_string_equal(named_entries(f), fmt("user:%u:r-x\ngroup:%u:r-x\n", gid, gid));
+        assert_int_equal(read_as(w->f.ctx, "old", f), 0);
+        expect_only(w->f.ctx, f, NULL);
+        set_type(w->f.ctx, "old", "ApplicationPoolIdentity");
         edit(w->f.ctx, f, APID_ACL_REMOVE, "IIS AppPool\\old");
         assert_string_equal(named_entries(f), "");
         assert_int_equal(read_as(w->f.ctx, "old", f), 13);
