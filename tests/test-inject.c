@@ -355,6 +355,28 @@ static void deny_holds_for_every_type(void **state)
         assert_int_equal(read_as(w->f.ctx, "nsA", f), 0);
 }
 
+/* What a group entry cannot take away is reported, not claimed: the shared
+ * account's own entry is checked before any group. */
+static void a_deny_the_account_overrides_is_reported(void **state)
+{
+        struct world *w = *state;
+        const char *f = make_file(w, "shared", 0600);
+        apid_acl_edit *e = NULL;
+
+        edit(w->f.ctx, f, APID_ACL_GRANT, "NT AUTHORITY\\NETWORK SERVICE:R");
+        must(apid_acl_edit_new(w->f.ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_DENY, "IIS AppPool\\nsA:R"));
+        must(apid_acl_edit_apply(e, f));
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_APPROXIMATED), 1);
+        apid_acl_edit_free(e);
+        assert_int_equal(read_as(w->f.ctx, "nsA", f), 0); /* as reported */
+        must(apid_acl_edit_new(w->f.ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_DENY, "IIS AppPool\\nsA:R"));
+        must(apid_acl_edit_set_flags(e, APID_ACL_STRICT));
+        assert_int_equal(apid_acl_edit_apply(e, f), APID_EUNSUPPORTED);
+        apid_acl_edit_free(e);
+}
+
 /* An account that has another pool's own uid would carry that pool's group:
  * the identity is refused, and nothing is launched. */
 static void an_account_with_another_pools_id_is_refused(void **state)
@@ -418,6 +440,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(a_save_of_the_previous_release_still_grants_the_pool, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(deny_holds_for_every_type, setup, teardown),
+                cmocka_unit_test_setup_teardown(a_deny_the_account_overrides_is_reported, setup, teardown),
                 cmocka_unit_test_setup_teardown(an_account_with_another_pools_id_is_refused, setup, teardown),
         };
         int r;
