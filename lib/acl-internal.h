@@ -30,7 +30,8 @@ struct apid__ace_spec {
 };
 
 /* What a trustee is in a POSIX ACL. */
-enum { APID__T_USER = 1, APID__T_GROUP, APID__T_OTHER, APID__T_OWNER, APID__T_OWNING_GROUP };
+enum { APID__T_USER = 1, APID__T_GROUP, APID__T_OTHER, APID__T_OWNER, APID__T_OWNING_GROUP,
+       APID__T_POOL /* IIS AppPool\X: the pool's group entry (id: its gid, == its own uid); docs/acl.md */ };
 struct apid__trustee {
         int tag;
         uint32_t id;
@@ -49,8 +50,9 @@ struct apid__ace {
         unsigned bits[2];      /* POSIX bits for a file [0] and a directory [1] */
         char lost[2][512];     /* what could not be given, per kind */
         int reported[2];       /* approximation reported once per kind */
-        gid_t *groups;         /* deny for a user: the user's groups */
+        gid_t *groups;         /* deny for a user: the user's groups; for a pool: its worker's */
         int n_groups;
+        uint32_t wuid, shared; /* deny for a pool: its worker's uid, the shared group (or -1) */
         char spec[600];
 };
 

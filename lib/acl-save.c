@@ -250,8 +250,13 @@ static int entry_line(apid_ctx *ctx, char *line, char **text, size_t *len, int *
                 int is_user = strncmp(p, "user:", 5) == 0 || strncmp(p, "u:", 2) == 0;
                 apid_identity *id = NULL;
 
-                if (is_user && !getpwnam(qual) && apid_identity_from_user(ctx, qual, &id) == APID_OK) {
-                        snprintf(buf, sizeof(buf), "%u", apid_identity_get_uid(id));
+                int is_group = strncmp(p, "group:", 6) == 0 || strncmp(p, "g:", 2) == 0;
+
+                /* The pool's own uid (== its gid), not the account it runs as
+                 * today; group:apppool-x is the pool's group (IIS AppPool\x). */
+                if (((is_user && !getpwnam(qual)) || (is_group && !getgrnam(qual))) &&
+                    apid_identity_from_user(ctx, qual, &id) == APID_OK) {
+                        snprintf(buf, sizeof(buf), "%u", apid_identity_get_pool_gid(id));
                         apid_identity_free(id);
                         qual = buf;
                 }
@@ -270,12 +275,97 @@ static int entry_line(apid_ctx *ctx, char *line, char **text, size_t *len, int *
         return 0;
 }
 
+/* Which uids are pools' own, remembered for one restore. */
+#define POOL_IDS 64
+struct pool_ids {
+        uint32_t id[POOL_IDS];
+        char is_pool[POOL_IDS];
+        size_t n, next;
+};
+
+static int is_pool_uid(apid_ctx *ctx, struct pool_ids *p, uint32_t uid)
+{
+        apid_identity *id = NULL;
+        size_t i;
+        int yes;
+
+        if (uid < 65536) /* the id range starts at 65536 or above: docs/identities.md */
+                return 0;
+        for (i = 0; i < p->n; i++)
+                if (p->id[i] == uid)
+                        return p->is_pool[i];
+        yes = apid_identity_from_uid(ctx, uid, &id) == APID_OK;
+        apid_identity_free(id);
+        i = p->n < POOL_IDS ? p->n++ : p->next++ % POOL_IDS;
+        p->id[i] = uid;
+        p->is_pool[i] = (char)yes;
+        return yes;
+}
+
+/* A user entry on a pool's own uid is how the previous release granted
+ * IIS AppPool\X; it reaches the pool's workers only while the pool runs as
+ * ApplicationPoolIdentity. A restore gives the pool's group entry the same
+ * rights when the ACL has none, so the grant holds whatever the pool's
+ * identity type, as a grant made today does (docs/acl.md). -1: no memory. */
+static int pool_groups(apid_ctx *ctx, acl_t *acl, struct pool_ids *pools)
+{
+        struct { uint32_t id; int perm[3]; } add[32];
+        static const acl_perm_t perms[3] = { ACL_READ, ACL_WRITE, ACL_EXECUTE };
+        acl_permset_t ps;
+        size_t n = 0, i;
+        acl_entry_t en, g;
+        int w;
+
+        for (w = acl_get_entry(*acl, ACL_FIRST_ENTRY, &en); w == 1 && n < 32;
+             w = acl_get_entry(*acl, ACL_NEXT_ENTRY, &en)) {
+                acl_tag_t t;
+                id_t *q;
+
+                if (acl_get_tag_type(en, &t) < 0 || t != ACL_USER || !(q = acl_get_qualifier(en)))
+                        continue;
+                if (is_pool_uid(ctx, pools, (uint32_t)*q) && acl_get_permset(en, &ps) == 0) {
+                        for (i = 0; i < 3; i++)
+                                add[n].perm[i] = acl_get_perm(ps, perms[i]) == 1;
+                        add[n++].id = (uint32_t)*q;
+                }
+                acl_free(q);
+        }
+        for (i = 0; i < n; i++) {
+                int found = 0;
+
+                for (w = acl_get_entry(*acl, ACL_FIRST_ENTRY, &g); w == 1 && !found;
+                     w = acl_get_entry(*acl, ACL_NEXT_ENTRY, &g)) {
+                        acl_tag_t t;
+                        id_t *q;
+
+                        if (acl_get_tag_type(g, &t) < 0 || t != ACL_GROUP || !(q = acl_get_qualifier(g)))
+                                continue;
+                        found = (uint32_t)*q == add[i].id;
+                        acl_free(q);
+                }
+                if (!found) {
+                        id_t q = (id_t)add[i].id;
+
+                        size_t k;
+
+                        if (acl_create_entry(acl, &g) < 0 || acl_set_tag_type(g, ACL_GROUP) < 0 ||
+                            acl_set_qualifier(g, &q) < 0 || acl_get_permset(g, &ps) < 0 || acl_clear_perms(ps) < 0)
+                                return -1;
+                        for (k = 0; k < 3; k++)
+                                if (add[i].perm[k] && acl_add_perm(ps, perms[k]) < 0)
+                                        return -1;
+                }
+        }
+        return 0;
+}
+
 static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_t *count)
 {
         FILE *f = fopen(file, "re");
         char *line = NULL, *acc = NULL, *def = NULL;
         size_t cap = 0, lineno = 0, alen = 0, dlen = 0, n = 0;
         struct block *blocks = NULL, cur;
+        struct pool_ids pools = { 0 };
         ssize_t got;
         int r = APID_OK, in_block = 0, eof = 0;
 
@@ -314,6 +404,13 @@ static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_
                         }
                         cur.access = acc ? acl_from_text(acc) : NULL;
                         cur.def = def ? acl_from_text(def) : NULL;
+                        if ((cur.access && pool_groups(ctx, &cur.access, &pools) < 0) ||
+                            (cur.def && pool_groups(ctx, &cur.def, &pools) < 0)) {
+                                r = apid__fail_oom();
+                                acl_free(cur.access);
+                                acl_free(cur.def);
+                                break; /* cur.path is freed below */
+                        }
                         if (!cur.access || acl_valid(cur.access) < 0 || (def && (!cur.def || acl_valid(cur.def) < 0))) {
                                 r = apid__fail(APID_EINVAL, 0, "restore %s, line %zu: the ACL of %s is not valid", file,
                                                cur.line, cur.path);

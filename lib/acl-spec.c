@@ -318,8 +318,10 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
                 r = apid_identity_from_sid(ctx, sid, &id);
                 if (r < 0)
                         return apid__fail(r, 0, "trustee %s: no pool with this SID exists here", text);
-                t->tag = APID__T_USER;
-                t->id = apid_identity_get_uid(id);
+                /* The pool's own group, which every worker of the pool carries
+                 * whatever its identity type: not the account it runs as. */
+                t->tag = APID__T_POOL;
+                t->id = apid_identity_get_pool_gid(id);
                 apid_identity_free(id);
                 return APID_OK;
         }
@@ -352,6 +354,8 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
                         } else if (apid_identity_from_user(ctx, name, &id) == APID_OK) {
                                 t->id = apid_identity_get_uid(id);
                                 apid_identity_free(id);
+                        } else if (apid__builtin_uid_lookup(ctx, name, &t->id) == APID_OK) {
+                                /* provisioned, and the NSS module is not enabled */
                         } else {
                                 r = apid__fail(APID_ENOTFOUND, 0, "trustee %s: account %s does not exist yet", text,
                                                name);
@@ -397,7 +401,7 @@ int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trus
 
                         if (apid_identity_from_user(ctx, name + 5, &id) < 0)
                                 return apid__fail(APID_ENOTFOUND, 0, "trustee '%s': no such user", q);
-                        t->id = apid_identity_get_uid(id);
+                        t->id = apid_identity_get_pool_gid(id); /* the pool's own uid (== its gid) */
                         apid_identity_free(id);
                 } else {
                         t->id = (uint32_t)pw->pw_uid;
@@ -407,9 +411,17 @@ int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trus
         }
         if (strncmp(name, "group:", 6) == 0) {
                 gr = getgrnam(name + 6);
-                if (!gr)
-                        return apid__fail(APID_ENOTFOUND, 0, "trustee '%s': no such group", q);
                 t->tag = APID__T_GROUP;
+                if (!gr) {
+                        apid_identity *id = NULL;
+
+                        /* A pool's group, when the NSS module is not enabled. */
+                        if (!apid__posix_name_valid(name + 6) || apid_identity_from_user(ctx, name + 6, &id) < 0)
+                                return apid__fail(APID_ENOTFOUND, 0, "trustee '%s': no such group", q);
+                        t->id = apid_identity_get_pool_gid(id);
+                        apid_identity_free(id);
+                        return APID_OK;
+                }
                 t->id = (uint32_t)gr->gr_gid;
                 return APID_OK;
         }
@@ -433,7 +445,7 @@ int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trus
 
                         if (apid_identity_from_user(ctx, name, &id) == APID_OK) {
                                 t->tag = APID__T_USER;
-                                t->id = apid_identity_get_uid(id);
+                                t->id = apid_identity_get_pool_gid(id); /* the pool's own uid (== its gid) */
                                 apid_identity_free(id);
                                 return APID_OK;
                         }

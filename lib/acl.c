@@ -51,6 +51,31 @@ APID_EXPORT void apid_acl_edit_free(apid_acl_edit *e)
         free(e);
 }
 
+/* Deny for a pool: who its worker is today (uid and the groups of its
+ * token: primary, the pool's own, the shared one), to tell whether the
+ * denial holds for it. */
+static int pool_worker(apid_ctx *ctx, struct apid__ace *a)
+{
+        apid_identity *id = NULL;
+        int r = apid_identity_from_uid(ctx, a->t.id, &id);
+
+        if (r < 0)
+                return r;
+        a->groups = malloc(3 * sizeof(gid_t));
+        if (!a->groups) {
+                apid_identity_free(id);
+                return apid__fail_oom();
+        }
+        a->wuid = apid_identity_get_uid(id);
+        a->shared = apid_identity_get_shared_gid(id);
+        a->groups[a->n_groups++] = (gid_t)apid_identity_get_gid(id);
+        a->groups[a->n_groups++] = (gid_t)a->t.id;
+        if (a->shared != (uint32_t)-1)
+                a->groups[a->n_groups++] = (gid_t)a->shared;
+        apid_identity_free(id);
+        return APID_OK;
+}
+
 APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
 {
         struct apid__ace_spec s;
@@ -103,8 +128,10 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
 
                         n = -1;
                         if (apid_identity_from_uid(e->ctx, a.t.id, &id) == APID_OK) {
+                                /* The pool's own uid: only its ApplicationPoolIdentity
+                                 * worker runs as it, with the pool's group. */
                                 n = 0;
-                                a.groups[n++] = (gid_t)apid_identity_get_gid(id);
+                                a.groups[n++] = (gid_t)apid_identity_get_pool_gid(id);
                                 if (apid_identity_get_shared_gid(id) != (uint32_t)-1)
                                         a.groups[n++] = (gid_t)apid_identity_get_shared_gid(id);
                                 apid_identity_free(id);
@@ -116,6 +143,11 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
                                                              "deny needs", spec, a.t.id);
                 }
                 a.n_groups = n;
+        }
+        if (op == APID_ACL_DENY && a.t.tag == APID__T_POOL) {
+                r = pool_worker(e->ctx, &a);
+                if (r < 0)
+                        return r;
         }
         grown = realloc(e->aces, (e->n_aces + 1) * sizeof(*grown));
         if (!grown) {
@@ -277,6 +309,7 @@ static acl_tag_t posix_tag(int tag)
         switch (tag) {
         case APID__T_USER: return ACL_USER;
         case APID__T_GROUP: return ACL_GROUP;
+        case APID__T_POOL: return ACL_GROUP;
         case APID__T_OTHER: return ACL_OTHER;
         case APID__T_OWNER: return ACL_USER_OBJ;
         default: return ACL_GROUP_OBJ;
@@ -350,20 +383,28 @@ static void normalize(acl_t acl)
         }
 }
 
-/* What a user gets from a file's ACL today, for deny: owner, named user,
- * group class (owning group and named groups the user is in), or other. */
-static unsigned user_access(acl_t acl, const struct apid__ace *a, const struct stat *st, int *is_owner)
+/* What a process with uid and groups gets from an ACL, in the kernel's
+ * order (fs/posix_acl.c, posix_acl_permission()): the owner entry; else its
+ * named user entry (under the mask); else, if any group-class entry (the
+ * owning group, named groups) matches one of its groups, what those grant
+ * (under the mask); else other. *via says which: 0 owner, 1 named user,
+ * 2 group class, 3 other. uid (uint32_t)-1 asks for the groups alone. */
+static unsigned access_of(acl_t acl, const struct stat *st, uint32_t uid, const gid_t *groups, int n_groups,
+                          int *via)
 {
         acl_entry_t en;
         unsigned bits = 0;
         int w, in_group = 0, has_mask, i;
         unsigned m = mask_bits(acl, &has_mask);
 
-        *is_owner = (uint32_t)st->st_uid == a->t.id;
-        if (*is_owner)
+        if (uid != (uint32_t)-1 && (uint32_t)st->st_uid == uid) {
+                *via = 0;
                 return find_entry(acl, ACL_USER_OBJ, 0, &en) ? entry_bits(en) : 0;
-        if (find_entry(acl, ACL_USER, a->t.id, &en))
+        }
+        if (uid != (uint32_t)-1 && find_entry(acl, ACL_USER, uid, &en)) {
+                *via = 1;
                 return entry_bits(en) & m;
+        }
         for (w = acl_get_entry(acl, ACL_FIRST_ENTRY, &en); w == 1; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &en)) {
                 acl_tag_t t;
                 uint32_t gid;
@@ -380,15 +421,161 @@ static unsigned user_access(acl_t acl, const struct apid__ace *a, const struct s
                 } else {
                         continue;
                 }
-                for (i = 0; i < a->n_groups; i++)
-                        if ((uint32_t)a->groups[i] == gid) {
+                for (i = 0; i < n_groups; i++)
+                        if ((uint32_t)groups[i] == gid) {
                                 bits |= entry_bits(en) & m;
                                 in_group = 1;
                         }
         }
+        *via = in_group ? 2 : 3;
         if (in_group)
                 return bits;
         return find_entry(acl, ACL_OTHER, 0, &en) ? entry_bits(en) : 0;
+}
+
+/* What a user gets from a file's ACL today, for deny. */
+static unsigned user_access(acl_t acl, const struct apid__ace *a, const struct stat *st, int *is_owner)
+{
+        int via;
+        unsigned bits = access_of(acl, st, a->t.id, a->groups, a->n_groups, &via);
+
+        *is_owner = via == 0;
+        return bits;
+}
+
+/* Set the entry (tag, id) to bits, adding it if needed; 0 bits and
+ * drop_empty delete it. */
+static int put_entry(acl_t *acl, acl_tag_t tag, uint32_t id, unsigned bits, int drop_empty)
+{
+        acl_entry_t en;
+
+        if (find_entry(*acl, tag, id, &en)) {
+                if (!bits && drop_empty)
+                        return acl_delete_entry(*acl, en);
+                set_bits(en, bits);
+                return 0;
+        }
+        return bits || !drop_empty ? add_entry(acl, tag, id, bits) : 0;
+}
+
+/* The kernel consults an ACL only when the group bits of the mode (the
+ * mask) are not empty (fs/namei.c, acl_permission_check()); with mask::---
+ * it goes by the mode alone and gives other's bits to everyone but the owner
+ * and the owning group, so a named entry of --- (a deny) would not hold. When
+ * a named entry asks for less than other gives, keep the mask at other's
+ * bits: every group-class entry is within the old, empty mask, i.e. ---, so
+ * the mask grants nothing and the kernel checks the entries. After
+ * acl_calc_mask(). */
+static void keep_acl_checked(acl_t acl)
+{
+        acl_entry_t en, mask, other;
+        int w, has_mask, named = 0;
+        unsigned m = mask_bits(acl, &has_mask), o;
+
+        if (!has_mask || m || !find_entry(acl, ACL_OTHER, 0, &other) || !(o = entry_bits(other)))
+                return;
+        for (w = acl_get_entry(acl, ACL_FIRST_ENTRY, &en); w == 1; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &en)) {
+                acl_tag_t t;
+
+                if (acl_get_tag_type(en, &t) == 0 && (t == ACL_USER || t == ACL_GROUP))
+                        named = 1;
+        }
+        if (named && find_entry(acl, ACL_MASK, 0, &mask))
+                set_bits(mask, o);
+}
+
+/* Deny for a pool, on an access ACL. Its own uid's entry, exact whenever the
+ * pool runs as itself (ApplicationPoolIdentity, now or after a change of
+ * type back), and its group entry, which every worker of the pool matches:
+ * each gets what it gives today minus the denial. Then what the pool's
+ * worker of today would get is checked: another entry (the shared account's
+ * own, the owner's, another group's) may still give it the rights. */
+static int deny_pool(apid_acl_edit *e, struct apid__ace *a, acl_t *acl, int kind, const struct stat *st,
+                     const char *rel)
+{
+        unsigned deny = a->bits[kind], have_u, have_g, left;
+        gid_t own[2] = { (gid_t)a->t.id, (gid_t)a->shared };
+        acl_entry_t en;
+        acl_t after;
+        int via;
+
+        have_u = access_of(*acl, st, a->t.id, own, a->shared == (uint32_t)-1 ? 1 : 2, &via);
+        if (via == 0) {
+                approximated(e, a, kind, rel, "the pool's own uid owns the file and can give the rights back");
+                if (find_entry(*acl, ACL_USER_OBJ, 0, &en))
+                        set_bits(en, entry_bits(en) & ~deny);
+        } else if (put_entry(acl, ACL_USER, a->t.id, (find_entry(*acl, ACL_USER, a->t.id, &en) ? entry_bits(en)
+                                                                                             : have_u) & ~deny, 0) < 0) {
+                return -1;
+        }
+        have_g = access_of(*acl, st, (uint32_t)-1, a->groups, a->n_groups, &via);
+        if (put_entry(acl, ACL_GROUP, a->t.id,
+                      (find_entry(*acl, ACL_GROUP, a->t.id, &en) ? entry_bits(en) : have_g) & ~deny, 0) < 0)
+                return -1;
+        after = acl_dup(*acl);
+        if (!after || acl_calc_mask(&after) < 0) {
+                acl_free(after);
+                return -1;
+        }
+        keep_acl_checked(after);
+        left = access_of(after, st, a->wuid, a->groups, a->n_groups, &via) & deny;
+        acl_free(after);
+        if (left && via != 0) {
+                char why[300];
+
+                snprintf(why, sizeof(why), "the pool's workers run as uid %u, and %s still gives them what was "
+                         "denied (POSIX has no deny entries)", a->wuid,
+                         via == 1 ? "that account's own entry (shared with every pool of the same identity)"
+                         : via == 2 ? "another group entry they match" : "other");
+                approximated(e, a, kind, rel, why);
+        } else if (left) {
+                approximated(e, a, kind, rel, "the pool's workers own the file and can give the rights back");
+        }
+        return 0;
+}
+
+/* A change for IIS AppPool\X: the pool's group entry. A user entry on the
+ * pool's own uid (written by the previous release, or by a deny) is kept in
+ * step, as the kernel checks it before any group. docs/acl.md says why. */
+static int apply_pool(apid_acl_edit *e, struct apid__ace *a, acl_t *acl, int kind, const struct stat *st,
+                      const char *rel, int is_default)
+{
+        unsigned bits = a->bits[kind];
+        acl_entry_t en;
+
+        switch (a->op) {
+        case APID_ACL_GRANT: {
+                unsigned old = 0;
+
+                /* A user entry alone is the previous release's grant: the new
+                 * group entry starts from it (the grant converts it). */
+                if (find_entry(*acl, ACL_USER, a->t.id, &en)) {
+                        old = entry_bits(en);
+                        set_bits(en, old | bits);
+                }
+                if (find_entry(*acl, ACL_GROUP, a->t.id, &en))
+                        set_bits(en, entry_bits(en) | bits);
+                else if (old | bits)
+                        return add_entry(acl, ACL_GROUP, a->t.id, old | bits);
+                return 0;
+        }
+        case APID_ACL_GRANT_REPLACE: /* the pool's entries become this grant: the old form goes */
+                if (put_entry(acl, ACL_USER, a->t.id, 0, 1) < 0)
+                        return -1;
+                return put_entry(acl, ACL_GROUP, a->t.id, bits, 1);
+        case APID_ACL_REMOVE:
+                if (put_entry(acl, ACL_USER, a->t.id, 0, 1) < 0)
+                        return -1;
+                return put_entry(acl, ACL_GROUP, a->t.id, 0, 1);
+        default: /* deny */
+                if (!is_default)
+                        return deny_pool(e, a, acl, kind, st, rel);
+                if (find_entry(*acl, ACL_USER, a->t.id, &en))
+                        set_bits(en, entry_bits(en) & ~bits);
+                if (find_entry(*acl, ACL_GROUP, a->t.id, &en))
+                        set_bits(en, entry_bits(en) & ~bits);
+                return 0;
+        }
 }
 
 /* Apply one change to one ACL (access or default). */
@@ -402,6 +589,8 @@ static int apply_ace(apid_acl_edit *e, struct apid__ace *a, acl_t *acl, int kind
 
         if ((a->t.tag == APID__T_OWNER || a->t.tag == APID__T_OWNING_GROUP) && !is_default)
                 return 0; /* CREATOR OWNER / GROUP speak only of what new files inherit */
+        if (a->t.tag == APID__T_POOL)
+                return apply_pool(e, a, acl, kind, st, rel, is_default);
         found = find_entry(*acl, tag, a->t.id, &en);
         switch (a->op) {
         case APID_ACL_GRANT:
@@ -807,6 +996,11 @@ static int compute(apid_acl_edit *e, acl_t acc, acl_t def, const struct stat *st
         }
         if (r == APID_OK && (acl_calc_mask(&nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_calc_mask(&ndef) < 0)))
                 r = sys_fail(rel, "computing the ACL mask");
+        if (r == APID_OK) {
+                keep_acl_checked(nacc);
+                if (ndef && acl_entries(ndef) > 0)
+                        keep_acl_checked(ndef);
+        }
         if (r == APID_OK && (acl_valid(nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_valid(ndef) < 0)))
                 r = apid__fail(APID_EINVAL, 0, "%s: the edit gives an invalid ACL", rel);
         if (r < 0) {

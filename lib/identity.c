@@ -25,6 +25,8 @@ struct apid_identity {
         char *profile;
         int type;
         uint32_t uid, gid, probe, shared_gid;
+        uint32_t pool_gid; /* the pool's own group (== its own uid), whatever the type */
+        char pool_group[33]; /* its name: the pool's POSIX user name */
 };
 
 /* ---- the id map ---- */
@@ -335,6 +337,34 @@ static int shared_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         return r;
 }
 
+struct builtin_arg {
+        const char *name;
+        uint32_t uid;
+};
+
+static int builtin_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
+{
+        struct builtin_arg *b = arg;
+        struct apid__account a;
+        int r = apid__reg_account_by_user(db, b->name, &a);
+
+        if (r == APID_OK && a.kind != APID__ACCOUNT_BUILTIN)
+                r = APID_ENOTFOUND;
+        if (r == APID_OK)
+                b->uid = a.uid;
+        return r;
+}
+
+int apid__builtin_uid_lookup(apid_ctx *ctx, const char *name, uint32_t *uid)
+{
+        struct builtin_arg b = { name, 0 };
+        int r = apid__reg_run(ctx, 0, 0, builtin_in, &b);
+
+        if (r == APID_OK)
+                *uid = b.uid;
+        return r;
+}
+
 int apid__shared_gid_lookup(apid_ctx *ctx, const char *name, uint32_t *gid)
 {
         struct shared_arg s = { name, 0 };
@@ -372,6 +402,28 @@ static const char *builtin_account(int type)
         }
 }
 
+/* An account whose uid or primary gid is another pool's own id (an account
+ * added to /etc/passwd with it, or a pool's user named as a SpecificUser)
+ * would carry that pool's group, its identity: refused. */
+static int not_another_pool(struct sqlite3 *db, const apid_identity *id, uint32_t own)
+{
+        const uint32_t ids[2] = { id->uid, id->gid };
+        struct apid__account o;
+        int i, r;
+
+        for (i = 0; i < 2; i++) {
+                r = apid__reg_account_by_uid(db, ids[i], &o);
+                if (r == APID_ENOTFOUND || (r == APID_OK && (o.kind != APID__ACCOUNT_POOL || o.uid == own)))
+                        continue;
+                if (r < 0)
+                        return r;
+                return apid__fail(APID_EINVAL, 0, "pool %s: its account %s has %s %u, the own id of %s (another "
+                                  "pool's identity, its group and grants); choose another account", id->pool_name,
+                                  id->user, i ? "gid" : "uid", ids[i], o.user);
+        }
+        return APID_OK;
+}
+
 static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct build_arg *b = arg;
@@ -393,6 +445,8 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         r = shared_gid(db, &id->shared_gid);
         if (r < 0)
                 return r;
+        id->pool_gid = a.uid; /* every worker carries it: docs/identities.md */
+        snprintf(id->pool_group, sizeof(id->pool_group), "%s", a.user);
         if (id->type == APID_IDENTITY_APPLICATION_POOL_IDENTITY) {
                 id->uid = id->gid = a.uid;
                 id->probe = a.probe;
@@ -429,6 +483,11 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         }
         if (!id->user || !id->account)
                 return apid__fail_oom();
+        if (id->type != APID_IDENTITY_APPLICATION_POOL_IDENTITY) {
+                r = not_another_pool(db, id, a.uid);
+                if (r < 0)
+                        return r;
+        }
         if (apid_pool_loads_profile(pool) == 1) {
                 r = apid__profile_path(ctx, db, id->user, &id->profile);
                 if (r < 0)
@@ -616,4 +675,14 @@ APID_EXPORT const char *apid_identity_get_profile_dir(const apid_identity *ident
 APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity)
 {
         return identity ? identity->shared_gid : (uint32_t)-1;
+}
+
+APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity)
+{
+        return identity ? identity->pool_gid : (uint32_t)-1;
+}
+
+APID_EXPORT const char *apid_identity_get_pool_group(const apid_identity *identity)
+{
+        return identity ? identity->pool_group : NULL;
 }

@@ -156,6 +156,10 @@ int apid__profile_remove(const char *path);
 #define APID__NSS_FILE "nss-snapshot"
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
 
+/* identity.c: a provisioned LocalService/NetworkService account's uid, by
+ * name, in a read transaction (for when the NSS module is not enabled). */
+int apid__builtin_uid_lookup(apid_ctx *ctx, const char *name, uint32_t *uid);
+
 /* identity.c: the provisioned shared group's gid, in a read transaction. */
 int apid__shared_gid_lookup(apid_ctx *ctx, const char *name, uint32_t *gid);
 

@@ -15,6 +15,8 @@
 
 struct apid_token {
         uint32_t uid, gid, shared_gid;
+        uint32_t pool_gid;      /* the pool's own group: the pool SID, injected (any identity type) */
+        char *pool_group;       /* its name, for describe */
         int keep_shared;
         uint64_t keep_caps;     /* bit n: capability n */
         int seccomp;

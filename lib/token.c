@@ -148,7 +148,24 @@ APID_EXPORT void apid_token_free(apid_token *t)
         free(t->bpf);
         free(t->user);
         free(t->account);
+        free(t->pool_group);
         free(t);
+}
+
+/* "<group name> (IIS APPPOOL\\<pool>)", for describe: the group has the
+ * pool's POSIX user name (lib/nssfile.c lists both). */
+static int pool_group_name(const apid_identity *id, char **out)
+{
+        _cleanup_free_ char *account = NULL;
+        int r = apid_account_for_pool(apid_identity_get_pool_name(id), &account);
+
+        if (r < 0)
+                return r;
+        if (asprintf(out, "%s (%s)", apid_identity_get_pool_group(id), account) < 0) {
+                *out = NULL;
+                return apid__fail_oom();
+        }
+        return APID_OK;
 }
 
 APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
@@ -165,6 +182,9 @@ APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
         t->uid = apid_identity_get_uid(id);
         t->gid = apid_identity_get_gid(id);
         t->shared_gid = apid_identity_get_shared_gid(id);
+        /* The Linux form of IIS injecting the pool SID into the token: the
+         * pool's own group, whatever account the worker runs as. */
+        t->pool_gid = apid_identity_get_pool_gid(id);
         t->keep_shared = 1;
         t->seccomp = 1;
         t->umask = 027;
@@ -172,6 +192,8 @@ APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
         t->account = strdup(apid_identity_get_account(id));
         t->env = calloc(2, sizeof(char *));
         r = t->user && t->account && t->env ? APID_OK : apid__fail_oom();
+        if (r == APID_OK)
+                r = pool_group_name(id, &t->pool_group);
         if (r == APID_OK) {
                 t->env[0] = strdup(DEFAULT_PATH);
                 t->n_env = 1;
@@ -329,10 +351,19 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
         if (!f)
                 return apid__fail_oom();
         fprintf(f, "account: %s\nuser: %s\nuid: %u\ngid: %u\n", t->account, t->user, t->uid, t->gid);
-        if (t->keep_shared && t->shared_gid != (uint32_t)-1)
-                fprintf(f, "groups: %u %u\n", t->gid, t->shared_gid);
-        else
-                fprintf(f, "groups: %u\n", t->gid);
+        {
+                struct apid__plan p;
+
+                if (apid__token_plan(t, &p) < 0)
+                        p.n_groups = 0;
+                fputs("groups:", f);
+                for (i = 0; i < (size_t)p.n_groups; i++)
+                        fprintf(f, " %u", (unsigned)p.groups[i]);
+                fputc('\n', f);
+        }
+        fprintf(f, "pool group: %u %s, %s: grants to the pool reach this worker through it (the pool SID, "
+                "injected)\n", t->pool_gid, t->pool_group,
+                t->pool_gid == t->gid ? "the primary group" : "a supplementary group");
         fputs("capabilities: ", f);
         for (c = 0; c < 64; c++)
                 if ((t->keep_caps >> c) & 1) {
@@ -410,6 +441,8 @@ int apid__token_plan(const struct apid_token *t, struct apid__plan *p)
         p->uid = t->uid;
         p->gid = t->gid;
         p->groups[p->n_groups++] = (gid_t)t->gid;
+        if (t->pool_gid != (uint32_t)-1 && t->pool_gid != t->gid)
+                p->groups[p->n_groups++] = (gid_t)t->pool_gid;
         if (t->keep_shared && t->shared_gid != (uint32_t)-1 && t->shared_gid != t->gid)
                 p->groups[p->n_groups++] = (gid_t)t->shared_gid;
         p->keep_caps = t->keep_caps;

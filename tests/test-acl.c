@@ -184,10 +184,11 @@ static void recursive_grant_matches_getfacl(void **state)
         assert_int_equal(apid_acl_edit_count(e, APID_ACL_CHANGED), 6);
         assert_int_equal(apid_acl_edit_count(e, APID_ACL_SKIPPED), 2); /* the two links */
         apid_acl_edit_free(e);
-        const char *dir = fmt("user::rwx\nuser:%u:r-x\ngroup::r-x\nmask::r-x\nother::r-x\ndefault:user::rwx\n"
-                              "default:user:%u:r-x\ndefault:group::r-x\ndefault:mask::r-x\ndefault:other::r-x\n\n",
+        /* IIS AppPool\web is the pool's group entry (its gid == its uid). */
+        const char *dir = fmt("user::rwx\ngroup::r-x\ngroup:%u:r-x\nmask::r-x\nother::r-x\ndefault:user::rwx\n"
+                              "default:group::r-x\ndefault:group:%u:r-x\ndefault:mask::r-x\ndefault:other::r-x\n\n",
                               a->web, a->web);
-        const char *file = fmt("user::rw-\nuser:%u:r-x\ngroup::r--\nmask::r-x\nother::r--\n\n", a->web);
+        const char *file = fmt("user::rw-\ngroup::r--\ngroup:%u:r-x\nmask::r-x\nother::r--\n\n", a->web);
         expect_acl(a->tree, dir);
         expect_acl(fmt("%s/sub", a->tree), dir);
         expect_acl(fmt("%s/sub/deep", a->tree), dir);
@@ -198,7 +199,7 @@ static void recursive_grant_matches_getfacl(void **state)
         expect_acl(a->outside, "user::rwx\ngroup::r-x\nother::r-x\n\n");
         /* A new file inherits the grant (the default ACL). */
         close(open(fmt("%s/sub/new.txt", a->tree), O_CREAT | O_WRONLY, 0644));
-        expect_acl(fmt("%s/sub/new.txt", a->tree), fmt("user::rw-\nuser:%u:r-x\t#effective:r--\ngroup::r-x\t"
+        expect_acl(fmt("%s/sub/new.txt", a->tree), fmt("user::rw-\ngroup::r-x\t#effective:r--\ngroup:%u:r-x\t"
                                                        "#effective:r--\nmask::r--\nother::r--\n\n", a->web));
 }
 
@@ -230,20 +231,20 @@ static void rights_map_never_grant_more(void **state)
         must(apply(a, 0, a->tree, APID_ACL_GRANT, "IIS AppPool\\web:M", &e));
         assert_int_equal(apid_acl_edit_count(e, APID_ACL_APPROXIMATED), 1);
         apid_acl_edit_free(e);
-        assert_non_null(strstr(getfacl(a->tree), fmt("user:%u:r-x\n", a->web)));
+        assert_non_null(strstr(getfacl(a->tree), fmt("group:%u:r-x\n", a->web)));
         /* F on a directory: rwx. */
         must(apply(a, 0, a->tree, APID_ACL_GRANT_REPLACE, "IIS AppPool\\web:F", NULL));
-        assert_non_null(strstr(getfacl(a->tree), fmt("user:%u:rwx\n", a->web)));
+        assert_non_null(strstr(getfacl(a->tree), fmt("group:%u:rwx\n", a->web)));
         /* W on a file: write only; R: read only; (RD,WD) without AD: r only. */
         must(apply(a, 0, f, APID_ACL_GRANT, "IIS AppPool\\api:W", NULL));
-        assert_non_null(strstr(getfacl(f), fmt("user:%u:-w-\n", a->api)));
+        assert_non_null(strstr(getfacl(f), fmt("group:%u:-w-\n", a->api)));
         must(apply(a, 0, f, APID_ACL_GRANT_REPLACE, "IIS AppPool\\api:(RD,WD)", NULL));
-        assert_non_null(strstr(getfacl(f), fmt("user:%u:r--\n", a->api)));
+        assert_non_null(strstr(getfacl(f), fmt("group:%u:r--\n", a->api)));
         /* D alone gives nothing (deleting is the parent's right). */
         must(apply(a, 0, f, APID_ACL_GRANT_REPLACE, "IIS AppPool\\api:D", &e));
         assert_int_equal(apid_acl_edit_count(e, APID_ACL_APPROXIMATED), 1);
         apid_acl_edit_free(e);
-        assert_null(strstr(getfacl(f), fmt("user:%u:", a->api)));
+        assert_null(strstr(getfacl(f), fmt("group:%u:", a->api)));
 }
 
 static void strict_refuses_and_writes_nothing(void **state)
@@ -269,15 +270,16 @@ static void replace_remove_deny(void **state)
 
         must(apply(a, 0, f, APID_ACL_GRANT, "IIS AppPool\\web:RX", NULL));
         must(apply(a, 0, f, APID_ACL_GRANT, "IIS AppPool\\web:W", NULL)); /* add: rwx */
-        assert_non_null(strstr(getfacl(f), fmt("user:%u:rwx\n", a->web)));
+        assert_non_null(strstr(getfacl(f), fmt("group:%u:rwx\n", a->web)));
         must(apply(a, 0, f, APID_ACL_GRANT_REPLACE, "IIS AppPool\\web:R", NULL)); /* replace: r-- */
-        assert_non_null(strstr(getfacl(f), fmt("user:%u:r--\n", a->web)));
-        /* Deny for a user without an entry: a named entry with what the user had, minus the denial. */
+        assert_non_null(strstr(getfacl(f), fmt("group:%u:r--\n", a->web)));
+        /* Deny for a pool without entries: its uid's and its group's entries, with what it had, minus the denial. */
         must(apply(a, 0, f, APID_ACL_DENY, "IIS AppPool\\api:R", NULL));
         assert_non_null(strstr(getfacl(f), fmt("user:%u:---\n", a->api)));
+        assert_non_null(strstr(getfacl(f), fmt("group:%u:---\n", a->api)));
         /* Remove drops every entry of the trustee. */
         must(apply(a, 0, f, APID_ACL_REMOVE, "IIS AppPool\\web", NULL));
-        assert_null(strstr(getfacl(f), fmt("user:%u:", a->web)));
+        assert_null(strstr(getfacl(f), fmt("group:%u:", a->web)));
         assert_non_null(strstr(getfacl(f), fmt("user:%u:---\n", a->api)));
 }
 
@@ -292,7 +294,7 @@ static void mask_never_widens_other_entries(void **state)
         assert_int_equal(system(cmd), 0);
         must(apply(a, 0, f, APID_ACL_GRANT, "IIS AppPool\\web:(RD,WD,AD)", NULL));
         /* web gets rw-, the mask becomes rw-, and user 1000 still gets only r--. */
-        expect_acl(f, fmt("user::rw-\nuser:1000:r--\nuser:%u:rw-\ngroup::r--\nmask::rw-\nother::r--\n\n", a->web));
+        expect_acl(f, fmt("user::rw-\nuser:1000:r--\ngroup::r--\ngroup:%u:rw-\nmask::rw-\nother::r--\n\n", a->web));
 }
 
 static void mask_never_wakes_hidden_rights_of_the_trustee(void **state)
@@ -323,7 +325,7 @@ static void restore_takes_dots_inside_names(void **state)
         must(apid_acl_save(a->f.ctx, fmt("%s/a..b", a->tree), saved, 0));
         must(apply(a, 0, fmt("%s/a..b", a->tree), APID_ACL_REMOVE, "IIS AppPool\\web", NULL));
         must(apid_acl_restore(a->f.ctx, saved, "/", 0));
-        assert_non_null(strstr(getfacl(fmt("%s/a..b", a->tree)), fmt("user:%u:r--", a->web)));
+        assert_non_null(strstr(getfacl(fmt("%s/a..b", a->tree)), fmt("group:%u:r--", a->web)));
 }
 
 static void links_and_swaps_are_never_followed(void **state)

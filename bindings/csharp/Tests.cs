@@ -138,7 +138,7 @@ static class Tests
                                       { RedirectStandardOutput = true, UseShellExecute = false });
                 string output = p.StandardOutput.ReadToEnd();
                 p.WaitForExit();
-                if (!output.Contains("user:" + id.Uid + ":r-x"))
+                if (!output.Contains("group:" + id.Uid + ":r-x")) // the pool's group (gid == uid)
                     throw new Exception("getfacl shows no entry for " + id.Uid + ":\n" + output);
             }
         });
@@ -268,6 +268,54 @@ static class Tests
                     t.Join();
                 if (errors.Count > 0)
                     throw errors[0];
+            }
+        });
+
+        Check("a grant to a pool reaches its workers whatever the identity type", () =>
+        {
+            // IIS AppPool\X is the pool's own group, which every worker of X
+            // carries (the pool SID, injected): A and B share NetworkService,
+            // yet only A's worker reads A's file, also after A changes type.
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            string tree = Path.Combine(dir, "inject");
+            Directory.CreateDirectory(tree);
+            var kinds = new Dictionary<string, string>
+                { { "A", "NetworkService" }, { "B", "NetworkService" }, { "C", "ApplicationPoolIdentity" } };
+            using (var ctx = new Context(Path.Combine(dir, "state-inject")))
+            {
+                foreach (var k in kinds)
+                {
+                    using (var pool = ctx.CreatePool(k.Key))
+                        pool["processModel.identityType"] = k.Value;
+                    string f = Path.Combine(tree, k.Key);
+                    File.WriteAllText(f, "content");
+                    using (var sh = System.Diagnostics.Process.Start("/bin/sh", "-c 'chown 65534:65534 \"$0\" && chmod 600 \"$0\"' " + f))
+                        sh.WaitForExit();
+                    using (var edit = ctx.NewAclEdit())
+                        edit.Add(AclEdit.Grant, "IIS AppPool\\" + k.Key + ":R").Apply(f);
+                }
+                Action onlyOwnersRead = () =>
+                {
+                    foreach (var p in kinds.Keys)
+                        foreach (var f in kinds.Keys)
+                            using (var pool = ctx.OpenPool(p))
+                            using (var id = pool.GetIdentity())
+                            using (var token = id.NewToken())
+                            using (var proc = token.Launch(new[] { "/bin/sh", "-c", "cat \"$1\" >/dev/null 2>&1 || exit 13", "sh",
+                                                                   Path.Combine(tree, f) }))
+                                Equal(p == f ? 0 : 13, proc.Wait(), p + "'s worker reading " + f + "'s file");
+                };
+                onlyOwnersRead();
+                foreach (var kind in new[] { "ApplicationPoolIdentity", "LocalService", "NetworkService" })
+                {
+                    using (var pool = ctx.OpenPool("A"))
+                        pool["processModel.identityType"] = kind;
+                    onlyOwnersRead();
+                }
             }
         });
 

@@ -39,6 +39,8 @@ static void print_identity_json(const apid_pool *pool, const apid_identity *id)
         fputs(",\"identityType\":", stdout);
         json_string(stdout, type_names[apid_identity_get_type(id)]);
         printf(",\"uidProbe\":%u", apid_identity_get_uid_probe(id));
+        printf(",\"poolGid\":%u,\"poolGroup\":", apid_identity_get_pool_gid(id));
+        json_string(stdout, apid_identity_get_pool_group(id));
         if (shared != (uint32_t)-1)
                 printf(",\"sharedGid\":%u", shared);
         if (pool) {
@@ -63,6 +65,16 @@ static void print_identity_json(const apid_pool *pool, const apid_identity *id)
         apid_free(sid);
 }
 
+/* The pool's own group: in every worker's token (the pool SID, injected). */
+static void print_pool_group(const apid_identity *id)
+{
+        printf("pool group:    %u %s (%s of every worker: grants to IIS AppPool\\%s)\n",
+               apid_identity_get_pool_gid(id), apid_identity_get_pool_group(id),
+               apid_identity_get_type(id) == APID_IDENTITY_APPLICATION_POOL_IDENTITY ? "the primary group"
+                                                                                      : "a supplementary group",
+               apid_identity_get_pool_name(id));
+}
+
 static void print_identity_text(const apid_pool *pool, const apid_identity *id)
 {
         char *sid = NULL;
@@ -82,6 +94,7 @@ static void print_identity_text(const apid_pool *pool, const apid_identity *id)
         else
                 printf("uid:           %u\n", apid_identity_get_uid(id));
         printf("gid:           %u\n", apid_identity_get_gid(id));
+        print_pool_group(id);
         if (shared != (uint32_t)-1)
                 printf("shared group:  %u\n", shared);
         printf("profile:       %s\n", profile ? profile : "(none: loadUserProfile is false)");

@@ -9,6 +9,8 @@ struct resolved {
         char *name;    /* as given */
         char *account; /* DOMAIN\name */
         char *sid;     /* S-1-... */
+        char *pool_group; /* a pool of this host: its group (what getfacl shows for IIS AppPool\X) */
+        uint32_t pool_gid;
 };
 
 static void resolved_free(struct resolved *r, int n)
@@ -18,6 +20,7 @@ static void resolved_free(struct resolved *r, int n)
         for (i = 0; i < n; i++) {
                 apid_free(r[i].account);
                 apid_free(r[i].sid);
+                free(r[i].pool_group);
         }
         free(r);
 }
@@ -41,6 +44,11 @@ static void print_resolved(const struct resolved *r, int n, int json, int sid_on
                 json_string(stdout, r[i].account);
                 fputs(",\"sid\":", stdout);
                 json_string(stdout, r[i].sid);
+                if (r[i].pool_group) {
+                        fputs(",\"poolGroup\":", stdout);
+                        json_string(stdout, r[i].pool_group);
+                        printf(",\"poolGid\":%u", r[i].pool_gid);
+                }
                 fputs("}\n", stdout);
         }
 }
@@ -108,6 +116,32 @@ int cmd_sid(int argc, char **argv)
         return 0;
 }
 
+/* A pool of this host by its POSIX name (apppool-web, as getfacl and ls -l
+ * show its group), or the group of the pool a SID names: both need the
+ * registry. 0 when found. */
+static int pool_here(apid_ctx **ctx, const char *user, const apid_sid *sid, struct resolved *out)
+{
+        apid_identity *id = NULL;
+        apid_sid *own = NULL;
+        int r;
+
+        if (!*ctx && apid_ctx_new(ctx) != APID_OK)
+                return -1;
+        r = sid ? apid_identity_from_sid(*ctx, sid, &id) : apid_identity_from_user(*ctx, user, &id);
+        if (r != APID_OK)
+                return -1;
+        out->pool_gid = apid_identity_get_pool_gid(id);
+        out->pool_group = strdup(apid_identity_get_pool_group(id));
+        if (!sid && apid_sid_for_pool(apid_identity_get_pool_name(id), &own) == APID_OK) {
+                if (apid_sid_to_string(own, &out->sid) != APID_OK ||
+                    apid_account_for_pool(apid_identity_get_pool_name(id), &out->account) != APID_OK)
+                        r = -1;
+                apid_sid_free(own);
+        }
+        apid_identity_free(id);
+        return r == APID_OK && out->pool_group ? 0 : -1;
+}
+
 int cmd_lookup(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -116,6 +150,7 @@ int cmd_lookup(int argc, char **argv)
                 { NULL, 0, NULL, 0 },
         };
         struct resolved *res;
+        apid_ctx *ctx = NULL;
         int json = 0, c, i, n, r;
 
         while ((c = getopt_long(argc, argv, "+jh", options, NULL)) != -1) {
@@ -127,7 +162,10 @@ int cmd_lookup(int argc, char **argv)
                                "Resolve account names ('IIS AppPool\\DefaultAppPool', 'NT SERVICE\\W32Time',\n"
                                "'NT AUTHORITY\\SYSTEM', 'IIS_IUSRS', ...) to SIDs and SIDs (S-1-...) to account\n"
                                "names. Prints 'ACCOUNT<TAB>SID' per argument; with --json one JSON object per\n"
-                               "argument with the keys name, account and sid.\n",
+                               "argument with the keys name, account and sid, and for a pool of this host\n"
+                               "poolGroup and poolGid: the group that grants to IIS AppPool\\NAME are entries\n"
+                               "for, and that every worker of the pool carries. A pool's POSIX name\n"
+                               "(apppool-web, as getfacl and ls -l show it) resolves too.\n",
                                program_name);
                         return 0;
                 default:
@@ -153,6 +191,10 @@ int cmd_lookup(int argc, char **argv)
                         const char *slash = strchr(arg, '\\');
 
                         r = apid_account_to_sid(NULL, arg, &sid);
+                        if (r < 0 && !slash && pool_here(&ctx, arg, NULL, &res[i]) == 0)
+                                continue; /* apppool-web: the pool's user and group */
+                        if (r < 0 && !slash)
+                                r = apid_account_to_sid(NULL, arg, &sid); /* its message again */
                         /* Pool and service SIDs cannot be turned back into names: print
                          * the account in the form Windows prints, from the name given. */
                         if (r == APID_OK && apid_sid_is_pool(sid))
@@ -164,13 +206,17 @@ int cmd_lookup(int argc, char **argv)
                 }
                 if (r == APID_OK)
                         r = apid_sid_to_string(sid, &res[i].sid);
+                if (r == APID_OK && apid_sid_is_pool(sid))
+                        (void)pool_here(&ctx, NULL, sid, &res[i]); /* not a pool of this host: no group */
                 apid_sid_free(sid);
                 if (r < 0) {
                         resolved_free(res, n);
+                        apid_ctx_unref(ctx);
                         return fail_library();
                 }
         }
         print_resolved(res, n, json, 0);
         resolved_free(res, n);
+        apid_ctx_unref(ctx);
         return 0;
 }

@@ -15,7 +15,8 @@
  * LocalService and NetworkService to low-privileged accounts the library
  * provisions (named by apid_ctx_set_builtin_user()), SpecificUser to an
  * existing account. The pool's SID is still reported for them, as IIS
- * injects it into the token.
+ * injects it into the token; its Linux form is the pool's own group
+ * (apid_identity_get_pool_gid()), which every worker carries.
  *
  * An identity is an immutable snapshot: it may be shared between threads.
  */
@@ -39,8 +40,10 @@ APID_BEGIN_DECLS
  * @brief The identity a pool's workers run as.
  * @param pool      the pool.
  * @param[out] out  receives the identity; free it with apid_identity_free().
- * @return #APID_OK; #APID_EINVAL; #APID_ENOTFOUND if a SpecificUser account
- *         no longer exists; #APID_ENOMEM.
+ * @return #APID_OK; #APID_EINVAL, also when the account the pool runs as
+ *         has another pool's own uid or gid (it would carry that pool's
+ *         group: apid_identity_get_pool_gid()); #APID_ENOTFOUND if a
+ *         SpecificUser account no longer exists; #APID_ENOMEM.
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_pool_get_identity(const apid_pool *pool, apid_identity **out);
@@ -168,6 +171,34 @@ APID_EXPORT const char *apid_identity_get_profile_dir(const apid_identity *ident
  * @since 1.0
  */
 APID_EXPORT uint32_t apid_identity_get_shared_gid(const apid_identity *identity);
+
+/**
+ * @brief The pool's own POSIX group: the Linux form of the pool SID that IIS
+ *        injects into every worker's token.
+ *
+ * Every pool has a group whose gid equals its own uid (derived from the SID,
+ * see apid_identity_get_uid()), whatever its identity type. Every worker of
+ * the pool carries it: as its primary group for ApplicationPoolIdentity, as
+ * a supplementary group for the other types (apid_token_new()). An ACL grant
+ * to "IIS AppPool\{pool}" is an entry for this group, so it reaches the
+ * pool's workers, and no other pool's, whichever account they run as.
+ * @param identity  the identity.
+ * @return The gid; (uint32_t)-1 if @p identity is NULL.
+ * @since 1.0
+ */
+APID_EXPORT uint32_t apid_identity_get_pool_gid(const apid_identity *identity);
+
+/**
+ * @brief The name of the pool's own group (apid_identity_get_pool_gid()):
+ *        the pool's POSIX user name, "apppool-{pool}" (docs/identities.md),
+ *        whatever the identity type. The NSS module lists the group under
+ *        this name, so getfacl and ls -l show grants to "IIS AppPool\{pool}"
+ *        by it; getgrnam("IIS APPPOOL\{pool}") finds it too.
+ * @param identity  the identity.
+ * @return A string owned by the identity; NULL if @p identity is NULL.
+ * @since 1.0
+ */
+APID_EXPORT const char *apid_identity_get_pool_group(const apid_identity *identity);
 
 APID_END_DECLS
 

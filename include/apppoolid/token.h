@@ -32,6 +32,15 @@
  *   for the pool's profile when it loads one, plus what the caller adds.
  * - **umask 027**.
  *
+ * **The pool's identity is in every worker's token**, whatever its identity
+ * type: IIS injects the pool SID into the token of a worker that runs as
+ * NetworkService or as a specific user; the token carries the pool's own
+ * group (apid_identity_get_pool_gid()), as the primary group for
+ * ApplicationPoolIdentity and as a supplementary group for every other type
+ * (LocalSystem included: its worker is uid 0 without capabilities, so the
+ * kernel checks its ACL entries like anyone's). ACL grants to
+ * "IIS AppPool\{pool}" are entries for that group.
+ *
  * Windows' deny-only SIDs have no Linux equivalent (a supplementary group
  * only ever adds access). What apid_token_set_groups() gives instead is the
  * removal of the shared group from the worker's groups.
@@ -82,7 +91,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_token_keep_cap(apid_token *token, const ch
  * @brief Whether the worker carries the shared group (on by default, when one
  *        is configured).
  * @param token   the token.
- * @param shared  1 to keep the shared group, 0 to run with the primary group only.
+ * @param shared  1 to keep the shared group, 0 to run without it (the primary
+ *                group and the pool's own group stay).
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */

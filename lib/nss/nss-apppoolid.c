@@ -385,6 +385,31 @@ EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, c
         return walk(&w, match_passwd, &q);
 }
 
+/* The group of the pool an account name "IIS APPPOOL\<pool>" names: it has
+ * the name of the pool's user (lib/nssfile.c). 0 when found. */
+static enum nss_status match_pool_user(const struct entry *e, void *arg)
+{
+        snprintf(arg, 33, "%s", e->name);
+        return NSS_STATUS_SUCCESS;
+}
+
+static int pool_group_of(const char *name, char out[33])
+{
+        const char *slash = strchr(name, '\\');
+        struct want w = { .kind = 'P' };
+        char *key = NULL;
+        enum nss_status st;
+
+        if (!slash || (size_t)(slash - name) != strlen(APID_POOL_DOMAIN) ||
+            strncasecmp(name, APID_POOL_DOMAIN, strlen(APID_POOL_DOMAIN)) != 0 ||
+            apid_pool_name_canonical(slash + 1, &key) != APID_OK)
+                return -1;
+        w.key = key;
+        st = walk(&w, match_pool_user, out);
+        free(key);
+        return st == NSS_STATUS_SUCCESS ? 0 : -1;
+}
+
 EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
                                                  int *errnop);
 EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
@@ -392,8 +417,11 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
 {
         struct query q = { .name = name, .result = gr, .buf = buf, .len = len, .errnop = errnop };
         struct want w = { .kind = 'G', .name = name };
+        char pool_group[33];
 
-        if (!apid__posix_name_valid(name))
+        if (pool_group_of(name, pool_group) == 0) /* "IIS APPPOOL\<pool>": the pool's group */
+                q.name = w.name = pool_group;
+        else if (!apid__posix_name_valid(name))
                 return NSS_STATUS_NOTFOUND;
         return walk(&w, match_group, &q);
 }

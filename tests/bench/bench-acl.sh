@@ -10,6 +10,7 @@ tmp=$(mktemp -d "$work/apid-bench-acl-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export APPPOOLID_STATE_DIR=$tmp/state
 "$ctl" pool add bench >/dev/null
+# IIS AppPool\bench is the pool's group entry (gid == uid: docs/acl.md).
 uid=$("$ctl" pool show --json bench | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
 
 /usr/bin/python3 - "$tmp" "$dirs" "$per" <<'PY'
@@ -24,10 +25,10 @@ for tree in ("theirs", "ours"):
 PY
 sync
 now() { date +%s.%N; }
-t0=$(now); setfacl -R -m "u:$uid:rx,d:u:$uid:rx" "$tmp/theirs"; t1=$(now)
+t0=$(now); setfacl -R -m "g:$uid:rx,d:g:$uid:rx" "$tmp/theirs"; t1=$(now)
 "$ctl" grant "$tmp/ours" 'IIS AppPool\bench:(OI)(CI)RX' -R --quiet > "$tmp/out1"; t2=$(now)
 "$ctl" grant "$tmp/ours" 'IIS AppPool\bench:(OI)(CI)RX' -R --quiet > "$tmp/out2"; t3=$(now)
-setfacl -R -m "u:$uid:rx,d:u:$uid:rx" "$tmp/theirs"; t4=$(now)
+setfacl -R -m "g:$uid:rx,d:g:$uid:rx" "$tmp/theirs"; t4=$(now)
 
 (cd "$tmp/theirs" && getfacl -R -n . 2>/dev/null) > "$tmp/theirs.acl"
 (cd "$tmp/ours" && getfacl -R -n . 2>/dev/null) > "$tmp/ours.acl"
@@ -40,7 +41,7 @@ dirs, per, same, out1, out2 = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8], s
 setfacl, ours, reapply, setfacl2 = t1 - t0, t2 - t1, t3 - t2, t4 - t3
 n = dirs * per + dirs + 1
 print(f"tree: {dirs} directories x {per} files = {n} paths")
-print(f"setfacl -R -m u:UID:rx,d:u:UID:rx        {setfacl:8.3f} s  {n / setfacl:10.0f} paths/s")
+print(f"setfacl -R -m g:GID:rx,d:g:GID:rx        {setfacl:8.3f} s  {n / setfacl:10.0f} paths/s")
 print(f"apppoolctl grant -R (OI)(CI)RX (first)   {ours:8.3f} s  {n / ours:10.0f} paths/s   [{out1}]")
 print(f"apppoolctl grant -R (OI)(CI)RX (again)   {reapply:8.3f} s  {n / reapply:10.0f} paths/s   [{out2}]")
 print(f"setfacl -R again (for reference)         {setfacl2:8.3f} s")

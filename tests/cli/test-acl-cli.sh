@@ -14,8 +14,9 @@ uid=$("$ctl" pool show --json DefaultAppPool | /usr/bin/python3 -c 'import json,
 # The seed's own example, icacls-style, recursive.
 out=$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)
 check "grant summary" "Successfully processed 4 files (4 changed); Failed processing 0 files" "$(tail -1 <<< "$out")"
-check "grant file" "user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:")"
-check "grant default" "default:user:$uid:r-x" "$(getfacl -cnp "$tmp/www/img" 2>/dev/null | grep "^default:user:$uid:")"
+# IIS AppPool\X is the pool's group entry (gid == uid), whatever its identity type.
+check "grant file" "group:$uid:r-x" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^group:$uid:")"
+check "grant default" "default:group:$uid:r-x" "$(getfacl -cnp "$tmp/www/img" 2>/dev/null | grep "^default:group:$uid:")"
 check "re-apply" "Successfully processed 4 files (0 changed); Failed processing 0 files" \
         "$("$ctl" grant "$tmp/www" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)"
 
@@ -39,15 +40,15 @@ check "nothing changed" "$before" "$(getfacl -R -n "$tmp/www" 2>/dev/null)"
 "$ctl" acl save "$tmp/www" "$tmp/saved.acl" -R; check "save" 0 $?
 grep -q "^# file: ${tmp#/}/www/img/a.png$" "$tmp/saved.acl"; check "save format" 0 $?
 "$ctl" remove "$tmp/www" 'IIS AppPool\DefaultAppPool' -R --quiet >/dev/null
-check "removed" "" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep "^user:$uid:")"
+check "removed" "" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep ":$uid:")"
 "$ctl" acl restore "$tmp/saved.acl" --base /; check "restore" 0 $?
 check "restored" "$before" "$(getfacl -R -n "$tmp/www" 2>/dev/null)"
-check "acl show" "user:$uid:r-x" "$("$ctl" acl show "$tmp/www/index.html" | grep "^user:$uid:")"
+check "acl show" "group:$uid:r-x" "$("$ctl" acl show "$tmp/www/index.html" | grep "^group:$uid:")"
 
 # deny and reset.
 "$ctl" deny "$tmp/www/index.html" 'IIS AppPool\DefaultAppPool:R' >/dev/null
-check "deny" "user:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
+check "deny" "user:$uid:--x group:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html" 2>/dev/null | grep ":$uid:" | cut -f1 | paste -sd" ")"
 "$ctl" reset "$tmp/www/img" -R >/dev/null; check "reset status" 0 $?
-check "reset to parent default (as a new file: no x)" "user:$uid:r--" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^user:$uid:" | cut -f1)"
+check "reset to parent default (as a new file: no x)" "group:$uid:r--" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^group:$uid:" | cut -f1)"
 
 finish

@@ -48,6 +48,18 @@ check "ps" "apppool-web" "$(ps -o user:32= -p $sleeper | tr -d ' ')"
 kill $sleeper
 check "enumeration" 2 "$(getent passwd | grep -c '^apppool-')"
 
+# The pool's group: every worker carries it (the pool SID, injected); getfacl
+# and getent show IIS AppPool\X's entries by name; no account is its member,
+# so a login as the shared NetworkService account gets no pool's group.
+"$ctl" pool add ns1 >/dev/null && "$ctl" pool set ns1 processModel.identityType=NetworkService >/dev/null
+nsgid=$(getent group apppool-ns1 | cut -d: -f3)
+check "getent group account name" "apppool-ns1:*:$nsgid:" "$(getent group 'IIS AppPool\NS1')"
+touch "$tmp/g" && "$ctl" grant "$tmp/g" 'IIS AppPool\ns1:R' >/dev/null
+check "getfacl by name" "group:apppool-ns1:r--" "$(getfacl -cp "$tmp/g" 2>/dev/null | grep '^group:apppool')"
+id -G apppool-networkservice | grep -qw "$nsgid"; check "the shared account is no member" 1 $?
+"$ctl" run ns1 -- id -G | grep -qw "$nsgid"; check "the worker carries it" 0 $?
+"$ctl" pool delete ns1 --keep-profile >/dev/null
+
 # A uid that an existing account holds is skipped; pool show says so.
 first=$(APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool add api >/dev/null &&
         APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool show --json api |

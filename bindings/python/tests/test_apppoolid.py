@@ -97,10 +97,10 @@ def test_grant_is_a_real_posix_acl(ctx, tmp_path):
     uid = ctx.create_pool("web").identity().uid
     counts = ctx.acl_edit().grant("IIS AppPool\\web:(OI)(CI)RX").apply(www, apppoolid.RECURSIVE)
     assert counts["changed"] == 3
-    ACL_USER = 2
-    assert (ACL_USER, 5, uid) in posix_acl_entries(www / "index.html")
+    ACL_GROUP = 8  # IIS AppPool\web is the pool's group entry (gid == uid)
+    assert (ACL_GROUP, 5, uid) in posix_acl_entries(www / "index.html")
     out = subprocess.run(["getfacl", "-cn", str(www / "img")], capture_output=True, text=True).stdout
-    assert f"default:user:{uid}:r-x" in out
+    assert f"default:group:{uid}:r-x" in out
     again = ctx.acl_edit().grant("IIS AppPool\\web:(OI)(CI)RX").apply(str(www), apppoolid.RECURSIVE)
     assert again["changed"] == 0 and again["unchanged"] == 3
     with pytest.raises(apppoolid.InvalidArgument, match="at character"):
@@ -246,3 +246,41 @@ def test_every_public_name_is_documented_and_typed():
                     continue
                 if callable(member) or isinstance(member, property):
                     assert member.__doc__, f"{name}.{attr}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
+def test_a_grant_to_a_pool_reaches_its_workers_whatever_the_identity_type(ctx):
+    """IIS AppPool\\X is the pool's own group, which every worker of X carries
+    (the pool SID, injected): A and B share NetworkService, yet only A's
+    worker reads A's file, also after A changes type and back."""
+    import shutil
+    import tempfile
+    tree = tempfile.mkdtemp(prefix="apid-py-inject-")  # pytest's tmp_path is 0700: workers could not reach it
+    try:
+        os.chmod(tree, 0o711)
+        kinds = {"A": "NetworkService", "B": "NetworkService", "C": "ApplicationPoolIdentity"}
+        files = {}
+        for name, kind in kinds.items():
+            ctx.create_pool(name)["processModel.identityType"] = kind
+            files[name] = os.path.join(tree, name)
+            with open(files[name], "w") as f:
+                f.write("content")
+            os.chown(files[name], 65534, 65534)
+            os.chmod(files[name], 0o600)
+            ctx.acl_edit().grant(f"IIS AppPool\\{name}:R").apply(files[name])
+
+        def reads(pool, path):
+            with ctx.open_pool(pool).identity() as ident, ident.token() as token, \
+                    apppoolid.launch(token, ["/bin/sh", "-c", 'cat "$1" >/dev/null 2>&1 || exit 13', "sh", path]) as proc:
+                return proc.wait()
+
+        def only_owners_read():
+            return {(p, f): reads(p, files[f]) for p in kinds for f in kinds} == \
+                {(p, f): 0 if p == f else 13 for p in kinds for f in kinds}
+
+        assert only_owners_read()
+        for kind in ("ApplicationPoolIdentity", "LocalService", "NetworkService"):
+            ctx.open_pool("A")["processModel.identityType"] = kind
+            assert only_owners_read()
+    finally:
+        shutil.rmtree(tree)

@@ -30,7 +30,7 @@ with tempfile.TemporaryDirectory() as d, apppoolid.Context(state_dir=os.path.joi
     os.mkdir(www)
     ctx.acl_edit().grant("IIS AppPool\\DefaultAppPool:(OI)(CI)RX").apply(www)
     acl = subprocess.run(["getfacl", "-cn", www], capture_output=True, text=True, check=True).stdout
-    assert f"user:{ident.uid}:r-x" in acl, acl
+    assert f"group:{ident.uid}:r-x" in acl, acl  # the pool's group (gid == uid)
     print(apppoolid.__version__, apppoolid.version(), ident.user, ident.uid)
 """
 
