@@ -127,20 +127,91 @@ static int migrate(sqlite3 *db, const char *path)
         return APID_OK;
 }
 
+/* The state directory holds what root trusts (the registry) and what every
+ * process reads (the NSS snapshot): it must belong to root or to this
+ * process's user (a private test or user registry), and nobody else may
+ * write it, or they could swap the registry or the snapshot under us. */
+static int check_state_dir(const char *dir, const struct stat *st)
+{
+        if (!S_ISDIR(st->st_mode))
+                return apid__fail(APID_ESYS, ENOTDIR, "state directory %s: not a directory", dir);
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return apid__fail(APID_EPERM, 0,
+                                  "state directory %s: owned by uid %u; it must belong to root or to uid %u (this "
+                                  "process)", dir, (unsigned)st->st_uid, (unsigned)geteuid());
+        if (st->st_mode & 022)
+                return apid__fail(APID_EPERM, 0, "state directory %s: mode %04o lets group or others write it; "
+                                  "chmod go-w %s", dir, (unsigned)(st->st_mode & 07777), dir);
+        return APID_OK;
+}
+
 static int ensure_state_dir(const char *dir)
 {
         struct stat st;
 
-        if (stat(dir, &st) == 0) {
-                if (!S_ISDIR(st.st_mode))
-                        return apid__fail(APID_ESYS, ENOTDIR, "state directory %s: not a directory", dir);
-                return APID_OK;
-        }
+        if (stat(dir, &st) == 0)
+                return check_state_dir(dir, &st);
         if (errno != ENOENT)
                 return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return apid__fail(errno == EACCES || errno == EPERM || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
                                   "state directory %s: cannot create it: %s", dir, strerror(errno));
+        return APID_OK;
+}
+
+/* The registry and its -wal and -shm are for root and the administrators:
+ * mode 0640, group the state directory's group (chgrp the directory to an
+ * admin group to let its members read; docs/pools.md). Never world-readable:
+ * pools must not read each other's settings (IIS keeps
+ * applicationHost.config from worker identities). The NSS snapshot beside it
+ * stays 0644: every process reads it. */
+#define REGISTRY_MODE 0640
+
+static void fix_file(const char *path, gid_t gid)
+{
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+                if (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) < 0)
+                        (void)0; /* a group this user is not in: the mode alone protects it */
+                if ((st.st_mode & 07777) != REGISTRY_MODE)
+                        (void)fchmod(fd, REGISTRY_MODE);
+        }
+        close(fd);
+}
+
+/* Bring the registry files to REGISTRY_MODE and the directory's group: new
+ * files are made so, old (0644) ones repaired by the next writer. */
+static void fix_modes(const char *dir)
+{
+        static const char *const suffix[] = { "", "-wal", "-shm" };
+        char path[4200];
+        struct stat st;
+        size_t i;
+
+        if (stat(dir, &st) < 0)
+                return;
+        for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s%s", dir, REGISTRY_FILE, suffix[i]);
+                fix_file(path, st.st_gid);
+        }
+}
+
+/* Make a new registry file 0640 before SQLite does (it would use 0644 and
+ * give the -wal and -shm the same mode). */
+static int precreate(const char *dir, const char *path)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, REGISTRY_MODE);
+
+        if (fd < 0)
+                return errno == EEXIST ? APID_OK
+                                       : apid__fail(errno == EACCES || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
+                                                    "registry %s: cannot create it: %s", path, strerror(errno));
+        close(fd);
+        fix_modes(dir);
         return APID_OK;
 }
 
@@ -170,13 +241,30 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 return apid__fail_oom();
         }
         if (!create) {
+                struct stat st;
+
                 if (access(path, F_OK) < 0) {
                         if (errno == ENOENT)
                                 return apid__fail(APID_ENOTFOUND, 0, "registry %s: does not exist yet", path);
+                        if (errno == EACCES)
+                                return apid__fail(APID_EPERM, errno,
+                                                  "registry %s: %s (the registry is for root and the state "
+                                                  "directory's group)", path, strerror(errno));
                         return apid__fail(APID_ESYS, errno, "registry %s: %s", path, strerror(errno));
                 }
+                if (stat(dir, &st) < 0)
+                        return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
+                r = check_state_dir(dir, &st);
+                if (r < 0)
+                        return r;
+                if (access(path, R_OK) < 0)
+                        return apid__fail(APID_EPERM, errno,
+                                          "registry %s: %s (the registry is for root and the state directory's "
+                                          "group)", path, strerror(errno));
         } else {
                 r = ensure_state_dir(dir);
+                if (r == APID_OK)
+                        r = precreate(dir, path);
                 if (r < 0)
                         return r;
         }
@@ -223,7 +311,6 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
 
                 sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         }
-        chmod(path, 0644);
         *cached = db;
         *out = db;
         return APID_OK;
@@ -251,6 +338,8 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         r = reg_open(ctx, create, &db);
         if (r < 0)
                 goto out;
+        if (write)
+                fix_modes(dir);
         r = exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction");
         if (r < 0)
                 goto out;
