@@ -169,6 +169,10 @@ int apid__profile_remove(const char *root, const char *user);
 
 /* ---- the NSS snapshot (lib/nssfile.c), written by the library, read by libnss_apppoolid ---- */
 #define APID__NSS_FILE "nss-snapshot"
+/* The largest snapshot the module reads (and so the writer writes): about
+ * 200,000 pools. The writer refuses to write a bigger one rather than have
+ * the module ignore it. */
+#define APID__NSS_MAX_SNAPSHOT (64u << 20)
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
 
 /* identity.c: the provisioned shared group's gid, in a read transaction. */

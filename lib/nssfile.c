@@ -90,6 +90,10 @@ static int fill(FILE *f, void *arg)
         r = apid__reg_accounts_each(s->db, write_account, s);
         if (r == APID_OK && s->shared[0])
                 fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
+        /* No silent limit: a snapshot the module would not read is refused here. */
+        if (r == APID_OK && ftello(f) > (off_t)APID__NSS_MAX_SNAPSHOT)
+                r = apid__fail(APID_ERANGE, 0, "NSS snapshot: %lld bytes, more than the %u the NSS module reads",
+                               (long long)ftello(f), APID__NSS_MAX_SNAPSHOT);
         return r;
 }
 
