@@ -296,6 +296,7 @@ struct import_arg {
         const char *path;
         char **lines;
         size_t n;
+        size_t first_record; /* the line of the first account or pool record, 0 before */
 };
 
 /* Split a line into at most max tab-separated fields (in place). */
@@ -362,8 +363,14 @@ static int import_setting(apid_ctx *ctx, struct sqlite3 *db, const struct import
         r = apid__setting_normalize(&apid__registry_settings[i], f[2], &v);
         if (r < 0)
                 return r;
-        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0)
+        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0) {
+                /* Accounts are checked against the range when they are read:
+                 * a range moved after them would leave them outside it. */
+                if (im->first_record)
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': after the accounts of line %zu; the id range "
+                                          "comes first (as export writes it)", name, v, im->first_record);
                 other = file_setting(im, strcmp(name, "idRangeStart") == 0 ? "idRangeSize" : "idRangeStart");
+        }
         r = setting_check(ctx, db, i, v, other);
         if (r < 0)
                 return r;
@@ -513,11 +520,13 @@ static int import_pool_setting(struct sqlite3 *db, char **f)
                                      strcmp(v, apid__pool_settings[i].def) ? v : NULL);
 }
 
-static int import_line(apid_ctx *ctx, struct sqlite3 *db, const struct import_arg *im, char *line)
+static int import_line(apid_ctx *ctx, struct sqlite3 *db, struct import_arg *im, size_t lineno, char *line)
 {
         char *f[8];
         size_t n = split(line, f, 7);
 
+        if (!im->first_record && (strcmp(f[0], "account") == 0 || strcmp(f[0], "pool") == 0))
+                im->first_record = lineno;
         if (strcmp(f[0], "setting") == 0 && n == 3)
                 return import_setting(ctx, db, im, f);
         if (strcmp(f[0], "account") == 0 && n == 6)
@@ -538,12 +547,13 @@ static int import_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         size_t i;
         int r;
 
+        im->first_record = 0;
         for (i = 1; i < im->n; i++) {
                 _cleanup_free_ char *copy = strdup(im->lines[i]);
 
                 if (!copy)
                         return apid__fail_oom();
-                r = import_line(ctx, db, im, copy);
+                r = import_line(ctx, db, im, i + 1, copy);
                 if (r < 0)
                         return apid__fail(r, apid_error_errno(), "import %s, line %zu: %s", im->path, i + 1,
                                           apid_error_message());

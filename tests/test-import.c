@@ -222,6 +222,7 @@ static void import_checks_settings_as_registry_set_does(void **state)
 {
         struct fixture *f = *state;
         char file[512], root[1100];
+        struct acct a;
         char *before;
 
         snprintf(file, sizeof(file), "%s/in.tsv", f->dir);
@@ -238,6 +239,14 @@ static void import_checks_settings_as_registry_set_does(void **state)
                 "2: idRangeStart '2000000000': the id range 2000000000..2199999999 would pass 2147483647 (2^31 - 1)");
         spit(file, "apppoolid-export 1\nsetting\tidRangeStart\t2000000000\nsetting\tidRangeSize\t1000\n");
         must(apid_registry_import(f->ctx, file));
+        /* A range moved after the accounts it governs would leave them outside. */
+        must(apid_pool_create(f->ctx, "inrange", NULL));
+        account_of(f->ctx, f->dir, "apppool-inrange", &a);
+        spit(file, "apppoolid-export 1\naccount\t%u\t%s\tapppool-inrange\t0\t%u\nsetting\tidRangeStart\t1879048192\n",
+             a.uid, a.sid, a.probe);
+        refused(f->ctx, f->dir, file, APID_EINVAL, "3: idRangeStart '1879048192': after the accounts of line 2; the "
+                "id range comes first (as export writes it)");
+        must(apid_pool_delete(f->ctx, "inrange", APID_POOL_DELETE_KEEP_PROFILE));
         must(apid_registry_set(f->ctx, "idRangeStart", "1879048192"));
         must(apid_registry_set(f->ctx, "idRangeSize", "16777216"));
         /* localSystemUser must exist, as registry set says. */
