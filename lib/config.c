@@ -538,6 +538,52 @@ static int import_line(apid_ctx *ctx, struct sqlite3 *db, struct import_arg *im,
         return apid__fail(APID_EINVAL, 0, "not a record this library knows");
 }
 
+/* After the last line, every pool must be one pool set could have made: a
+ * SpecificUser pool names its user, a LocalService/NetworkService pool has
+ * its account (provisioned as pool set provisions it). */
+static int import_pools_complete(apid_ctx *ctx, struct sqlite3 *db)
+{
+        char **names = NULL;
+        size_t n = 0, i, j;
+        int r = apid__reg_pool_keys(db, &names, &n);
+
+        for (i = 0; i < n && r == APID_OK; i++) {
+                _cleanup_free_ char *key = NULL;
+                struct apid__pool_row row;
+                const char *type = "ApplicationPoolIdentity", *user = "";
+
+                r = apid_pool_name_canonical(names[i], &key);
+                if (r == APID_OK)
+                        r = apid__reg_pool_get(db, key, &row);
+                if (r < 0)
+                        break;
+                for (j = 0; j < row.n_settings; j++) {
+                        if (strcmp(row.setting_names[j], "processModel.identityType") == 0)
+                                type = row.setting_values[j];
+                        else if (strcmp(row.setting_names[j], "processModel.userName") == 0)
+                                user = row.setting_values[j];
+                }
+                switch (apid__identity_type_from_name(type)) {
+                case APID_IDENTITY_SPECIFIC_USER:
+                        if (!user[0])
+                                r = apid__fail(APID_EINVAL, 0, "pool '%s': processModel.identityType 'SpecificUser' "
+                                               "without processModel.userName", row.name);
+                        break;
+                case APID_IDENTITY_LOCAL_SERVICE:
+                case APID_IDENTITY_NETWORK_SERVICE:
+                        r = apid__provision_builtin(ctx, db, apid__identity_type_from_name(type));
+                        break;
+                default:
+                        break;
+                }
+                apid__pool_row_clear(&row);
+        }
+        for (i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
+}
+
 /* Every line inside one transaction: a refusal rolls back all of it. Every
  * refusal names the file and the line; apid__fail formats into a buffer of
  * its own, so the message can be passed back into it. */
@@ -558,6 +604,9 @@ static int import_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                         return apid__fail(r, apid_error_errno(), "import %s, line %zu: %s", im->path, i + 1,
                                           apid_error_message());
         }
+        r = import_pools_complete(ctx, db);
+        if (r < 0)
+                return apid__fail(r, apid_error_errno(), "import %s: %s", im->path, apid_error_message());
         return APID_OK;
 }
 

@@ -158,6 +158,9 @@ apid_ctx *apid__pool_ctx(const apid_pool *pool);
 uint32_t apid__pool_uid(const apid_pool *pool);
 const char *apid__pool_value(const apid_pool *pool, const char *setting);
 int apid__pool_open_key(apid_ctx *ctx, const char *key, apid_pool **out);
+/* pool.c: provision the LocalService/NetworkService account (type
+ * APID_IDENTITY_*) as pool set does, inside the caller's transaction. */
+int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type);
 /* identity.c: the identity of a pool, inside the caller's transaction. */
 int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *pool, apid_identity **out);
 

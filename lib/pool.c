@@ -333,7 +333,7 @@ struct set_arg {
 
 /* LocalService and NetworkService run as accounts the library provisions,
  * unless NSS already knows an account of the configured name. */
-static int provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
+int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
 {
         static const char *const sids[] = { [APID_IDENTITY_LOCAL_SERVICE] = "S-1-5-19",
                                             [APID_IDENTITY_NETWORK_SERVICE] = "S-1-5-20" };
@@ -390,7 +390,7 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                         return apid__fail(APID_EINVAL, 0,
                                           "processModel.identityType 'SpecificUser': set processModel.userName first");
                 if (type == APID_IDENTITY_LOCAL_SERVICE || type == APID_IDENTITY_NETWORK_SERVICE) {
-                        r = provision_builtin(ctx, db, type);
+                        r = apid__provision_builtin(ctx, db, type);
                         if (r < 0)
                                 return r;
                 }
