@@ -182,8 +182,30 @@ static void check_pool(const char *name, const char *root)
         apid_pool_free(pool);
 }
 
+/* The account of a pool's uid is its own SID's (never a deleted pool's). */
+static void check_pool_account(const char *export, const char *name, unsigned uid)
+{
+        char key[32], sid[200];
+        apid_sid *own = NULL;
+        char *text = NULL;
+        const char *p;
+
+        snprintf(key, sizeof(key), "\naccount\t%u\t", uid);
+        p = strstr(export, key);
+        if (!p || sscanf(p + strlen(key), "%199[^\t]", sid) != 1)
+                die("pool without an account accepted", name);
+        if (apid_sid_for_pool(name, &own) != APID_OK || apid_sid_to_string(own, &text) != APID_OK)
+                die("pool name", name);
+        if (strcmp(text, sid) != 0)
+                die("pool on another SID's uid accepted", name);
+        apid_free(text);
+        apid_sid_free(own);
+}
+
 static void check_added(const char *before, char *after)
 {
+        char *whole = strdup(after);
+
         char start_s[32], size_s[32], root[1200];
         uint64_t first, size;
         char *line, *save = NULL;
@@ -216,8 +238,10 @@ static void check_added(const char *before, char *after)
                                 die("account name another NSS source owns accepted", user);
                 } else if (sscanf(line, "pool\t%1099[^\t]\t%u", name, &uid) == 2) {
                         check_pool(name, root);
+                        check_pool_account(whole, name, uid);
                 }
         }
+        free(whole);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
