@@ -167,24 +167,26 @@ static int ensure_state_dir(const char *dir)
  * stays 0644: every process reads it. */
 #define REGISTRY_MODE 0640
 
+/* By path, never through a descriptor of our own: closing any descriptor of
+ * a file drops every POSIX lock this process holds on it, SQLite's included
+ * (it broke concurrent writers with SQLITE_PROTOCOL). lstat() first: only a
+ * regular file of ours is changed, and the state directory, which only its
+ * owner may write, keeps anyone from swapping it in between. */
 static void fix_file(const char *path, gid_t gid)
 {
         struct stat st;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-        if (fd < 0)
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
                 return;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
-                if (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) < 0)
-                        (void)0; /* a group this user is not in: the mode alone protects it */
-                if ((st.st_mode & 07777) != REGISTRY_MODE)
-                        (void)fchmod(fd, REGISTRY_MODE);
-        }
-        close(fd);
+        if (st.st_gid != gid && lchown(path, (uid_t)-1, gid) < 0)
+                (void)0; /* a group this user is not in: the mode alone protects it */
+        if ((st.st_mode & 07777) != REGISTRY_MODE)
+                (void)chmod(path, REGISTRY_MODE);
 }
 
 /* Bring the registry files to REGISTRY_MODE and the directory's group: new
- * files are made so, old (0644) ones repaired by the next writer. */
+ * files are made so (before SQLite makes the -wal and -shm, which take the
+ * database's mode), old (0644) ones repaired by the next writer. */
 static void fix_modes(const char *dir)
 {
         static const char *const suffix[] = { "", "-wal", "-shm" };
@@ -198,21 +200,6 @@ static void fix_modes(const char *dir)
                 snprintf(path, sizeof(path), "%s/%s%s", dir, REGISTRY_FILE, suffix[i]);
                 fix_file(path, st.st_gid);
         }
-}
-
-/* Make a new registry file 0640 before SQLite does (it would use 0644 and
- * give the -wal and -shm the same mode). */
-static int precreate(const char *dir, const char *path)
-{
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, REGISTRY_MODE);
-
-        if (fd < 0)
-                return errno == EEXIST ? APID_OK
-                                       : apid__fail(errno == EACCES || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
-                                                    "registry %s: cannot create it: %s", path, strerror(errno));
-        close(fd);
-        fix_modes(dir);
-        return APID_OK;
 }
 
 void apid__reg_close(apid_ctx *ctx)
@@ -263,8 +250,6 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                                           "group)", path, strerror(errno));
         } else {
                 r = ensure_state_dir(dir);
-                if (r == APID_OK)
-                        r = precreate(dir, path);
                 if (r < 0)
                         return r;
         }
@@ -280,6 +265,8 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 sqlite3_close_v2(db);
                 return r;
         }
+        if (create)
+                fix_modes(dir); /* before the -wal and -shm exist */
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(db, 1);
         if (readonly) {
