@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <seccomp.h>
 
 #include "testutil.h"
 #include "testutil-state.h"
@@ -439,6 +442,66 @@ static void profile_trees_of_any_depth_are_removed(void **state)
         apid_pool_free(pool);
 }
 
+/* The same on a kernel without openat2 (before 5.6): a seccomp filter makes
+ * it ENOSYS in a child, which then removes the tree by the O_NOFOLLOW walk. */
+static void profile_removal_without_openat2(void **state)
+{
+        struct fixture *f = *state;
+        char ofile[512], odir[512], inside[600];
+        apid_pool *pool = NULL;
+        apid_identity *id = NULL;
+        struct stat st;
+        int fd, status;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                skip();
+        assert_int_equal(chmod(f->dir, 0755), 0);
+        snprintf(ofile, sizeof(ofile), "%s/outside-file", f->dir);
+        snprintf(odir, sizeof(odir), "%s/outside-dir", f->dir);
+        fd = open(ofile, O_CREAT | O_WRONLY, 0644);
+        close(fd);
+        assert_int_equal(mkdir(odir, 0755), 0);
+        snprintf(inside, sizeof(inside), "%s/keep", odir);
+        fd = open(inside, O_CREAT | O_WRONLY, 0644);
+        close(fd);
+        outside_file = ofile;
+        outside_dir = odir;
+        must(apid_pool_create(f->ctx, "walk", &pool));
+        must(apid_pool_set(pool, "processModel.loadUserProfile", "true"));
+        must(apid_pool_get_identity(pool, &id));
+        assert_int_equal(as_pool(apid_identity_get_uid(id), plant_deep_tree, apid_identity_get_profile_dir(id)), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
+                struct open_how how = { .flags = O_RDONLY };
+                apid_ctx *ctx = NULL;
+
+                if (!sc || seccomp_rule_add(sc, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0) < 0 ||
+                    seccomp_load(sc) < 0)
+                        _exit(2);
+                if (syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how)) >= 0 || errno != ENOSYS)
+                        _exit(3); /* the filter did not take */
+                if (apid_ctx_new(&ctx) != APID_OK || apid_ctx_set_state_dir(ctx, f->dir) != APID_OK)
+                        _exit(4);
+                if (apid_pool_delete(ctx, "walk", APID_POOL_DELETE_REMOVE_PROFILE) != APID_OK) {
+                        fprintf(stderr, "%s\n", apid_error_message());
+                        _exit(5);
+                }
+                apid_ctx_unref(ctx);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(lstat(apid_identity_get_profile_dir(id), &st), -1);
+        assert_int_equal(stat(ofile, &st), 0);
+        assert_int_equal(stat(inside, &st), 0);
+        apid_identity_free(id);
+        apid_pool_free(pool);
+}
+
 static void profiles_have_their_tmp(void **state)
 {
         struct fixture *f = *state;
@@ -639,6 +702,7 @@ int main(void)
                 T(import_messages_are_whole),
                 T(refused_import_keeps_nothing),
                 T(profile_trees_of_any_depth_are_removed),
+                T(profile_removal_without_openat2),
                 T(profiles_have_their_tmp),
                 T(state_dir_must_be_private),
                 T(registry_is_for_root_and_admins),
