@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -502,6 +503,85 @@ static void profile_removal_without_openat2(void **state)
         apid_pool_free(pool);
 }
 
+/* The pool moves part of its tree out, while it is being removed, to a
+ * directory of its own beside a root-owned file. Climbing back through ".."
+ * must notice (device and inode) and never clear the directory it came out
+ * in (without the check, this removed the victim). */
+static char race_src[700], race_dst[700], race_start[700];
+
+/* Wait until the removal has started (the first level's link is gone), then
+ * move the subtree it is working in out of the profile, once. */
+static void mover(const char *unused)
+{
+        struct stat st;
+
+        (void)unused;
+        while (lstat(race_start, &st) == 0)
+                ;
+        _exit(rename(race_src, race_dst) == 0 ? 0 : 1);
+}
+
+static void moving_tree_round(struct fixture *f, const char *sticky, const char *victim, int round)
+{
+        char own[600], name[32];
+        apid_pool *pool = NULL;
+        apid_identity *id = NULL;
+        struct stat st;
+        int r, status;
+        pid_t pid;
+
+        snprintf(own, sizeof(own), "%s/own%d", sticky, round);
+        snprintf(name, sizeof(name), "mover%d", round);
+        must(apid_pool_create(f->ctx, name, &pool));
+        must(apid_pool_set(pool, "processModel.loadUserProfile", "true"));
+        must(apid_pool_get_identity(pool, &id));
+        assert_int_equal(mkdir(own, 0700), 0);
+        assert_int_equal(chown(own, apid_identity_get_uid(id), apid_identity_get_gid(id)), 0);
+        assert_int_equal(as_pool(apid_identity_get_uid(id), plant_deep_tree, apid_identity_get_profile_dir(id)), 0);
+        snprintf(race_src, sizeof(race_src), "%s/d/d", apid_identity_get_profile_dir(id));
+        snprintf(race_dst, sizeof(race_dst), "%s/d", own);
+        snprintf(race_start, sizeof(race_start), "%s/file-link", apid_identity_get_profile_dir(id));
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                uint32_t uid = apid_identity_get_uid(id);
+
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                        _exit(90);
+                mover(NULL);
+        }
+        r = apid_pool_delete(f->ctx, name, APID_POOL_DELETE_REMOVE_PROFILE);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (r != APID_OK && r != APID_EBUSY)
+                fail_msg("removal under a moving tree: %d %s", r, apid_error_message());
+        /* What the links and the moves pointed at is all there. */
+        assert_int_equal(stat(victim, &st), 0);
+        assert_int_equal(stat(own, &st), 0);
+        apid_identity_free(id);
+        apid_pool_free(pool);
+}
+
+static void profile_removal_survives_a_moving_tree(void **state)
+{
+        struct fixture *f = *state;
+        static char sticky[512], victim[600]; /* static: outside_file/dir point at them */
+        int fd, round;
+
+        if (geteuid() != 0)
+                skip();
+        assert_int_equal(chmod(f->dir, 0755), 0);
+        snprintf(sticky, sizeof(sticky), "%s/sticky", f->dir);
+        assert_int_equal(mkdir(sticky, 0777), 0);
+        assert_int_equal(chmod(sticky, 01777), 0);
+        snprintf(victim, sizeof(victim), "%s/victim", sticky);
+        fd = open(victim, O_CREAT | O_WRONLY, 0644);
+        close(fd);
+        outside_file = victim;
+        outside_dir = sticky;
+        for (round = 0; round < 3; round++)
+                moving_tree_round(f, sticky, victim, round);
+}
+
 static void profiles_have_their_tmp(void **state)
 {
         struct fixture *f = *state;
@@ -703,6 +783,7 @@ int main(void)
                 T(refused_import_keeps_nothing),
                 T(profile_trees_of_any_depth_are_removed),
                 T(profile_removal_without_openat2),
+                T(profile_removal_survives_a_moving_tree),
                 T(profiles_have_their_tmp),
                 T(state_dir_must_be_private),
                 T(registry_is_for_root_and_admins),
