@@ -51,6 +51,7 @@ static char *slurp(const char *path)
         return buf;
 }
 
+static void spit(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void spit(const char *path, const char *fmt, ...)
 {
         FILE *f = fopen(path, "w");
@@ -93,6 +94,8 @@ static void account_of(apid_ctx *ctx, const char *dir, const char *user, struct 
 
 /* Import file into ctx; expect status and exactly the message (with %s for
  * the file's path). Then the registry must be as it was. */
+static void refused(apid_ctx *ctx, const char *dir, const char *file, int status, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 static void refused(apid_ctx *ctx, const char *dir, const char *file, int status, const char *fmt, ...)
 {
         char expect[2048], tmp[1024];
@@ -329,6 +332,59 @@ static void import_messages_are_whole(void **state)
         spit(file, "apppoolid-export 1\npool\ta/b\t%u\n", web.uid);
         refused(f->ctx, f->dir, file, APID_EINVAL, "2: malformed pool record: pool name 'a/b': character '/' is not "
                                                    "allowed");
+        apid_ctx_unref(src);
+        rm_tree(dir);
+}
+
+static void import_conflict_messages_are_whole(void **state)
+{
+        struct fixture *f = *state;
+        char dir[256], file[512], expect[1024];
+        struct acct web, old;
+        apid_ctx *src = source_host(dir, sizeof(dir), &web, &old);
+        unsigned other = web.uid == RANGE_END ? web.uid - 1 : web.uid + 1;
+        FILE *fp;
+
+        must(apid_pool_create(f->ctx, "web", NULL)); /* the same uid as on the source */
+        snprintf(file, sizeof(file), "%s/in.tsv", f->dir);
+        spit(file, "apppoolid-export 1\naccount\t%u\t%s\tapppool-web\t0\t%u\n", other, web.sid, web.probe);
+        refused(f->ctx, f->dir, file, APID_ECOLLISION, "2: %s has uid %u here and %u in the file", web.sid, web.uid,
+                other);
+        spit(file, "apppoolid-export 1\naccount\t%u\t%s\tapppool-other\t0\t%u\n", web.uid, web.sid, web.probe);
+        refused(f->ctx, f->dir, file, APID_ECOLLISION, "2: %s is user apppool-web here and apppool-other in the file",
+                web.sid);
+        spit(file, "apppoolid-export 1\npool\tweb\t%u\n", other);
+        refused(f->ctx, f->dir, file, APID_ECOLLISION, "2: pool 'web' has uid %u here and %u in the file", web.uid,
+                other);
+        spit(file, "apppoolid-export 1\npool\tweb\tx\n");
+        refused(f->ctx, f->dir, file, APID_EINVAL, "2: malformed pool record: uid 'x'");
+        spit(file, "apppoolid-export 1\npoolsetting\ta/b\tqueueLength\t50\n");
+        refused(f->ctx, f->dir, file, APID_EINVAL,
+                "2: malformed pool setting record: pool name 'a/b': character '/' is not allowed");
+        spit(file, "apppoolid-export 1\npoolsetting\tweb\tprocessModel.userName\tno-such-user\n");
+        refused(f->ctx, f->dir, file, APID_ENOTFOUND, "2: processModel.userName 'no-such-user': no such account");
+        spit(file, "apppoolid-export 1\naccount\t%u\t%s\tapppool-users\t2\t0\n", old.uid, old.sid);
+        refused(f->ctx, f->dir, file, APID_EINVAL, "2: account kind 2 (shared group): SID %s is not S-1-5-32-568",
+                old.sid);
+        /* Whole-file refusals. */
+        spit(file, "apppoolid-export 1\npoolsetting\tweb\tprocessModel.identityType\tSpecificUser\n");
+        assert_int_equal(apid_registry_import(f->ctx, file), APID_EINVAL);
+        snprintf(expect, sizeof(expect),
+                 "import %s: pool 'web': processModel.identityType 'SpecificUser' without processModel.userName", file);
+        assert_string_equal(apid_error_message(), expect);
+        spit(file, "hello\n");
+        assert_int_equal(apid_registry_import(f->ctx, file), APID_EINVAL);
+        snprintf(expect, sizeof(expect), "import %s: not an apppoolid export (first line is not 'apppoolid-export 1')",
+                 file);
+        assert_string_equal(apid_error_message(), expect);
+        fp = fopen(file, "w");
+        assert_non_null(fp);
+        fwrite("apppoolid-export 1\nsetting\0x\n", 1, 29, fp);
+        fclose(fp);
+        assert_int_equal(apid_registry_import(f->ctx, file), APID_EINVAL);
+        snprintf(expect, sizeof(expect), "import %s, line 2: NUL byte", file);
+        assert_string_equal(apid_error_message(), expect);
+        assert_int_equal(pool_count(f->ctx), 1);
         apid_ctx_unref(src);
         rm_tree(dir);
 }
@@ -780,6 +836,7 @@ int main(void)
                 T(import_checks_settings_as_registry_set_does),
                 T(profile_root_rules),
                 T(import_messages_are_whole),
+                T(import_conflict_messages_are_whole),
                 T(refused_import_keeps_nothing),
                 T(profile_trees_of_any_depth_are_removed),
                 T(profile_removal_without_openat2),
