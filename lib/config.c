@@ -289,7 +289,8 @@ APID_EXPORT int apid_registry_export(apid_ctx *ctx, const char *path)
 
         if (!ctx || !path)
                 return apid__fail(APID_EINVAL, 0, "apid_registry_export: NULL argument");
-        return apid__write_atomic(path, "export", 0644, export_fill, &e);
+        /* 0640, as the registry: an export holds every setting of every pool. */
+        return apid__write_atomic(path, "export", 0640, export_fill, &e);
 }
 
 struct import_arg {

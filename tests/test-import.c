@@ -798,6 +798,11 @@ static void registry_is_for_root_and_admins(void **state)
         snprintf(snap, sizeof(snap), "%s/nss-snapshot", f->dir);
         assert_int_equal(stat(snap, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
+        /* An export holds what the registry holds: not world-readable either. */
+        snprintf(snap, sizeof(snap), "%s/farm.tsv", f->dir);
+        must(apid_registry_export(f->ctx, snap));
+        assert_int_equal(stat(snap, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
         r = count_as_nobody(f->dir, 0, msg, sizeof(msg));
         if (r != APID_EPERM || !strstr(msg, "registry.db") || !strstr(msg, "ermission denied"))
                 fail_msg("nobody read the registry: %d %s", r, msg);

@@ -67,7 +67,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_set(apid_ctx *ctx, const char *se
  *
  * The file is text, one tab-separated record per line after the line
  * "apppoolid-export 1" (docs/identities.md describes it), and is written
- * atomically (a temporary file renamed into place).
+ * atomically (a temporary file renamed into place), mode 0640 (it holds what
+ * the registry holds).
  * @param ctx   the context.
  * @param path  the file to write.
  * @return #APID_OK; #APID_EINVAL; #APID_ESYS; #APID_ECORRUPT; #APID_ENOMEM.
