@@ -90,12 +90,29 @@ static int make_root(const char *root)
         return APID_OK;
 }
 
+/* The root is trusted only if no pool can rename what is in it: it belongs
+ * to root (or this process's user) and is not writable by group or others. */
 static int open_root(const char *root, int *fd)
 {
+        struct stat st;
+        int r;
+
         *fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (*fd < 0)
                 return apid__fail(APID_ESYS, errno, "profile root %s: %s", root, strerror(errno));
-        return APID_OK;
+        if (fstat(*fd, &st) < 0)
+                r = apid__fail(APID_ESYS, errno, "profile root %s: %s", root, strerror(errno));
+        else if (st.st_uid != 0 && st.st_uid != geteuid())
+                r = apid__fail(APID_EPERM, 0, "profile root %s: owned by uid %u; it must belong to root", root,
+                               (unsigned)st.st_uid);
+        else if (st.st_mode & 022)
+                r = apid__fail(APID_EPERM, 0, "profile root %s: mode %04o lets group or others write it; chmod go-w %s",
+                               root, (unsigned)(st.st_mode & 07777), root);
+        else
+                return APID_OK;
+        close(*fd);
+        *fd = -1;
+        return r;
 }
 
 static int check_user(const char *user)
@@ -353,10 +370,9 @@ int apid__profile_remove(const char *root, const char *user)
                 path = NULL;
                 return apid__fail_oom();
         }
-        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return errno == ENOENT ? APID_OK
-                                       : apid__fail(APID_ESYS, errno, "profile root %s: %s", root, strerror(errno));
+        r = open_root(root, &rootfd);
+        if (r < 0)
+                return apid_error_status() == APID_ESYS && apid_error_errno() == ENOENT ? APID_OK : r;
         fd = open_beneath(rootfd, user, O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
                 r = errno == ENOENT ? APID_OK

@@ -638,6 +638,28 @@ static void profile_removal_survives_a_moving_tree(void **state)
                 moving_tree_round(f, sticky, victim, round);
 }
 
+static void profile_root_others_can_write_is_refused(void **state)
+{
+        struct fixture *f = *state;
+        char root[512], expect[1200];
+        apid_pool *pool = NULL;
+
+        if (geteuid() != 0)
+                skip();
+        snprintf(root, sizeof(root), "%s/shared-profiles", f->dir);
+        assert_int_equal(mkdir(root, 0777), 0);
+        assert_int_equal(chmod(root, 01777), 0);
+        must(apid_registry_set(f->ctx, "profileRoot", root));
+        must(apid_pool_create(f->ctx, "p", &pool));
+        assert_int_equal(apid_pool_set(pool, "processModel.loadUserProfile", "true"), APID_EPERM);
+        snprintf(expect, sizeof(expect), "profile root %s: mode 1777 lets group or others write it; chmod go-w %s",
+                 root, root);
+        assert_string_equal(apid_error_message(), expect);
+        assert_int_equal(chmod(root, 0755), 0);
+        must(apid_pool_set(pool, "processModel.loadUserProfile", "true"));
+        apid_pool_free(pool);
+}
+
 static void profiles_have_their_tmp(void **state)
 {
         struct fixture *f = *state;
@@ -846,6 +868,7 @@ int main(void)
                 T(profile_trees_of_any_depth_are_removed),
                 T(profile_removal_without_openat2),
                 T(profile_removal_survives_a_moving_tree),
+                T(profile_root_others_can_write_is_refused),
                 T(profiles_have_their_tmp),
                 T(state_dir_must_be_private),
                 T(registry_is_for_root_and_admins),
