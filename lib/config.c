@@ -70,32 +70,52 @@ static int provision_shared_group(apid_ctx *ctx, struct sqlite3 *db, const char 
         return r;
 }
 
+/* The checks registry set makes on a registry setting's canonical value,
+ * shared with import (issue 15: an import once set an id range that registry
+ * set refuses). other_range: for idRangeStart/idRangeSize, the other bound to
+ * check against; NULL takes the registry's. */
+static int setting_check(apid_ctx *ctx, struct sqlite3 *db, int index, const char *value, const char *other_range)
+{
+        const char *name = apid__registry_settings[index].name;
+        char q[160];
+        int r;
+
+        apid__quote(q, sizeof(q), value, 100);
+        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0) {
+                _cleanup_free_ char *other = NULL;
+                int is_start = strcmp(name, "idRangeStart") == 0;
+                unsigned long long start, size;
+
+                if (!other_range) {
+                        r = apid__config(db, is_start ? "idRangeSize" : "idRangeStart", &other);
+                        if (r < 0)
+                                return r;
+                        other_range = other;
+                }
+                start = strtoull(is_start ? value : other_range, NULL, 10);
+                size = strtoull(is_start ? other_range : value, NULL, 10);
+                if (start + size - 1 > 2147483647ull)
+                        return apid__fail(APID_EINVAL, 0,
+                                          "%s '%s': the id range %llu..%llu would pass 2147483647 (2^31 - 1)", name,
+                                          q, start, start + size - 1);
+        } else if (strcmp(name, "sharedGroup") == 0 && value[0]) {
+                r = provision_shared_group(ctx, db, value);
+                if (r < 0)
+                        return r;
+        } else if (strcmp(name, "localSystemUser") == 0 && value[0] && !getpwnam(value)) {
+                return apid__fail(APID_ENOTFOUND, 0, "localSystemUser '%s': no such account", q);
+        }
+        return APID_OK;
+}
+
 static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct config_arg *c = arg;
         const char *name = apid__registry_settings[c->index].name;
-        int r;
+        int r = setting_check(ctx, db, c->index, c->out, NULL);
 
-        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0) {
-                _cleanup_free_ char *other = NULL;
-                unsigned long long start, size;
-
-                r = apid__config(db, strcmp(name, "idRangeStart") == 0 ? "idRangeSize" : "idRangeStart", &other);
-                if (r < 0)
-                        return r;
-                start = strtoull(strcmp(name, "idRangeStart") == 0 ? c->out : other, NULL, 10);
-                size = strtoull(strcmp(name, "idRangeStart") == 0 ? other : c->out, NULL, 10);
-                if (start + size - 1 > 2147483647ull)
-                        return apid__fail(APID_EINVAL, 0,
-                                          "%s '%s': the id range %llu..%llu would pass 2147483647 (2^31 - 1)", name,
-                                          c->out, start, start + size - 1);
-        } else if (strcmp(name, "sharedGroup") == 0 && c->out[0]) {
-                r = provision_shared_group(ctx, db, c->out);
-                if (r < 0)
-                        return r;
-        } else if (strcmp(name, "localSystemUser") == 0 && c->out[0] && !getpwnam(c->out)) {
-                return apid__fail(APID_ENOTFOUND, 0, "localSystemUser '%s': no such account", c->out);
-        }
+        if (r < 0)
+                return r;
         return apid__reg_config_set(db, name, strcmp(c->out, apid__registry_settings[c->index].def) ? c->out : "");
 }
 
@@ -269,13 +289,15 @@ APID_EXPORT int apid_registry_export(apid_ctx *ctx, const char *path)
 
         if (!ctx || !path)
                 return apid__fail(APID_EINVAL, 0, "apid_registry_export: NULL argument");
-        return apid__write_atomic(path, "export", 0644, export_fill, &e);
+        /* 0640, as the registry: an export holds every setting of every pool. */
+        return apid__write_atomic(path, "export", 0640, export_fill, &e);
 }
 
 struct import_arg {
         const char *path;
         char **lines;
         size_t n;
+        size_t first_record; /* the line of the first account or pool record, 0 before */
 };
 
 /* Split a line into at most max tab-separated fields (in place). */
@@ -300,121 +322,292 @@ static int parse_u32(const char *s, uint32_t *out)
 
         errno = 0;
         v = strtoul(s, &end, 10);
-        if (!s[0] || *end || errno || v > 2147483647ul || s[0] == '-' || s[0] == '+')
+        if (!s[0] || *end || errno || v > 2147483647ul || s[0] == '-' || s[0] == '+' || s[0] == ' ')
                 return -1;
         *out = (uint32_t)v;
         return 0;
 }
 
-static int import_line(apid_ctx *ctx, struct sqlite3 *db, const char *path, size_t lineno, char *line)
+/* The canonical value the file gives a registry setting, or NULL: the id
+ * range's two bounds are checked together, as the file moves them together. */
+static char *file_setting(const struct import_arg *im, const char *name)
+{
+        size_t i, len = strlen(name);
+        char *value = NULL;
+
+        for (i = 1; i < im->n; i++) {
+                const char *l = im->lines[i];
+
+                if (strncmp(l, "setting\t", 8) == 0 && strncasecmp(l + 8, name, len) == 0 && l[8 + len] == '\t' &&
+                    !strchr(l + 9 + len, '\t')) {
+                        int k = apid__setting_find(apid__registry_settings, name, "registry setting");
+
+                        free(value);
+                        value = NULL;
+                        if (k >= 0 && apid__setting_normalize(&apid__registry_settings[k], l + 9 + len, &value) < 0)
+                                value = NULL;
+                }
+        }
+        return value;
+}
+
+static int import_setting(apid_ctx *ctx, struct sqlite3 *db, const struct import_arg *im, char **f)
+{
+        _cleanup_free_ char *v = NULL;
+        _cleanup_free_ char *other = NULL;
+        int i = apid__setting_find(apid__registry_settings, f[1], "registry setting"), r;
+        const char *name;
+
+        if (i < 0)
+                return i;
+        name = apid__registry_settings[i].name;
+        r = apid__setting_normalize(&apid__registry_settings[i], f[2], &v);
+        if (r < 0)
+                return r;
+        if (strcmp(name, "idRangeStart") == 0 || strcmp(name, "idRangeSize") == 0) {
+                /* Accounts are checked against the range when they are read:
+                 * a range moved after them would leave them outside it. */
+                if (im->first_record)
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': after the accounts of line %zu; the id range "
+                                          "comes first (as export writes it)", name, v, im->first_record);
+                other = file_setting(im, strcmp(name, "idRangeStart") == 0 ? "idRangeSize" : "idRangeStart");
+        }
+        r = setting_check(ctx, db, i, v, other);
+        if (r < 0)
+                return r;
+        return apid__reg_config_set(db, name, strcmp(v, apid__registry_settings[i].def) ? v : "");
+}
+
+static int import_account(struct sqlite3 *db, char **f)
+{
+        struct apid__account a, here;
+        apid_sid *sid = NULL;
+        uint32_t kind;
+        int r;
+
+        memset(&a, 0, sizeof(a));
+        if (parse_u32(f[1], &a.uid) < 0 || parse_u32(f[4], &kind) < 0 || kind > APID__ACCOUNT_GROUP ||
+            parse_u32(f[5], &a.probe) < 0 || strlen(f[3]) == 0 || strlen(f[2]) >= sizeof(a.sid) ||
+            apid_sid_parse(f[2], &sid) < 0)
+                return apid__fail(APID_EINVAL, 0, "malformed account record");
+        if (strlen(f[3]) >= sizeof(a.user)) {
+                char q[160];
+
+                apid_sid_free(sid);
+                apid__quote(q, sizeof(q), f[3], 64);
+                return apid__fail(APID_EINVAL, 0,
+                                  "account user name '%s': not a valid user or group name (lower case, at most 32, "
+                                  "^[a-z_][a-z0-9_-]*$)", q);
+        }
+        apid_sid_free(sid);
+        a.kind = (int)kind;
+        snprintf(a.sid, sizeof(a.sid), "%s", f[2]);
+        snprintf(a.user, sizeof(a.user), "%s", f[3]);
+        r = apid__reg_account_by_sid(db, a.sid, &here);
+        if (r == APID_OK) {
+                if (here.uid != a.uid)
+                        return apid__fail(APID_ECOLLISION, 0, "%s has uid %u here and %u in the file", a.sid,
+                                          here.uid, a.uid);
+                if (strcmp(here.user, a.user) != 0 || here.kind != a.kind)
+                        return apid__fail(APID_ECOLLISION, 0, "%s is user %s here and %s in the file", a.sid,
+                                          here.user, a.user);
+                return APID_OK;
+        }
+        if (r != APID_ENOTFOUND)
+                return r;
+        /* The rules pool add follows: name, NSS, SID, range, candidate. */
+        r = apid__account_check(db, &a, 1);
+        if (r < 0)
+                return r;
+        r = apid__reg_account_by_uid(db, a.uid, &here);
+        if (r == APID_OK)
+                return apid__fail(APID_ECOLLISION, 0, "uid %u is %s here, %s in the file", a.uid, here.sid, a.sid);
+        if (r != APID_ENOTFOUND)
+                return r;
+        if (getpwuid((uid_t)a.uid) || getgrgid((gid_t)a.uid))
+                return apid__fail(APID_ECOLLISION, 0, "uid %u (%s) belongs to an existing account here", a.uid,
+                                  a.user);
+        r = apid__reg_account_by_user(db, a.user, &here);
+        if (r == APID_OK)
+                return apid__fail(APID_ECOLLISION, 0, "user %s is %s here", a.user, here.sid);
+        if (r != APID_ENOTFOUND)
+                return r;
+        return apid__reg_account_insert(db, &a);
+}
+
+static int import_pool(struct sqlite3 *db, char **f)
+{
+        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ char *sid_text = NULL;
+        _cleanup_free_ char *other = NULL;
+        struct apid__pool_row row;
+        struct apid__account a;
+        apid_sid *sid = NULL;
+        char expect[33], q[160];
+        uint32_t uid;
+        int r;
+
+        if (apid_pool_name_canonical(f[1], &key) < 0)
+                return apid__fail(APID_EINVAL, 0, "malformed pool record: %s", apid_error_message());
+        if (parse_u32(f[2], &uid) < 0)
+                return apid__fail(APID_EINVAL, 0, "malformed pool record: uid '%.20s'", f[2]);
+        apid__quote(q, sizeof(q), f[1], 100);
+        r = apid__reg_pool_get(db, key, &row);
+        if (r == APID_OK) {
+                uint32_t here = row.uid;
+
+                apid__pool_row_clear(&row);
+                if (here != uid)
+                        return apid__fail(APID_ECOLLISION, 0, "pool '%s' has uid %u here and %u in the file", q,
+                                          here, uid);
+                return APID_OK;
+        }
+        if (r != APID_ENOTFOUND)
+                return r;
+        /* The uid must be the account of this pool's own SID: never a
+         * deleted pool's, never a built-in's, never one without a record. */
+        r = apid_sid_for_pool(f[1], &sid);
+        if (r == APID_OK)
+                r = apid_sid_to_string(sid, &sid_text);
+        apid_sid_free(sid);
+        if (r < 0)
+                return r;
+        r = apid__reg_account_by_uid(db, uid, &a);
+        if (r == APID_ENOTFOUND)
+                return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u has no account record", q, uid);
+        if (r < 0)
+                return r;
+        if (a.kind != APID__ACCOUNT_POOL || strcmp(a.sid, sid_text) != 0)
+                return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u is the account of %s, not of the pool's SID %s",
+                                  q, uid, a.sid, sid_text);
+        r = apid__pool_user_name_matches(f[1], a.user, expect);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return apid__fail(APID_ECOLLISION, 0, "pool '%s': its account is named '%s', pool add names it '%s'",
+                                  q, a.user, expect);
+        if (apid__reg_pool_key_by_uid(db, uid, &other) == APID_OK)
+                return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u is pool '%s' here", q, uid, other);
+        return apid__reg_pool_insert(db, key, f[1], uid);
+}
+
+static int import_pool_setting(struct sqlite3 *db, char **f)
+{
+        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ char *v = NULL;
+        struct apid__pool_row row;
+        char q[160];
+        int i, r;
+
+        if (apid_pool_name_canonical(f[1], &key) < 0)
+                return apid__fail(APID_EINVAL, 0, "malformed pool setting record: %s", apid_error_message());
+        i = apid__setting_find(apid__pool_settings, f[2], "pool setting");
+        if (i < 0)
+                return i;
+        r = apid__setting_normalize(&apid__pool_settings[i], f[3], &v);
+        if (r < 0)
+                return r;
+        apid__quote(q, sizeof(q), f[1], 100);
+        r = apid__reg_pool_get(db, key, &row);
+        if (r == APID_ENOTFOUND)
+                return apid__fail(APID_ENOTFOUND, 0, "pool '%s': no such pool (yet) for its setting", q);
+        if (r < 0)
+                return r;
+        apid__pool_row_clear(&row);
+        /* As pool set: a SpecificUser account must exist here. */
+        if (strcmp(apid__pool_settings[i].name, "processModel.userName") == 0 && v[0] && !getpwnam(v))
+                return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account", v);
+        return apid__reg_setting_put(db, key, apid__pool_settings[i].name,
+                                     strcmp(v, apid__pool_settings[i].def) ? v : NULL);
+}
+
+static int import_line(apid_ctx *ctx, struct sqlite3 *db, struct import_arg *im, size_t lineno, char *line)
 {
         char *f[8];
         size_t n = split(line, f, 7);
-        int r;
 
-#define BAD(...) apid__fail(APID_EINVAL, 0, "import %s, line %zu: " __VA_ARGS__)
-        if (strcmp(f[0], "setting") == 0 && n == 3) {
-                int i = apid__setting_find(apid__registry_settings, f[1], "registry setting");
-                _cleanup_free_ char *v = NULL;
-
-                if (i < 0)
-                        return BAD("%s", path, lineno, apid_error_message());
-                if (apid__setting_normalize(&apid__registry_settings[i], f[2], &v) < 0)
-                        return BAD("%s", path, lineno, apid_error_message());
-                return apid__reg_config_set(db, apid__registry_settings[i].name,
-                                            strcmp(v, apid__registry_settings[i].def) ? v : "");
-        }
-        if (strcmp(f[0], "account") == 0 && n == 6) {
-                struct apid__account a, here;
-                apid_sid *sid = NULL;
-                uint32_t kind;
-
-                memset(&a, 0, sizeof(a));
-                if (parse_u32(f[1], &a.uid) < 0 || parse_u32(f[4], &kind) < 0 || kind > APID__ACCOUNT_GROUP ||
-                    parse_u32(f[5], &a.probe) < 0 || strlen(f[3]) == 0 || strlen(f[3]) > 32 ||
-                    apid_sid_parse(f[2], &sid) < 0)
-                        return BAD("malformed account record", path, lineno);
-                apid_sid_free(sid);
-                a.kind = (int)kind;
-                snprintf(a.sid, sizeof(a.sid), "%s", f[2]);
-                snprintf(a.user, sizeof(a.user), "%s", f[3]);
-                r = apid__reg_account_by_sid(db, a.sid, &here);
-                if (r == APID_OK) {
-                        if (here.uid != a.uid)
-                                return apid__fail(APID_ECOLLISION, 0,
-                                                  "import %s, line %zu: %s has uid %u here and %u in the file",
-                                                  path, lineno, a.sid, here.uid, a.uid);
-                        return APID_OK;
-                }
-                if (r != APID_ENOTFOUND)
-                        return r;
-                r = apid__reg_account_by_uid(db, a.uid, &here);
-                if (r == APID_OK)
-                        return apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: uid %u is %s here, %s in the file",
-                                          path, lineno, a.uid, here.sid, a.sid);
-                if (r != APID_ENOTFOUND)
-                        return r;
-                if (getpwuid((uid_t)a.uid) || getgrgid((gid_t)a.uid))
-                        return apid__fail(APID_ECOLLISION, 0,
-                                          "import %s, line %zu: uid %u (%s) belongs to an existing account here",
-                                          path, lineno, a.uid, a.user);
-                r = apid__reg_account_by_user(db, a.user, &here);
-                if (r == APID_OK)
-                        return apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: user %s is %s here", path,
-                                          lineno, a.user, here.sid);
-                return apid__reg_account_insert(db, &a);
-        }
-        if (strcmp(f[0], "pool") == 0 && n == 3) {
-                _cleanup_free_ char *key = NULL;
-                struct apid__pool_row row;
-                uint32_t uid;
-
-                if (parse_u32(f[2], &uid) < 0 || apid_pool_name_canonical(f[1], &key) < 0)
-                        return BAD("malformed pool record: %s", path, lineno, apid_error_message());
-                r = apid__reg_pool_get(db, key, &row);
-                if (r == APID_OK) {
-                        uint32_t here = row.uid;
-
-                        apid__pool_row_clear(&row);
-                        if (here != uid)
-                                return apid__fail(APID_ECOLLISION, 0,
-                                                  "import %s, line %zu: pool '%s' has uid %u here and %u in the file",
-                                                  path, lineno, f[1], here, uid);
-                        return APID_OK;
-                }
-                if (r != APID_ENOTFOUND)
-                        return r;
-                return apid__reg_pool_insert(db, key, f[1], uid);
-        }
-        if (strcmp(f[0], "poolsetting") == 0 && n == 4) {
-                _cleanup_free_ char *key = NULL;
-                _cleanup_free_ char *v = NULL;
-                int i = apid__setting_find(apid__pool_settings, f[2], "pool setting");
-
-                if (i < 0 || apid_pool_name_canonical(f[1], &key) < 0 ||
-                    apid__setting_normalize(&apid__pool_settings[i], f[3], &v) < 0)
-                        return BAD("%s", path, lineno, apid_error_message());
-                return apid__reg_setting_put(db, key, apid__pool_settings[i].name,
-                                             strcmp(v, apid__pool_settings[i].def) ? v : NULL);
-        }
-        return BAD("not a record this library knows", path, lineno);
-#undef BAD
+        if (!im->first_record && (strcmp(f[0], "account") == 0 || strcmp(f[0], "pool") == 0))
+                im->first_record = lineno;
+        if (strcmp(f[0], "setting") == 0 && n == 3)
+                return import_setting(ctx, db, im, f);
+        if (strcmp(f[0], "account") == 0 && n == 6)
+                return import_account(db, f);
+        if (strcmp(f[0], "pool") == 0 && n == 3)
+                return import_pool(db, f);
+        if (strcmp(f[0], "poolsetting") == 0 && n == 4)
+                return import_pool_setting(db, f);
+        return apid__fail(APID_EINVAL, 0, "not a record this library knows");
 }
 
+/* After the last line, every pool must be one pool set could have made: a
+ * SpecificUser pool names its user, a LocalService/NetworkService pool has
+ * its account (provisioned as pool set provisions it). */
+static int import_pools_complete(apid_ctx *ctx, struct sqlite3 *db)
+{
+        char **names = NULL;
+        size_t n = 0, i, j;
+        int r = apid__reg_pool_keys(db, &names, &n);
+
+        for (i = 0; i < n && r == APID_OK; i++) {
+                _cleanup_free_ char *key = NULL;
+                struct apid__pool_row row;
+                const char *type = "ApplicationPoolIdentity", *user = "";
+
+                r = apid_pool_name_canonical(names[i], &key);
+                if (r == APID_OK)
+                        r = apid__reg_pool_get(db, key, &row);
+                if (r < 0)
+                        break;
+                for (j = 0; j < row.n_settings; j++) {
+                        if (strcmp(row.setting_names[j], "processModel.identityType") == 0)
+                                type = row.setting_values[j];
+                        else if (strcmp(row.setting_names[j], "processModel.userName") == 0)
+                                user = row.setting_values[j];
+                }
+                switch (apid__identity_type_from_name(type)) {
+                case APID_IDENTITY_SPECIFIC_USER:
+                        if (!user[0])
+                                r = apid__fail(APID_EINVAL, 0, "pool '%s': processModel.identityType 'SpecificUser' "
+                                               "without processModel.userName", row.name);
+                        break;
+                case APID_IDENTITY_LOCAL_SERVICE:
+                case APID_IDENTITY_NETWORK_SERVICE:
+                        r = apid__provision_builtin(ctx, db, apid__identity_type_from_name(type));
+                        break;
+                default:
+                        break;
+                }
+                apid__pool_row_clear(&row);
+        }
+        for (i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
+}
+
+/* Every line inside one transaction: a refusal rolls back all of it. Every
+ * refusal names the file and the line; apid__fail formats into a buffer of
+ * its own, so the message can be passed back into it. */
 static int import_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct import_arg *im = arg;
         size_t i;
         int r;
 
+        im->first_record = 0;
         for (i = 1; i < im->n; i++) {
-                r = import_line(ctx, db, im->path, i + 1, im->lines[i]);
-                if (r == APID_EEXISTS || r == APID_ENOTFOUND)
-                        r = apid__fail(APID_ECOLLISION, 0, "import %s, line %zu: %s", im->path, i + 1,
-                                       apid_error_message());
+                _cleanup_free_ char *copy = strdup(im->lines[i]);
+
+                if (!copy)
+                        return apid__fail_oom();
+                r = import_line(ctx, db, im, i + 1, copy);
                 if (r < 0)
-                        return r;
+                        return apid__fail(r, apid_error_errno(), "import %s, line %zu: %s", im->path, i + 1,
+                                          apid_error_message());
         }
+        r = import_pools_complete(ctx, db);
+        if (r < 0)
+                return apid__fail(r, apid_error_errno(), "import %s: %s", im->path, apid_error_message());
         return APID_OK;
 }
 

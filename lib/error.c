@@ -13,13 +13,18 @@ static _Thread_local struct {
 
 int apid__fail(int status, int sys_errno, const char *fmt, ...)
 {
+        char message[sizeof(last_error.message)];
         va_list ap;
 
+        /* Format into a buffer of its own: callers may pass the thread's
+         * last message (apid_error_message()) as an argument, and writing it
+         * while reading it is undefined (it garbled import errors). */
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
         last_error.status = status;
         last_error.sys_errno = sys_errno;
-        va_start(ap, fmt);
-        vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
-        va_end(ap);
+        memcpy(last_error.message, message, sizeof(message));
         return status;
 }
 

@@ -118,6 +118,77 @@ static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
         return APID_OK;
 }
 
+/* One set of rules for every account record, whether pool add chose it or
+ * an import carries it (issue 15: an import once named a pool "../../etc",
+ * "root", or gave it a deleted pool's uid). */
+int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss)
+{
+        static const char *const kinds[] = { "pool", "LocalService/NetworkService", "shared group" };
+        uint32_t first, size;
+        struct probe p;
+        apid_sid *sid = NULL;
+        char q[160];
+        int r;
+
+        apid__quote(q, sizeof(q), a->user, 64);
+        if (!apid__posix_name_valid(a->user))
+                return apid__fail(APID_EINVAL, 0,
+                                  "account user name '%s': not a valid user or group name (lower case, at most 32, "
+                                  "^[a-z_][a-z0-9_-]*$)", q);
+        /* A name another NSS source serves (root, sshd, a directory's user)
+         * is never ours: nsswitch.conf puts apppoolid after files. */
+        if (check_nss && nss_knows_name(a->user))
+                return apid__fail(APID_ECOLLISION, 0,
+                                  "account user name '%s': already a user or group on this host (NSS)", q);
+        if (a->kind < APID__ACCOUNT_POOL || a->kind > APID__ACCOUNT_GROUP)
+                return apid__fail(APID_EINVAL, 0, "account kind %d: not 0, 1 or 2", a->kind);
+        if (a->kind == APID__ACCOUNT_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
+                return apid__fail(APID_EINVAL, 0, "account kind 0 (pool): SID %s is not a pool's SID", a->sid);
+        if (a->kind == APID__ACCOUNT_BUILTIN && strcmp(a->sid, "S-1-5-19") != 0 && strcmp(a->sid, "S-1-5-20") != 0)
+                return apid__fail(APID_EINVAL, 0, "account kind 1 (%s): SID %s is not S-1-5-19 or S-1-5-20",
+                                  kinds[1], a->sid);
+        if (a->kind == APID__ACCOUNT_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
+                return apid__fail(APID_EINVAL, 0, "account kind 2 (%s): SID %s is not S-1-5-32-568", kinds[2],
+                                  a->sid);
+        r = config_u32(db, "idRangeStart", &first);
+        if (r == APID_OK)
+                r = config_u32(db, "idRangeSize", &size);
+        if (r < 0)
+                return r;
+        if (a->uid < first || a->uid - first >= size)
+                return apid__fail(APID_ERANGE, 0, "%s: uid %u is outside the id range %u..%u", a->sid, a->uid, first,
+                                  first + size - 1);
+        if (a->probe >= MAX_PROBES || a->probe >= size)
+                return apid__fail(APID_ECOLLISION, 0, "%s: uid %u is candidate %u, past the %u pool add tries", a->sid,
+                                  a->uid, a->probe, size < MAX_PROBES ? size : MAX_PROBES);
+        r = apid_sid_parse(a->sid, &sid);
+        if (r < 0)
+                return r;
+        probe_init(sid, first, size, &p);
+        apid_sid_free(sid);
+        if (probe_at(&p, a->probe) != a->uid)
+                return apid__fail(APID_ECOLLISION, 0, "%s: uid %u is not its candidate %u (that is %u)", a->sid,
+                                  a->uid, a->probe, probe_at(&p, a->probe));
+        return APID_OK;
+}
+
+int apid__pool_user_name_matches(const char *pool_name, const char *user, char expect[33])
+{
+        apid_sid *sid = NULL;
+        char name[USER_MAX + 1];
+        int r, variant, found = 0;
+
+        r = apid_sid_for_pool(pool_name, &sid);
+        for (variant = 0; r == APID_OK && variant <= 3 && !found; variant++) {
+                r = apid__pool_user_name(pool_name, sid, variant, name);
+                if (r == APID_OK && variant == 0)
+                        memcpy(expect, name, sizeof(name));
+                found = r == APID_OK && strcmp(name, user) == 0;
+        }
+        apid_sid_free(sid);
+        return r < 0 ? r : found;
+}
+
 int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
                          struct apid__account *out)
 {
@@ -184,7 +255,9 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
                 }
                 a.uid = uid;
                 a.probe = i;
-                r = apid__reg_account_insert(db, &a);
+                r = apid__account_check(db, &a, 0); /* NSS asked above */
+                if (r == APID_OK)
+                        r = apid__reg_account_insert(db, &a);
                 if (r < 0)
                         return r;
                 if (i > 0)
@@ -249,16 +322,42 @@ int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant
         return APID_OK;
 }
 
-int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char **out)
+int apid__profile_root(apid_ctx *ctx, struct sqlite3 *db, char **out)
 {
         _cleanup_free_ char *root = NULL;
-        int r = apid__config(db, "profileRoot", &root), n;
+        int r = apid__config(db, "profileRoot", &root);
 
         if (r < 0)
                 return r;
-        n = root[0] ? asprintf(out, "%s/%s", root, user)
-                    : asprintf(out, "%s/profiles/%s", apid_ctx_get_state_dir(ctx), user);
-        if (n < 0) {
+        if (root[0]) {
+                *out = root;
+                root = NULL;
+                return APID_OK;
+        }
+        if (asprintf(out, "%s/profiles", apid_ctx_get_state_dir(ctx)) < 0) {
+                *out = NULL;
+                return apid__fail_oom();
+        }
+        return APID_OK;
+}
+
+int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char **out)
+{
+        _cleanup_free_ char *root = NULL;
+        int r;
+
+        /* Built only from a validated name: one path component, never '/'
+         * or "..", so the profile stays beneath the root. */
+        if (!apid__posix_name_valid(user)) {
+                char q[160];
+
+                apid__quote(q, sizeof(q), user, 64);
+                return apid__fail(APID_EINVAL, 0, "profile of user '%s': not a valid user name", q);
+        }
+        r = apid__profile_root(ctx, db, &root);
+        if (r < 0)
+                return r;
+        if (asprintf(out, "%s/%s", root, user) < 0) {
                 *out = NULL;
                 return apid__fail_oom();
         }

@@ -124,6 +124,9 @@ extern const struct apid__setting apid__pool_settings[];    /* NULL-terminated *
 extern const struct apid__setting apid__registry_settings[]; /* NULL-terminated */
 /* Index of a setting (case-insensitive), or APID_EINVAL naming it. */
 int apid__setting_find(const struct apid__setting *table, const char *name, const char *what);
+/* The longest path setting (profileRoot): the profile path it starts must
+ * fit the NSS module's home field with a user name after it. */
+#define APID__PATH_SETTING_MAX 1024
 /* Check a value and return its canonical spelling (malloc'd). */
 int apid__setting_normalize(const struct apid__setting *s, const char *value, char **out);
 int apid__identity_type_from_name(const char *name);
@@ -135,8 +138,18 @@ int apid__config(struct sqlite3 *db, const char *name, char **value); /* value o
  * transaction: the first free uid of the SID's probe sequence. */
 int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
                          struct apid__account *out);
+/* The rules every account record obeys, chosen by pool add or carried by an
+ * import: a valid POSIX name (and, with check_nss, one no NSS source knows),
+ * the kind's SID, a uid in the id range that is candidate a->probe of the
+ * SID's sequence. Fails with a message naming the value (no prefix). */
+int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss);
+/* 1 if user is a name pool add could give pool_name (a variant), 0 if not;
+ * expect receives the first choice. */
+int apid__pool_user_name_matches(const char *pool_name, const char *user, char expect[33]);
 /* The deterministic POSIX user name for a pool name. */
 int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant, char out[33]);
+/* The profile root (malloc'd): profileRoot, or STATE_DIR/profiles. */
+int apid__profile_root(apid_ctx *ctx, struct sqlite3 *db, char **out);
 /* The profile directory of a user (malloc'd) under the profile root. */
 int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char **out);
 
@@ -145,15 +158,24 @@ apid_ctx *apid__pool_ctx(const apid_pool *pool);
 uint32_t apid__pool_uid(const apid_pool *pool);
 const char *apid__pool_value(const apid_pool *pool, const char *setting);
 int apid__pool_open_key(apid_ctx *ctx, const char *key, apid_pool **out);
+/* pool.c: provision the LocalService/NetworkService account (type
+ * APID_IDENTITY_*) as pool set does, inside the caller's transaction. */
+int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type);
 /* identity.c: the identity of a pool, inside the caller's transaction. */
 int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *pool, apid_identity **out);
 
 /* ---- profiles (lib/profile.c) ---- */
-int apid__profile_create(const char *path, uint32_t uid, uint32_t gid);
-int apid__profile_remove(const char *path);
+/* ROOT/USER (user a valid POSIX name, checked again here), opened beneath
+ * root without following links; create also makes ROOT/USER/tmp. */
+int apid__profile_create(const char *root, const char *user, uint32_t uid, uint32_t gid);
+int apid__profile_remove(const char *root, const char *user);
 
 /* ---- the NSS snapshot (lib/nssfile.c), written by the library, read by libnss_apppoolid ---- */
 #define APID__NSS_FILE "nss-snapshot"
+/* The largest snapshot the module reads (and so the writer writes): about
+ * 200,000 pools. The writer refuses to write a bigger one rather than have
+ * the module ignore it. */
+#define APID__NSS_MAX_SNAPSHOT (64u << 20)
 int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by

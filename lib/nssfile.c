@@ -57,6 +57,13 @@ static int write_account(const struct apid__account *a, const char *pool_name, i
         }
         if (a->kind == APID__ACCOUNT_POOL && !pool_name)
                 return APID_OK; /* a deleted pool: its uid stays reserved, but it is no account */
+        /* A record an older library imported unchecked ("../x", a uid below
+         * the range): never published, and it does not stop every write. */
+        if (!apid__posix_name_valid(a->user) || a->uid < 65536 || a->uid > 2147483647u) {
+                apid__log(s->ctx, APID_LOG_WARNING, "NSS snapshot: account %s (uid %u) left out: not a valid name "
+                          "or id", a->sid, a->uid);
+                return APID_OK;
+        }
         if (a->kind == APID__ACCOUNT_POOL) {
                 r = apid_pool_name_canonical(pool_name, &key);
                 if (r < 0)
@@ -90,6 +97,10 @@ static int fill(FILE *f, void *arg)
         r = apid__reg_accounts_each(s->db, write_account, s);
         if (r == APID_OK && s->shared[0])
                 fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
+        /* No silent limit: a snapshot the module would not read is refused here. */
+        if (r == APID_OK && ftello(f) > (off_t)APID__NSS_MAX_SNAPSHOT)
+                r = apid__fail(APID_ERANGE, 0, "NSS snapshot: %lld bytes, more than the %u the NSS module reads",
+                               (long long)ftello(f), APID__NSS_MAX_SNAPSHOT);
         return r;
 }
 

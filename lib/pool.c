@@ -247,11 +247,11 @@ static int delete_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         if (r < 0)
                 return r;
         if (d->flags == APID_POOL_DELETE_REMOVE_PROFILE) {
-                _cleanup_free_ char *profile = NULL;
+                _cleanup_free_ char *root = NULL;
 
-                r = apid__profile_path(ctx, db, a.user, &profile);
+                r = apid__profile_root(ctx, db, &root);
                 if (r == APID_OK)
-                        r = apid__profile_remove(profile);
+                        r = apid__profile_remove(root, a.user);
                 if (r < 0)
                         return r;
         }
@@ -333,7 +333,7 @@ struct set_arg {
 
 /* LocalService and NetworkService run as accounts the library provisions,
  * unless NSS already knows an account of the configured name. */
-static int provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
+int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
 {
         static const char *const sids[] = { [APID_IDENTITY_LOCAL_SERVICE] = "S-1-5-19",
                                             [APID_IDENTITY_NETWORK_SERVICE] = "S-1-5-20" };
@@ -390,7 +390,7 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                         return apid__fail(APID_EINVAL, 0,
                                           "processModel.identityType 'SpecificUser': set processModel.userName first");
                 if (type == APID_IDENTITY_LOCAL_SERVICE || type == APID_IDENTITY_NETWORK_SERVICE) {
-                        r = provision_builtin(ctx, db, type);
+                        r = apid__provision_builtin(ctx, db, type);
                         if (r < 0)
                                 return r;
                 }
@@ -404,11 +404,14 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
          * must exist and belong to the identity it now runs as. */
         pool->values[s->index] = s->value;
         if (apid_pool_loads_profile(pool) == 1) {
+                _cleanup_free_ char *root = NULL;
                 apid_identity *id = NULL;
 
                 r = apid__identity_build(ctx, db, pool, &id);
                 if (r == APID_OK)
-                        r = apid__profile_create(apid_identity_get_profile_dir(id), apid_identity_get_uid(id),
+                        r = apid__profile_root(ctx, db, &root);
+                if (r == APID_OK)
+                        r = apid__profile_create(root, apid_identity_get_user(id), apid_identity_get_uid(id),
                                                  apid_identity_get_gid(id));
                 apid_identity_free(id);
         }

@@ -127,21 +127,79 @@ static int migrate(sqlite3 *db, const char *path)
         return APID_OK;
 }
 
+/* The state directory holds what root trusts (the registry) and what every
+ * process reads (the NSS snapshot): it must belong to root or to this
+ * process's user (a private test or user registry), and nobody else may
+ * write it, or they could swap the registry or the snapshot under us. */
+static int check_state_dir(const char *dir, const struct stat *st)
+{
+        if (!S_ISDIR(st->st_mode))
+                return apid__fail(APID_ESYS, ENOTDIR, "state directory %s: not a directory", dir);
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return apid__fail(APID_EPERM, 0,
+                                  "state directory %s: owned by uid %u; it must belong to root or to uid %u (this "
+                                  "process)", dir, (unsigned)st->st_uid, (unsigned)geteuid());
+        if (st->st_mode & 022)
+                return apid__fail(APID_EPERM, 0, "state directory %s: mode %04o lets group or others write it; "
+                                  "chmod go-w %s", dir, (unsigned)(st->st_mode & 07777), dir);
+        return APID_OK;
+}
+
 static int ensure_state_dir(const char *dir)
 {
         struct stat st;
 
-        if (stat(dir, &st) == 0) {
-                if (!S_ISDIR(st.st_mode))
-                        return apid__fail(APID_ESYS, ENOTDIR, "state directory %s: not a directory", dir);
-                return APID_OK;
-        }
+        if (stat(dir, &st) == 0)
+                return check_state_dir(dir, &st);
         if (errno != ENOENT)
                 return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return apid__fail(errno == EACCES || errno == EPERM || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
                                   "state directory %s: cannot create it: %s", dir, strerror(errno));
         return APID_OK;
+}
+
+/* The registry and its -wal and -shm are for root and the administrators:
+ * mode 0640, group the state directory's group (chgrp the directory to an
+ * admin group to let its members read; docs/pools.md). Never world-readable:
+ * pools must not read each other's settings (IIS keeps
+ * applicationHost.config from worker identities). The NSS snapshot beside it
+ * stays 0644: every process reads it. */
+#define REGISTRY_MODE 0640
+
+/* By path, never through a descriptor of our own: closing any descriptor of
+ * a file drops every POSIX lock this process holds on it, SQLite's included
+ * (it broke concurrent writers with SQLITE_PROTOCOL). lstat() first: only a
+ * regular file of ours is changed, and the state directory, which only its
+ * owner may write, keeps anyone from swapping it in between. */
+static void fix_file(const char *path, gid_t gid)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                return;
+        if (st.st_gid != gid && lchown(path, (uid_t)-1, gid) < 0)
+                (void)0; /* a group this user is not in: the mode alone protects it */
+        if ((st.st_mode & 07777) != REGISTRY_MODE)
+                (void)chmod(path, REGISTRY_MODE);
+}
+
+/* Bring the registry files to REGISTRY_MODE and the directory's group: new
+ * files are made so (before SQLite makes the -wal and -shm, which take the
+ * database's mode), old (0644) ones repaired by the next writer. */
+static void fix_modes(const char *dir)
+{
+        static const char *const suffix[] = { "", "-wal", "-shm" };
+        char path[4200];
+        struct stat st;
+        size_t i;
+
+        if (stat(dir, &st) < 0)
+                return;
+        for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s%s", dir, REGISTRY_FILE, suffix[i]);
+                fix_file(path, st.st_gid);
+        }
 }
 
 void apid__reg_close(apid_ctx *ctx)
@@ -170,11 +228,26 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 return apid__fail_oom();
         }
         if (!create) {
+                struct stat st;
+
                 if (access(path, F_OK) < 0) {
                         if (errno == ENOENT)
                                 return apid__fail(APID_ENOTFOUND, 0, "registry %s: does not exist yet", path);
+                        if (errno == EACCES)
+                                return apid__fail(APID_EPERM, errno,
+                                                  "registry %s: %s (the registry is for root and the state "
+                                                  "directory's group)", path, strerror(errno));
                         return apid__fail(APID_ESYS, errno, "registry %s: %s", path, strerror(errno));
                 }
+                if (stat(dir, &st) < 0)
+                        return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
+                r = check_state_dir(dir, &st);
+                if (r < 0)
+                        return r;
+                if (access(path, R_OK) < 0)
+                        return apid__fail(APID_EPERM, errno,
+                                          "registry %s: %s (the registry is for root and the state directory's "
+                                          "group)", path, strerror(errno));
         } else {
                 r = ensure_state_dir(dir);
                 if (r < 0)
@@ -192,6 +265,8 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 sqlite3_close_v2(db);
                 return r;
         }
+        if (create)
+                fix_modes(dir); /* before the -wal and -shm exist */
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(db, 1);
         if (readonly) {
@@ -223,7 +298,6 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
 
                 sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         }
-        chmod(path, 0644);
         *cached = db;
         *out = db;
         return APID_OK;
@@ -251,6 +325,8 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         r = reg_open(ctx, create, &db);
         if (r < 0)
                 goto out;
+        if (write)
+                fix_modes(dir);
         r = exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction");
         if (r < 0)
                 goto out;

@@ -94,6 +94,48 @@ static int64_t parse_timespan(const char *v)
         return (int64_t)(((d * 24 + h) * 60 + m) * 60 + s);
 }
 
+/* A directory path that becomes part of the passwd line's home field (the
+ * profile root): absolute, at most APID__PATH_SETTING_MAX bytes, no control
+ * character, no ':' (the passwd separator), no empty, "." or ".." component.
+ * A trailing '/' is dropped. */
+static int normalize_path(const struct apid__setting *s, const char *value, const char *q, char **out)
+{
+        size_t len = strlen(value), i;
+
+        while (len > 1 && value[len - 1] == '/')
+                len--;
+        if (len > APID__PATH_SETTING_MAX)
+                return apid__fail(APID_EINVAL, 0, "%s '%s': %zu bytes, at most %d", s->name, q, len,
+                                  APID__PATH_SETTING_MAX);
+        if (value[0] && value[0] != '/')
+                return apid__fail(APID_EINVAL, 0, "%s '%s': must be an absolute path", s->name, q);
+        if (value[0] && len == 1)
+                return apid__fail(APID_EINVAL, 0, "%s '%s': must name a directory below /", s->name, q);
+        for (i = 0; i < len; i++) {
+                if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': control character", s->name, q);
+                if (value[i] == ':')
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': ':' cannot appear in a passwd line's home "
+                                          "directory", s->name, q);
+        }
+        for (i = 0; i < len; i++) {
+                size_t n;
+
+                if (value[i] != '/')
+                        continue;
+                n = strcspn(value + i + 1, "/");
+                if (i + 1 + n > len)
+                        n = len - i - 1;
+                if (n == 0)
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': empty path component", s->name, q);
+                if ((n == 1 && value[i + 1] == '.') || (n == 2 && value[i + 1] == '.' && value[i + 2] == '.'))
+                        return apid__fail(APID_EINVAL, 0, "%s '%s': '.' and '..' components are not allowed",
+                                          s->name, q);
+        }
+        *out = strndup(value, len);
+        return *out ? APID_OK : apid__fail_oom();
+}
+
 int apid__setting_normalize(const struct apid__setting *s, const char *value, char **out)
 {
         char q[256], buf[64];
@@ -157,13 +199,7 @@ int apid__setting_normalize(const struct apid__setting *s, const char *value, ch
                 result = value;
                 break;
         case APID__S_PATH:
-                if (value[0] && value[0] != '/')
-                        return apid__fail(APID_EINVAL, 0, "%s '%s': must be an absolute path", s->name, q);
-                for (i = 0; value[i]; i++)
-                        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-                                return apid__fail(APID_EINVAL, 0, "%s '%s': control character", s->name, q);
-                result = value;
-                break;
+                return normalize_path(s, value, q, out);
         default: /* APID__S_TEXT */
                 for (i = 0; value[i]; i++)
                         if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)

@@ -16,7 +16,7 @@
  * | localSystemUser | root | the account LocalSystem pools run as |
  * | localServiceUser | apppool-localservice | the account LocalService pools run as |
  * | networkServiceUser | apppool-networkservice | the account NetworkService pools run as |
- * | profileRoot | "" (STATE_DIR/profiles) | where profile directories are made |
+ * | profileRoot | "" (STATE_DIR/profiles) | where profile directories are made: absolute, at most 1024 bytes, no ':', control character, empty, "." or ".." component |
  * | networkPrincipal | "" (detected) | the host's name on the network (DOMAIN\\HOST$) |
  *
  * docs/identities.md explains the id range and why it is safe.
@@ -67,7 +67,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_set(apid_ctx *ctx, const char *se
  *
  * The file is text, one tab-separated record per line after the line
  * "apppoolid-export 1" (docs/identities.md describes it), and is written
- * atomically (a temporary file renamed into place).
+ * atomically (a temporary file renamed into place), mode 0640 (it holds what
+ * the registry holds).
  * @param ctx   the context.
  * @param path  the file to write.
  * @return #APID_OK; #APID_EINVAL; #APID_ESYS; #APID_ECORRUPT; #APID_ENOMEM.
@@ -83,10 +84,18 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_export(apid_ctx *ctx, const char 
  * created with the uid the file gives. All or nothing: any conflict (a uid
  * used by another pool or account here, a malformed line) fails the whole
  * import with a message naming the line, and nothing is written.
+ *
+ * The file is untrusted input: every record passes the checks pool add, pool
+ * set and registry set make (POSIX user names that NSS does not know yet, a
+ * uid in the id range that is its SID's candidate, a pool on its own SID's
+ * account, settings as registry set checks them); docs/pools.md lists them.
  * @param ctx   the context.
  * @param path  the file to read.
- * @return #APID_OK; #APID_EINVAL for a malformed file; #APID_ECOLLISION for an
- *         id conflict; #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
+ * @return #APID_OK; #APID_EINVAL for a malformed file or a value the checks
+ *         refuse; #APID_ECOLLISION for an id or name conflict, or a uid that
+ *         is not the SID's; #APID_ERANGE for a uid outside the id range;
+ *         #APID_ENOTFOUND for a setting naming a missing account or pool;
+ *         #APID_EPERM; #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_registry_import(apid_ctx *ctx, const char *path);

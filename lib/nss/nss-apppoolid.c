@@ -12,7 +12,11 @@
  *   checked, and it never answers for an id below 65536 (root, system and
  *   regular users cannot be shadowed through it);
  * - takes no lock and never waits: a missing snapshot is "not found" at the
- *   cost of one failed open().
+ *   cost of one failed open(); the open is O_NONBLOCK, so a FIFO or a device
+ *   put in the snapshot's place cannot block it (issue 15), and fstat()
+ *   refuses anything but a regular file before a byte is read;
+ * - reads lines of any length the library writes (the shared group's
+ *   member list grows with the pool count), up to the snapshot's size cap.
  * Lines are checked by the same rules the library writes them with. */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,7 @@
 #endif
 
 #define MAGIC "apppoolid-nss 1\n"
-#define MAX_SNAPSHOT (64u << 20)
+#define MAX_SNAPSHOT APID__NSS_MAX_SNAPSHOT
 #define MIN_ID 65536u
 #define MAX_ID 2147483647u
 #define SHELL "/usr/sbin/nologin"
@@ -55,7 +59,7 @@ static int snapshot_open(struct snapshot *s)
         int fd;
         void *p;
 
-        fd = open(APID_NSS_SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        fd = open(APID_NSS_SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -1;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) ||
@@ -152,7 +156,7 @@ static int parse_line(char *line, struct entry *e)
         if (n == 4 && strcmp(f[0], "G") == 0) {
                 char *m;
 
-                if (!apid__posix_name_valid(f[1]) || !parse_id(f[2], &e->id) || !valid_text(f[3], 1u << 20))
+                if (!apid__posix_name_valid(f[1]) || !parse_id(f[2], &e->id) || !valid_text(f[3], MAX_SNAPSHOT))
                         return 0;
                 /* Every member a valid name: "a,,b", ",a" and "-x" are refused. */
                 for (m = f[3]; *m;) {
@@ -222,12 +226,34 @@ static int wanted(const struct want *w, const char *line, size_t len)
  * other than NOTFOUND to stop. */
 typedef enum nss_status (*match_fn)(const struct entry *e, void *arg);
 
+/* Copy a raw line into a NUL-terminated buffer: the stack one for the usual
+ * short line, the heap for a long one (no line is dropped for its length;
+ * the snapshot's size cap bounds it). *line is set; free *heap afterwards.
+ * 0 if the line holds a NUL byte or memory runs out. */
+static int copy_line(const char *start, size_t len, char *stack, size_t stack_size, char **line, char **heap)
+{
+        char *buf = stack;
+
+        *heap = NULL;
+        if (memchr(start, '\0', len))
+                return 0;
+        if (len >= stack_size) {
+                buf = *heap = malloc(len + 1);
+                if (!buf)
+                        return 0;
+        }
+        memcpy(buf, start, len);
+        buf[len] = '\0';
+        *line = buf;
+        return 1;
+}
+
 static enum nss_status walk(const struct want *w, match_fn match, void *arg)
 {
         struct snapshot s = { 0 };
         enum nss_status st = NSS_STATUS_NOTFOUND;
         size_t off = sizeof(MAGIC) - 1;
-        char line[8192];
+        char stack[1024];
 
         if (snapshot_open(&s) < 0)
                 return NSS_STATUS_NOTFOUND;
@@ -235,13 +261,13 @@ static enum nss_status walk(const struct want *w, match_fn match, void *arg)
                 const char *start = s.data + off;
                 const char *nl = memchr(start, '\n', s.size - off);
                 size_t len = nl ? (size_t)(nl - start) : s.size - off;
+                char *line, *heap;
                 struct entry e;
 
-                if (len < sizeof(line) && wanted(w, start, len)) {
-                        memcpy(line, start, len);
-                        line[len] = '\0';
-                        if (!memchr(line, '\0', len) && parse_line(line, &e))
+                if (wanted(w, start, len) && copy_line(start, len, stack, sizeof(stack), &line, &heap)) {
+                        if (parse_line(line, &e))
                                 st = match(&e, arg);
+                        free(heap);
                 }
                 off += len + 1;
         }
@@ -450,7 +476,7 @@ static struct {
 static enum nss_status iter_next(char kind, void *result, char *buf, size_t len, int *errnop)
 {
         typeof(pw_iter) *it = kind == 'P' ? &pw_iter : &gr_iter;
-        char line[8192];
+        char stack[1024];
 
         if (!it->s.data) {
                 if (snapshot_open(&it->s) < 0)
@@ -463,17 +489,18 @@ static enum nss_status iter_next(char kind, void *result, char *buf, size_t len,
                 size_t l = nl ? (size_t)(nl - start) : it->s.size - it->off;
                 struct entry e;
                 enum nss_status st;
+                char *line, *heap;
 
-                if (l < sizeof(line) && l > 2 && start[0] == kind) {
-                        memcpy(line, start, l);
-                        line[l] = '\0';
-                        if (!memchr(line, '\0', l) && parse_line(line, &e)) {
+                if (l > 2 && start[0] == kind && copy_line(start, l, stack, sizeof(stack), &line, &heap)) {
+                        if (parse_line(line, &e)) {
                                 st = kind == 'P' ? fill_passwd(&e, result, buf, len, errnop)
                                                  : fill_group(&e, result, buf, len, errnop);
+                                free(heap);
                                 if (st == NSS_STATUS_SUCCESS)
                                         it->off += l + 1;
                                 return st; /* TRYAGAIN/ERANGE: the same line again with a bigger buffer */
                         }
+                        free(heap);
                 }
                 it->off += l + 1;
         }

@@ -94,6 +94,40 @@ getent passwd evil >/dev/null; check "uid 0 line ignored" 2 $?
 getent passwd evil2 >/dev/null; check "system uid line ignored" 2 $?
 getent passwd 0 | grep -q '^root:'; check "root still root" 0 $?
 
+# An import cannot make the module answer a name another source owns or
+# could own (issue 15: "getent passwd sshd" answered a pool's account).
+for name in root sshd; do
+        APPPOOLID_STATE_DIR=$tmp/farm-$name "$ctl" pool add "squat$name" >/dev/null
+        APPPOOLID_STATE_DIR=$tmp/farm-$name "$ctl" registry export "$tmp/farm.tsv"
+        awk -F '\t' -v OFS='\t' -v n="$name" '$1 == "account" { $4 = n } 1' "$tmp/farm.tsv" > "$tmp/squat.tsv"
+        grep -q "	$name	" "$tmp/squat.tsv"; check "squat file names $name" 0 $?
+        "$ctl" registry import "$tmp/squat.tsv" 2>/dev/null
+        check "import of a pool account named $name refused" 1 $?
+        [ "$name" = root ] && { getent passwd "$(awk -F '\t' '$1 == "pool" { print $3 }' "$tmp/farm.tsv")" |
+                grep -q '^root:'; check "no second root" 1 $?; }
+done
+getent passwd sshd | grep -q 'IIS APPPOOL'; check "sshd is not a pool's" 1 $?
+
+# The module never blocks: a FIFO in the snapshot's place (issue 15) is not
+# opened for reading, every lookup answers at once.
+rm -f "$statedir/nss-snapshot" && mkfifo -m 644 "$statedir/nss-snapshot"
+timeout 20 getent passwd apppool-defaultapppool >/dev/null; check "FIFO snapshot: getent passwd returns" 2 $?
+timeout 20 getent group 70000 >/dev/null; check "FIFO snapshot: getent group returns" 2 $?
+timeout 20 id root >/dev/null; check "FIFO snapshot: id root returns" 0 $?
+rm -f "$statedir/nss-snapshot"
+
+# Lines of any size the writer produces: 700 pools in the shared group give
+# a member list longer than 8 KiB (11,922 bytes in the issue).
+for i in $(seq 1 700); do echo "add many$i"; done > "$tmp/many.txt"
+while read -r _ name; do "$ctl" pool add "$name" >/dev/null || break; done < "$tmp/many.txt"
+line=$(timeout 20 getent group apppool-users)
+check "700 pools: getent group works" 0 $?
+check "700 pools: group line longer than 8 KiB" 1 "$(( ${#line} > 8192 ))"
+check "700 pools: every member listed" 1 "$(( $(tr ',' '\n' <<< "${line##*:}" | grep -c '^apppool-many') == 700 ))"
+gid=$(cut -d: -f3 <<< "$line")
+check "700 pools: by gid too" "$line" "$(getent group "$gid")"
+check "700 pools: enumeration has it" 1 "$(getent group | grep -c '^apppool-users:')"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
 INNER
