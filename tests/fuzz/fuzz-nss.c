@@ -109,7 +109,7 @@ static enum nss_status lookup(enum lookup_kind q, const char *name, uint32_t id)
                         if ((q == BY_PWUID && pw.pw_uid != id) || (q == BY_GRGID && gr.gr_gid != id))
                                 die("answered another id", name);
                         if ((q == BY_PWNAM && !strchr(name, '\\') && strcmp(pw.pw_name, name) != 0) ||
-                            (q == BY_GRNAM && strcmp(gr.gr_name, name) != 0))
+                            (q == BY_GRNAM && !strchr(name, '\\') && strcmp(gr.gr_name, name) != 0))
                                 die("answered another name", name);
                 }
                 free(buf);
