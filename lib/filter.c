@@ -207,16 +207,17 @@ static int add_clone(scmp_filter_ctx sc, int nr)
         return r;
 }
 
-/* personality(): PER_LINUX and the query 0xffffffff only. Anything else
+/* personality(): PER_LINUX and the query 0xffffffff only. The kernel reads
+ * the persona as an unsigned int, so only the low 32 bits are compared
+ * (callers pass the query as -1 as often as 0xffffffff). Anything else
  * (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, another ABI) is left to the
  * default, ENOSYS: "everything but these two values, EPERM" would take a
  * rule per bit, as libseccomp compares an argument once per rule and keeps
- * no order between overlapping rules. glibc passes the persona
- * zero-extended; a raw call with high bits set is refused too, though the
- * kernel would ignore them. */
+ * no order between overlapping rules. */
 static int add_personality(scmp_filter_ctx sc, int nr)
 {
-        const struct scmp_arg_cmp linux_ = SCMP_A0(SCMP_CMP_EQ, PER_LINUX), query = SCMP_A0(SCMP_CMP_EQ, 0xffffffffu);
+        const struct scmp_arg_cmp linux_ = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PER_LINUX),
+                                  query = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu);
         int r = rule(sc, SCMP_ACT_ALLOW, nr, "personality", 1, &linux_);
 
         return r == APID_OK ? rule(sc, SCMP_ACT_ALLOW, nr, "personality", 1, &query) : r;
