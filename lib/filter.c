@@ -317,6 +317,16 @@ static int compile(char *const *deny, size_t n_deny, struct sock_filter **out, s
                 r = add_rules(sc, &d);
         if (r == APID_OK)
                 r = export(sc, out, len);
+        if (r == APID_OK) {
+                struct sock_filter *small;
+                size_t n;
+
+                if (apid__filter_compact(*out, *len, seccomp_arch_native(), &small, &n) == 0) {
+                        free(*out);
+                        *out = small;
+                        *len = n;
+                }
+        }
         seccomp_release(sc);
         free(d.nr);
         return r;
@@ -362,15 +372,15 @@ static void print_names(FILE *f, const char *const *names, const struct deny *d)
                                                                        : "");
 }
 
-void apid__filter_describe(FILE *f, char *const *deny, size_t n_deny)
+void apid__filter_describe(FILE *f, char *const *deny, size_t n_deny, size_t insns)
 {
         struct deny d;
         size_t g, i;
 
         if (deny_resolve(deny, n_deny, &d) < 0)
                 d.n = 0; /* out of memory: the lists as if nothing were denied, then the deny line */
-        fputs("seccomp: allow-list; a system call not on it fails with ENOSYS, another architecture's kills "
-              "the process\n", f);
+        fprintf(f, "seccomp: allow-list; a system call not on it fails with ENOSYS, another architecture's kills "
+                "the process (%zu BPF instructions)\n", insns);
         for (g = 0; g < N_GROUPS; g++) {
                 fprintf(f, "seccomp allow %s:", groups[g].name);
                 print_names(f, groups[g].calls, &d);

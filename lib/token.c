@@ -290,7 +290,7 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
                 fputs("securebits: noroot (locked), no_setuid_fixup off (locked), keep_caps off (locked), "
                       "no_cap_ambient_raise (locked)\n", f);
         if (t->seccomp)
-                apid__filter_describe(f, t->deny, t->n_deny);
+                apid__filter_describe(f, t->deny, t->n_deny, t->bpf_len);
         else
                 fputs("seccomp: off\n", f);
         fprintf(f, "umask: %04o\n", t->umask);
