@@ -103,13 +103,13 @@ static int ring_setup(struct ring *r)
                        MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
         if (sq == MAP_FAILED || cq == MAP_FAILED || r->sqes == MAP_FAILED)
                 return -1;
-        r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
-        r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
-        r->sq_array = (unsigned *)(sq + p.sq_off.array);
-        r->cq_head = (unsigned *)(cq + p.cq_off.head);
-        r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
-        r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
-        r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+        r->sq_tail = (unsigned *)(void *)(sq + p.sq_off.tail);
+        r->sq_mask = (unsigned *)(void *)(sq + p.sq_off.ring_mask);
+        r->sq_array = (unsigned *)(void *)(sq + p.sq_off.array);
+        r->cq_head = (unsigned *)(void *)(cq + p.cq_off.head);
+        r->cq_tail = (unsigned *)(void *)(cq + p.cq_off.tail);
+        r->cq_mask = (unsigned *)(void *)(cq + p.cq_off.ring_mask);
+        r->cqes = (struct io_uring_cqe *)(void *)(cq + p.cq_off.cqes);
         return 0;
 }
 
