@@ -354,7 +354,7 @@ int apid__filter_compact(const struct sock_filter *p, size_t n, uint32_t arch, s
                 emit(&c, 0, c.n_runs, 4);
         } while (c.far);
         size = c.trailer + c.n_rets + c.n_copied;
-        if (size > 0xffff)
+        if (size >= n) /* a short list is already as small as it gets */
                 goto out;
         c.q = calloc(size, sizeof(*c.q));
         if (!c.q)
