@@ -120,7 +120,7 @@ static void random_rule_sets(void **state)
 
                                         assert_int_equal(seccomp_rule_add_exact_array(sc, act, nr, 1, &c), 0);
                                 } else if (rand() % 16 == 0) {
-                                        struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_EQ, 0xffffffff);
+                                        struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_EQ, 0xffffffff, 0);
 
                                         assert_int_equal(seccomp_rule_add_exact_array(sc, act, nr, 1, &c), 0);
                                 } else {
