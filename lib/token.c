@@ -14,86 +14,24 @@
 
 #include <seccomp.h>
 
+#include "filter.h"
 #include "launch-internal.h"
 
-static const char *const default_deny[] = {
-        "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot", "swapon",
-        "swapoff", "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
-        "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "unshare", "setns", "iopl", "ioperm",
-        "acct", "quotactl", "open_by_handle_at", "name_to_handle_at", "syslog", "lookup_dcookie",
-        /* the new mount API, and reaching into another process's descriptors */
-        "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr", "pidfd_getfd",
-        "kcmp",
-};
-#define N_DEFAULT_DENY (sizeof(default_deny) / sizeof(default_deny[0]))
 #define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 
-/* Build the BPF program with libseccomp: every listed system call fails with
- * EPERM; clone() with any namespace flag fails with EPERM (denying unshare
- * and setns alone would leave clone(CLONE_NEWUSER) open); clone3(), whose
- * flags a filter cannot read, fails with ENOSYS so that libc falls back to
- * clone(); system calls of another architecture (int 0x80 from a 64-bit
- * process) kill the process. */
+/* Compile the token's filter (lib/filter.c: the allow-list, its deny names
+ * on top) once, here; every launch loads the same program. */
 static int build_filter(struct apid_token *t)
 {
-        scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
-        size_t i, n = 0;
-        int fd = -1, r = APID_OK;
-        off_t size = 0;
-        void *buf = NULL;
+        struct sock_filter *bpf;
+        size_t len;
+        int r = apid__filter_build(t->deny, t->n_deny, &bpf, &len);
 
-        if (!sc)
-                return apid__fail_oom();
-        if (seccomp_attr_set(sc, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
-                r = apid__fail(APID_ESYS, 0, "seccomp: cannot set the foreign-architecture action");
-        {
-                static const uint64_t ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-                                                     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
-
-                for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]) && r == APID_OK; i++)
-                        if (seccomp_rule_add(sc, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                                             SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0)
-                                r = apid__fail(APID_ESYS, 0, "seccomp: cannot add the clone rules");
-                if (r == APID_OK && seccomp_rule_add(sc, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0)
-                        r = apid__fail(APID_ESYS, 0, "seccomp: cannot add the clone3 rule");
-        }
-        for (i = 0; i < N_DEFAULT_DENY + t->n_deny && r == APID_OK; i++) {
-                const char *name = i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY];
-                int nr = seccomp_syscall_resolve_name(name);
-
-                if (nr == __NR_SCMP_ERROR)
-                        continue; /* not on this architecture (iopl on arm64, say) */
-                if (seccomp_rule_add(sc, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0)
-                        r = apid__fail(APID_ESYS, 0, "seccomp: cannot add a rule for %s", name);
-        }
-        if (r == APID_OK) {
-                int e = 0;
-
-                fd = memfd_create("apppoolid-seccomp", MFD_CLOEXEC);
-                if (fd < 0)
-                        e = errno;
-                else if ((e = -seccomp_export_bpf(sc, fd)) == 0 &&
-                         ((size = lseek(fd, 0, SEEK_END)) <= 0 || size % (off_t)sizeof(struct sock_filter) != 0))
-                        e = EIO;
-                if (e)
-                        r = apid__fail(APID_ESYS, e, "seccomp: cannot export the filter: %s", strerror(e));
-        }
-        if (r == APID_OK) {
-                n = (size_t)size / sizeof(struct sock_filter);
-                buf = malloc((size_t)size);
-                if (!buf || pread(fd, buf, (size_t)size, 0) != size)
-                        r = buf ? apid__fail(APID_ESYS, errno, "seccomp: cannot read the filter") : apid__fail_oom();
-        }
         if (r == APID_OK) {
                 free(t->bpf);
-                t->bpf = buf;
-                t->bpf_len = n;
-        } else {
-                free(buf);
+                t->bpf = bpf;
+                t->bpf_len = len;
         }
-        if (fd >= 0)
-                close(fd);
-        seccomp_release(sc);
         return r;
 }
 
@@ -382,14 +320,10 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
         else
                 fputs("securebits: noroot (locked), no_setuid_fixup off (locked), keep_caps off (locked), "
                       "no_cap_ambient_raise (locked)\n", f);
-        if (t->seccomp) {
-                fputs("seccomp: clone() with namespace flags (EPERM), clone3 (ENOSYS), deny (EPERM)", f);
-                for (i = 0; i < N_DEFAULT_DENY + t->n_deny; i++)
-                        fprintf(f, "%s%s", i ? "," : " ", i < N_DEFAULT_DENY ? default_deny[i] : t->deny[i - N_DEFAULT_DENY]);
-                fputc('\n', f);
-        } else {
+        if (t->seccomp)
+                apid__filter_describe(f, t->deny, t->n_deny, t->bpf_len);
+        else
                 fputs("seccomp: off\n", f);
-        }
         fprintf(f, "umask: %04o\n", t->umask);
         for (i = 0; i < (size_t)t->n_rlimits; i++)
                 fprintf(f, "rlimit %d: %llu %llu\n", t->rlimits[i].resource, (unsigned long long)t->rlimits[i].soft,

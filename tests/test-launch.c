@@ -23,7 +23,7 @@
 #include "testutil.h"
 #include "testutil-state.h"
 
-static const char *escape_program;
+static const char *escape_program, *escape_static;
 
 static int prctl_nnp(void)
 {
@@ -449,7 +449,7 @@ static void escape_suite(void **state)
         assert_int_equal(escapes, 0);
         assert_int_equal(escaped, 0);
         assert_int_equal(apid_process_exit_code(worker), 0);
-        assert_true(attempts >= 40);
+        assert_true(attempts >= 53);
         assert_int_equal(attempts, blocked);
         /* The victim lived through it. */
         assert_int_equal(apid_process_wait(victim, 0), APID_EBUSY);
@@ -459,6 +459,48 @@ static void escape_suite(void **state)
         apid_launch_attr_free(attr);
         apid_token_free(alpha);
         apid_token_free(beta);
+}
+
+/* The issue's case: a token that denies openat, socket and connect, and a
+ * worker that tries them through an io_uring, whose operations seccomp
+ * never sees. The allow-list closes the ring itself. */
+static void io_uring_cannot_bypass_the_deny_list(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "ring", 1);
+        const char *argv[] = { escape_static, "--io-uring", NULL };
+        char report[2048], *line, *save = NULL;
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        int fds[2], attempts = -1, escapes = -1, blocked = 0;
+        ssize_t n, got = 0;
+
+        must(apid_token_deny_syscall(t, "openat"));
+        must(apid_token_deny_syscall(t, "socket"));
+        must(apid_token_deny_syscall(t, "connect"));
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 3));
+        must(apid_launch(t, attr, escape_static, argv, &p));
+        close(fds[1]);
+        while ((n = read(fds[0], report + got, sizeof(report) - 1 - (size_t)got)) > 0)
+                got += n;
+        report[got] = '\0';
+        close(fds[0]);
+        must(apid_process_wait(p, -1));
+        for (line = strtok_r(report, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(line, "blocked ", 8) == 0)
+                        blocked++;
+                else if (sscanf(line, "attempts %d escapes %d", &attempts, &escapes) != 2)
+                        print_message("%s\n", line);
+        }
+        assert_int_equal(attempts, 4);
+        assert_int_equal(escapes, 0);
+        assert_int_equal(blocked, 4);
+        assert_int_equal(apid_process_exit_code(p), 0);
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        apid_token_free(t);
 }
 
 int main(int argc, char **argv)
@@ -476,6 +518,7 @@ int main(int argc, char **argv)
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
                 T(escape_suite),
+                T(io_uring_cannot_bypass_the_deny_list),
         };
 
         if (argc < 2) {
@@ -485,6 +528,11 @@ int main(int argc, char **argv)
         escape_program = realpath(argv[1], NULL);
         if (!escape_program) {
                 perror(argv[1]);
+                return 2;
+        }
+        escape_static = argc > 2 ? realpath(argv[2], NULL) : NULL;
+        if (!escape_static) {
+                perror(argc > 2 ? argv[2] : "usage: test-launch ESCAPE_PROGRAM ESCAPE_STATIC");
                 return 2;
         }
         unsetenv(APID_STATE_DIR_ENV);

@@ -50,7 +50,7 @@ static int parse_token_opts(int argc, char **argv, struct token_opts *o, const c
                                "       %s token show POOL [same options]\n"
                                "\n"
                                "run starts PROGRAM as the pool's worker would run: the pool's identity, no\n"
-                               "capabilities but those named, no_new_privs, the seccomp deny list, a clean\n"
+                               "capabilities but those named, no_new_privs, the seccomp allow-list, a clean\n"
                                "environment. Its exit status is passed through (128+N when killed by signal N).\n"
                                "token show prints what such a worker gets. Both need root.\n",
                                program_name, program_name);

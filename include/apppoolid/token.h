@@ -18,16 +18,18 @@
  * - **Securebits** SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP and SECBIT_KEEP_CAPS
  *   (off), each locked, and SECBIT_NO_CAP_AMBIENT_RAISE (locked) when no
  *   capability is kept: uid 0 would not regain capabilities.
- * - **A seccomp filter** (libseccomp) that fails the system calls of the
- *   default deny list with EPERM: ptrace, process_vm_readv/writev, mount,
- *   umount2, pivot_root, chroot, swapon/swapoff, reboot, kexec_load,
- *   kexec_file_load, init_module, finit_module, delete_module, bpf,
- *   perf_event_open, keyctl, add_key, request_key, userfaultfd, unshare,
- *   setns, iopl, ioperm, acct, quotactl, open_by_handle_at,
- *   name_to_handle_at, syslog, lookup_dcookie, fsopen, fsconfig, fsmount,
- *   fspick, move_mount, open_tree, mount_setattr, pidfd_getfd, kcmp; and
- *   clone() with a namespace flag (EPERM), clone3() (ENOSYS, so that libc
- *   falls back to clone()).
+ * - **A seccomp allow-list** (libseccomp; docs/security.md lists it by
+ *   group): what ordinary servers use (file, socket and event I/O, threads,
+ *   fork and exec, memory, signals, timers...) is allowed; a system call not
+ *   on the list fails with ENOSYS, as on a kernel without it, so libc and
+ *   runtimes fall back and a call a future kernel adds stays closed. Closed
+ *   on purpose, with EPERM: ptrace, process_vm_readv/writev, io_uring,
+ *   keyctl, add_key, request_key, bpf, perf_event_open, userfaultfd, mount
+ *   and the new mount API, pivot_root, chroot, unshare, setns, clone() with
+ *   a namespace flag, kexec, module loading, swapon, reboot, pidfd_getfd,
+ *   kcmp and more; with ENOSYS: clone3 (libc falls back to clone()),
+ *   memfd_secret, personality() other than PER_LINUX and the query. System
+ *   calls of another architecture kill the process.
  * - **A clean environment**: PATH only, plus HOME, USER, LOGNAME and TMPDIR
  *   for the pool's profile when it loads one, plus what the caller adds.
  * - **umask 027**.
@@ -101,17 +103,21 @@ APID_EXPORT int apid_token_set_groups(apid_token *token, int shared);
 /**
  * @brief Turn the seccomp filter on (the default) or off.
  * @param token   the token.
- * @param enable  1 or 0.
+ * @param enable  1 for the allow-list filter (and the names denied with
+ *                apid_token_deny_syscall()), 0 for no filter at all.
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
 APID_EXPORT int apid_token_set_seccomp(apid_token *token, int enable);
 
 /**
- * @brief Add a system call to the seccomp deny list.
+ * @brief Make a system call fail with EPERM in the worker, on top of the
+ *        allow-list: a denied name always fails, whether the list allows it
+ *        ("socket", for a worker that must not open sockets) or not.
  * @param token    the token.
  * @param syscall  the system call's name ("socket").
- * @return #APID_OK; #APID_EINVAL naming an unknown system call; #APID_ESYS.
+ * @return #APID_OK; #APID_EINVAL naming an unknown system call; #APID_ESYS
+ *         (the filter could not be built; the token is unchanged).
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_token_deny_syscall(apid_token *token, const char *syscall);

@@ -25,4 +25,7 @@ check "clean env" "" "$(SECRET=1 "$ctl" run web -- env | grep SECRET)"
 "$ctl" run web 2>/dev/null; check "no program" 2 $?
 "$ctl" token show web | grep -q '^no_new_privs: yes$'; check "token show" 0 $?
 "$ctl" token show web | grep -q "^uid: $uid$"; check "token show uid" 0 $?
+"$ctl" token show web | grep -q '^seccomp: allow-list; a system call not on it fails with ENOSYS'; check "token show allow-list" 0 $?
+"$ctl" token show web | grep -q '^seccomp allow @network-io: accept accept4 bind connect'; check "token show groups" 0 $?
+check "no filter" "seccomp: off" "$("$ctl" token show web --no-seccomp | grep '^seccomp')"
 finish

@@ -1,0 +1,184 @@
+/* lib/filter-compact.c against libseccomp: random rule sets (allowed,
+ * refused with one errno or another, some by argument), compiled by
+ * libseccomp, compacted, and both programs run by an interpreter of this
+ * test's own on every system call number up to 1100, the x32 and high
+ * ranges, sample arguments and a foreign architecture. Any difference
+ * fails. Links the library's source file directly (the function is
+ * internal). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/seccomp.h>
+
+#include <cmocka.h>
+#include <seccomp.h>
+
+#include "filter.h"
+
+/* A classic BPF interpreter for what seccomp programs use; -1 if it falls off. */
+static int64_t run(const struct sock_filter *p, size_t n, const struct seccomp_data *d)
+{
+        uint32_t a = 0;
+        size_t pc;
+
+        for (pc = 0; pc < n; pc++) {
+                const struct sock_filter *i = &p[pc];
+                uint32_t cond;
+
+                switch (BPF_CLASS(i->code)) {
+                case BPF_LD:
+                        if (i->k + 4 > sizeof(*d))
+                                return -1;
+                        memcpy(&a, (const char *)d + i->k, 4);
+                        continue;
+                case BPF_ALU:
+                        if (BPF_OP(i->code) != BPF_AND)
+                                return -1;
+                        a &= i->k;
+                        continue;
+                case BPF_RET:
+                        return i->k;
+                case BPF_JMP:
+                        break;
+                default:
+                        return -1;
+                }
+                switch (BPF_OP(i->code)) {
+                case BPF_JA:
+                        pc += i->k;
+                        continue;
+                case BPF_JEQ: cond = a == i->k; break;
+                case BPF_JGT: cond = a > i->k; break;
+                case BPF_JGE: cond = a >= i->k; break;
+                case BPF_JSET: cond = (a & i->k) != 0; break;
+                default: return -1;
+                }
+                pc += cond ? i->jt : i->jf;
+        }
+        return -1;
+}
+
+static struct sock_filter *export(scmp_filter_ctx sc, size_t *n)
+{
+        int fd = memfd_create("test", MFD_CLOEXEC);
+        struct sock_filter *p;
+        off_t size;
+
+        assert_true(fd >= 0);
+        assert_int_equal(seccomp_export_bpf(sc, fd), 0);
+        size = lseek(fd, 0, SEEK_END);
+        p = malloc((size_t)size);
+        assert_non_null(p);
+        assert_int_equal(pread(fd, p, (size_t)size, 0), size);
+        close(fd);
+        *n = (size_t)size / sizeof(*p);
+        return p;
+}
+
+static void random_rule_sets(void **state)
+{
+        static const uint32_t actions[] = { SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM), SCMP_ACT_ERRNO(ENOSYS),
+                                            SCMP_ACT_ERRNO(EACCES), SCMP_ACT_KILL_PROCESS };
+        static const uint64_t args[] = { 0, 1, 0x11, 0x10000011, 0xffffffff, ~(uint64_t)0, (uint64_t)1 << 32, 42 };
+        uint32_t arch = seccomp_arch_native();
+        int seed, compacted = 0, smaller = 0;
+
+        (void)state;
+        for (seed = 1; seed <= 150; seed++) {
+                scmp_filter_ctx sc;
+                struct sock_filter *p, *q = NULL;
+                unsigned char used[600] = { 0 };
+                size_t n, m = 0, s;
+                uint32_t def;
+                int k, rules;
+
+                srand((unsigned)seed);
+                def = actions[rand() % 3];
+                sc = seccomp_init(def);
+                assert_non_null(sc);
+                assert_int_equal(seccomp_attr_set(sc, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS), 0);
+                assert_int_equal(seccomp_attr_set(sc, SCMP_FLTATR_CTL_OPTIMIZE, seed % 3 ? 2 : 1), 0);
+                /* Runs of numbers with one action, as real lists have. */
+                rules = 1 + rand() % 40;
+                for (k = 0; k < rules; k++) {
+                        int start = rand() % 460, len = 1 + rand() % 40, nr;
+                        uint32_t act = actions[rand() % 5];
+
+                        for (nr = start; nr < start + len && nr < 460; nr++) {
+                                if (used[nr] || act == def)
+                                        continue;
+                                used[nr] = 1;
+                                if (rand() % 16 == 0) {
+                                        struct scmp_arg_cmp c = SCMP_CMP((unsigned)(rand() % 2), SCMP_CMP_MASKED_EQ,
+                                                                         0x10000000, 0);
+
+                                        assert_int_equal(seccomp_rule_add_exact_array(sc, act, nr, 1, &c), 0);
+                                } else if (rand() % 16 == 0) {
+                                        struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_EQ, 0xffffffff, 0);
+
+                                        assert_int_equal(seccomp_rule_add_exact_array(sc, act, nr, 1, &c), 0);
+                                } else {
+                                        assert_int_equal(seccomp_rule_add_exact(sc, act, nr, 0), 0);
+                                }
+                        }
+                }
+                p = export(sc, &n);
+                if (apid__filter_compact(p, n, arch, &q, &m) == 0) {
+                        uint32_t nr;
+
+                        compacted++;
+                        smaller += m < n;
+                        assert_true(m < n);
+                        for (nr = 0; nr < 1200; nr++)
+                                for (s = 0; s <= sizeof(args) / sizeof(args[0]); s++) {
+                                        struct seccomp_data d;
+                                        uint32_t x = nr < 1100 ? nr : 0x3fffffffu + (nr - 1100) * 0x01000000u;
+
+                                        memset(&d, 0, sizeof(d));
+                                        d.nr = (int)x;
+                                        d.arch = s < sizeof(args) / sizeof(args[0]) ? arch : ~arch;
+                                        d.args[0] = d.args[1] = args[s % (sizeof(args) / sizeof(args[0]))];
+                                        if (run(p, n, &d) != run(q, m, &d))
+                                                fail_msg("seed %d: nr %#x arg %#llx: libseccomp %lld, compacted %lld",
+                                                         seed, x, (unsigned long long)d.args[0],
+                                                         (long long)run(p, n, &d), (long long)run(q, m, &d));
+                                }
+                        free(q);
+                }
+                free(p);
+                seccomp_release(sc);
+        }
+        print_message("%d of 150 rule sets compacted (the rest were already as small)\n", compacted);
+        /* Large sets are compacted: the point of the file. */
+        assert_true(compacted >= 50);
+        assert_int_equal(smaller, compacted);
+}
+
+/* The real allow-list: compacted, and much smaller. */
+static void the_allow_list(void **state)
+{
+        struct sock_filter *p = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(apid__filter_build(NULL, 0, &p, &n), 0);
+        print_message("the allow-list: %zu instructions\n", n);
+        assert_true(n > 20 && n < 300);
+        free(p);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(random_rule_sets),
+                cmocka_unit_test(the_allow_list),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
