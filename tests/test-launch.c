@@ -17,6 +17,13 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <grp.h>
+#include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,6 +31,7 @@
 #include "testutil-state.h"
 
 static const char *escape_program;
+static const char *scenes_program;
 
 static int prctl_nnp(void)
 {
@@ -389,6 +397,239 @@ static void apply_self_refuses_threads(void **state)
         apid_token_free(t);
 }
 
+/* ---- attacks that need the administrator's side simulated ---- */
+
+static void read_all(int fd, char *buf, size_t size)
+{
+        ssize_t n, got = 0;
+
+        while ((n = read(fd, buf + got, size - 1 - (size_t)got)) > 0)
+                got += n;
+        buf[got] = '\0';
+}
+
+/* Count the "blocked" and "ESCAPED" lines of a report (printing escapes);
+ * returns the number of attempts. */
+static int tally(char *report, int *blocked, int *escaped)
+{
+        char *line, *save = NULL;
+        int n = 0;
+
+        for (line = strtok_r(report, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                n++;
+                if (strncmp(line, "blocked ", 8) == 0) {
+                        (*blocked)++;
+                } else if (strncmp(line, "ESCAPED ", 8) == 0) {
+                        (*escaped)++;
+                        print_message("%s\n", line);
+                } else {
+                        n--;
+                        print_message("unexpected: %s\n", line);
+                }
+        }
+        return n;
+}
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The administrator launches a worker from an interactive terminal (a pty
+ * here), waits for it, and types a password once the launch is over. */
+static int attack_tty(apid_token *t, int *blocked, int *escaped)
+{
+        apid_launch_attr *attr = NULL;
+        char report[4096], pty[128];
+        int m, rep[2], status, n;
+        pid_t launcher;
+
+        m = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(m >= 0);
+        assert_int_equal(grantpt(m), 0);
+        assert_int_equal(unlockpt(m), 0);
+        snprintf(pty, sizeof(pty), "%s", ptsname(m));
+        assert_int_equal(pipe(rep), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                const char *argv[] = { scenes_program, "tty", pty, NULL };
+                apid_process *p = NULL;
+                int s = open(pty, O_RDWR | O_NOCTTY);
+
+                if (s < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0)
+                        _exit(2);
+                close(s);
+                close(m);
+                close(rep[0]);
+                if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_pass_fd(attr, rep[1], 3) != APID_OK ||
+                    apid_launch(t, attr, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                        _exit(3);
+                _exit(0);
+        }
+        close(rep[1]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        assert_int_equal(status, 0);
+        /* The launch is over; the administrator types at the prompt. */
+        assert_int_equal(write(m, "hunter2\n", 8), 8);
+        read_all(rep[0], report, sizeof(report)); /* until the left-behind process is done */
+        close(rep[0]);
+        close(m);
+        n = tally(report, blocked, escaped);
+        assert_int_equal(n, 6);
+        return n;
+}
+
+/* The administrator's session keyring holds a key; a worker (without the
+ * seccomp filter, which would deny keyctl anyway) looks for it. */
+static int attack_keyring(apid_token *t, int *blocked, int *escaped)
+{
+        char report[4096];
+        int rep[2], status, n;
+        pid_t launcher;
+
+        assert_int_equal(pipe(rep), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                static const char desc[] = "apid-escape-root-key";
+                static const char secret[] = "root-keyring-secret";
+                char serial[32], session[32];
+                const char *argv[] = { scenes_program, "keyring", serial, desc, session, NULL };
+                apid_launch_attr *attr = NULL;
+                apid_process *p = NULL;
+                long ses, key;
+
+                /* A keyring of this launcher only: the machine's keyrings stay as they are. */
+                ses = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+                key = syscall(SYS_add_key, "user", desc, secret, strlen(secret), KEY_SPEC_SESSION_KEYRING);
+                if (ses < 0 || key < 0)
+                        _exit(2);
+                snprintf(serial, sizeof(serial), "%ld", key);
+                snprintf(session, sizeof(session), "%ld", ses);
+                close(rep[0]);
+                if (apid_token_set_seccomp(t, 0) != APID_OK || apid_launch_attr_new(&attr) != APID_OK ||
+                    apid_launch_attr_pass_fd(attr, rep[1], 3) != APID_OK ||
+                    apid_launch(t, attr, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                        _exit(3);
+                _exit(0);
+        }
+        close(rep[1]);
+        read_all(rep[0], report, sizeof(report));
+        close(rep[0]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        assert_int_equal(status, 0);
+        n = tally(report, blocked, escaped);
+        assert_int_equal(n, 4);
+        return n;
+}
+
+/* A pool stops the launch child once it runs as the pool, before execve.
+ * To hit that window every time, the launcher holds execve for a seccomp
+ * listener (SECCOMP_RET_USER_NOTIF); the listener is the stopper, a process
+ * running as the pool, which sends SIGSTOP to the pid it is told about. The
+ * launch must come back, failed, within its bound (5 s by default). */
+static int attack_stall(apid_token *t, uint32_t uid, int *blocked, int *escaped)
+{
+        int res[2], stop[2], hold[2], status, r = -1, kill_r = -1, kill_errno = 0, stopped = 0;
+        char line[1024] = "", how[1200];
+        struct pollfd pfd;
+        double ms = -1;
+        pid_t launcher;
+
+        assert_int_equal(pipe(res), 0);
+        assert_int_equal(pipe(stop), 0);
+        assert_int_equal(pipe(hold), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                struct sock_filter code[] = {
+                        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                };
+                struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+                const char *argv[] = { "/bin/true", NULL };
+                apid_process *p = NULL;
+                int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                            SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                double t0;
+
+                if (listener < 0)
+                        _exit(2);
+                if (fork() == 0) {
+                        struct seccomp_notif req;
+                        char c;
+
+                        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                                _exit(2);
+                        memset(&req, 0, sizeof(req));
+                        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+                                _exit(3);
+                        r = kill((pid_t)req.pid, SIGSTOP);
+                        dprintf(stop[1], "%u %d %d\n", req.pid, r, r < 0 ? errno : 0);
+                        close(stop[1]);
+                        /* Keep the listener until the test is done. */
+                        close(hold[1]);
+                        if (read(hold[0], &c, 1) < 0)
+                                _exit(4);
+                        _exit(0);
+                }
+                close(listener);
+                close(stop[1]);
+                close(hold[1]);
+                t0 = now_ms();
+                r = apid_launch(t, NULL, argv[0], argv, &p);
+                dprintf(res[1], "%d %.0f %s\n", r, now_ms() - t0, r == APID_OK ? "started" : apid_error_message());
+                apid_process_free(p);
+                _exit(0);
+        }
+        close(res[1]);
+        close(stop[1]);
+        close(hold[0]);
+        pfd.fd = res[0];
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 20000) == 1) {
+                read_all(res[0], line, sizeof(line));
+                sscanf(line, "%d %lf", &r, &ms);
+        }
+        {
+                char s[128] = "";
+                unsigned pid = 0;
+
+                read_all(stop[0], s, sizeof(s));
+                if (sscanf(s, "%u %d %d", &pid, &kill_r, &kill_errno) == 3 && kill_r == 0)
+                        stopped = (int)pid;
+        }
+        if (ms < 0) {
+                snprintf(how, sizeof(how), "apid_launch had not returned after 20 s (child %d stopped)", stopped);
+                kill(launcher, SIGKILL);
+                if (stopped > 0)
+                        kill(stopped, SIGKILL);
+        } else {
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(how, sizeof(how), "%s", line);
+        }
+        close(hold[1]);
+        close(res[0]);
+        close(stop[0]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        /* The attack ran: the stopper, as the pool, stopped the child. */
+        if (!stopped)
+                fail_msg("the stopper did not stop the launch child (kill: %d, errno %d)", kill_r, kill_errno);
+        print_message("stall attack: %s\n", how);
+        if (ms < 0 || r == APID_OK || ms > 9000) {
+                (*escaped)++;
+                print_message("ESCAPED stall a launch by stopping the child after its uid change: %s\n", how);
+        } else {
+                (*blocked)++;
+                /* The child was killed and reaped by the launch. */
+                assert_int_equal(kill(stopped, 0), -1);
+        }
+        return 1;
+}
+
 static void escape_suite(void **state)
 {
         struct fixture *f = *state;
@@ -399,7 +640,7 @@ static void escape_suite(void **state)
         char report[8192], cmd[2000];
         apid_launch_attr *attr = NULL;
         apid_process *victim = NULL, *worker = NULL;
-        int fds[2], secret_fd, blocked = 0, escaped = 0, attempts = -1, escapes = -1;
+        int fds[2], secret_fd, blocked = 0, escaped = 0, attempts = -1, escapes = -1, cwd_fd, r;
         ssize_t n, got = 0;
         char *line, *save = NULL;
 
@@ -427,7 +668,17 @@ static void escape_suite(void **state)
         assert_int_equal(pipe(fds), 0);
         must(apid_launch_attr_new(&attr));
         must(apid_launch_attr_pass_fd(attr, fds[1], 3));
-        must(apid_launch(alpha, attr, escape_program, argv, &worker));
+        /* The caller's working directory is inside the other pool's 0700 profile. */
+        snprintf(cmd, sizeof(cmd), "%s/site", beta_profile);
+        assert_int_equal(mkdir(cmd, 0755), 0);
+        assert_int_equal(chown(cmd, beta_uid, beta_uid), 0);
+        cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(chdir(cmd), 0);
+        close(open("beta-only-marker", O_CREAT | O_WRONLY, 0644));
+        r = apid_launch(alpha, attr, escape_program, argv, &worker);
+        assert_int_equal(fchdir(cwd_fd), 0);
+        close(cwd_fd);
+        must(r);
         unsetenv("SECRET_TOKEN");
         unsetenv("LD_PRELOAD");
         close(fds[1]);
@@ -445,6 +696,10 @@ static void escape_suite(void **state)
                 } else if (sscanf(line, "attempts %d escapes %d", &attempts, &escapes) != 2)
                         print_message("unexpected: %s\n", line);
         }
+        /* The attacks with the administrator's side simulated. */
+        attempts += attack_tty(alpha, &blocked, &escaped);
+        attempts += attack_keyring(alpha, &blocked, &escaped);
+        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), &blocked, &escaped);
         print_message("escape suite: %d attempts, %d blocked, %d succeeded\n", attempts, blocked, escaped);
         assert_int_equal(escapes, 0);
         assert_int_equal(escaped, 0);
@@ -478,13 +733,14 @@ int main(int argc, char **argv)
                 T(escape_suite),
         };
 
-        if (argc < 2) {
-                fprintf(stderr, "usage: test-launch ESCAPE_PROGRAM\n");
+        if (argc < 3) {
+                fprintf(stderr, "usage: test-launch ESCAPE_PROGRAM ESCAPE_SCENES_PROGRAM\n");
                 return 2;
         }
         escape_program = realpath(argv[1], NULL);
-        if (!escape_program) {
-                perror(argv[1]);
+        scenes_program = realpath(argv[2], NULL);
+        if (!escape_program || !scenes_program) {
+                perror(argv[escape_program ? 2 : 1]);
                 return 2;
         }
         unsetenv(APID_STATE_DIR_ENV);
