@@ -64,6 +64,15 @@ static int root_setup(void **state)
         return fixture_setup(state);
 }
 
+static void read_all(int fd, char *buf, size_t size)
+{
+        ssize_t n, got = 0;
+
+        while ((n = read(fd, buf + got, size - 1 - (size_t)got)) > 0)
+                got += n;
+        buf[got] = '\0';
+}
+
 /* Run argv under t with stdout captured; returns the exit code. */
 static int run_capture(apid_token *t, const char *const *argv, char *out, size_t size)
 {
@@ -112,6 +121,121 @@ static void worker_runs_as_the_pool(void **state)
         apid_token_free(t);
 }
 
+/* The working directory: the profile, else / (also when the profile cannot
+ * be reached); never the caller's; the one asked for. */
+static void default_working_directory(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *with = token_for(f->ctx, "web", 1), *without = token_for(f->ctx, "plain", 0);
+        const char *pwd[] = { "/bin/sh", "-c", "pwd", NULL };
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        char out[512], expect[600];
+        int fds[2];
+
+        assert_int_equal(chdir(f->dir), 0); /* the caller's directory */
+        assert_int_equal(run_capture(without, pwd, out, sizeof(out)), 0);
+        assert_string_equal(out, "/\n");
+        /* The state directory is 0700 here: the profile is out of the pool's reach. */
+        assert_int_equal(run_capture(with, pwd, out, sizeof(out)), 0);
+        assert_string_equal(out, "/\n");
+        assert_int_equal(chmod(f->dir, 0755), 0);
+        assert_int_equal(run_capture(with, pwd, out, sizeof(out)), 0);
+        snprintf(expect, sizeof(expect), "%s/profiles/apppool-web\n", f->dir);
+        assert_string_equal(out, expect);
+        assert_int_equal(chdir("/"), 0);
+        /* Asked for: entered, or the launch fails (no fallback). */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch_attr_set_cwd(attr, "/tmp"));
+        must(apid_launch(with, attr, pwd[0], pwd, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        assert_string_equal(out, "/tmp\n");
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_set_cwd(attr, "/nonexistent"));
+        assert_int_equal(apid_launch(with, attr, pwd[0], pwd, &p), APID_ESYS);
+        assert_string_equal(apid_error_message(), "chdir(/nonexistent): No such file or directory");
+        apid_launch_attr_free(attr);
+        apid_token_free(with);
+        apid_token_free(without);
+}
+
+/* A terminal reaches a worker only when given as the terminal; then it is
+ * stdin, stdout, stderr and the controlling terminal of the worker's session. */
+static void terminal_only_when_asked(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *probe[] = { "/bin/sh", "-c",
+                                "for fd in 0 1 2; do [ -t $fd ] && echo \"tty$fd\"; done; "
+                                "(: </dev/tty) 2>/dev/null && echo ctty; readlink /proc/self/fd/0; "
+                                "ps -o sid= -p $$ | tr -d ' '; echo $$", NULL };
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        char out[1024], expect[1024], pty[128];
+        int m, s, fds[2];
+
+        m = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(m >= 0);
+        assert_int_equal(grantpt(m), 0);
+        assert_int_equal(unlockpt(m), 0);
+        snprintf(pty, sizeof(pty), "%s", ptsname(m));
+        s = open(pty, O_RDWR | O_NOCTTY);
+        assert_true(s >= 0);
+        /* Passed as stdin, without asking: /dev/null. */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, s, 0));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch_attr_pass_fd(attr, s, 2));
+        must(apid_launch(t, attr, probe[0], probe, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        must(apid_process_wait(p, -1));
+        snprintf(expect, sizeof(expect), "/dev/null\n%d\n%d\n", apid_process_get_pid(p), apid_process_get_pid(p));
+        assert_string_equal(out, expect);
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        /* Passed as 3: refused, with the way to do it. */
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, s, 3));
+        assert_int_equal(apid_launch(t, attr, probe[0], probe, &p), APID_EINVAL);
+        assert_non_null(strstr(apid_error_message(), "is a terminal; give a terminal with apid_launch_attr_set_terminal()"));
+        apid_launch_attr_free(attr);
+        /* Given as the terminal: stdin and stderr (stdout is our pipe), and the
+         * controlling terminal of the worker's own session. */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_set_terminal(attr, s));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch(t, attr, probe[0], probe, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        must(apid_process_wait(p, -1));
+        snprintf(expect, sizeof(expect), "tty0\ntty2\nctty\n%s\n%d\n%d\n", pty, apid_process_get_pid(p),
+                 apid_process_get_pid(p));
+        assert_string_equal(out, expect);
+        apid_process_free(p);
+        /* Bad input changes nothing. */
+        assert_int_equal(apid_launch_attr_set_terminal(attr, fds[0]), APID_EINVAL); /* closed */
+        assert_int_equal(apid_launch_attr_set_terminal(attr, 1), isatty(1) ? APID_OK : APID_EINVAL);
+        assert_int_equal(apid_launch_attr_set_terminal(attr, -1), APID_OK);
+        assert_int_equal(apid_launch_attr_set_terminal(attr, -2), APID_EINVAL);
+        assert_int_equal(apid_launch_attr_set_timeout(attr, 3600001), APID_EINVAL);
+        must(apid_launch_attr_set_timeout(attr, 0));
+        apid_launch_attr_free(attr);
+        close(s);
+        close(m);
+        apid_token_free(t);
+}
+
 
 static void umask_rlimit_and_setenv(void **state)
 {
@@ -121,7 +245,7 @@ static void umask_rlimit_and_setenv(void **state)
         char out[256];
 
         assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
-        assert_memory_equal(out, "0027\n", 5); /* the default umask; the limit is inherited */
+        assert_memory_equal(out, "0027\n", 5); /* the default umask */
         assert_string_equal(out + strlen(out) - 2, "\n\n");  /* no GREETING */
         must(apid_token_set_umask(t, 077));
         must(apid_token_set_rlimit(t, RLIMIT_NOFILE, 100, 200));
@@ -132,6 +256,45 @@ static void umask_rlimit_and_setenv(void **state)
         assert_int_equal(apid_token_set_umask(t, 01000), APID_EINVAL);
         assert_int_equal(apid_token_set_rlimit(t, RLIMIT_NOFILE, 300, 200), APID_EINVAL);
         assert_int_equal(apid_token_set_rlimit(t, 999, 1, 1), APID_EINVAL);
+        apid_token_free(t);
+}
+
+/* A default token's resource limits, not the caller's (raised here to its
+ * hard limit first). */
+static void default_resource_limits(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/sed", "s/  */ /g", "/proc/self/limits", NULL };
+        struct rlimit saved, raised, nofile;
+        char out[4096], line[128], *text = NULL;
+
+        assert_int_equal(getrlimit(RLIMIT_NPROC, &saved), 0);
+        if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 8192)
+                skip(); /* the defaults never exceed the caller's hard limit */
+        raised.rlim_cur = raised.rlim_max = saved.rlim_max;
+        assert_int_equal(setrlimit(RLIMIT_NPROC, &raised), 0);
+        apid_token_free(t);
+        t = token_for(f->ctx, "web", 0);
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_int_equal(setrlimit(RLIMIT_NPROC, &saved), 0);
+        assert_non_null(strstr(out, "Max processes 4096 4096 processes"));
+        assert_non_null(strstr(out, "Max core file size 0 0 bytes"));
+        assert_non_null(strstr(out, "Max locked memory 8388608 8388608 bytes"));
+        assert_non_null(strstr(out, "Max nice priority 0 0"));
+        assert_non_null(strstr(out, "Max realtime priority 0 0"));
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+        snprintf(line, sizeof(line), "Max open files 1024 %llu files",
+                 nofile.rlim_max < 524288 ? (unsigned long long)nofile.rlim_max : 524288ULL);
+        assert_non_null(strstr(out, line));
+        must(apid_token_describe(t, &text));
+        assert_non_null(strstr(text, "rlimit RLIMIT_NPROC: 4096 soft, 4096 hard\n"));
+        assert_non_null(strstr(text, "rlimit RLIMIT_CORE: 0 soft, 0 hard\n"));
+        apid_free(text);
+        /* The caller overrides a default. */
+        must(apid_token_set_rlimit(t, RLIMIT_NPROC, 50, 60));
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "Max processes 50 60 processes"));
         apid_token_free(t);
 }
 
@@ -400,15 +563,6 @@ static void apply_self_refuses_threads(void **state)
 }
 
 /* ---- attacks that need the administrator's side simulated ---- */
-
-static void read_all(int fd, char *buf, size_t size)
-{
-        ssize_t n, got = 0;
-
-        while ((n = read(fd, buf + got, size - 1 - (size_t)got)) > 0)
-                got += n;
-        buf[got] = '\0';
-}
 
 /* Count the "blocked" and "ESCAPED" lines of a report (printing escapes);
  * returns the number of attempts. */
@@ -728,6 +882,9 @@ int main(int argc, char **argv)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, root_setup, fixture_teardown)
                 T(worker_runs_as_the_pool),
                 T(umask_rlimit_and_setenv),
+                T(default_resource_limits),
+                T(default_working_directory),
+                T(terminal_only_when_asked),
                 T(failures_name_the_step),
                 T(closed_stdin_is_dev_null),
                 T(not_root_is_told_what_is_missing),
