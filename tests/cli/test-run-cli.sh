@@ -3,7 +3,7 @@
 # Usage: test-run-cli.sh APPPOOLCTL
 set -u
 . "$(dirname "$0")/testlib.sh"
-ctl=$1
+ctl=$(readlink -f "$1")
 [ "$(id -u)" = 0 ] || { echo "SKIP: run needs root"; exit 77; }
 tmp=$(mktemp -d /tmp/apid-runcli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
