@@ -49,11 +49,12 @@ check "env-file bad name" "apppoolctl: run: $tmp/bad2:1: '1BAD': a name is lette
 if command -v script >/dev/null; then
         out=$(script -qec "tty; \"$ctl\" run web -- sh -c 'tty; test -t 0 && echo in-tty; (: </dev/tty) && echo ctty; exit 3'" /dev/null </dev/null | tr -d '\r\000\004')
         outer=$(printf '%s\n' "$out" | sed -n 1p)
-        inner=$(printf '%s\n' "$out" | grep '^/dev/pts/' | sed -n 2p)
+        # (script may echo its end of input as "^@" or "^D" before a line)
+        inner=$(printf '%s\n' "$out" | grep -o '/dev/pts/[0-9]*' | sed -n 2p)
         case "$inner" in /dev/pts/*) ok=1 ;; *) ok=0 ;; esac
         [ "$inner" != "$outer" ] || ok=0
         check "run's own pty for the worker ($outer, $inner)" 1 $ok
-        check "tty and controlling tty" "in-tty ctty" "$(printf '%s\n' "$out" | grep -E '^(in-tty|ctty)$' | tr '\n' ' ' | sed 's/ $//')"
+        check "tty and controlling tty" "in-tty ctty" "$(printf '%s\n' "$out" | grep -oE '(in-tty|ctty)$' | tr '\n' ' ' | sed 's/ $//')"
         script -qec "\"$ctl\" run web -- sh -c 'exit 3'" /dev/null </dev/null >/dev/null; check "status through the pty" 3 $?
 fi
 finish
