@@ -686,7 +686,7 @@ static int attack_keyring(apid_token *t, int *blocked, int *escaped)
  * listener (SECCOMP_RET_USER_NOTIF); the listener is the stopper, a process
  * running as the pool, which sends SIGSTOP to the pid it is told about. The
  * launch must come back, failed, within its bound (5 s by default). */
-static int attack_stall(apid_token *t, uint32_t uid, int *blocked, int *escaped)
+static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *blocked, int *escaped)
 {
         int res[2], stop[2], hold[2], status, r = -1, kill_r = -1, kill_errno = 0, stopped = 0;
         char line[1024] = "", how[1200];
@@ -707,6 +707,7 @@ static int attack_stall(apid_token *t, uint32_t uid, int *blocked, int *escaped)
                 };
                 struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
                 const char *argv[] = { "/bin/true", NULL };
+                apid_launch_attr *attr = NULL;
                 apid_process *p = NULL;
                 int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                                             SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
@@ -736,8 +737,11 @@ static int attack_stall(apid_token *t, uint32_t uid, int *blocked, int *escaped)
                 close(listener);
                 close(stop[1]);
                 close(hold[1]);
+                if (timeout_ms && (apid_launch_attr_new(&attr) != APID_OK ||
+                                   apid_launch_attr_set_timeout(attr, timeout_ms) != APID_OK))
+                        _exit(5);
                 t0 = now_ms();
-                r = apid_launch(t, NULL, argv[0], argv, &p);
+                r = apid_launch(t, attr, argv[0], argv, &p);
                 dprintf(res[1], "%d %.0f %s\n", r, now_ms() - t0, r == APID_OK ? "started" : apid_error_message());
                 apid_process_free(p);
                 _exit(0);
@@ -779,15 +783,31 @@ static int attack_stall(apid_token *t, uint32_t uid, int *blocked, int *escaped)
                 fail_msg("the stopper did not stop the launch child (kill: %d, errno %d; launch: %s)", kill_r,
                          kill_errno, line);
         print_message("stall attack: %s\n", how);
-        if (ms < 0 || r == APID_OK || ms > 9000) {
+        if (ms < 0 || r == APID_OK || ms > (timeout_ms ? timeout_ms : 5000) + 4000) {
                 (*escaped)++;
                 print_message("ESCAPED stall a launch by stopping the child after its uid change: %s\n", how);
         } else {
                 (*blocked)++;
-                /* The child was killed and reaped by the launch. */
+                /* The child was killed and reaped by the launch, which said why. */
                 assert_int_equal(kill(stopped, 0), -1);
+                snprintf(how, sizeof(how), "the child had not reached execve after %u ms", timeout_ms ? timeout_ms : 5000);
+                assert_non_null(strstr(line, how));
+                assert_true(ms >= (timeout_ms ? timeout_ms : 5000) - 50);
         }
         return 1;
+}
+
+/* The launch deadline is the caller's to choose. */
+static void launch_timeout_is_settable(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        int blocked = 0, escaped = 0;
+
+        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, &blocked, &escaped), 1);
+        assert_int_equal(blocked, 1);
+        assert_int_equal(escaped, 0);
+        apid_token_free(t);
 }
 
 static void escape_suite(void **state)
@@ -859,7 +879,7 @@ static void escape_suite(void **state)
         /* The attacks with the administrator's side simulated. */
         attempts += attack_tty(alpha, &blocked, &escaped);
         attempts += attack_keyring(alpha, &blocked, &escaped);
-        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), &blocked, &escaped);
+        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), 0, &blocked, &escaped);
         print_message("escape suite: %d attempts, %d blocked, %d succeeded\n", attempts, blocked, escaped);
         assert_int_equal(escapes, 0);
         assert_int_equal(escaped, 0);
@@ -893,6 +913,7 @@ int main(int argc, char **argv)
                 T(kept_capability_and_passed_socket),
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
+                T(launch_timeout_is_settable),
                 T(escape_suite),
         };
 
