@@ -276,13 +276,13 @@ static void relay_run(struct relay *rl, apid_process *proc)
 {
         struct pollfd pfd[4];
         char buf[4096];
-        int in_open = isatty(0), exited = 0;
+        int in_open = isatty(0), out_open = 1, exited = 0;
 
         while (!exited) {
                 ssize_t n;
 
                 pfd[0] = (struct pollfd){ apid_process_get_fd(proc), POLLIN, 0 };
-                pfd[1] = (struct pollfd){ rl->master, POLLIN, 0 };
+                pfd[1] = (struct pollfd){ out_open ? rl->master : -1, POLLIN, 0 };
                 pfd[2] = (struct pollfd){ rl->sigfd, POLLIN, 0 };
                 pfd[3] = (struct pollfd){ in_open ? 0 : -1, POLLIN, 0 };
                 if (poll(pfd, 4, -1) < 0) {
@@ -294,6 +294,8 @@ static void relay_run(struct relay *rl, apid_process *proc)
                         n = read(rl->master, buf, sizeof(buf));
                         if (n > 0)
                                 write_all(rl->out, buf, n);
+                } else if (pfd[1].revents & (POLLHUP | POLLERR)) {
+                        out_open = 0; /* the worker closed its terminal; wait for its exit alone */
                 }
                 if (pfd[3].revents & (POLLIN | POLLHUP)) {
                         n = read(0, buf, sizeof(buf));
