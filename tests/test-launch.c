@@ -659,6 +659,8 @@ static int attack_keyring(apid_token *t, int *blocked, int *escaped)
 
                 /* A keyring of this launcher only: the machine's keyrings stay as they are. */
                 ses = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+                if (ses < 0 && (errno == ENOSYS || errno == EPERM))
+                        _exit(77); /* no keyrings here (or a container's filter): nothing to inherit */
                 key = syscall(SYS_add_key, "user", desc, secret, strlen(secret), KEY_SPEC_SESSION_KEYRING);
                 if (ses < 0 || key < 0)
                         _exit(2);
@@ -675,6 +677,10 @@ static int attack_keyring(apid_token *t, int *blocked, int *escaped)
         read_all(rep[0], report, sizeof(report));
         close(rep[0]);
         assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+                print_message("SKIP the keyring attacks: keyctl is not available here\n");
+                return 0;
+        }
         assert_int_equal(status, 0);
         n = tally(report, blocked, escaped);
         assert_int_equal(n, 4);
