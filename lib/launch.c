@@ -250,8 +250,10 @@ static int wait_report(int fd, int64_t deadline, struct apid__report *rep, size_
                 int64_t left = deadline - now_ms();
                 ssize_t n;
 
-                if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
+                if (left <= 0)
                         return 0;
+                if (poll(&pfd, 1, (int)left) <= 0)
+                        continue; /* the deadline, or a failed poll: checked above */
                 n = read(fd, (char *)rep + *got, sizeof(*rep) - *got);
                 if (n == 0)
                         return 1;
@@ -366,7 +368,8 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
         size_t got = 0;
         pid_t pid;
 
-        if (pipe2(rfd, O_CLOEXEC) < 0)
+        /* Non-blocking: a read never waits past the deadline. */
+        if (pipe2(rfd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return apid__fail(APID_ESYS, errno, "launch: pipe: %s", strerror(errno));
         plan->report_fd = rfd[1];
         /* No signal handler may run in the child before it resets them; and
