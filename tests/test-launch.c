@@ -692,7 +692,11 @@ static int attack_keyring(apid_token *t, int *blocked, int *escaped)
  * listener (SECCOMP_RET_USER_NOTIF); the listener is the stopper, a process
  * running as the pool, which sends SIGSTOP to the pid it is told about. The
  * launch must come back, failed, within its bound (5 s by default). */
-static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *blocked, int *escaped)
+/* after_failure: the child fails a step after its uid change (a working
+ * directory that does not exist), writes its report, and is stopped on its
+ * way out (exit_group held) instead of before execve. */
+static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int after_failure, int *blocked,
+                        int *escaped)
 {
         int res[2], stop[2], hold[2], status, r = -1, kill_r = -1, kill_errno = 0, stopped = 0;
         char line[1024] = "", how[1200];
@@ -707,7 +711,7 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *b
         if (launcher == 0) {
                 struct sock_filter code[] = {
                         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+                        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, after_failure ? __NR_exit_group : __NR_execve, 0, 1),
                         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
                         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
                 };
@@ -717,39 +721,45 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *b
                 apid_process *p = NULL;
                 int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                                             SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                pid_t stopper;
                 double t0;
 
                 if (listener < 0)
                         _exit(2);
-                if (fork() == 0) {
+                stopper = fork();
+                if (stopper == 0) {
                         struct seccomp_notif req;
                         char c;
 
                         close(res[1]);
                         if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-                                _exit(2);
+                                syscall(SYS_exit, 2);
                         memset(&req, 0, sizeof(req));
                         if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-                                _exit(3);
+                                syscall(SYS_exit, 3);
                         r = kill((pid_t)req.pid, SIGSTOP);
                         dprintf(stop[1], "%u %d %d\n", req.pid, r, r < 0 ? errno : 0);
                         close(stop[1]);
                         /* Keep the listener until the test is done. */
                         close(hold[1]);
                         if (read(hold[0], &c, 1) < 0)
-                                _exit(4);
-                        _exit(0);
+                                syscall(SYS_exit, 4);
+                        syscall(SYS_exit, 0); /* exit_group may be held */
                 }
                 close(listener);
                 close(stop[1]);
                 close(hold[1]);
-                if (timeout_ms && (apid_launch_attr_new(&attr) != APID_OK ||
-                                   apid_launch_attr_set_timeout(attr, timeout_ms) != APID_OK))
+                if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_set_timeout(attr, timeout_ms) != APID_OK ||
+                    (after_failure && apid_launch_attr_set_cwd(attr, "/nonexistent") != APID_OK))
                         _exit(5);
                 t0 = now_ms();
                 r = apid_launch(t, attr, argv[0], argv, &p);
                 dprintf(res[1], "%d %.0f %s\n", r, now_ms() - t0, r == APID_OK ? "started" : apid_error_message());
+                close(res[1]);
                 apid_process_free(p);
+                waitpid(stopper, NULL, 0); /* it exits once the test is done with it */
+                /* exit, not exit_group: the latter may be held by the filter. */
+                syscall(SYS_exit, 0);
                 _exit(0);
         }
         close(res[1]);
@@ -758,7 +768,9 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *b
         pfd.fd = res[0];
         pfd.events = POLLIN;
         if (poll(&pfd, 1, 20000) == 1) {
-                read_all(res[0], line, sizeof(line));
+                ssize_t n = read(res[0], line, sizeof(line) - 1); /* one write, one line */
+
+                line[n > 0 ? n : 0] = '\0';
                 sscanf(line, "%d %lf", &r, &ms);
         }
         {
@@ -796,7 +808,10 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int *b
                 (*blocked)++;
                 /* The child was killed and reaped by the launch, which said why. */
                 assert_int_equal(kill(stopped, 0), -1);
-                snprintf(how, sizeof(how), "the child had not reached execve after %u ms", timeout_ms ? timeout_ms : 5000);
+                snprintf(how, sizeof(how),
+                         after_failure ? "the child failed but did not exit within %u ms"
+                                       : "the child had not reached execve after %u ms",
+                         timeout_ms ? timeout_ms : 5000);
                 assert_non_null(strstr(line, how));
                 assert_true(ms >= (timeout_ms ? timeout_ms : 5000) - 50);
         }
@@ -810,8 +825,11 @@ static void launch_timeout_is_settable(void **state)
         apid_token *t = token_for(f->ctx, "web", 0);
         int blocked = 0, escaped = 0;
 
-        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, &blocked, &escaped), 1);
+        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, 0, &blocked, &escaped), 1);
         assert_int_equal(blocked, 1);
+        /* Stopped after it reported a failed step, on its way out. */
+        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, 1, &blocked, &escaped), 1);
+        assert_int_equal(blocked, 2);
         assert_int_equal(escaped, 0);
         apid_token_free(t);
 }
@@ -885,7 +903,7 @@ static void escape_suite(void **state)
         /* The attacks with the administrator's side simulated. */
         attempts += attack_tty(alpha, &blocked, &escaped);
         attempts += attack_keyring(alpha, &blocked, &escaped);
-        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), 0, &blocked, &escaped);
+        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), 0, 0, &blocked, &escaped);
         print_message("escape suite: %d attempts, %d blocked, %d succeeded\n", attempts, blocked, escaped);
         assert_int_equal(escapes, 0);
         assert_int_equal(escaped, 0);
