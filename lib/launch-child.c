@@ -1,17 +1,20 @@
 /* The child side of a launch: what runs between clone() and execve(). It
- * shares memory with the parent (CLONE_VM | CLONE_VFORK) and may run in a
- * process whose other threads hold locks, so it is async-signal-safe: raw
- * system calls only (glibc's set*id wrappers broadcast to all threads and
- * take locks), no malloc, no stdio. apid_token_apply_self() runs the same
- * steps in the calling process. */
+ * shares memory with the parent (CLONE_VM, while the parent waits on the
+ * report pipe; see launch.c) and may run in a process whose other threads
+ * hold locks, so it is async-signal-safe: raw system calls only (glibc's
+ * set*id wrappers broadcast to all threads and take locks), no malloc, no
+ * stdio, no libc function a sanitizer intercepts. apid_token_apply_self()
+ * runs the same steps in the calling process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,7 +31,15 @@
 #define CLOSE_RANGE_UNSHARE 2
 #endif
 
-static int failed(struct apid__plan *p, int step, int arg)
+/* The child runs beside its parent thread in the same memory: keep the
+ * sanitizers' per-thread state (which it would share) out of it. */
+#if defined(__GNUC__) && (__GNUC__ >= 8 || defined(__clang__))
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+#else
+#define CHILD_CODE
+#endif
+
+CHILD_CODE static int failed(struct apid__plan *p, int step, int arg)
 {
         p->failed_errno = errno;
         p->failed_arg = arg;
@@ -36,12 +47,19 @@ static int failed(struct apid__plan *p, int step, int arg)
         return -1;
 }
 
-static int set_fds(struct apid__plan *p)
+CHILD_CODE static int set_fds(struct apid__plan *p)
 {
-        int tmp[APID__MAX_FDS], i, fd;
+        int tmp[APID__MAX_FDS], i, fd, report = -1;
 
-        /* Duplicate every source above every target first, so that no dup3()
+        /* The report pipe first, to just above the targets (lowest free slot
+         * there), then every source above every target, so that no dup3()
          * overwrites a source still to be read; then put each in place. */
+        if (p->report_fd >= 0) {
+                report = (int)syscall(SYS_fcntl, p->report_fd, F_DUPFD_CLOEXEC, p->max_dst + 1);
+                if (report < 0)
+                        return failed(p, APID__STEP_FDS, p->report_fd);
+                p->report_fd = report;
+        }
         for (i = 0; i < p->n_fds; i++) {
                 tmp[i] = (int)syscall(SYS_fcntl, p->fds[i].src, F_DUPFD_CLOEXEC, p->max_dst + 1);
                 if (tmp[i] < 0)
@@ -50,8 +68,14 @@ static int set_fds(struct apid__plan *p)
         for (i = 0; i < p->n_fds; i++)
                 if (syscall(SYS_dup3, tmp[i], p->fds[i].dst, 0) < 0)
                         return failed(p, APID__STEP_FDS, p->fds[i].dst);
-        /* Close everything else: above the targets in one call, and the gaps. */
-        if (syscall(SYS_close_range, (unsigned)p->max_dst + 1, ~0U, 0) < 0)
+        if (report >= 0 && report != p->max_dst + 1) {
+                if (syscall(SYS_dup3, report, p->max_dst + 1, O_CLOEXEC) < 0)
+                        return failed(p, APID__STEP_FDS, p->max_dst + 1);
+                p->report_fd = p->max_dst + 1;
+        }
+        /* Close everything else: above the targets (and the report pipe) in
+         * one call, and the gaps. */
+        if (syscall(SYS_close_range, (unsigned)p->max_dst + 1 + (report >= 0), ~0U, 0) < 0)
                 return failed(p, APID__STEP_FDS, -1);
         for (fd = 0; fd <= p->max_dst; fd++) {
                 int wanted = 0;
@@ -64,7 +88,7 @@ static int set_fds(struct apid__plan *p)
         return 0;
 }
 
-static int drop_caps(struct apid__plan *p)
+CHILD_CODE static int drop_caps(struct apid__plan *p)
 {
         struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
         struct __user_cap_data_struct data[2];
@@ -88,11 +112,38 @@ static int drop_caps(struct apid__plan *p)
         return 0;
 }
 
-int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
+/* A fresh anonymous session keyring, so that no key of the caller's session
+ * is possessed by the worker (possession needs no permission). ENOSYS: a
+ * kernel without keys has nothing to inherit; EPERM comes only from a seccomp
+ * filter of the caller's (joining an anonymous keyring needs no privilege),
+ * under which no key could have been added to the session either. */
+CHILD_CODE static int new_session_keyring(struct apid__plan *p)
+{
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM)
+                return failed(p, APID__STEP_KEYRING, -1);
+        return 0;
+}
+
+CHILD_CODE static int enter_cwd(struct apid__plan *p)
+{
+        if (!p->cwd || syscall(SYS_chdir, p->cwd) == 0)
+                return 0;
+        /* A default directory (the profile) that is not there, or that the pool
+         * cannot reach (a state directory closed to pools): the root. */
+        if (p->cwd_fallback && (errno == ENOENT || errno == ENOTDIR || errno == EACCES) &&
+            syscall(SYS_chdir, p->cwd_fallback) == 0)
+                return 0;
+        return failed(p, APID__STEP_CHDIR, -1);
+}
+
+CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
 {
         const struct apid_token *t = p->token;
+        /* The kernel's sigset: _NSIG / 8 bytes (8 on every architecture
+         * handled here, whatever sizeof(unsigned long) is; liburing passes
+         * the same), with room to spare. */
+        uint64_t empty[2] = { 0, 0 };
         unsigned long bits;
-        sigset_t empty;
         int i, sig;
 
         if (fds_and_session) {
@@ -114,7 +165,14 @@ int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
                         return failed(p, APID__STEP_SETSID, -1);
                 if (set_fds(p) < 0)
                         return -1;
+                /* A terminal only when the caller gave one: it is fd 0 now, and
+                 * becomes the new session's controlling terminal. */
+                if (p->controlling_tty && syscall(SYS_ioctl, 0, TIOCSCTTY, 0) < 0)
+                        return failed(p, APID__STEP_CTTY, 0);
         }
+        /* Before the identity change, while the keyring is still root's to make. */
+        if (new_session_keyring(p) < 0)
+                return -1;
         for (i = 0; i < t->n_rlimits; i++) {
                 struct rlimit64 { uint64_t cur, max; } rl = { t->rlimits[i].soft, t->rlimits[i].hard };
 
@@ -143,8 +201,8 @@ int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
                 return -1;
         if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return failed(p, APID__STEP_NO_NEW_PRIVS, -1);
-        if (p->cwd && syscall(SYS_chdir, p->cwd) < 0)
-                return failed(p, APID__STEP_CHDIR, -1);
+        if (enter_cwd(p) < 0)
+                return -1;
         syscall(SYS_umask, t->umask);
         /* After the credential change, which clears the parent-death signal. */
         if (p->pdeathsig) {
@@ -164,8 +222,7 @@ int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
         }
         if (!exec)
                 return 0;
-        sigemptyset(&empty);
-        if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(unsigned long)) < 0)
+        if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, (size_t)(_NSIG / 8)) < 0)
                 return failed(p, APID__STEP_SIGMASK, -1);
         syscall(SYS_execve, p->path, p->argv, p->envp);
         return failed(p, APID__STEP_EXECVE, -1);

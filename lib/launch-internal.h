@@ -31,6 +31,7 @@ struct apid_token {
         size_t n_env;
         char *user;
         char *account;
+        char *profile;           /* the default working directory, or NULL ("/") */
 };
 
 /* The steps of the child, in order; a failure is reported as one of them. */
@@ -39,6 +40,8 @@ enum apid__step {
         APID__STEP_SIGNALS,
         APID__STEP_SETSID,
         APID__STEP_FDS,
+        APID__STEP_CTTY,
+        APID__STEP_KEYRING,
         APID__STEP_RLIMIT,
         APID__STEP_SETGROUPS,
         APID__STEP_SETRESGID,
@@ -56,8 +59,15 @@ enum apid__step {
         APID__STEP_EXECVE,
 };
 
+/* What a failing child writes to its report pipe before it exits. */
+struct apid__report {
+        int step, err, arg;
+};
+
 /* Everything the child needs, prepared by the parent; the child only reads
- * it, and writes the failure fields (the memory is shared: CLONE_VM). */
+ * it, and writes the failure fields (the memory is shared: CLONE_VM). It lives
+ * beside the child's stack, not on the parent's, so that it stays valid for as
+ * long as the child may run (see launch.c). */
 struct apid__plan {
         uint32_t uid, gid;
         gid_t groups[APID__MAX_GROUPS];
@@ -75,6 +85,9 @@ struct apid__plan {
         char *const *argv;
         char *const *envp;
         int new_session;
+        int controlling_tty;     /* fd 0 becomes the controlling terminal (TIOCSCTTY) */
+        const char *cwd_fallback; /* entered when cwd is a default that does not exist */
+        int report_fd;           /* the child's end of the report pipe, or -1 */
         /* results */
         volatile int failed_step;
         volatile int failed_errno;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launch-internal.h"
@@ -23,13 +24,33 @@
 #define P_PIDFD 3
 #endif
 
+#ifndef KCMP_VM
+#define KCMP_VM 1
+#endif
+
 #define CHILD_STACK (64 * 1024)
+#define DEFAULT_TIMEOUT_MS 5000
+/* After SIGKILL, how long a child may take to die before the launch gives
+ * up waiting for it (a task in uninterruptible sleep on a hung file system). */
+#define KILL_GRACE_MS 1000
+
+/* What the child uses, in one mapping per launching thread: the plan and
+ * the program's path at the bottom, the stack above them. The parent keeps
+ * it until the child has exec'd or exited; a child that could not be reaped
+ * keeps its mapping for ever (see abandon_area()). */
+struct launch_area {
+        struct apid__plan plan;
+        char program[4096];
+};
+#define AREA_SIZE (((sizeof(struct launch_area) + 4095) & ~(size_t)4095) + CHILD_STACK)
 
 struct apid_launch_attr {
         struct { int src, dst; } fds[APID__MAX_FDS];
         int n_fds;
         char *cwd;
         int pdeathsig;
+        int tty_fd;             /* -1: none */
+        uint32_t timeout_ms;    /* 0: DEFAULT_TIMEOUT_MS */
 };
 
 struct apid_process {
@@ -48,6 +69,7 @@ APID_EXPORT int apid_launch_attr_new(apid_launch_attr **out)
         a = calloc(1, sizeof(*a));
         if (!a)
                 return apid__fail_oom();
+        a->tty_fd = -1;
         *out = a;
         return APID_OK;
 }
@@ -101,6 +123,27 @@ APID_EXPORT int apid_launch_attr_set_parent_death_signal(apid_launch_attr *a, in
         return APID_OK;
 }
 
+APID_EXPORT int apid_launch_attr_set_terminal(apid_launch_attr *a, int tty_fd)
+{
+        if (!a || tty_fd < -1)
+                return apid__fail(APID_EINVAL, 0, "terminal %d: give a descriptor, or -1 for none", tty_fd);
+        if (tty_fd >= 0 && fcntl(tty_fd, F_GETFD) < 0)
+                return apid__fail(APID_EINVAL, errno, "terminal %d: not an open descriptor", tty_fd);
+        if (tty_fd >= 0 && !isatty(tty_fd))
+                return apid__fail(APID_EINVAL, ENOTTY, "terminal %d: not a terminal", tty_fd);
+        a->tty_fd = tty_fd;
+        return APID_OK;
+}
+
+APID_EXPORT int apid_launch_attr_set_timeout(apid_launch_attr *a, uint32_t timeout_ms)
+{
+        if (!a || timeout_ms > 3600000)
+                return apid__fail(APID_EINVAL, 0, "launch timeout %u ms: at most 3600000 (0: the default, %d)",
+                                  timeout_ms, DEFAULT_TIMEOUT_MS);
+        a->timeout_ms = timeout_ms;
+        return APID_OK;
+}
+
 /* A program name without '/' is looked up in the token's PATH. */
 static int resolve_program(const struct apid_token *t, const char *name, char *out, size_t size)
 {
@@ -132,158 +175,296 @@ static int resolve_program(const struct apid_token *t, const char *name, char *o
         return apid__fail(APID_ENOTFOUND, ENOENT, "program %s: not found in PATH", name);
 }
 
-/* The child's stack: one per launching thread, kept for its next launch
- * (the child is done with it once clone() returns: CLONE_VFORK), unmapped
- * when the thread exits. */
-static pthread_key_t stack_key;
-static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+/* The child's area: one per launching thread, kept for its next launch
+ * (the child is done with it once it has exec'd or exited: the parent waits
+ * for that), unmapped when the thread exits. */
+static pthread_key_t area_key;
+static pthread_once_t area_once = PTHREAD_ONCE_INIT;
 
-static void stack_release(void *stack)
+static void area_release(void *area)
 {
-        munmap(stack, CHILD_STACK);
+        munmap(area, AREA_SIZE);
 }
 
-static void stack_key_init(void)
+static void area_key_init(void)
 {
-        pthread_key_create(&stack_key, stack_release);
+        pthread_key_create(&area_key, area_release);
 }
 
-static void *child_stack(void)
+static struct launch_area *child_area(void)
 {
-        void *stack;
+        void *area;
 
-        pthread_once(&stack_once, stack_key_init);
-        stack = pthread_getspecific(stack_key);
-        if (stack)
-                return stack;
-        stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED)
+        pthread_once(&area_once, area_key_init);
+        area = pthread_getspecific(area_key);
+        if (area)
+                return area;
+        area = mmap(NULL, AREA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (area == MAP_FAILED)
                 return NULL;
-        if (pthread_setspecific(stack_key, stack) != 0) {
-                munmap(stack, CHILD_STACK);
+        if (pthread_setspecific(area_key, area) != 0) {
+                munmap(area, AREA_SIZE);
                 return NULL;
         }
-        return stack;
+        return area;
 }
 
-static int child_main(void *arg)
+/* A child that could not be reaped may still be inside the kernel using its
+ * area: leave the mapping to it (never unmapped), and take a new one next time. */
+static void abandon_area(void)
+{
+        pthread_setspecific(area_key, NULL);
+}
+
+/* The child's last act: a failed step goes to the report pipe, then a raw
+ * exit (no libc or sanitizer exit handler may run in this child). */
+__attribute__((no_sanitize("address", "undefined"))) static int child_main(void *arg)
 {
         struct apid__plan *p = arg;
 
-        apid__child_steps(p, 1, 1);
-        /* The parent reads the step and errno from the shared plan. A raw exit:
-         * no libc (or sanitizer) exit handler may run in this child. */
+        if (apid__child_steps(p, 1, 1) < 0) {
+                struct apid__report rep = { p->failed_step, p->failed_errno, p->failed_arg };
+
+                syscall(SYS_write, p->report_fd, &rep, sizeof(rep));
+        }
         syscall(SYS_exit_group, 127);
         return 127;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for the report pipe's end of file (every copy of its write end
+ * closed: the child exec'd, which closes it, or exited), collecting a
+ * failure report on the way, until the deadline. Returns 1 at end of file,
+ * 0 at the deadline. */
+static int wait_report(int fd, int64_t deadline, struct apid__report *rep, size_t *got)
+{
+        for (;;) {
+                struct pollfd pfd = { fd, POLLIN, 0 };
+                int64_t left = deadline - now_ms();
+                ssize_t n;
+
+                if (left <= 0)
+                        return 0;
+                if (poll(&pfd, 1, (int)left) <= 0)
+                        continue; /* the deadline, or a failed poll: checked above */
+                n = read(fd, (char *)rep + *got, sizeof(*rep) - *got);
+                if (n == 0)
+                        return 1;
+                if (n > 0)
+                        *got += (size_t)n;
+                else if (errno != EINTR && errno != EAGAIN)
+                        return 1; /* cannot happen on a pipe we own; do not spin */
+                if (*got == sizeof(*rep)) {
+                        char extra;
+
+                        /* Nothing more comes; wait for the end of file only. */
+                        while (poll(&pfd, 1, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0)) == 1)
+                                if (read(fd, &extra, 1) <= 0)
+                                        return 1;
+                        return 0;
+                }
+        }
+}
+
+/* Kill a child that missed its deadline and reap it; 0 if reaped, -1 if it
+ * did not die within the grace time (left to the caller's SIGCHLD handling). */
+static int kill_and_reap(int pidfd)
+{
+        struct pollfd pfd = { pidfd, POLLIN, 0 };
+        siginfo_t info;
+
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        if (poll(&pfd, 1, KILL_GRACE_MS) != 1)
+                return -1;
+        while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
+/* After the deadline without end of file: has the child exec'd anyway (and
+ * only another process, forked meanwhile by another thread, still holds the
+ * pipe)? Until execve it shares our memory. */
+static int has_execd(pid_t pid)
+{
+        return syscall(SYS_kcmp, getpid(), pid, KCMP_VM, 0, 0) > 0;
+}
+
+/* Fill the plan's descriptors: stdio and what the caller passes. A terminal
+ * reaches the worker only through apid_launch_attr_set_terminal(). */
+static int plan_fds(struct apid__plan *plan, const apid_launch_attr *attr, int *devnull)
+{
+        int tty = attr ? attr->tty_fd : -1, i;
+
+        /* stdin, stdout, stderr: inherited (or the terminal) unless the caller maps them. */
+        for (i = 0; i < 3; i++) {
+                plan->fds[plan->n_fds].src = tty >= 0 ? tty : i;
+                plan->fds[plan->n_fds].dst = i;
+                plan->n_fds++;
+        }
+        for (i = 0; attr && i < attr->n_fds; i++) {
+                int j, slot = plan->n_fds;
+
+                for (j = 0; j < 3; j++)
+                        if (plan->fds[j].dst == attr->fds[i].dst)
+                                slot = j;
+                plan->fds[slot].src = attr->fds[i].src;
+                plan->fds[slot].dst = attr->fds[i].dst;
+                if (slot == plan->n_fds)
+                        plan->n_fds++;
+        }
+        /* Stdio closed in the caller is /dev/null in the worker (a closed 0, 1 or
+         * 2 would make its first open() its stdout); a passed descriptor closed
+         * since it was given is an error. A terminal on 0, 1 or 2 that the caller
+         * did not give as the terminal is /dev/null too (a worker could read
+         * what is typed next, or change its modes); one passed as 3 or above is
+         * an error. */
+        for (i = 0; i < plan->n_fds; i++) {
+                int src = plan->fds[i].src, dst = plan->fds[i].dst, closed = fcntl(src, F_GETFD) < 0;
+                int terminal = !closed && tty < 0 && isatty(src);
+
+                if (!closed && !terminal)
+                        continue;
+                if (dst > 2 && closed)
+                        return apid__fail(APID_EINVAL, EBADF, "launch: descriptor %d (for the worker's %d) is closed",
+                                          src, dst);
+                if (dst > 2)
+                        return apid__fail(APID_EINVAL, ENOTTY,
+                                          "launch: descriptor %d (for the worker's %d) is a terminal; give a "
+                                          "terminal with apid_launch_attr_set_terminal()", src, dst);
+                if (closed && src != dst)
+                        return apid__fail(APID_EINVAL, EBADF, "launch: descriptor %d (for the worker's %d) is closed",
+                                          src, dst);
+                if (*devnull < 0)
+                        *devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (*devnull < 0)
+                        return apid__fail(APID_ESYS, errno, "launch: /dev/null: %s", strerror(errno));
+                plan->fds[i].src = *devnull;
+        }
+        for (i = 0; i < plan->n_fds; i++)
+                if (plan->fds[i].dst > plan->max_dst)
+                        plan->max_dst = plan->fds[i].dst;
+        plan->controlling_tty = tty >= 0;
+        return APID_OK;
+}
+
+/* Start the child and wait, at most until the deadline, for its execve (or
+ * its failure report). The child runs on the area with CLONE_VM but without
+ * CLONE_VFORK: a child the pool stops (it runs as the pool from setresuid()
+ * on) cannot hold the launching thread. */
+static int start_child(struct launch_area *area, const char *path, uint32_t timeout_ms, apid_process *proc)
+{
+        struct apid__plan *plan = &area->plan;
+        struct apid__report rep;
+        int rfd[2], pidfd = -1, eof, err;
+        int64_t deadline;
+        sigset_t all, old;
+        size_t got = 0;
+        pid_t pid;
+
+        /* Non-blocking: a read never waits past the deadline. */
+        if (pipe2(rfd, O_CLOEXEC | O_NONBLOCK) < 0)
+                return apid__fail(APID_ESYS, errno, "launch: pipe: %s", strerror(errno));
+        plan->report_fd = rfd[1];
+        /* No signal handler may run in the child before it resets them; and
+         * none in this thread while it shares its memory (and errno) with the
+         * child. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        deadline = now_ms() + timeout_ms;
+        pid = clone(child_main, (char *)area + AREA_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, plan, &pidfd);
+        err = errno;
+        close(rfd[1]);
+        if (pid < 0) {
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                close(rfd[0]);
+                return apid__fail(APID_ESYS, err, "clone: %s", strerror(err));
+        }
+        eof = wait_report(rfd[0], deadline, &rep, &got);
+        close(rfd[0]);
+        if (!eof && !(got == 0 && has_execd(pid))) {
+                if (kill_and_reap(pidfd) < 0)
+                        abandon_area();
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                close(pidfd);
+                if (got == sizeof(rep))
+                        return apid__fail(APID_ESYS, ETIMEDOUT,
+                                          "launch %s: the child failed but did not exit within %u ms (stopped?); "
+                                          "killed", path, timeout_ms);
+                return apid__fail(APID_ESYS, ETIMEDOUT,
+                                  "launch %s: the child had not reached execve after %u ms (stopped by the pool, or "
+                                  "stuck in the kernel); killed", path, timeout_ms);
+        }
+        if (got == sizeof(rep)) {
+                siginfo_t info;
+
+                /* The child has exited (end of file); reap it, report its step. */
+                while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
+                        ;
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                close(pidfd);
+                plan->failed_step = rep.step;
+                plan->failed_errno = rep.err;
+                plan->failed_arg = rep.arg;
+                return apid__step_fail(plan);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        proc->pid = pid;
+        proc->pidfd = pidfd;
+        return APID_OK;
 }
 
 APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, const char *path,
                             const char *const *argv, apid_process **out)
 {
-        struct apid__plan plan;
-        char program[4096];
-        sigset_t all, old;
+        struct launch_area *area;
+        struct apid__plan *plan;
         apid_process *proc;
-        void *stack;
-        int pidfd = -1, devnull = -1, i, r;
-        pid_t pid;
+        int devnull = -1, r;
 
         if (!t || !path || !argv || !argv[0] || !out)
                 return apid__fail(APID_EINVAL, 0, "apid_launch: NULL argument (argv needs argv[0])");
         r = apid__privileged_enough("launch");
         if (r < 0)
                 return r;
-        r = resolve_program(t, path, program, sizeof(program));
+        area = child_area();
+        if (!area)
+                return apid__fail_oom();
+        plan = &area->plan;
+        r = resolve_program(t, path, area->program, sizeof(area->program));
         if (r < 0)
                 return r;
-        r = apid__token_plan(t, &plan);
+        r = apid__token_plan(t, plan);
         if (r < 0)
                 return r;
-        plan.path = program;
-        plan.argv = (char *const *)argv;
-        plan.envp = t->env;
-        plan.new_session = 1;
-        /* stdin, stdout, stderr: inherited unless the caller maps them. */
-        for (i = 0; i < 3; i++) {
-                plan.fds[plan.n_fds].src = i;
-                plan.fds[plan.n_fds].dst = i;
-                plan.n_fds++;
-        }
-        if (attr) {
-                for (i = 0; i < attr->n_fds; i++) {
-                        int j, slot = plan.n_fds;
-
-                        for (j = 0; j < 3; j++)
-                                if (plan.fds[j].dst == attr->fds[i].dst)
-                                        slot = j;
-                        plan.fds[slot].src = attr->fds[i].src;
-                        plan.fds[slot].dst = attr->fds[i].dst;
-                        if (slot == plan.n_fds)
-                                plan.n_fds++;
-                }
-                plan.cwd = attr->cwd;
-                plan.pdeathsig = attr->pdeathsig;
-        }
-        /* Stdio closed in the caller is /dev/null in the worker (a closed 0, 1 or
-         * 2 would make its first open() its stdout); a passed descriptor closed
-         * since it was given is an error. */
-        for (i = 0; i < plan.n_fds; i++) {
-                if (fcntl(plan.fds[i].src, F_GETFD) >= 0)
-                        continue;
-                if (plan.fds[i].src != plan.fds[i].dst || plan.fds[i].dst > 2) {
-                        r = apid__fail(APID_EINVAL, EBADF, "launch: descriptor %d (for the worker's %d) is closed",
-                                       plan.fds[i].src, plan.fds[i].dst);
-                        goto close_null;
-                }
-                if (devnull < 0)
-                        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (devnull < 0) {
-                        r = apid__fail(APID_ESYS, errno, "launch: /dev/null: %s", strerror(errno));
-                        goto close_null;
-                }
-                plan.fds[i].src = devnull;
-        }
-        for (i = 0; i < plan.n_fds; i++)
-                if (plan.fds[i].dst > plan.max_dst)
-                        plan.max_dst = plan.fds[i].dst;
-        proc = calloc(1, sizeof(*proc));
-        stack = child_stack();
-        if (!proc || !stack) {
-                free(proc);
+        plan->path = area->program;
+        plan->argv = (char *const *)argv;
+        plan->envp = t->env;
+        plan->new_session = 1;
+        /* Never the caller's directory: the one asked for, else the profile, else the root. */
+        plan->cwd = attr && attr->cwd ? attr->cwd : t->profile ? t->profile : "/";
+        plan->cwd_fallback = attr && attr->cwd ? NULL : "/";
+        plan->pdeathsig = attr ? attr->pdeathsig : 0;
+        r = plan_fds(plan, attr, &devnull);
+        proc = r == APID_OK ? calloc(1, sizeof(*proc)) : NULL;
+        if (r == APID_OK && !proc)
                 r = apid__fail_oom();
-                goto close_null;
-        }
-        /* No signal handler may run in the child before it resets them. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pid = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan,
-                    &pidfd);
-        r = errno;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r == APID_OK)
+                r = start_child(area, path, attr && attr->timeout_ms ? attr->timeout_ms : DEFAULT_TIMEOUT_MS, proc);
         if (devnull >= 0)
                 close(devnull);
-        if (pid < 0) {
+        if (r < 0) {
                 free(proc);
-                return apid__fail(APID_ESYS, r, "clone: %s", strerror(r));
+                return r;
         }
-        if (plan.failed_step) {
-                siginfo_t info;
-
-                /* The child exited at once; reap it and report its step. */
-                while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
-                        ;
-                close(pidfd);
-                free(proc);
-                return apid__step_fail(&plan);
-        }
-        proc->pid = pid;
-        proc->pidfd = pidfd;
         *out = proc;
         return APID_OK;
-close_null:
-        if (devnull >= 0)
-                close(devnull);
-        return r;
 }
 
 APID_EXPORT int apid_process_get_pid(const apid_process *p)

@@ -87,6 +87,7 @@ APID_EXPORT void apid_token_free(apid_token *t)
         free(t->user);
         free(t->account);
         free(t->pool_group);
+        free(t->profile);
         free(t);
 }
 
@@ -104,6 +105,79 @@ static int pool_group_name(const apid_identity *id, char **out)
                 return apid__fail_oom();
         }
         return APID_OK;
+}
+
+/* The resource limits every default token sets, so that a worker does not
+ * run with root's (docs/security.md#resource-limits): a per-pool process
+ * ceiling against fork bombs (RLIMIT_NPROC counts every process and thread
+ * of the pool's uid), systemd's descriptor limits (select()-safe soft limit,
+ * a hard limit a server may raise it to), no core dumps (a dump holds what
+ * the worker held in memory, written where it runs), the kernel's default
+ * locked-memory allowance, and no real-time or raised scheduling priority.
+ * The rest (CPU, file size, data, stack, address space...) stays as the caller
+ * has it: raising what an administrator limited would be worse. */
+#define DEFAULT_NPROC 4096
+#define DEFAULT_NOFILE_SOFT 1024
+#define DEFAULT_NOFILE_HARD 524288
+#define DEFAULT_MEMLOCK (8 * 1024 * 1024)
+
+/* A default never goes above the caller's own hard limit: raising it needs
+ * CAP_SYS_RESOURCE, and would undo a limit an administrator set on the host. */
+static int default_rlimit(apid_token *t, int resource, uint64_t soft, uint64_t hard)
+{
+        struct rlimit own;
+
+        if (getrlimit(resource, &own) == 0 && own.rlim_max != RLIM_INFINITY && (uint64_t)own.rlim_max < hard)
+                hard = own.rlim_max;
+        return apid_token_set_rlimit(t, resource, soft < hard ? soft : hard, hard);
+}
+
+static int default_rlimits(apid_token *t)
+{
+        int r = default_rlimit(t, RLIMIT_NPROC, DEFAULT_NPROC, DEFAULT_NPROC);
+
+        if (r == APID_OK)
+                r = default_rlimit(t, RLIMIT_NOFILE, DEFAULT_NOFILE_SOFT, DEFAULT_NOFILE_HARD);
+        if (r == APID_OK)
+                r = default_rlimit(t, RLIMIT_CORE, 0, 0);
+        if (r == APID_OK)
+                r = default_rlimit(t, RLIMIT_MEMLOCK, DEFAULT_MEMLOCK, DEFAULT_MEMLOCK);
+        if (r == APID_OK)
+                r = default_rlimit(t, RLIMIT_RTPRIO, 0, 0);
+        if (r == APID_OK)
+                r = default_rlimit(t, RLIMIT_NICE, 0, 0);
+        return r;
+}
+
+static const char *rlimit_name(int resource)
+{
+        switch (resource) {
+        case RLIMIT_CPU: return "RLIMIT_CPU";
+        case RLIMIT_FSIZE: return "RLIMIT_FSIZE";
+        case RLIMIT_DATA: return "RLIMIT_DATA";
+        case RLIMIT_STACK: return "RLIMIT_STACK";
+        case RLIMIT_CORE: return "RLIMIT_CORE";
+        case RLIMIT_RSS: return "RLIMIT_RSS";
+        case RLIMIT_NPROC: return "RLIMIT_NPROC";
+        case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
+        case RLIMIT_MEMLOCK: return "RLIMIT_MEMLOCK";
+        case RLIMIT_AS: return "RLIMIT_AS";
+        case RLIMIT_LOCKS: return "RLIMIT_LOCKS";
+        case RLIMIT_SIGPENDING: return "RLIMIT_SIGPENDING";
+        case RLIMIT_MSGQUEUE: return "RLIMIT_MSGQUEUE";
+        case RLIMIT_NICE: return "RLIMIT_NICE";
+        case RLIMIT_RTPRIO: return "RLIMIT_RTPRIO";
+        case RLIMIT_RTTIME: return "RLIMIT_RTTIME";
+        default: return "RLIMIT_?";
+        }
+}
+
+static void describe_limit(FILE *f, uint64_t v)
+{
+        if (v == (uint64_t)RLIM_INFINITY)
+                fputs("unlimited", f);
+        else
+                fprintf(f, "%llu", (unsigned long long)v);
 }
 
 APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
@@ -138,6 +212,11 @@ APID_EXPORT int apid_token_new(const apid_identity *id, apid_token **out)
                 r = t->env[0] ? APID_OK : apid__fail_oom();
         }
         profile = apid_identity_get_profile_dir(id);
+        /* The worker's default working directory (else "/"). */
+        if (r == APID_OK && profile && !(t->profile = strdup(profile)))
+                r = apid__fail_oom();
+        if (r == APID_OK)
+                r = default_rlimits(t);
         if (r == APID_OK && profile) {
                 _cleanup_free_ char *tmp = NULL;
 
@@ -325,9 +404,14 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
         else
                 fputs("seccomp: off\n", f);
         fprintf(f, "umask: %04o\n", t->umask);
-        for (i = 0; i < (size_t)t->n_rlimits; i++)
-                fprintf(f, "rlimit %d: %llu %llu\n", t->rlimits[i].resource, (unsigned long long)t->rlimits[i].soft,
-                        (unsigned long long)t->rlimits[i].hard);
+        for (i = 0; i < (size_t)t->n_rlimits; i++) {
+                fprintf(f, "rlimit %s: ", rlimit_name(t->rlimits[i].resource));
+                describe_limit(f, t->rlimits[i].soft);
+                fputs(" soft, ", f);
+                describe_limit(f, t->rlimits[i].hard);
+                fputs(" hard\n", f);
+        }
+        fprintf(f, "working directory: %s\n", t->profile ? t->profile : "/");
         for (i = 0; i < t->n_env; i++)
                 fprintf(f, "env: %s\n", t->env[i]);
         if (fclose(f) != 0) {
@@ -371,6 +455,7 @@ int apid__privileged_enough(const char *what)
 int apid__token_plan(const struct apid_token *t, struct apid__plan *p)
 {
         memset(p, 0, sizeof(*p));
+        p->report_fd = -1;
         p->token = t;
         p->uid = t->uid;
         p->gid = t->gid;
@@ -393,6 +478,8 @@ static const char *step_name(int step)
         case APID__STEP_SIGNALS: return "sigaction";
         case APID__STEP_SETSID: return "setsid";
         case APID__STEP_FDS: return "dup3";
+        case APID__STEP_CTTY: return "ioctl(TIOCSCTTY)";
+        case APID__STEP_KEYRING: return "keyctl(KEYCTL_JOIN_SESSION_KEYRING)";
         case APID__STEP_RLIMIT: return "prlimit";
         case APID__STEP_SETGROUPS: return "setgroups";
         case APID__STEP_SETRESGID: return "setresgid";

@@ -17,6 +17,13 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <grp.h>
+#include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,6 +31,7 @@
 #include "testutil-state.h"
 
 static const char *escape_program, *escape_static;
+static const char *scenes_program;
 
 static int prctl_nnp(void)
 {
@@ -54,6 +62,15 @@ static int root_setup(void **state)
                 return -1;
         }
         return fixture_setup(state);
+}
+
+static void read_all(int fd, char *buf, size_t size)
+{
+        ssize_t n, got = 0;
+
+        while ((n = read(fd, buf + got, size - 1 - (size_t)got)) > 0)
+                got += n;
+        buf[got] = '\0';
 }
 
 /* Run argv under t with stdout captured; returns the exit code. */
@@ -104,6 +121,121 @@ static void worker_runs_as_the_pool(void **state)
         apid_token_free(t);
 }
 
+/* The working directory: the profile, else / (also when the profile cannot
+ * be reached); never the caller's; the one asked for. */
+static void default_working_directory(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *with = token_for(f->ctx, "web", 1), *without = token_for(f->ctx, "plain", 0);
+        const char *pwd[] = { "/bin/sh", "-c", "pwd", NULL };
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        char out[512], expect[600];
+        int fds[2];
+
+        assert_int_equal(chdir(f->dir), 0); /* the caller's directory */
+        assert_int_equal(run_capture(without, pwd, out, sizeof(out)), 0);
+        assert_string_equal(out, "/\n");
+        /* The state directory is 0700 here: the profile is out of the pool's reach. */
+        assert_int_equal(run_capture(with, pwd, out, sizeof(out)), 0);
+        assert_string_equal(out, "/\n");
+        assert_int_equal(chmod(f->dir, 0755), 0);
+        assert_int_equal(run_capture(with, pwd, out, sizeof(out)), 0);
+        snprintf(expect, sizeof(expect), "%s/profiles/apppool-web\n", f->dir);
+        assert_string_equal(out, expect);
+        assert_int_equal(chdir("/"), 0);
+        /* Asked for: entered, or the launch fails (no fallback). */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch_attr_set_cwd(attr, "/tmp"));
+        must(apid_launch(with, attr, pwd[0], pwd, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        assert_string_equal(out, "/tmp\n");
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_set_cwd(attr, "/nonexistent"));
+        assert_int_equal(apid_launch(with, attr, pwd[0], pwd, &p), APID_ESYS);
+        assert_string_equal(apid_error_message(), "chdir(/nonexistent): No such file or directory");
+        apid_launch_attr_free(attr);
+        apid_token_free(with);
+        apid_token_free(without);
+}
+
+/* A terminal reaches a worker only when given as the terminal; then it is
+ * stdin, stdout, stderr and the controlling terminal of the worker's session. */
+static void terminal_only_when_asked(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *probe[] = { "/bin/sh", "-c",
+                                "for fd in 0 1 2; do [ -t $fd ] && echo \"tty$fd\"; done; "
+                                "(: </dev/tty) 2>/dev/null && echo ctty; readlink /proc/self/fd/0; "
+                                "ps -o sid= -p $$ | tr -d ' '; echo $$", NULL };
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        char out[1024], expect[1024], pty[128];
+        int m, s, fds[2];
+
+        m = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(m >= 0);
+        assert_int_equal(grantpt(m), 0);
+        assert_int_equal(unlockpt(m), 0);
+        snprintf(pty, sizeof(pty), "%s", ptsname(m));
+        s = open(pty, O_RDWR | O_NOCTTY);
+        assert_true(s >= 0);
+        /* Passed as stdin, without asking: /dev/null. */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, s, 0));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch_attr_pass_fd(attr, s, 2));
+        must(apid_launch(t, attr, probe[0], probe, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        must(apid_process_wait(p, -1));
+        snprintf(expect, sizeof(expect), "/dev/null\n%d\n%d\n", apid_process_get_pid(p), apid_process_get_pid(p));
+        assert_string_equal(out, expect);
+        apid_process_free(p);
+        apid_launch_attr_free(attr);
+        /* Passed as 3: refused, with the way to do it. */
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, s, 3));
+        assert_int_equal(apid_launch(t, attr, probe[0], probe, &p), APID_EINVAL);
+        assert_non_null(strstr(apid_error_message(), "is a terminal; give a terminal with apid_launch_attr_set_terminal()"));
+        apid_launch_attr_free(attr);
+        /* Given as the terminal: stdin and stderr (stdout is our pipe), and the
+         * controlling terminal of the worker's own session. */
+        assert_int_equal(pipe(fds), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_set_terminal(attr, s));
+        must(apid_launch_attr_pass_fd(attr, fds[1], 1));
+        must(apid_launch(t, attr, probe[0], probe, &p));
+        close(fds[1]);
+        read_all(fds[0], out, sizeof(out));
+        close(fds[0]);
+        must(apid_process_wait(p, -1));
+        snprintf(expect, sizeof(expect), "tty0\ntty2\nctty\n%s\n%d\n%d\n", pty, apid_process_get_pid(p),
+                 apid_process_get_pid(p));
+        assert_string_equal(out, expect);
+        apid_process_free(p);
+        /* Bad input changes nothing. */
+        assert_int_equal(apid_launch_attr_set_terminal(attr, fds[0]), APID_EINVAL); /* closed */
+        assert_int_equal(apid_launch_attr_set_terminal(attr, 1), isatty(1) ? APID_OK : APID_EINVAL);
+        assert_int_equal(apid_launch_attr_set_terminal(attr, -1), APID_OK);
+        assert_int_equal(apid_launch_attr_set_terminal(attr, -2), APID_EINVAL);
+        assert_int_equal(apid_launch_attr_set_timeout(attr, 3600001), APID_EINVAL);
+        must(apid_launch_attr_set_timeout(attr, 0));
+        apid_launch_attr_free(attr);
+        close(s);
+        close(m);
+        apid_token_free(t);
+}
+
 
 static void umask_rlimit_and_setenv(void **state)
 {
@@ -113,7 +245,7 @@ static void umask_rlimit_and_setenv(void **state)
         char out[256];
 
         assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
-        assert_memory_equal(out, "0027\n", 5); /* the default umask; the limit is inherited */
+        assert_memory_equal(out, "0027\n", 5); /* the default umask */
         assert_string_equal(out + strlen(out) - 2, "\n\n");  /* no GREETING */
         must(apid_token_set_umask(t, 077));
         must(apid_token_set_rlimit(t, RLIMIT_NOFILE, 100, 200));
@@ -124,6 +256,45 @@ static void umask_rlimit_and_setenv(void **state)
         assert_int_equal(apid_token_set_umask(t, 01000), APID_EINVAL);
         assert_int_equal(apid_token_set_rlimit(t, RLIMIT_NOFILE, 300, 200), APID_EINVAL);
         assert_int_equal(apid_token_set_rlimit(t, 999, 1, 1), APID_EINVAL);
+        apid_token_free(t);
+}
+
+/* A default token's resource limits, not the caller's (raised here to its
+ * hard limit first). */
+static void default_resource_limits(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/sed", "s/  */ /g", "/proc/self/limits", NULL };
+        struct rlimit saved, raised, nofile;
+        char out[4096], line[128], *text = NULL;
+
+        assert_int_equal(getrlimit(RLIMIT_NPROC, &saved), 0);
+        if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 8192)
+                skip(); /* the defaults never exceed the caller's hard limit */
+        raised.rlim_cur = raised.rlim_max = saved.rlim_max;
+        assert_int_equal(setrlimit(RLIMIT_NPROC, &raised), 0);
+        apid_token_free(t);
+        t = token_for(f->ctx, "web", 0);
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_int_equal(setrlimit(RLIMIT_NPROC, &saved), 0);
+        assert_non_null(strstr(out, "Max processes 4096 4096 processes"));
+        assert_non_null(strstr(out, "Max core file size 0 0 bytes"));
+        assert_non_null(strstr(out, "Max locked memory 8388608 8388608 bytes"));
+        assert_non_null(strstr(out, "Max nice priority 0 0"));
+        assert_non_null(strstr(out, "Max realtime priority 0 0"));
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+        snprintf(line, sizeof(line), "Max open files 1024 %llu files",
+                 nofile.rlim_max < 524288 ? (unsigned long long)nofile.rlim_max : 524288ULL);
+        assert_non_null(strstr(out, line));
+        must(apid_token_describe(t, &text));
+        assert_non_null(strstr(text, "rlimit RLIMIT_NPROC: 4096 soft, 4096 hard\n"));
+        assert_non_null(strstr(text, "rlimit RLIMIT_CORE: 0 soft, 0 hard\n"));
+        apid_free(text);
+        /* The caller overrides a default. */
+        must(apid_token_set_rlimit(t, RLIMIT_NPROC, 50, 60));
+        assert_int_equal(run_capture(t, argv, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "Max processes 50 60 processes"));
         apid_token_free(t);
 }
 
@@ -312,7 +483,7 @@ static void kept_capability_and_passed_socket(void **state)
         struct fixture *f = *state;
         apid_token *t = token_for(f->ctx, "web", 0);
         const char *argv[] = { "/bin/sh", "-c",
-                               "grep -E '^Cap(Eff|Amb|Bnd)' /proc/self/status | tr -d '\\t'; ls /proc/$$/fd | sort -n | tr '\\n' ' '",
+                               "grep -E '^Cap(Eff|Amb|Bnd)' /proc/self/status | tr -d '\\t'; ls /proc/$$/fd",
                                NULL };
         apid_launch_attr *attr = NULL;
         apid_process *p = NULL;
@@ -334,8 +505,10 @@ static void kept_capability_and_passed_socket(void **state)
         close(fds[0]);
         close(sock);
         must(apid_process_wait(p, -1));
-        /* Only CAP_NET_BIND_SERVICE (bit 10), in every set it needs. */
-        assert_string_equal(out, "CapEff:0000000000000400\nCapBnd:0000000000000400\nCapAmb:0000000000000400\n0 1 2 3 ");
+        /* Only CAP_NET_BIND_SERVICE (bit 10), in every set it needs; and only the
+         * descriptors given (listed with no pipeline running: a shell holds
+         * pipe ends while it starts one). */
+        assert_string_equal(out, "CapEff:0000000000000400\nCapBnd:0000000000000400\nCapAmb:0000000000000400\n0\n1\n2\n3\n");
         apid_process_free(p);
         apid_launch_attr_free(attr);
         apid_token_free(t);
@@ -389,6 +562,278 @@ static void apply_self_refuses_threads(void **state)
         apid_token_free(t);
 }
 
+/* ---- attacks that need the administrator's side simulated ---- */
+
+/* Count the "blocked" and "ESCAPED" lines of a report (printing escapes);
+ * returns the number of attempts. */
+static int tally(char *report, int *blocked, int *escaped)
+{
+        char *line, *save = NULL;
+        int n = 0;
+
+        for (line = strtok_r(report, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                n++;
+                if (strncmp(line, "blocked ", 8) == 0) {
+                        (*blocked)++;
+                } else if (strncmp(line, "ESCAPED ", 8) == 0) {
+                        (*escaped)++;
+                        print_message("%s\n", line);
+                } else {
+                        n--;
+                        print_message("unexpected: %s\n", line);
+                }
+        }
+        return n;
+}
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The administrator launches a worker from an interactive terminal (a pty
+ * here), waits for it, and types a password once the launch is over. */
+static int attack_tty(apid_token *t, int *blocked, int *escaped)
+{
+        apid_launch_attr *attr = NULL;
+        char report[4096], pty[128];
+        int m, rep[2], status, n;
+        pid_t launcher;
+
+        m = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(m >= 0);
+        assert_int_equal(grantpt(m), 0);
+        assert_int_equal(unlockpt(m), 0);
+        snprintf(pty, sizeof(pty), "%s", ptsname(m));
+        assert_int_equal(pipe(rep), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                const char *argv[] = { scenes_program, "tty", pty, NULL };
+                apid_process *p = NULL;
+                int s = open(pty, O_RDWR | O_NOCTTY);
+
+                if (s < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0)
+                        _exit(2);
+                close(s);
+                close(m);
+                close(rep[0]);
+                if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_pass_fd(attr, rep[1], 3) != APID_OK ||
+                    apid_launch(t, attr, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                        _exit(3);
+                _exit(0);
+        }
+        close(rep[1]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        assert_int_equal(status, 0);
+        /* The launch is over; the administrator types at the prompt. */
+        assert_int_equal(write(m, "hunter2\n", 8), 8);
+        read_all(rep[0], report, sizeof(report)); /* until the left-behind process is done */
+        close(rep[0]);
+        close(m);
+        n = tally(report, blocked, escaped);
+        assert_int_equal(n, 6);
+        return n;
+}
+
+/* The administrator's session keyring holds a key; a worker (without the
+ * seccomp filter, which would deny keyctl anyway) looks for it. */
+static int attack_keyring(apid_token *t, int *blocked, int *escaped)
+{
+        char report[4096];
+        int rep[2], status, n;
+        pid_t launcher;
+
+        assert_int_equal(pipe(rep), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                static const char desc[] = "apid-escape-root-key";
+                static const char secret[] = "root-keyring-secret";
+                char serial[32], session[32];
+                const char *argv[] = { scenes_program, "keyring", serial, desc, session, NULL };
+                apid_launch_attr *attr = NULL;
+                apid_process *p = NULL;
+                long ses, key;
+
+                /* A keyring of this launcher only: the machine's keyrings stay as they are. */
+                ses = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+                if (ses < 0 && (errno == ENOSYS || errno == EPERM))
+                        _exit(77); /* no keyrings here (or a container's filter): nothing to inherit */
+                key = syscall(SYS_add_key, "user", desc, secret, strlen(secret), KEY_SPEC_SESSION_KEYRING);
+                if (ses < 0 || key < 0)
+                        _exit(2);
+                snprintf(serial, sizeof(serial), "%ld", key);
+                snprintf(session, sizeof(session), "%ld", ses);
+                close(rep[0]);
+                if (apid_token_set_seccomp(t, 0) != APID_OK || apid_launch_attr_new(&attr) != APID_OK ||
+                    apid_launch_attr_pass_fd(attr, rep[1], 3) != APID_OK ||
+                    apid_launch(t, attr, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                        _exit(3);
+                _exit(0);
+        }
+        close(rep[1]);
+        read_all(rep[0], report, sizeof(report));
+        close(rep[0]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+                print_message("SKIP the keyring attacks: keyctl is not available here\n");
+                return 0;
+        }
+        assert_int_equal(status, 0);
+        n = tally(report, blocked, escaped);
+        assert_int_equal(n, 4);
+        return n;
+}
+
+/* A pool stops the launch child once it runs as the pool, before execve.
+ * To hit that window every time, the launcher holds execve for a seccomp
+ * listener (SECCOMP_RET_USER_NOTIF); the listener is the stopper, a process
+ * running as the pool, which sends SIGSTOP to the pid it is told about. The
+ * launch must come back, failed, within its bound (5 s by default). */
+/* after_failure: the child fails a step after its uid change (a working
+ * directory that does not exist), writes its report, and is stopped on its
+ * way out (exit_group held) instead of before execve. */
+static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int after_failure, int *blocked,
+                        int *escaped)
+{
+        int res[2], stop[2], hold[2], status, r = -1, kill_r = -1, kill_errno = 0, stopped = 0;
+        char line[1024] = "", how[1200];
+        struct pollfd pfd;
+        double ms = -1;
+        pid_t launcher;
+
+        assert_int_equal(pipe(res), 0);
+        assert_int_equal(pipe(stop), 0);
+        assert_int_equal(pipe(hold), 0);
+        launcher = fork();
+        if (launcher == 0) {
+                struct sock_filter code[] = {
+                        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, after_failure ? __NR_exit_group : __NR_execve, 0, 1),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                };
+                struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+                const char *argv[] = { "/bin/true", NULL };
+                apid_launch_attr *attr = NULL;
+                apid_process *p = NULL;
+                int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                            SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                pid_t stopper;
+                double t0;
+
+                if (listener < 0)
+                        _exit(2);
+                stopper = fork();
+                if (stopper == 0) {
+                        struct seccomp_notif req;
+                        char c;
+
+                        close(res[1]);
+                        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                                syscall(SYS_exit, 2);
+                        memset(&req, 0, sizeof(req));
+                        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+                                syscall(SYS_exit, 3);
+                        r = kill((pid_t)req.pid, SIGSTOP);
+                        dprintf(stop[1], "%u %d %d\n", req.pid, r, r < 0 ? errno : 0);
+                        close(stop[1]);
+                        /* Keep the listener until the test is done. */
+                        close(hold[1]);
+                        if (read(hold[0], &c, 1) < 0)
+                                syscall(SYS_exit, 4);
+                        syscall(SYS_exit, 0); /* exit_group may be held */
+                }
+                close(listener);
+                close(stop[1]);
+                close(hold[1]);
+                if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_set_timeout(attr, timeout_ms) != APID_OK ||
+                    (after_failure && apid_launch_attr_set_cwd(attr, "/nonexistent") != APID_OK))
+                        _exit(5);
+                t0 = now_ms();
+                r = apid_launch(t, attr, argv[0], argv, &p);
+                dprintf(res[1], "%d %.0f %s\n", r, now_ms() - t0, r == APID_OK ? "started" : apid_error_message());
+                close(res[1]);
+                apid_process_free(p);
+                waitpid(stopper, NULL, 0); /* it exits once the test is done with it */
+                /* exit, not exit_group: the latter may be held by the filter. */
+                syscall(SYS_exit, 0);
+                _exit(0);
+        }
+        close(res[1]);
+        close(stop[1]);
+        close(hold[0]);
+        pfd.fd = res[0];
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 20000) == 1) {
+                ssize_t n = read(res[0], line, sizeof(line) - 1); /* one write, one line */
+
+                line[n > 0 ? n : 0] = '\0';
+                sscanf(line, "%d %lf", &r, &ms);
+        }
+        {
+                char s[128] = "";
+                unsigned pid = 0;
+
+                pfd.fd = stop[0];
+                if (poll(&pfd, 1, 5000) == 1)
+                        read_all(stop[0], s, sizeof(s));
+                if (sscanf(s, "%u %d %d", &pid, &kill_r, &kill_errno) == 3 && kill_r == 0)
+                        stopped = (int)pid;
+        }
+        if (ms < 0) {
+                snprintf(how, sizeof(how), "apid_launch had not returned after 20 s (child %d stopped)", stopped);
+                kill(launcher, SIGKILL);
+                if (stopped > 0)
+                        kill(stopped, SIGKILL);
+        } else {
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(how, sizeof(how), "%s", line);
+        }
+        close(hold[1]);
+        close(res[0]);
+        close(stop[0]);
+        assert_int_equal(waitpid(launcher, &status, 0), launcher);
+        /* The attack ran: the stopper, as the pool, stopped the child. */
+        if (!stopped)
+                fail_msg("the stopper did not stop the launch child (kill: %d, errno %d; launch: %s)", kill_r,
+                         kill_errno, line);
+        print_message("stall attack: %s\n", how);
+        if (ms < 0 || r == APID_OK || ms > (timeout_ms ? timeout_ms : 5000) + 4000) {
+                (*escaped)++;
+                print_message("ESCAPED stall a launch by stopping the child after its uid change: %s\n", how);
+        } else {
+                (*blocked)++;
+                /* The child was killed and reaped by the launch, which said why. */
+                assert_int_equal(kill(stopped, 0), -1);
+                snprintf(how, sizeof(how),
+                         after_failure ? "the child failed but did not exit within %u ms"
+                                       : "the child had not reached execve after %u ms",
+                         timeout_ms ? timeout_ms : 5000);
+                assert_non_null(strstr(line, how));
+                assert_true(ms >= (timeout_ms ? timeout_ms : 5000) - 50);
+        }
+        return 1;
+}
+
+/* The launch deadline is the caller's to choose. */
+static void launch_timeout_is_settable(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        int blocked = 0, escaped = 0;
+
+        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, 0, &blocked, &escaped), 1);
+        assert_int_equal(blocked, 1);
+        /* Stopped after it reported a failed step, on its way out. */
+        assert_int_equal(attack_stall(t, pool_uid(f->ctx, "web", NULL), 300, 1, &blocked, &escaped), 1);
+        assert_int_equal(blocked, 2);
+        assert_int_equal(escaped, 0);
+        apid_token_free(t);
+}
+
 static void escape_suite(void **state)
 {
         struct fixture *f = *state;
@@ -399,7 +844,7 @@ static void escape_suite(void **state)
         char report[8192], cmd[2000];
         apid_launch_attr *attr = NULL;
         apid_process *victim = NULL, *worker = NULL;
-        int fds[2], secret_fd, blocked = 0, escaped = 0, attempts = -1, escapes = -1;
+        int fds[2], secret_fd, blocked = 0, escaped = 0, attempts = -1, escapes = -1, cwd_fd, r;
         ssize_t n, got = 0;
         char *line, *save = NULL;
 
@@ -427,7 +872,17 @@ static void escape_suite(void **state)
         assert_int_equal(pipe(fds), 0);
         must(apid_launch_attr_new(&attr));
         must(apid_launch_attr_pass_fd(attr, fds[1], 3));
-        must(apid_launch(alpha, attr, escape_program, argv, &worker));
+        /* The caller's working directory is inside the other pool's 0700 profile. */
+        snprintf(cmd, sizeof(cmd), "%s/site", beta_profile);
+        assert_int_equal(mkdir(cmd, 0755), 0);
+        assert_int_equal(chown(cmd, beta_uid, beta_uid), 0);
+        cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(chdir(cmd), 0);
+        close(open("beta-only-marker", O_CREAT | O_WRONLY, 0644));
+        r = apid_launch(alpha, attr, escape_program, argv, &worker);
+        assert_int_equal(fchdir(cwd_fd), 0);
+        close(cwd_fd);
+        must(r);
         unsetenv("SECRET_TOKEN");
         unsetenv("LD_PRELOAD");
         close(fds[1]);
@@ -445,6 +900,10 @@ static void escape_suite(void **state)
                 } else if (sscanf(line, "attempts %d escapes %d", &attempts, &escapes) != 2)
                         print_message("unexpected: %s\n", line);
         }
+        /* The attacks with the administrator's side simulated. */
+        attempts += attack_tty(alpha, &blocked, &escaped);
+        attempts += attack_keyring(alpha, &blocked, &escaped);
+        attempts += attack_stall(alpha, pool_uid(f->ctx, "alpha", NULL), 0, 0, &blocked, &escaped);
         print_message("escape suite: %d attempts, %d blocked, %d succeeded\n", attempts, blocked, escaped);
         assert_int_equal(escapes, 0);
         assert_int_equal(escaped, 0);
@@ -509,6 +968,9 @@ int main(int argc, char **argv)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, root_setup, fixture_teardown)
                 T(worker_runs_as_the_pool),
                 T(umask_rlimit_and_setenv),
+                T(default_resource_limits),
+                T(default_working_directory),
+                T(terminal_only_when_asked),
                 T(failures_name_the_step),
                 T(closed_stdin_is_dev_null),
                 T(not_root_is_told_what_is_missing),
@@ -517,22 +979,24 @@ int main(int argc, char **argv)
                 T(kept_capability_and_passed_socket),
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
+                T(launch_timeout_is_settable),
                 T(escape_suite),
                 T(io_uring_cannot_bypass_the_deny_list),
         };
 
-        if (argc < 2) {
-                fprintf(stderr, "usage: test-launch ESCAPE_PROGRAM\n");
+        if (argc < 3) {
+                fprintf(stderr, "usage: test-launch ESCAPE_PROGRAM ESCAPE_SCENES_PROGRAM\n");
                 return 2;
         }
         escape_program = realpath(argv[1], NULL);
-        if (!escape_program) {
-                perror(argv[1]);
+        scenes_program = realpath(argv[2], NULL);
+        if (!escape_program || !scenes_program) {
+                perror(argv[escape_program ? 2 : 1]);
                 return 2;
         }
-        escape_static = argc > 2 ? realpath(argv[2], NULL) : NULL;
+        escape_static = argc > 3 ? realpath(argv[3], NULL) : NULL;
         if (!escape_static) {
-                perror(argc > 2 ? argv[2] : "usage: test-launch ESCAPE_PROGRAM ESCAPE_STATIC");
+                perror(argc > 3 ? argv[3] : "usage: test-launch ESCAPE_PROGRAM ESCAPE_SCENES_PROGRAM ESCAPE_STATIC");
                 return 2;
         }
         unsetenv(APID_STATE_DIR_ENV);

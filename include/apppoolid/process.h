@@ -14,17 +14,28 @@
  * apid_process_wait(proc, -1);
  * @endcode
  *
- * The child is made with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and runs
- * only raw system calls until execve() (no malloc, no locks, no glibc set*id
+ * The child is made with clone(CLONE_VM | CLONE_PIDFD) and runs only raw
+ * system calls until execve() (no malloc, no locks, no glibc set*id
  * wrappers), so launching is safe from a multi-threaded caller. Its steps,
- * in order: signal handlers reset; new session; file descriptors mapped and
- * every other one closed; resource limits; supplementary groups, gid; the
- * bounding set dropped and securebits locked; uid; capabilities; no_new_privs;
- * working directory and umask; parent-death signal (and a check that the
- * parent still lives); the seccomp filter; the signal mask cleared; execve().
- * A step that fails is reported to the caller as the step and its errno
- * ("setresuid(1886158817): Operation not permitted", "execve(/srv/x): No such
- * file or directory"), never as an anonymous exit status.
+ * in order: signal handlers reset; a new session; file descriptors mapped and
+ * every other one closed (a terminal on 0, 1 or 2 becomes /dev/null unless it
+ * was given with apid_launch_attr_set_terminal(), which also makes it the
+ * controlling terminal); a fresh anonymous session keyring; resource limits;
+ * supplementary groups, gid; the bounding set dropped and securebits locked;
+ * uid; capabilities; no_new_privs; working directory (by default the pool's
+ * profile directory, else /; never the caller's) and umask; parent-death
+ * signal (and a check that the parent still lives); the seccomp filter; the
+ * signal mask cleared; execve(). A step that fails is reported to the caller
+ * as the step and its errno ("setresuid(1886158817): Operation not
+ * permitted", "execve(/srv/x): No such file or directory"), never as an
+ * anonymous exit status.
+ *
+ * The launching thread waits for the child's execve() (or its report of a
+ * failed step) on a close-on-exec pipe, for at most the launch timeout (5 s
+ * by default, apid_launch_attr_set_timeout()). From setresuid() on the child
+ * runs as the pool, and the pool can stop it (SIGSTOP); a child that has not
+ * reached execve() by the deadline is killed through its pidfd and the launch
+ * fails, so no pool can hold a launcher.
  */
 #ifndef APPPOOLID_PROCESS_H
 #define APPPOOLID_PROCESS_H
@@ -43,8 +54,10 @@ typedef struct apid_process apid_process;
 APID_BEGIN_DECLS
 
 /**
- * @brief New launch attributes: stdin, stdout and stderr inherited, no other
- *        descriptor, the current directory, no parent-death signal.
+ * @brief New launch attributes: stdin, stdout and stderr inherited (a
+ *        terminal among them as /dev/null), no other descriptor, no terminal,
+ *        the default working directory (the profile directory, else /), no
+ *        parent-death signal, the default launch timeout (5 s).
  * @param[out] out  receives the attributes; free them with apid_launch_attr_free().
  * @return #APID_OK, #APID_EINVAL, #APID_ENOMEM.
  * @since 1.0
@@ -61,6 +74,13 @@ APID_EXPORT void apid_launch_attr_free(apid_launch_attr *attr);
 /**
  * @brief Give the worker a descriptor of the caller's as descriptor @p child_fd
  *        (0, 1 and 2 for stdio; a listening socket as 3).
+ * A terminal is never handed over this way: one passed as 0, 1 or 2 is
+ * /dev/null in the worker, and one passed as 3 or above makes apid_launch()
+ * fail with #APID_EINVAL (a worker holding the administrator's terminal could
+ * read what is typed next, or change its modes); give a terminal with
+ * apid_launch_attr_set_terminal(). Anything passed is shared with the worker:
+ * a log file passed as stderr can be truncated or written with forged lines
+ * by it; pass a pipe the caller reads instead.
  * @param attr       the attributes.
  * @param parent_fd  an open descriptor of the caller (not closed by the launch).
  * @param child_fd   its number in the worker, 0 to 1023; each at most once.
@@ -73,7 +93,10 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_pass_fd(apid_launch_attr *attr
  * @brief The worker's working directory (entered after the identity change,
  *        so it must be reachable by the worker).
  * @param attr  the attributes.
- * @param dir   an absolute path, or NULL for the caller's directory.
+ * @param dir   an absolute path, or NULL for the default: the pool's profile
+ *              directory when it loads one (/ if that does not exist), else /.
+ *              Never the caller's directory, which may lie inside another
+ *              pool's private tree.
  * @return #APID_OK, #APID_EINVAL, #APID_ENOMEM.
  * @since 1.0
  */
@@ -89,6 +112,44 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_cwd(apid_launch_attr *attr
 APID_EXPORT int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr, int signal);
 
 /**
+ * @brief Give the worker a terminal: @p tty_fd becomes its descriptors 0, 1
+ *        and 2 (those not given otherwise with apid_launch_attr_pass_fd()),
+ *        and the controlling terminal of its new session (TIOCSCTTY).
+ *
+ * Without this call no launch hands a terminal to a worker. Give a terminal
+ * the caller owns for this worker alone (the slave of a pty it opened, as
+ * `apppoolctl run` does, relaying to its own terminal), never the
+ * administrator's: the worker can read it, change its modes, and keep it open
+ * after the launcher is gone. It must not be another session's controlling
+ * terminal (TIOCSCTTY fails with EPERM: "ioctl(TIOCSCTTY): Operation not
+ * permitted").
+ * @param attr    the attributes.
+ * @param tty_fd  an open terminal descriptor (not closed by the launch), or -1
+ *                for none (the default).
+ * @return #APID_OK; #APID_EINVAL for a descriptor that is not open or not a
+ *         terminal (nothing changes).
+ * @note One attributes object is not shared across threads without locking.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_terminal(apid_launch_attr *attr, int tty_fd);
+
+/**
+ * @brief How long apid_launch() waits for the child to reach execve().
+ *
+ * From its uid change on, the child runs as the pool, which can stop it; a
+ * child that has not exec'd (or reported a failed step) by then is killed and
+ * the launch fails with #APID_ESYS (errno ETIMEDOUT): "launch /srv/w: the
+ * child had not reached execve after 5000 ms (stopped by the pool, or stuck in
+ * the kernel); killed". The launching thread has its signals blocked while it
+ * waits.
+ * @param attr        the attributes.
+ * @param timeout_ms  1 to 3600000 milliseconds, or 0 for the default (5000).
+ * @return #APID_OK, #APID_EINVAL.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_timeout(apid_launch_attr *attr, uint32_t timeout_ms);
+
+/**
  * @brief Launch a program under a token.
  * @param token     the token.
  * @param attr      launch attributes, or NULL for the defaults.
@@ -99,7 +160,11 @@ APID_EXPORT int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr,
  * @return #APID_OK; #APID_EINVAL; #APID_EPERM if the caller cannot change
  *         identity (the message says what is missing; nothing was started);
  *         #APID_ENOTFOUND for a program not found; #APID_ESYS with the step
- *         and errno of the child that failed (the child is reaped).
+ *         and errno of the child that failed (the child is reaped), or with
+ *         ETIMEDOUT when the child did not reach execve() within the launch
+ *         timeout (it is killed, and reaped unless it does not die within a
+ *         second, stuck in the kernel: then it is left to the caller's
+ *         SIGCHLD handling).
  * @note Thread-safe.
  * @since 1.0
  */

@@ -386,6 +386,22 @@ int main(int argc, char **argv)
         must_fail("pidfd_getfd on the parent (seccomp)", syscall(SYS_pidfd_getfd, 3, 0, 0));
         allow_list_attacks(argv[0]);
 
+        /* The working directory: never the caller's. The test launches from a
+         * directory inside another pool's 0700 profile, holding a marker. */
+        {
+                DIR *d = opendir(".");
+                struct dirent *de;
+                int seen = 0;
+
+                while (d && (de = readdir(d)))
+                        seen |= strcmp(de->d_name, "beta-only-marker") == 0;
+                if (d)
+                        closedir(d);
+                result("list the caller's working directory (inside another pool's 0700 profile)", seen,
+                       "the marker is listed");
+        }
+        must_fail("read a file in the caller's working directory", open("beta-only-marker", O_RDONLY));
+
         /* What the kernel says about us. */
         result("CapEff", strcmp(status_field("CapEff"), "0000000000000000") != 0, status_field("CapEff"));
         result("CapPrm", strcmp(status_field("CapPrm"), "0000000000000000") != 0, status_field("CapPrm"));
