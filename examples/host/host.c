@@ -740,7 +740,8 @@ int main(int argc, char **argv)
                                                          cfg.startup_timeout);
                                                 recycle_abort(p, why);
                                         }
-                                        if (cfg.pools[p].recycle && now - pools[p].last_recycle >= cfg.pools[p].recycle)
+                                        if (cfg.pools[p].recycle && !pools[p].recycling &&
+                                            now - pools[p].last_recycle >= cfg.pools[p].recycle)
                                                 recycle_pool(p, "periodic");
                                 }
                         } else if (tag->kind == TAG_PROC) {

@@ -98,12 +98,12 @@ static void listen_on(void)
 {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
+        accept_paused_until = 0;
         if (listening || stopping)
                 return;
         if (epoll_ctl(epfd, EPOLL_CTL_ADD, LISTEN_FD, &ev) < 0)
                 die("epoll_ctl(listening socket)");
         listening = 1;
-        accept_paused_until = 0;
 }
 
 static void listen_off(void)

@@ -10,6 +10,9 @@ normalise a path like //etc/passwd or /a/../b), answers read as they come.
                                seconds until the server closes ("open" at 30)
   raw.py idle PORT             one request, then silence: seconds until close
   raw.py hold PORT N SECONDS   N connections that send nothing, held open
+  raw.py late PORT FILE        connect, print the local port, send nothing
+                               until FILE exists, then one request: prints
+                               as count does
 
 REQUEST takes Python escapes (\\r\\n, \\x00); "HUGE" in it becomes 9 KiB of a header.
 """
@@ -102,6 +105,20 @@ def main():
         time.sleep(float(sys.argv[4]))
         for c in conns:
             c.close()
+    elif mode == "late":
+        import os
+        s = connect(port)
+        print(s.getsockname()[1], flush=True)
+        for _ in range(600):
+            if os.path.exists(sys.argv[3]):
+                break
+            time.sleep(0.05)
+        try:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data, closed = read_all(s, 10.0)
+        except (BrokenPipeError, ConnectionResetError):
+            data, closed = b"", True
+        print(" ".join([c.decode() for c in statuses(data)] + ["closed" if closed else "open"]), flush=True)
     else:
         sys.exit(__doc__)
 

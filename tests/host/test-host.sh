@@ -244,6 +244,26 @@ wait $loader
 check "recycle dropped nothing" "200" "$(sort -u "$tmp/codes" | tr '\n' ' ' | sed 's/ $//')"
 grep -q "pool PoolA recycled (on demand)" "$tmp/log"; check "recycled" 0 $?
 
+# The flake of old: a connection an old worker accepted, whose request had
+# not arrived when the worker was told to stop, was closed unanswered. Now
+# the old worker serves it (within the header timeout) after the recycle.
+$raw late "$pa" "$tmp/go" > "$tmp/late" &
+late=$!
+for i in $(seq 100); do lport=$(head -1 "$tmp/late" 2>/dev/null); [ -n "$lport" ] && break; sleep 0.05; done
+for i in $(seq 100); do
+        owner=$(ss -Htnp state established "( sport = :$pa and dport = :$lport )" | grep -o 'pid=[0-9]*' | head -1)
+        [ -n "$owner" ] && break; sleep 0.05
+done
+owner=${owner#pid=}
+n0=$(grep -c "pool PoolA recycled" "$tmp/log")
+kill -HUP "$hpid"
+for i in $(seq 100); do [ "$(grep -c "pool PoolA recycled" "$tmp/log")" -gt "$n0" ] && break; sleep 0.05; done
+check "accepting worker found" 1 "$([ -n "$owner" ] && echo 1 || echo 0)"
+check "the old worker is still finishing it" 1 "$(ps -o pid= --ppid "$hpid" | grep -cw "$owner")"
+touch "$tmp/go"
+wait $late
+check "a request that arrives after the stop is answered" "200 closed" "$(tail -1 "$tmp/late")"
+
 # A recycle whose replacement cannot start: the old worker keeps serving,
 # and the failure is logged. Then a good recycle replaces it.
 eold=$(ps -o pid=,args= --ppid "$hpid" | awk -v r="$tmp/www/e" '$NF == r {print $1; exit}')
