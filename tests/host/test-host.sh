@@ -8,10 +8,12 @@
 # not normalised by curl), a worker that tries to truncate and forge the
 # host's log, slow and idle clients, oversized heads, smuggled bodies,
 # a worker out of descriptors, a recycle whose replacement cannot start.
-# Needs root. Usage: test-host.sh APPPOOL_HOST APPPOOL_WORKER APPPOOLCTL
+# Site F serves A's root with a worker that finds no openat2 (ENOSYS), so
+# its fallback walk is tested the same way.
+# Needs root. Usage: test-host.sh APPPOOL_HOST APPPOOL_WORKER APPPOOLCTL NO_OPENAT2
 set -u
 . "$(dirname "$0")/../cli/testlib.sh"
-host=$1 worker=$2 ctl=$3
+host=$1 worker=$2 ctl=$3 no_openat2=$4
 [ "$(id -u)" = 0 ] || { echo "SKIP: the host runs workers as other uids: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "curl is needed (Debian package curl)"; exit 1; }
 tmp=$(mktemp -d /tmp/apid-host-XXXXXX)
@@ -22,7 +24,7 @@ hpid=
 cleanup() { [ -n "$hpid" ] && kill -KILL "$hpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pa=$(port) pb=$(port) pc=$(port) pd=$(port) pe=$(port)
+pa=$(port) pb=$(port) pc=$(port) pd=$(port) pe=$(port) pf=$(port)
 mkdir -p "$tmp/bin"; chmod 755 "$tmp/bin"
 # Site D's program: a worker that attacks the host's log through its stderr.
 cat > "$tmp/bin/liar.py" <<'PY'
@@ -41,7 +43,8 @@ PY
 # Site E's program: the real worker, with few descriptors (EMFILE test); the
 # test swaps it for a failing one to make a recycle's replacement fail.
 printf '#!/bin/sh\nulimit -n 24\nexec %s "$@"\n' "$worker" > "$tmp/bin/wrap.sh"
-chmod 755 "$tmp/bin/liar.py" "$tmp/bin/wrap.sh"
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$no_openat2" "$worker" > "$tmp/bin/walk.sh"
+chmod 755 "$tmp/bin/liar.py" "$tmp/bin/wrap.sh" "$tmp/bin/walk.sh"
 cat > "$tmp/host.ini" <<INI
 [host]
 shutdown_timeout = 5
@@ -78,6 +81,11 @@ pool = PoolE
 root = $tmp/www/e
 listen = 127.0.0.1:$pe
 program = $tmp/bin/wrap.sh
+[site F]
+pool = PoolA
+root = $tmp/www/a
+listen = 127.0.0.1:$pf
+program = $tmp/bin/walk.sh
 INI
 mkdir -p "$tmp/www/b"
 echo "secret of B" > "$tmp/www/b/secret.txt"
@@ -154,6 +162,18 @@ http://127.0.0.1/../../etc/passwd
 /..;/..;/etc/passwd
 TARGETS
 check "traversal forms tried" 1 "$([ "$n" -ge 20 ] && echo 1 || echo "$n")"
+# Without openat2 (site F, same root): the same forms are refused, files
+# are served, and links are not followed at all.
+for i in $(seq 50); do curl -s -m 5 -o /dev/null "http://127.0.0.1:$pf/" && break; sleep 0.1; done
+check "no openat2: a file" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pf/index.html")"
+check "no openat2: the root" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pf/")"
+check "no openat2: an in-root link is refused" 403 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pf/alias.html")"
+# (A link met on the way is not a directory to an O_NOFOLLOW walk: 404.)
+for t in /etc/passwd:404 /state/registry.db:404 /proc/self/root/etc/passwd:404 /up/etc/passwd:404 \
+        //etc/passwd:400 /%2Fetc/passwd:400 /%2e%2e/etc/passwd:400; do
+        got=$($raw req "$pf" "GET ${t%:*} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check "no openat2: ${t%:*}" "${t##*:}" "$got"
+done
 
 # Heads and bodies: 431 for a head over 8 KiB; a body on GET (length or
 # chunked) gets one 4xx and the connection closes, so a second request
@@ -208,7 +228,7 @@ check "the file itself is fine" 200 "$(curl -s -o /dev/null -w '%{http_code}' "h
 # ps: each site's workers run as its pool's uid.
 uida=$("$ctl" pool show --json PoolA | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
 uidb=$("$ctl" pool show --json PoolB | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
-check "ps: site A workers" 2 "$(ps -o uid= --ppid "$hpid" | grep -cw "$uida")"
+check "ps: PoolA's workers (2 of site A, 1 of site F)" 3 "$(ps -o uid= --ppid "$hpid" | grep -cw "$uida")"
 check "ps: site B workers" 1 "$(ps -o uid= --ppid "$hpid" | grep -cw "$uidb")"
 
 # A malformed request gets 400, and the worker lives on.
