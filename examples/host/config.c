@@ -49,7 +49,14 @@ static int handler(void *user, const char *section, const char *key, const char 
         if (strcmp(section, "host") == 0) {
                 if (strcmp(key, "shutdown_timeout") == 0 && number(value, 1, 3600, &c->shutdown_timeout) == 0)
                         return 1;
-                FAIL("[host] %s = '%s': unknown key or bad value (shutdown_timeout: 1..3600 seconds)", key, value);
+                if (strcmp(key, "startup_timeout") == 0 && number(value, 1, 3600, &c->startup_timeout) == 0)
+                        return 1;
+                if (strcmp(key, "header_timeout") == 0 && number(value, 1, 3600, &c->header_timeout) == 0)
+                        return 1;
+                if (strcmp(key, "idle_timeout") == 0 && number(value, 1, 3600, &c->idle_timeout) == 0)
+                        return 1;
+                FAIL("[host] %s = '%s': unknown key or bad value (shutdown_timeout, startup_timeout, "
+                     "header_timeout, idle_timeout: 1..3600 seconds)", key, value);
         }
         if (strncmp(section, "pool ", 5) == 0) {
                 struct pool_config *pc = NULL;
@@ -127,6 +134,9 @@ int config_parse(const char *text, const char *default_program, struct config *c
 
         memset(c, 0, sizeof(*c));
         c->shutdown_timeout = 10;
+        c->startup_timeout = 30;
+        c->header_timeout = 10;
+        c->idle_timeout = 5;
         line = ini_parse_string(text, handler, &p);
         if (line != 0) {
                 char detail[sizeof(c->error) - 32];

@@ -11,6 +11,12 @@
  *   listen = 127.0.0.1:8081
  *   workers = 2
  *   program = /usr/lib/apppoolid/apppool-worker   ; optional
+ *
+ *   [host]
+ *   shutdown_timeout = 10   ; seconds
+ *   startup_timeout = 30    ; a recycle's new workers must be ready by then
+ *   header_timeout = 10     ; the worker closes a connection whose head is late
+ *   idle_timeout = 5        ; ... and an idle keep-alive connection
  */
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H
@@ -41,7 +47,10 @@ struct config {
         int n_pools;
         struct site_config sites[MAX_SITES];
         int n_sites;
-        int shutdown_timeout;
+        int shutdown_timeout;   /* s: SIGTERM, then SIGKILL after this */
+        int startup_timeout;    /* s: a recycle's new worker must be ready within this */
+        int header_timeout;     /* s: a request head must arrive within this */
+        int idle_timeout;       /* s: an idle keep-alive connection closes after this */
         char error[512];
 };
 

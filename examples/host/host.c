@@ -6,6 +6,8 @@
  * a signalfd and a timerfd: crashed workers restart, rapid-fail protection
  * stops a pool, SIGHUP (or a period) recycles without dropping requests,
  * SIGUSR1 logs the status, SIGTERM stops everything and leaves nothing behind.
+ * Each worker writes to its own log pipe, which the host reads and copies
+ * into its log, every line prefixed with the site, the pool and the pid.
  * Usage: apppool-host --config FILE */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,11 +34,28 @@
 #define WORKER_PROGRAM "/usr/local/libexec/apppool-worker"
 #endif
 #define MAX_CRASHES_KEPT 1024
+#define LOG_LINE 2048
+
+enum { TAG_PROC, TAG_LOG, TAG_READY };
+
+struct worker;
+struct tag {
+        int kind;
+        struct worker *w;
+};
 
 struct worker {
         apid_process *proc;
-        int site;
-        int retiring;
+        int pid, site;
+        int retiring;   /* told to stop (or killed): not restarted */
+        int ready;      /* wrote READY=1 on descriptor 4 */
+        int fresh;      /* started by the recycle in progress, not ready yet */
+        int old;        /* stops once the recycle's fresh workers are ready */
+        int log_fd;     /* read end of the worker's stdout+stderr, -1 once closed */
+        int ready_fd;   /* read end of its readiness pipe, -1 once closed */
+        char line[LOG_LINE];
+        size_t line_len;
+        struct tag proc_tag, log_tag, ready_tag;
         struct worker *next;
 };
 
@@ -47,13 +66,16 @@ struct pool_state {
         int n_crashes;
         int stopped;
         time_t last_recycle;
+        int recycling, recycle_again;
+        time_t recycle_deadline;
+        char recycle_why[64];
 };
 
 static struct config cfg;
 static struct pool_state pools[MAX_POOLS];
 static int site_fd[MAX_SITES], site_pool[MAX_SITES];
-static struct worker *workers;
-static int epfd, shutting_down;
+static struct worker *workers, *graveyard;
+static int epfd = -1, devnull = -1, shutting_down, broken;
 static time_t deadline;
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -77,48 +99,166 @@ static int fail(const char *what)
         return -1;
 }
 
-static int start_worker(int s)
+/* The event loop's own machinery failed: say so, and leave the loop; main()
+ * then stops every worker and exits 1 (never a spinning loop, never an
+ * orphaned worker). */
+static void fatal(const char *what)
+{
+        logmsg("event loop: %s: %s; stopping every worker and exiting", what, strerror(errno));
+        broken = 1;
+}
+
+static int watch(int fd, struct tag *tag)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* One line of a worker's output into the host's log, prefixed with who
+ * wrote it; a control byte (an escape sequence, a '\r' that would hide
+ * the prefix) is shown as '?'. */
+static void log_line(struct worker *w)
+{
+        struct site_config *site = &cfg.sites[w->site];
+        size_t i;
+
+        for (i = 0; i < w->line_len; i++)
+                if ((unsigned char)w->line[i] < 0x20 || w->line[i] == 0x7f)
+                        w->line[i] = '?';
+        logmsg("site %s, pool %s, pid %d: %.*s", site->name, site->pool, w->pid, (int)w->line_len, w->line);
+        w->line_len = 0;
+}
+
+/* Read what the worker wrote; at EOF close the pipe. */
+static void read_log(struct worker *w)
+{
+        char buf[4096];
+        ssize_t n;
+
+        while (w->log_fd >= 0) {
+                n = read(w->log_fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        if (w->line_len)
+                                log_line(w);
+                        close(w->log_fd); /* also leaves the epoll set */
+                        w->log_fd = -1;
+                        return;
+                }
+                for (ssize_t i = 0; i < n; i++) {
+                        if (buf[i] == '\n') {
+                                log_line(w);
+                                continue;
+                        }
+                        w->line[w->line_len++] = buf[i];
+                        if (w->line_len == sizeof(w->line))
+                                log_line(w); /* an overlong line is cut, never merged */
+                }
+        }
+}
+
+static void kill_and_reap(struct worker *w)
+{
+        if (apid_process_signal(w->proc, SIGKILL) != APID_OK)
+                logmsg("SIGKILL to pid %d: %s", w->pid, apid_error_message());
+        if (apid_process_wait(w->proc, -1) != APID_OK)
+                logmsg("wait for pid %d: %s", w->pid, apid_error_message());
+}
+
+static void free_worker(struct worker *w)
+{
+        if (w->log_fd >= 0)
+                close(w->log_fd);
+        if (w->ready_fd >= 0)
+                close(w->ready_fd);
+        apid_process_free(w->proc);
+        free(w);
+}
+
+/* Start one worker of site s: its own log pipe as stdout and stderr (never
+ * the host's: a worker could truncate or forge the host's log), /dev/null
+ * as stdin, the site's socket as 3, a readiness pipe as 4. */
+static struct worker *start_worker(int s, int fresh)
 {
         struct site_config *site = &cfg.sites[s];
         struct pool_state *pool = &pools[site_pool[s]];
-        const char *argv[] = { site->program, site->root, NULL };
+        char header[16], idle[16];
+        const char *argv[] = { site->program, "--header-timeout", header, "--idle-timeout", idle, site->root, NULL };
         apid_launch_attr *attr = NULL;
-        struct epoll_event ev;
+        int logp[2] = { -1, -1 }, readyp[2] = { -1, -1 }, r;
         struct worker *w;
-        int r;
 
+        snprintf(header, sizeof(header), "%d", cfg.header_timeout);
+        snprintf(idle, sizeof(idle), "%d", cfg.idle_timeout);
         w = calloc(1, sizeof(*w));
-        if (!w)
-                return -1;
+        if (!w || pipe2(logp, O_CLOEXEC) < 0 || pipe2(readyp, O_CLOEXEC) < 0 ||
+            fcntl(logp[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(readyp[0], F_SETFL, O_NONBLOCK) < 0) {
+                logmsg("site %s: cannot start a worker: %s", site->name, strerror(errno));
+                for (r = 0; r < 2; r++) {
+                        if (logp[r] >= 0)
+                                close(logp[r]);
+                        if (readyp[r] >= 0)
+                                close(readyp[r]);
+                }
+                free(w);
+                return NULL;
+        }
         r = apid_launch_attr_new(&attr);
         if (r == APID_OK)
+                r = apid_launch_attr_pass_fd(attr, devnull, 0);
+        if (r == APID_OK)
+                r = apid_launch_attr_pass_fd(attr, logp[1], 1);
+        if (r == APID_OK)
+                r = apid_launch_attr_pass_fd(attr, logp[1], 2);
+        if (r == APID_OK)
                 r = apid_launch_attr_pass_fd(attr, site_fd[s], 3);
+        if (r == APID_OK)
+                r = apid_launch_attr_pass_fd(attr, readyp[1], 4);
         if (r == APID_OK)
                 r = apid_launch_attr_set_parent_death_signal(attr, SIGKILL);
         if (r == APID_OK)
                 r = apid_launch(pool->token, attr, site->program, argv, &w->proc);
         apid_launch_attr_free(attr);
+        close(logp[1]);
+        close(readyp[1]);
+        w->log_fd = logp[0];
+        w->ready_fd = readyp[0];
         if (r != APID_OK) {
-                free(w);
                 logmsg("site %s: cannot start a worker: %s", site->name, apid_error_message());
-                return -1;
+                w->proc = NULL;
+                free_worker(w);
+                return NULL;
         }
         w->site = s;
-        ev.events = EPOLLIN;
-        ev.data.ptr = w;
-        epoll_ctl(epfd, EPOLL_CTL_ADD, apid_process_get_fd(w->proc), &ev);
+        w->pid = apid_process_get_pid(w->proc);
+        w->fresh = fresh;
+        w->proc_tag = (struct tag){ TAG_PROC, w };
+        w->log_tag = (struct tag){ TAG_LOG, w };
+        w->ready_tag = (struct tag){ TAG_READY, w };
+        if (watch(apid_process_get_fd(w->proc), &w->proc_tag) < 0 || watch(w->log_fd, &w->log_tag) < 0 ||
+            watch(w->ready_fd, &w->ready_tag) < 0) {
+                /* Nobody would reap it: it must not outlive this call. */
+                fatal("epoll_ctl(ADD) for a new worker");
+                kill_and_reap(w);
+                read_log(w);
+                free_worker(w);
+                return NULL;
+        }
         w->next = workers;
         workers = w;
-        logmsg("worker started: site %s, pool %s, pid %d, uid %u", site->name, site->pool,
-               apid_process_get_pid(w->proc), pool->uid);
-        return 0;
+        logmsg("worker started: site %s, pool %s, pid %d, uid %u", site->name, site->pool, w->pid, pool->uid);
+        return w;
 }
 
 static void retire(struct worker *w, int sig)
 {
         w->retiring = 1;
-        if (apid_process_signal(w->proc, sig) != APID_OK && apid_error_errno() != ESRCH)
-                logmsg("signal %d to pid %d: %s", sig, apid_process_get_pid(w->proc), apid_error_message());
+        if (apid_process_signal(w->proc, sig) != APID_OK)
+                logmsg("signal %d to pid %d: %s", sig, w->pid, apid_error_message());
 }
 
 static void stop_pool(int p, const char *why)
@@ -126,30 +266,122 @@ static void stop_pool(int p, const char *why)
         struct worker *w;
 
         pools[p].stopped = 1;
+        pools[p].recycling = 0;
         logmsg("pool %s stopped: %s", cfg.pools[p].name, why);
         for (w = workers; w; w = w->next)
                 if (site_pool[w->site] == p && !w->retiring)
                         retire(w, SIGTERM);
 }
 
-/* Start new workers first, then retire the old ones: the listening socket
- * is shared, so requests keep being accepted throughout. */
+/* Each site of pool p gets back to its configured number of workers. */
+static void top_up(int p)
+{
+        struct worker *w;
+        int s, n;
+
+        for (s = 0; s < cfg.n_sites; s++) {
+                if (site_pool[s] != p)
+                        continue;
+                for (n = 0, w = workers; w; w = w->next)
+                        n += w->site == s && !w->retiring;
+                for (; n < cfg.sites[s].workers; n++)
+                        if (!start_worker(s, 0))
+                                break;
+        }
+}
+
+static void recycle_pool(int p, const char *why);
+
+/* A recycle that cannot complete: its new workers go, the old ones stay. */
+static void recycle_abort(int p, const char *reason)
+{
+        struct worker *w;
+
+        for (w = workers; w; w = w->next) {
+                if (site_pool[w->site] != p)
+                        continue;
+                if (w->fresh && !w->retiring)
+                        retire(w, SIGKILL);
+                w->fresh = w->old = 0;
+        }
+        pools[p].recycling = 0;
+        logmsg("pool %s: recycle (%s) failed: %s; the old workers keep serving", cfg.pools[p].name,
+               pools[p].recycle_why, reason);
+        top_up(p);
+}
+
+/* Once every new worker is ready, the old ones stop. */
+static void recycle_check(int p)
+{
+        struct worker *w;
+
+        if (!pools[p].recycling)
+                return;
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && w->fresh && !w->ready)
+                        return;
+        for (w = workers; w; w = w->next) {
+                if (site_pool[w->site] != p)
+                        continue;
+                if (w->old && !w->retiring)
+                        retire(w, SIGTERM);
+                w->fresh = w->old = 0;
+        }
+        pools[p].recycling = 0;
+        pools[p].last_recycle = time(NULL);
+        logmsg("pool %s recycled (%s)", cfg.pools[p].name, pools[p].recycle_why);
+        if (pools[p].recycle_again) {
+                pools[p].recycle_again = 0;
+                recycle_pool(p, "queued");
+        }
+}
+
+/* Start new workers first; retire the old ones when the new ones are
+ * ready. The listening socket is shared, so requests keep being accepted
+ * throughout, and the old workers finish every connection they accepted. */
 static void recycle_pool(int p, const char *why)
 {
-        struct worker *w, *old = workers;
+        struct pool_state *ps = &pools[p];
+        struct worker *w;
         int s, i;
 
-        if (pools[p].stopped || shutting_down)
+        if (ps->stopped || shutting_down || broken)
                 return;
+        if (ps->recycling) {
+                ps->recycle_again = 1;
+                return;
+        }
+        snprintf(ps->recycle_why, sizeof(ps->recycle_why), "%s", why);
+        ps->recycling = 1;
+        ps->recycle_deadline = time(NULL) + cfg.startup_timeout;
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && !w->retiring)
+                        w->old = 1;
         for (s = 0; s < cfg.n_sites; s++)
                 if (site_pool[s] == p)
                         for (i = 0; i < cfg.sites[s].workers; i++)
-                                start_worker(s);
-        for (w = old; w; w = w->next)
-                if (site_pool[w->site] == p && !w->retiring)
-                        retire(w, SIGTERM);
-        pools[p].last_recycle = time(NULL);
-        logmsg("pool %s recycled (%s)", cfg.pools[p].name, why);
+                                if (!start_worker(s, 1)) {
+                                        recycle_abort(p, "a new worker could not be started");
+                                        return;
+                                }
+        recycle_check(p);
+}
+
+static void on_ready(struct worker *w)
+{
+        char buf[64];
+        ssize_t n = read(w->ready_fd, buf, sizeof(buf) - 1);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0) {
+                buf[n] = '\0';
+                w->ready = strstr(buf, "READY=1") != NULL;
+        }
+        close(w->ready_fd); /* one message, or EOF: done either way */
+        w->ready_fd = -1;
+        if (w->ready)
+                recycle_check(site_pool[w->site]);
 }
 
 static void status(void)
@@ -162,8 +394,8 @@ static void status(void)
 
                 for (w = workers; w; w = w->next)
                         if (site_pool[w->site] == p)
-                                snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s",
-                                         apid_process_get_pid(w->proc), w->retiring ? "(retiring)" : "");
+                                snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s", w->pid,
+                                         w->retiring ? "(retiring)" : w->ready ? "" : "(starting)");
                 logmsg("status: pool %s (uid %u) %s; workers:%s", cfg.pools[p].name, pools[p].uid,
                        pools[p].stopped ? "stopped" : "started", pids[0] ? pids : " none");
         }
@@ -174,46 +406,54 @@ static void reap(struct worker *w)
         struct worker **pp;
         int s = w->site, p = site_pool[s], code, sig, n = 0, i;
         time_t now = time(NULL);
+        char what[64];
 
         if (apid_process_wait(w->proc, 0) != APID_OK)
                 return;
+        read_log(w); /* its last words first */
         code = apid_process_exit_code(w->proc);
         sig = apid_process_term_signal(w->proc);
         if (sig)
-                logmsg("worker exited: site %s, pid %d, killed by signal %d", cfg.sites[s].name,
-                       apid_process_get_pid(w->proc), sig);
+                snprintf(what, sizeof(what), "killed by signal %d", sig);
         else
-                logmsg("worker exited: site %s, pid %d, status %d", cfg.sites[s].name, apid_process_get_pid(w->proc),
-                       code);
-        epoll_ctl(epfd, EPOLL_CTL_DEL, apid_process_get_fd(w->proc), NULL);
+                snprintf(what, sizeof(what), "status %d", code);
+        logmsg("worker exited: site %s, pid %d, %s", cfg.sites[s].name, w->pid, what);
+        if (epoll_ctl(epfd, EPOLL_CTL_DEL, apid_process_get_fd(w->proc), NULL) < 0)
+                fatal("epoll_ctl(DEL) for a worker");
         for (pp = &workers; *pp; pp = &(*pp)->next)
                 if (*pp == w) {
                         *pp = w->next;
                         break;
                 }
-        if (!w->retiring && !shutting_down && !pools[p].stopped) {
-                /* A failure: rapid-fail protection counts it (IIS: N in T seconds). */
-                struct pool_state *ps = &pools[p];
+        /* Freed after this batch of events: one may still name it. */
+        w->next = graveyard;
+        graveyard = w;
+        if (w->retiring || shutting_down || broken || pools[p].stopped)
+                return;
+        if (w->fresh) {
+                char why[128];
 
-                if (ps->n_crashes == MAX_CRASHES_KEPT) {
-                        memmove(ps->crashes, ps->crashes + 1, sizeof(ps->crashes[0]) * (MAX_CRASHES_KEPT - 1));
-                        ps->n_crashes--;
-                }
-                ps->crashes[ps->n_crashes++] = now;
-                for (i = 0; i < ps->n_crashes; i++)
-                        n += ps->crashes[i] > now - cfg.pools[p].interval;
-                if (n >= cfg.pools[p].max_crashes) {
-                        char why[128];
-
-                        snprintf(why, sizeof(why), "rapid-fail protection, %d failures in %d s", n,
-                                 cfg.pools[p].interval);
-                        stop_pool(p, why);
-                } else {
-                        start_worker(s);
-                }
+                snprintf(why, sizeof(why), "new worker pid %d exited (%s) before it was ready", w->pid, what);
+                recycle_abort(p, why);
+                return;
         }
-        apid_process_free(w->proc);
-        free(w);
+        /* A failure: rapid-fail protection counts it (IIS: N in T seconds). */
+        if (pools[p].n_crashes == MAX_CRASHES_KEPT) {
+                memmove(pools[p].crashes, pools[p].crashes + 1, sizeof(pools[p].crashes[0]) * (MAX_CRASHES_KEPT - 1));
+                pools[p].n_crashes--;
+        }
+        pools[p].crashes[pools[p].n_crashes++] = now;
+        for (i = 0; i < pools[p].n_crashes; i++)
+                n += pools[p].crashes[i] > now - cfg.pools[p].interval;
+        if (n >= cfg.pools[p].max_crashes) {
+                char why[128];
+
+                snprintf(why, sizeof(why), "rapid-fail protection, %d failures in %d s", n, cfg.pools[p].interval);
+                stop_pool(p, why);
+        } else if (!(w->old && pools[p].recycling)) {
+                /* (An old worker that dies during a recycle is being replaced already.) */
+                start_worker(s, 0);
+        }
 }
 
 static int open_listener(struct site_config *s)
@@ -281,10 +521,15 @@ static int setup(apid_ctx *ctx)
                 apid_pool *pool = NULL;
                 apid_identity *id = NULL;
 
-                if (apid_pool_open(ctx, cfg.pools[p].name, &pool) != APID_OK) {
-                        if (apid_error_status() != APID_ENOTFOUND || apid_pool_create(ctx, cfg.pools[p].name, &pool) != APID_OK)
+                /* Branch on the status returned, never on apid_error_status(). */
+                int r = apid_pool_open(ctx, cfg.pools[p].name, &pool);
+
+                if (r == APID_ENOTFOUND) {
+                        if (apid_pool_create(ctx, cfg.pools[p].name, &pool) != APID_OK)
                                 return fail(cfg.pools[p].name);
                         logmsg("pool %s created", cfg.pools[p].name);
+                } else if (r != APID_OK) {
+                        return fail(cfg.pools[p].name);
                 }
                 if (apid_pool_get_identity(pool, &id) != APID_OK || apid_token_new(id, &pools[p].token) != APID_OK) {
                         apid_pool_free(pool);
@@ -361,13 +606,13 @@ int main(int argc, char **argv)
                 { NULL, 0, NULL, 0 },
         };
         const char *config_path = NULL, *program = getenv("APPPOOL_WORKER");
-        struct epoll_event ev, events[32];
+        struct epoll_event events[32];
         struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
-        static int signal_tag, timer_tag;
+        static struct tag signal_tag, timer_tag;
         apid_ctx *ctx = NULL;
         char *text = NULL;
         sigset_t mask;
-        int c, s, p, i, sfd, tfd;
+        int c, s, p, i, sfd, tfd, status_code;
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
                 switch (c) {
@@ -378,8 +623,9 @@ int main(int argc, char **argv)
                                "Serve static sites, each site's workers running as its application pool under a\n"
                                "restricted token. Signals: SIGHUP recycles every pool, SIGUSR1 logs the status,\n"
                                "SIGTERM or SIGINT stops. The configuration (INI) has [pool NAME] sections\n"
-                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval) and [site NAME]\n"
-                               "sections (pool, root, listen = 127.0.0.1:PORT, workers, program).\n"
+                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval), [site NAME]\n"
+                               "sections (pool, root, listen = 127.0.0.1:PORT, workers, program) and [host]\n"
+                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout).\n"
                                "APPPOOL_WORKER names the worker program (default %s).\n", WORKER_PROGRAM);
                         return 0;
                 default:
@@ -406,8 +652,16 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGUSR1);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                perror("apppool-host: sigprocmask");
+                return 1;
+        }
         signal(SIGPIPE, SIG_IGN);
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0) {
+                perror("apppool-host: /dev/null");
+                return 1;
+        }
         if (apid_ctx_new(&ctx) != APID_OK) {
                 fail("context");
                 return 1;
@@ -417,23 +671,32 @@ int main(int argc, char **argv)
         epfd = epoll_create1(EPOLL_CLOEXEC);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        timerfd_settime(tfd, 0, &tick, NULL);
-        ev.events = EPOLLIN;
-        ev.data.ptr = &signal_tag;
-        epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-        ev.data.ptr = &timer_tag;
-        epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
-        for (s = 0; s < cfg.n_sites; s++)
-                for (i = 0; i < cfg.sites[s].workers; i++)
-                        start_worker(s);
-        while (!shutting_down || workers) {
+        if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+                logmsg("event loop: cannot create it: %s", strerror(errno));
+                return 1;
+        }
+        if (watch(sfd, &signal_tag) < 0 || watch(tfd, &timer_tag) < 0) {
+                logmsg("event loop: epoll_ctl: %s", strerror(errno));
+                return 1;
+        }
+        for (s = 0; s < cfg.n_sites && !broken; s++)
+                for (i = 0; i < cfg.sites[s].workers && !broken; i++)
+                        start_worker(s, 0);
+        while (!broken && (!shutting_down || workers)) {
                 int n = epoll_wait(epfd, events, 32, -1);
 
-                for (i = 0; i < n; i++) {
-                        if (events[i].data.ptr == &signal_tag) {
-                                struct signalfd_siginfo si;
+                if (n < 0 && errno != EINTR) {
+                        fatal("epoll_wait");
+                        break;
+                }
+                for (i = 0; i < n && !broken; i++) {
+                        struct tag *tag = events[i].data.ptr;
 
-                                while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        if (tag == &signal_tag) {
+                                struct signalfd_siginfo si;
+                                ssize_t got;
+
+                                while ((got = read(sfd, &si, sizeof(si))) == sizeof(si)) {
                                         if (si.ssi_signo == SIGHUP) {
                                                 for (p = 0; p < cfg.n_pools; p++)
                                                         recycle_pool(p, "on demand");
@@ -445,35 +708,76 @@ int main(int argc, char **argv)
                                                 shutting_down = 1;
                                                 deadline = time(NULL) + cfg.shutdown_timeout;
                                                 logmsg("stopping: signal %d", si.ssi_signo);
+                                                for (p = 0; p < cfg.n_pools; p++)
+                                                        pools[p].recycling = 0;
                                                 for (w = workers; w; w = w->next)
-                                                        retire(w, SIGTERM);
+                                                        if (!w->retiring)
+                                                                retire(w, SIGTERM);
                                         }
                                 }
-                        } else if (events[i].data.ptr == &timer_tag) {
+                                if (got < 0 && errno != EAGAIN && errno != EINTR)
+                                        fatal("read(signalfd)");
+                        } else if (tag == &timer_tag) {
                                 uint64_t expirations;
                                 time_t now = time(NULL);
 
-                                if (read(tfd, &expirations, sizeof(expirations)) < 0)
+                                if (read(tfd, &expirations, sizeof(expirations)) < 0) {
+                                        if (errno != EAGAIN && errno != EINTR)
+                                                fatal("read(timerfd)");
                                         continue;
+                                }
                                 if (shutting_down && now >= deadline) {
                                         struct worker *w;
 
                                         for (w = workers; w; w = w->next)
                                                 retire(w, SIGKILL);
                                 }
-                                for (p = 0; p < cfg.n_pools; p++)
-                                        if (cfg.pools[p].recycle && now - pools[p].last_recycle >= cfg.pools[p].recycle)
+                                for (p = 0; p < cfg.n_pools; p++) {
+                                        if (pools[p].recycling && now >= pools[p].recycle_deadline) {
+                                                char why[96];
+
+                                                snprintf(why, sizeof(why), "new workers not ready within %d s",
+                                                         cfg.startup_timeout);
+                                                recycle_abort(p, why);
+                                        }
+                                        if (cfg.pools[p].recycle && !pools[p].recycling &&
+                                            now - pools[p].last_recycle >= cfg.pools[p].recycle)
                                                 recycle_pool(p, "periodic");
-                        } else {
-                                reap(events[i].data.ptr);
+                                }
+                        } else if (tag->kind == TAG_PROC) {
+                                reap(tag->w);
+                        } else if (tag->kind == TAG_LOG) {
+                                read_log(tag->w);
+                        } else if (tag->w->ready_fd >= 0) {
+                                on_ready(tag->w);
                         }
                 }
+                while (graveyard) {
+                        struct worker *w = graveyard;
+
+                        graveyard = w->next;
+                        free_worker(w);
+                }
+        }
+        status_code = 0;
+        if (broken) {
+                /* Nothing may outlive a host that cannot watch its workers. */
+                while (workers) {
+                        struct worker *w = workers;
+
+                        workers = w->next;
+                        kill_and_reap(w);
+                        read_log(w);
+                        logmsg("worker stopped: site %s, pid %d", cfg.sites[w->site].name, w->pid);
+                        free_worker(w);
+                }
+                status_code = 1;
         }
         for (p = 0; p < cfg.n_pools; p++)
                 apid_token_free(pools[p].token);
         for (s = 0; s < cfg.n_sites; s++)
                 close(site_fd[s]);
         apid_ctx_unref(ctx);
-        logmsg("stopped");
-        return 0;
+        logmsg(broken ? "stopped after a failure" : "stopped");
+        return status_code;
 }
