@@ -13,7 +13,8 @@
 # Needs root. Usage: test-host.sh APPPOOL_HOST APPPOOL_WORKER APPPOOLCTL NO_OPENAT2
 set -u
 . "$(dirname "$0")/../cli/testlib.sh"
-host=$1 worker=$2 ctl=$3 no_openat2=$4
+# Absolute paths: a worker starts in its profile or /, never in our directory.
+host=$(realpath "$1") worker=$(realpath "$2") ctl=$(realpath "$3") no_openat2=$(realpath "$4")
 [ "$(id -u)" = 0 ] || { echo "SKIP: the host runs workers as other uids: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "curl is needed (Debian package curl)"; exit 1; }
 tmp=$(mktemp -d /tmp/apid-host-XXXXXX)
