@@ -86,7 +86,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_cwd(apid_launch_attr *attr
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr, int signal);
+APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr, int signal);
 
 /**
  * @brief Launch a program under a token.
