@@ -16,7 +16,9 @@ bindir=$(mktemp -d -p "$APPPOOLID_STATE_DIR")
 ln -s "$ctl" "$bindir/apppoolctl"
 export PATH=$bindir:$PATH
 
-if [ -r /usr/share/bash-completion/bash_completion ]; then
+# Twice: with bash-completion's library, and (APID_BARE=1) without it, as in
+# a shell that sources the file alone.
+if [ -z "${APID_BARE:-}" ] && [ -r /usr/share/bash-completion/bash_completion ]; then
         . /usr/share/bash-completion/bash_completion
 fi
 . "$file"
@@ -58,4 +60,9 @@ check "--journal: a file name" "$APPPOOLID_STATE_DIR/www" "$(comp apppoolctl gra
 # The names follow the registry.
 apppoolctl pool delete Bingo --remove-profile > /dev/null
 check "a deleted pool is gone" "Blog" "$(comp apppoolctl pool show B)"
+if [ -z "${APID_BARE:-}" ]; then
+        out=$(APID_BARE=1 bash "$0" "$1" "$2")
+        check "the same without bash-completion's library" "0" "$?" || true
+        case $out in *" 0 failed") ;; *) echo "$out" | sed 's/^/without bash-completion: /' ;; esac
+fi
 finish
