@@ -67,8 +67,9 @@ static int send_all(int fd, const char *buf, size_t len)
         return 0;
 }
 
-/* A response with no body worth sending: the status line says it all. */
-static void respond_status(int fd, const char *status)
+/* An error: the status line, and the same as a short text body (none for
+ * HEAD, whose response has the headers of a GET but never a body). */
+static void respond_status(int fd, const char *status, int head_only)
 {
         char head[256];
         int n = snprintf(head, sizeof(head),
@@ -76,6 +77,8 @@ static void respond_status(int fd, const char *status)
                          "Connection: close\r\n\r\n%s\n",
                          status, strlen(status) + 1, status);
 
+        if (head_only)  /* cut after the blank line */
+                n = (int)(strstr(head, "\r\n\r\n") + 4 - head);
         send_all(fd, head, (size_t)n);
 }
 
@@ -126,21 +129,22 @@ static void serve(int fd, int root_fd)
         const char *path;
         struct stat st;
         off_t off = 0;
-        int file, n;
+        int file, n, head_only;
 
         if ((n = read_head(fd, buf, sizeof(buf))) < 0) {
                 if (n == -2)
-                        respond_status(fd, "431 Request Header Fields Too Large");
+                        respond_status(fd, "431 Request Header Fields Too Large", 0);
                 return;
         }
         /* The request line: METHOD TARGET HTTP/1.x */
         if (sscanf(buf, "%15s %4095s %15s", method, target, version) != 3 ||
             strncmp(version, "HTTP/1.", 7) != 0 || !(path = relative_path(target))) {
-                respond_status(fd, "400 Bad Request");
+                respond_status(fd, "400 Bad Request", 0);
                 return;
         }
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-                respond_status(fd, "405 Method Not Allowed");
+        head_only = strcmp(method, "HEAD") == 0;
+        if (strcmp(method, "GET") != 0 && !head_only) {
+                respond_status(fd, "405 Method Not Allowed", 0);
                 return;
         }
         /* The kernel decides, as the pool's uid: EACCES is 403, not a check
@@ -148,18 +152,18 @@ static void serve(int fd, int root_fd)
          * the same way. */
         file = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (file < 0) {
-                respond_status(fd, errno == EACCES || errno == EPERM ? "403 Forbidden" : "404 Not Found");
+                respond_status(fd, errno == EACCES || errno == EPERM ? "403 Forbidden" : "404 Not Found", head_only);
                 return;
         }
         if (fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
-                respond_status(fd, "404 Not Found");
+                respond_status(fd, "404 Not Found", head_only);
                 close(file);
                 return;
         }
         n = snprintf(head, sizeof(head),
                      "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n"
                      "Content-Length: %lld\r\nConnection: close\r\n\r\n", (long long)st.st_size);
-        if (send_all(fd, head, (size_t)n) == 0 && strcmp(method, "GET") == 0)
+        if (send_all(fd, head, (size_t)n) == 0 && !head_only)
                 while (off < st.st_size && sendfile(fd, file, &off, (size_t)(st.st_size - off)) > 0)
                         ;
         close(file);
@@ -198,6 +202,9 @@ static void child_main(int s)
                 fprintf(stderr, "apppool-prefork: pool %s: %s: %s\n", site->pool, site->docroot, strerror(errno));
                 _exit(EXIT_SETUP);
         }
+        /* A client that goes away mid-response is an error of that write,
+         * not a signal that kills the child (sendfile() raises SIGPIPE). */
+        signal(SIGPIPE, SIG_IGN);
         /* 4. Only now accept: every request is handled as the pool. The
          *    children of a site share its socket; the kernel hands each
          *    connection to one of them. */

@@ -61,6 +61,8 @@ check "percent-encoding refused, not misread" 400 "$(code --path-as-is "http://1
 check "POST" 405 "$(code -X POST "http://127.0.0.1:$pa/a.txt")"
 check "HEAD: the length, no body" "Content-Length: 23|" \
         "$(curl -s --max-time 10 --head "http://127.0.0.1:$pa/a.txt" | tr -d '\r' | grep Content-Length)|$(curl -s --max-time 10 -X HEAD "http://127.0.0.1:$pa/a.txt" 2>/dev/null)"
+check "HEAD of a missing file: 404, no body" "404|" \
+        "$(curl -s --max-time 10 --head -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pa/nothing")|$(curl -s --max-time 10 -X HEAD "http://127.0.0.1:$pa/nothing" 2>/dev/null)"
 check "a garbage request" 400 "$(printf 'hello\r\n\r\n' | curl -s --max-time 10 telnet://127.0.0.1:$pa 2>/dev/null | head -1 | tr -d '\r' | cut -d' ' -f2)"
 
 # ps: the parent is root; each site's children run as its pool.
