@@ -3,8 +3,9 @@
 # running systemd is needed), and the capabilities it keeps are enough. The
 # host is run here as the unit runs it, as root under no_new_privs with only
 # the unit's CapabilityBoundingSet (setpriv): its worker must serve a page as
-# the pool's uid. Run once more without CAP_SETUID, the host must fail to
-# start workers: the check can tell a set that is too small.
+# the pool's uid. Run again without CAP_SETUID, CAP_SETGID or CAP_SETPCAP in
+# turn, the host must fail to start workers: the check can tell a set that
+# is too small.
 # Needs root. Usage: test-unit.sh UNIT APPPOOL_HOST APPPOOL_WORKER [MAN_PAGE...]
 set -u
 . "$(dirname "$0")/../cli/testlib.sh"
@@ -75,18 +76,21 @@ wait "$hpid"
 check "SIGTERM: the host exits 0" 0 $?
 hpid=
 
-# Without CAP_SETUID the same host cannot start its worker.
-# shellcheck disable=SC2086
-setpriv --bounding-set="$(setpriv_caps $(echo "$caps" | sed 's/CAP_SETUID//'))" --no-new-privs \
-        "$host" --config "$tmp/host.ini" 2> "$tmp/log2" &
-hpid=$!
-for _ in $(seq 100); do
-        grep -q 'cannot start a worker' "$tmp/log2" && break
-        sleep 0.1
+# Without any one of the identity-changing capabilities, the same host
+# cannot start its worker: the check can tell a set that is too small.
+for cap in CAP_SETUID CAP_SETGID CAP_SETPCAP; do
+        # shellcheck disable=SC2086
+        setpriv --bounding-set="$(setpriv_caps $(echo "$caps" | sed "s/\b$cap\b//"))" --no-new-privs \
+                "$host" --config "$tmp/host.ini" 2> "$tmp/log-$cap" &
+        hpid=$!
+        for _ in $(seq 100); do
+                grep -q 'cannot start a worker' "$tmp/log-$cap" && break
+                sleep 0.1
+        done
+        grep -q "cannot start a worker: .*lacks $cap" "$tmp/log-$cap" || cat "$tmp/log-$cap"
+        check "without $cap: no worker (the launch refuses)" 0 $?
+        kill -TERM "$hpid"
+        wait "$hpid"
+        hpid=
 done
-grep -q "cannot start a worker: .*lacks CAP_SETUID" "$tmp/log2" || cat "$tmp/log2"
-check "without CAP_SETUID: no worker (the launch refuses)" 0 $?
-kill -TERM "$hpid"
-wait "$hpid"
-hpid=
 finish
