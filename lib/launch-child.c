@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The child side of a launch: what runs between clone() and execve(). It
  * shares memory with the parent (CLONE_VM | CLONE_VFORK) and may run in a
  * process whose other threads hold locks, so it is async-signal-safe: raw

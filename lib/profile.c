@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Profile directories: created 0700 and owned by the identity, removed
  * without ever following a symbolic link (the pool owns what is inside and
  * may have planted links or swapped directories). */

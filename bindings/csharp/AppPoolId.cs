@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // AppPoolId: C# bindings over libapppoolid through P/Invoke. All logic is in
 // the C library. Every handle is a SafeHandle whose ReleaseHandle calls the
 // C destructor; strings cross as UTF-8; failures throw AppPoolIdException

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Tests of the C# bindings against the real libapppoolid, run with mono.
 // Prints one line per test and closes with "N passed, N failed".
 // Usage: mono Tests.exe VECTORS_TSV

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppool-prefork: the pre-fork model (Apache's prefork MPM, PHP-FPM) on
  * libapppoolid. The parent runs as root, opens each site's listening socket
  * (so a site may use port 80), and forks N children per site. Each child

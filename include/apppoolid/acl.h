@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/acl.h
  * @brief ACL edits: icacls-style grants applied as POSIX.1e ACLs.

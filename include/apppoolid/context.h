@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/context.h
  * @brief The library context: configuration that every other handle hangs from.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/identity.h
  * @brief Identities: who a pool's workers run as, in Windows and in POSIX terms.

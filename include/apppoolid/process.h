@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/process.h
  * @brief Launching workers under a token, and the processes that result.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/token.h
  * @brief Restricted tokens: what a pool's worker runs with (CreateRestrictedToken for Linux).

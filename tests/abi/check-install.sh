@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Install the build into a scratch root, then build a program outside the tree
 # against the installed header with pkg-config, as a user would, and run it.
 # Usage: check-install.sh BUILDDIR PROGRAM.c

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The bash completion of apppoolctl, through bash itself: source the file (with
 # bash-completion's library when it is installed, as an interactive shell
 # would have it), set COMP_WORDS and COMP_CWORD as readline does, call the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the example host's HTTP request parser. Properties: no crash; a parsed
  * request consumed no more than it was given, and its path starts with '/'
  * and has no ".." segment. */

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # apppool-host.service: systemd-analyze verify accepts it (offline: no
 # running systemd is needed), and the capabilities it keeps are enough. The
 # host is run here as the unit runs it, as root under no_new_privs with only

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every apid_ name that a public header or a page of docs/ mentions exists.
 
 A name exists when the preprocessed public header declares it (a function, a

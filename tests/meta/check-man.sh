@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The man pages are clean and apppoolctl(8) is complete.
 #   1. groff -ww -z (every warning on) and mandoc -T lint print nothing for
 #      any page. One mandoc warning is let through: "skipping paragraph macro",

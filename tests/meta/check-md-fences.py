@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every code fence in the Markdown pages is closed: README.md once had a
 block that closed in the middle, so that the commands after it rendered as
 text and a stray fence opened a block to the end of the page. A fence is a

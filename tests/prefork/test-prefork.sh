@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # examples/prefork end to end, with curl: two pools, two sites, two children
 # each. ps shows each site's children under its pool's uid, without
 # capabilities and under no_new_privs; a child holds its own site's socket

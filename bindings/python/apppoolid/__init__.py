@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """IIS application pool identities for Linux: Python bindings over libapppoolid.
 
 All logic is in the C library; this package only calls it through ctypes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Loading libapppoolid and declaring its functions for ctypes.
 
 The library is found the usual way (``libapppoolid.so.1`` through the dynamic

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests of the Python bindings against the real libapppoolid: SIDs, pools in a
 real SQLite registry, ACL grants read back from the file system, launches."""
 import gc
