@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid.h
  * @brief libapppoolid: IIS application pool identities for Linux.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Account names <-> SIDs: the well-known accounts IIS uses, and the derived
  * "IIS APPPOOL\<pool>" and "NT SERVICE\<service>" accounts. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private declarations of the ACL edit (lib/acl*.c). */
 #ifndef APID_ACL_INTERNAL_H
 #define APID_ACL_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Save and restore ACLs in the text format that "getfacl -R" prints and
  * "setfacl --restore" reads (icacls /save and /restore for Linux). */
 #include <ctype.h>

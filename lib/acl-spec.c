@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* icacls specs: "trustee:perm" parsed, rights mapped to POSIX bits, trustees
  * resolved to ACL entries. docs/acl.md has the tables. */
 #include <ctype.h>

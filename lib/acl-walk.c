@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Applying an edit to a tree: a walk through directory file descriptors that
  * never follows a symbolic link, on two threads, with xattrs read and written
  * relative to the directory (getxattrat/setxattrat, Linux 6.13; on older

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ACL edits: the edit object, and the change to one path, computed with
  * libacl. The walk over a tree is in acl-walk.c. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Files written whole or not at all. */
 #include <errno.h>
 #include <fcntl.h>

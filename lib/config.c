@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry as a whole: its settings, export and import, and the host's
  * network principal. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The library context: state directory, log callback, reference count. */
 #include <pthread.h>
 #include <stdio.h>

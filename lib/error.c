@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The thread's last error, status texts, and apid_free(). */
 #include <errno.h>
 #include <stdio.h>

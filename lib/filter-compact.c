@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A smaller seccomp program with the same meaning as libseccomp's.
  *
  * libseccomp compiles one comparison per system call rule: some 350 for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The default seccomp filter of a token: an allow-list, built with
  * libseccomp.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private: the default seccomp filter of a token (lib/filter.c). */
 #ifndef APID_FILTER_H
 #define APID_FILTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Identities: the uid a SID maps to (a pure function into the id range, with
  * a deterministic probe sequence), POSIX user names, and the identity a
  * pool's workers run as. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private declarations shared by the files in lib/. Nothing here is exported. */
 #ifndef APID_INTERNAL_H
 #define APID_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The child side of a launch: what runs between clone() and execve(). It
  * shares memory with the parent (CLONE_VM, while the parent waits on the
  * report pipe; see launch.c) and may run in a process whose other threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private declarations of tokens and launches (lib/token.c, lib/launch.c,
  * lib/launch-child.c). */
 #ifndef APID_LAUNCH_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Launching a program under a token (the parent side), and process handles
  * with pidfds. The child side is launch-child.c. */
 #include <errno.h>

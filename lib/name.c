@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pool-name and service-name rules, comparison and canonical form.
  * docs/names.md gives the source of every rule. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The NSS snapshot: a small text file beside the registry that
  * libnss_apppoolid reads, so that getent, id, ls and ps show pool identities
  * without loading SQLite into every process. It is rewritten, atomically,

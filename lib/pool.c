@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pools: create, open, delete, list, and their settings. */
 #include <pwd.h>
 #include <stdio.h>

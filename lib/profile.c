@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Profile directories: ROOT/USER, created 0700 and owned by the identity,
  * with USER/tmp (TMPDIR) inside; removed without ever following a symbolic
  * link. The pool owns what is inside and may have planted links, nested

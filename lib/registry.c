@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry: one SQLite database in the state directory. This is the only
  * file that speaks SQL. WAL mode, a versioned schema with migrations, every
  * mutation one BEGIN IMMEDIATE transaction. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Settings: the names, defaults and value rules of pool settings (appcmd's
  * names and IIS's defaults) and of registry-wide settings. */
 #include <errno.h>

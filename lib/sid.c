@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SIDs: the MS-DTYP 2.4.2 layout, its string form (2.4.2.1), and the SIDs
  * Windows derives from pool and service names. */
 #include <stdio.h>

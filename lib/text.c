@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* UTF-8 decoding and encoding, UTF-16LE conversion, and the per-code-unit
  * case mappings that Windows applies to names before hashing or comparing. */
 #include <locale.h>

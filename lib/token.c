@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tokens: what a worker runs with, recorded; and applying one to the
  * calling process. */
 #include <ctype.h>

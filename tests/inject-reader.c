@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The reader a pool's worker runs in tests/test-inject.c: open and read the
  * file named by argv[1]. Exit 0 if it could, 13 (EACCES) if the kernel
  * refused it, 100 + errno for anything else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Account names <-> SIDs. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ACL edits on real files, checked with the system's own getfacl. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Several processes at once against one registry: no duplicate id, no lost
  * pool, no torn database, and a writer killed in the middle of its work
  * leaves nothing behind. Real processes, a real SQLite file. */

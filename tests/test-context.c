@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The context: state directory (default, environment, API), logging, references. */
 #include <stdarg.h>
 #include <stddef.h>

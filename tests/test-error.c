@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Status texts, the per-thread last error, version. */
 #include <stdarg.h>
 #include <stddef.h>

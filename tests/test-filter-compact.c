@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lib/filter-compact.c against libseccomp: random rule sets (allowed,
  * refused with one errno or another, some by argument), compiled by
  * libseccomp, compacted, and both programs run by an interpreter of this

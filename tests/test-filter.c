@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The default seccomp filter is an allow-list, and a practical one: real
  * programs run under a default token (a real pool uid) and do their work:
  * a shell pipeline, python3 serving a file with http.server, the example

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hostile registry imports, profile trees and state directories (issue 15):
  * every name, path and number an import carries is checked as `pool add`
  * checks it, refusals name the line and the value in a whole message, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pool's identity in every worker's token (the Linux form of IIS
  * injecting the pool SID): a grant to IIS AppPool\X reaches X's workers
  * whatever X's identity type, reaches no other pool's, and survives a change

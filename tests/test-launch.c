@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Launching workers under restricted tokens: real processes, real uids.
  * The escape suite runs tests/launch/escape under a default token and counts
  * every attempt; none may succeed. Needs root (skips otherwise). */

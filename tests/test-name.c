@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pool names: the IIS rules, comparison, canonical form. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pools and identities against a real SQLite registry in a private state
  * directory: create, open, list, delete, settings, identities, ids. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SIDs: Windows-printed vectors, parse/format, binary form, ordering, errors. */
 #include <stdarg.h>
 #include <stddef.h>

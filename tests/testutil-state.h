@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A private state directory and a context pointing at it, for the tests that
  * use the registry. Include after <cmocka.h> and testutil.h. */
 #ifndef APID_TESTUTIL_STATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by the cmocka tests. Include after <cmocka.h>. */
 #ifndef APID_TESTUTIL_H
 #define APID_TESTUTIL_H

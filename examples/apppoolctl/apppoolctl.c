@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl: appcmd and icacls for libapppoolid, on the public API only. */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl: shared declarations of the command-line tool. It uses only the
  * public API of libapppoolid. */
 #ifndef APPPOOLCTL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl grant|deny|remove|reset and apppoolctl acl show|save|restore:
  * icacls for libapppoolid. */
 #include <getopt.h>

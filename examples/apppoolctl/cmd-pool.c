@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl pool add|list|show|delete|set, apppoolctl identity, apppoolctl
  * registry get|set|export|import|principal: appcmd's apppool commands. */
 #include <getopt.h>

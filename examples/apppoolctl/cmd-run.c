@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl run POOL -- PROGRAM ARGS..., apppoolctl token show POOL: a
  * command as a pool's worker would run, and what such a worker gets.
  *

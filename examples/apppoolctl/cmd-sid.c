@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl sid, apppoolctl lookup: SIDs and account names. */
 #include <getopt.h>
 #include <stdlib.h>

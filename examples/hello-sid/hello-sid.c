@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The smallest program on libapppoolid: print the SID of an application pool.
  *
  *   cc hello-sid.c $(pkg-config --cflags --libs apppoolid) -o hello-sid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The example host's configuration: INI through libinih, every value checked. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The example host's configuration file (INI, read with libinih):
  *
  *   [pool DefaultAppPool]

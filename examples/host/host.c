@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppool-host: a small multi-pool web host on libapppoolid (the WAS of this
  * project). It ensures each configured pool exists, grants each pool read
  * access to its own document root, opens the sites' listening sockets

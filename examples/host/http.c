@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HTTP/1.1 request heads: request line, headers, percent-decoded path.
  * Strict on purpose: anything a filesystem or a second parser (a proxy in
  * front) could read differently is refused, not normalised. */

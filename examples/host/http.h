@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The example host's HTTP/1.1 request parser: a pure function, fuzzed. */
 #ifndef APPPOOL_HOST_HTTP_H
 #define APPPOOL_HOST_HTTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppool-worker: the example host's worker. It serves static files over
  * HTTP/1.1 (GET and HEAD, keep-alive) from DOCROOT, on the listening socket
  * the host passes as descriptor 3, and runs as its pool: every file is opened

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/account.h
  * @brief Account names and SIDs, resolved both ways.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/acl.h
  * @brief ACL edits: icacls-style grants applied as POSIX.1e ACLs.
@@ -145,7 +146,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_add(apid_acl_edit *edit, int op, 
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_acl_edit_reset(apid_acl_edit *edit);
+APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_reset(apid_acl_edit *edit);
 
 /**
  * @brief Set #apid_acl_flags (recursive, strict, continue on error, dry run).
@@ -154,7 +155,7 @@ APID_EXPORT int apid_acl_edit_reset(apid_acl_edit *edit);
  * @return #APID_OK, or #APID_EINVAL for an unknown flag.
  * @since 1.0
  */
-APID_EXPORT int apid_acl_edit_set_flags(apid_acl_edit *edit, uint32_t flags);
+APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_flags(apid_acl_edit *edit, uint32_t flags);
 
 /**
  * @brief Set the per-path report callback.
@@ -164,7 +165,7 @@ APID_EXPORT int apid_acl_edit_set_flags(apid_acl_edit *edit, uint32_t flags);
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_acl_edit_set_report_fn(apid_acl_edit *edit, apid_acl_report_fn fn, void *userdata);
+APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_report_fn(apid_acl_edit *edit, apid_acl_report_fn fn, void *userdata);
 
 /**
  * @brief Set the progress callback.
@@ -174,7 +175,7 @@ APID_EXPORT int apid_acl_edit_set_report_fn(apid_acl_edit *edit, apid_acl_report
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_acl_edit_set_progress_fn(apid_acl_edit *edit, apid_acl_progress_fn fn, void *userdata);
+APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_progress_fn(apid_acl_edit *edit, apid_acl_progress_fn fn, void *userdata);
 
 /**
  * @brief Keep a journal: before a path's ACL is changed, its old ACLs are

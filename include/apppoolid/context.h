@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/context.h
  * @brief The library context: configuration that every other handle hangs from.
  *
- * A context holds the state directory (where later releases keep the pool
- * registry), a log callback and a log level. Create one with apid_ctx_new(),
+ * A context holds the state directory (where the pool registry and the
+ * profile directories live), a log callback and a log level. Create one with apid_ctx_new(),
  * configure it, then use it. Contexts are reference-counted: every handle
  * made from a context holds a reference, so the order in which a program
  * (or a garbage-collected binding) releases handles does not matter.
@@ -129,7 +130,7 @@ APID_EXPORT const char *apid_ctx_default_state_dir(void);
  * @note Not synchronised: configure a context before sharing it.
  * @since 1.0
  */
-APID_EXPORT int apid_ctx_set_log_fn(apid_ctx *ctx, apid_log_fn fn, void *userdata);
+APID_EXPORT APID_WARN_UNUSED int apid_ctx_set_log_fn(apid_ctx *ctx, apid_log_fn fn, void *userdata);
 
 /**
  * @brief Set the most verbose level passed to the log callback.
@@ -140,7 +141,7 @@ APID_EXPORT int apid_ctx_set_log_fn(apid_ctx *ctx, apid_log_fn fn, void *userdat
  * @note Not synchronised: configure a context before sharing it.
  * @since 1.0
  */
-APID_EXPORT int apid_ctx_set_log_level(apid_ctx *ctx, int level);
+APID_EXPORT APID_WARN_UNUSED int apid_ctx_set_log_level(apid_ctx *ctx, int level);
 
 APID_END_DECLS
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/error.h
  * @brief Status codes, the thread's last error, and library-owned memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/identity.h
  * @brief Identities: who a pool's workers run as, in Windows and in POSIX terms.
@@ -5,7 +6,8 @@
  * For ApplicationPoolIdentity the identity is the pool's own: the SID and
  * account name Windows would give it, a POSIX user name, and a uid with a
  * primary group of the same number (gid == uid). The uid is a pure function
- * of the SID into the context's id range (apid_ctx_set_uid_range()), so the
+ * of the SID into the registry's id range (the idRangeStart and idRangeSize
+ * settings, apid_registry_set()), so the
  * same pool name gives the same uid on every host with the same range; when
  * that id is taken (by another pool or by an existing account or group),
  * the next id of a probe sequence derived from the SID is used, and
@@ -13,7 +15,8 @@
  *
  * The other identity types map to Linux accounts: LocalSystem to root,
  * LocalService and NetworkService to low-privileged accounts the library
- * provisions (named by apid_ctx_set_builtin_user()), SpecificUser to an
+ * provisions (named by the localServiceUser and networkServiceUser settings,
+ * apid_registry_set()), SpecificUser to an
  * existing account. The pool's SID is still reported for them, as IIS
  * injects it into the token; its Linux form is the pool's own group
  * (apid_identity_get_pool_gid()), which every worker carries.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/name.h
  * @brief Application pool names: the rules IIS enforces, comparison, canonical form.

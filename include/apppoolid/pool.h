@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/pool.h
  * @brief Application pools: create, open, list, delete, and their settings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/process.h
  * @brief Launching workers under a token, and the processes that result.
@@ -109,7 +110,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_cwd(apid_launch_attr *attr
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr, int signal);
+APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_parent_death_signal(apid_launch_attr *attr, int signal);
 
 /**
  * @brief Give the worker a terminal: @p tty_fd becomes its descriptors 0, 1

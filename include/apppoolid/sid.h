@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/sid.h
  * @brief Windows security identifiers: parse, format, compare, binary form,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file apppoolid/token.h
  * @brief Restricted tokens: what a pool's worker runs with (CreateRestrictedToken for Linux).
@@ -92,13 +93,13 @@ APID_EXPORT APID_WARN_UNUSED int apid_token_keep_cap(apid_token *token, const ch
 /**
  * @brief Whether the worker carries the shared group (on by default, when one
  *        is configured).
- * @param token   the token.
- * @param shared  1 to keep the shared group, 0 to run without it (the primary
- *                group and the pool's own group stay).
+ * @param token           the token.
+ * @param include_shared  1 to keep the shared group, 0 to run without it (the
+ *                        primary group and the pool's own group stay).
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_token_set_groups(apid_token *token, int shared);
+APID_EXPORT APID_WARN_UNUSED int apid_token_set_groups(apid_token *token, int include_shared);
 
 /**
  * @brief Turn the seccomp filter on (the default) or off.
@@ -108,7 +109,7 @@ APID_EXPORT int apid_token_set_groups(apid_token *token, int shared);
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_token_set_seccomp(apid_token *token, int enable);
+APID_EXPORT APID_WARN_UNUSED int apid_token_set_seccomp(apid_token *token, int enable);
 
 /**
  * @brief Make a system call fail with EPERM in the worker, on top of the
@@ -140,7 +141,7 @@ APID_EXPORT APID_WARN_UNUSED int apid_token_set_rlimit(apid_token *token, int re
  * @return #APID_OK, #APID_EINVAL.
  * @since 1.0
  */
-APID_EXPORT int apid_token_set_umask(apid_token *token, uint32_t mask);
+APID_EXPORT APID_WARN_UNUSED int apid_token_set_umask(apid_token *token, uint32_t mask);
 
 /**
  * @brief Add or replace a variable of the worker's environment.

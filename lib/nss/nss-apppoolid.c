@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libnss_apppoolid: pool identities for getpwnam(), getpwuid(), getgrnam(),
  * getgrgid() and enumeration, so that getent, id, ls -l and ps show them by
  * name. Enable it by adding "apppoolid" to the passwd and group lines of

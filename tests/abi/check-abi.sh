@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Compare the built library's ABI with the committed baseline (abidiff).
 # Added symbols pass; any other change (a removed symbol, a changed parameter
 # or return type) fails. To record a new baseline (a reviewed act, noted in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The public headers compile cleanly as C99 -pedantic, as gnu89 and as C++.
 # Usage: check-headers.sh SRC_INCLUDEDIR GENERATED_INCLUDEDIR
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The version script, the APID_EXPORT declarations in include/ and the dynamic
 # symbols of the built library must name the same set, and every exported
 # symbol must carry a version node (objdump -T).

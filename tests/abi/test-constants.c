@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Values that are part of the ABI although no symbol carries them: statuses,
  * log levels and limits. They are never renumbered; this file fails to
  * compile if one is. */

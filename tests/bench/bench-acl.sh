@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark (not a test): a recursive grant on a tree of 100,000 files in 100
 # directories, apppoolctl against setfacl -R on an identical tree in the same
 # run, then a re-apply. Checks that both trees end with the same ACLs.

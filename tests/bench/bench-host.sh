@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark (not a test): requests per second of the example host serving one
 # static file, with wrk on loopback, next to nginx serving the same file from
 # the same machine in the same run. Needs root, wrk and nginx (Debian packages).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Benchmark (not a test): launches per second of a trivial program under a
  * default token (identity change, no capabilities, no_new_privs, seccomp),
  * against plain posix_spawn of the same program (no identity change) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Benchmark: look up a pool identity by name, through the API and through
  * NSS (getpwnam with libnss_apppoolid), against the alternative a user would
  * pick: the same number of static accounts in /etc/passwd (NSS "files").

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Not a test: run the host suite N times in a row (default 20) and count the
 # runs that failed, to show that it does not flake.
 # Usage: host-repeat.sh BUILDDIR [N]

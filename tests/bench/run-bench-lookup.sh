@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Run bench-lookup in a private mount namespace: /var/lib is a fresh tmpfs
 # (the registry), /etc/nsswitch.conf names apppoolid, and /etc/passwd gets the
 # same number of static accounts for the comparison. Nothing on the system changes.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # apppoolctl grant/deny/remove/reset and acl show/save/restore, checked with getfacl.
 # Usage: test-acl-cli.sh APPPOOLCTL
 set -u

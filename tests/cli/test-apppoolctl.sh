@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end tests of the built apppoolctl: output, JSON, exit statuses, messages.
 # Usage: test-apppoolctl.sh APPPOOLCTL VECTORS_TSV
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The pool's identity in every worker's token, through apppoolctl: two pools
 # share NetworkService, a file is granted to IIS AppPool\A; only A's worker
 # reads it (apppoolctl run), also after A's identity type changes; token show

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libnss_apppoolid end to end: getent, id, ls -l and ps show pool identities
 # by name. Runs in a private mount namespace where /var/lib is a fresh tmpfs
 # and /etc/nsswitch.conf names "apppoolid", so the system is not touched.

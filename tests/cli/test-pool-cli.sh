@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # apppoolctl pool/identity/registry end to end, on a private state directory.
 # Usage: test-pool-cli.sh APPPOOLCTL
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # apppoolctl run and token show. Needs root (skips otherwise).
 # Usage: test-run-cli.sh APPPOOLCTL
 set -u

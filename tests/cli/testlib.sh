@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the shell tests: check NAME EXPECTED ACTUAL, and the closing line.
 # Source it: . "$(dirname "$0")/testlib.sh"
 pass=0

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the reader of ACL save files (the getfacl format): parse, check and
  * dry-run a restore against an empty directory. Properties: no crash, no
  * leak, nothing written, every refusal explains itself. */

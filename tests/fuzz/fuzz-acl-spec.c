@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the icacls spec parser. Properties: no crash, no leak, and every
  * refusal explains itself. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the example host's configuration reader. Properties: no crash; a
  * configuration it accepts is complete (every site has a pool, a root and a
  * port, and its pool is known); a refusal explains itself. */

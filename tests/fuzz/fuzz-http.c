@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the example host's HTTP request parser. Properties: no crash; the
  * answer is 1, 0 or one of -400, -413, -431; a parsed request consumed no
  * more than it was given (and at most HTTP_MAX_HEADER), and its path is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz `registry import` and check what it promises, not only memory safety
  * (issue 15):
  * - a refused file changes nothing (the export before and after are equal)

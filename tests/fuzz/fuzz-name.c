@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz pool-name validation, comparison, canonical form, SID derivation and
  * account resolution. Properties: no crash, no leak; a name that passes the
  * check folds to a canonical form that is itself valid and stable, equals

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the NSS module's snapshot reader (it runs in every process that looks
  * up a user): the module is built into this target with the snapshot's path
  * a variable, the input becomes the snapshot, and every lookup is made with

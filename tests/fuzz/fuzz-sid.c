@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz the SID parsers: the string form and the binary form. Properties:
  * no crash, no leak, and whatever parses formats back to a string that
  * parses to the same SID (and to the same bytes). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Without libFuzzer: run a fuzz target over every file of its checked-in
  * corpus directories, as an ordinary test. */
 #include <dirent.h>

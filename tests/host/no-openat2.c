@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Run a program as if the kernel had no openat2 (Linux < 5.6): a seccomp
  * filter answers ENOSYS to it, so the example worker's fallback (a walk one
  * component at a time with O_NOFOLLOW) is what the host test exercises.

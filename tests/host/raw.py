@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Raw HTTP for the host tests: bytes sent exactly as given (curl would
 normalise a path like //etc/passwd or /a/../b), answers read as they come.
 

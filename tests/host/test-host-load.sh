@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The example host under load and faults. wrk, 64 connections over two
 # sites for 20 s while the test sends 20 recycles (SIGHUP): no failed
 # request, no socket error. Then kill -9 of a random worker every 200 ms

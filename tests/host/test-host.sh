@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The example host end to end, with curl: two pools, two sites, a crashing
 # third site; the kernel (not the host) denies site A a file of site B; ps
 # shows each site's workers under its pool's uid; a killed worker restarts;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Escape attempts that need the administrator's side set up by the test
  * (tests/test-launch.c): the worker is launched under a default token and
  * reports each attempt on fd 3 as "blocked NAME" or "ESCAPED NAME: how".

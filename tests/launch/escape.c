@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The escape worker: launched under a default token, it tries to get out in
  * every way the suite knows, and reports each attempt on fd 3 as
  * "blocked NAME" or "ESCAPED NAME: how". Exit status: the number of escapes.
