@@ -2,8 +2,6 @@
  * a deterministic probe sequence), POSIX user names, and the identity a
  * pool's workers run as. */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "idmap/idmap.h"
 
 #define MAX_PROBES 1024
 #define USER_PREFIX "apppool-"
@@ -80,32 +79,8 @@ static uint32_t probe_at(const struct probe *p, uint64_t i)
         return (uint32_t)(p->first + (p->start + (i % p->size) * p->step) % p->size);
 }
 
-/* Is id known to NSS as a user or a group? (Through every configured module.) */
-static int nss_knows_id(uint32_t id)
-{
-        struct passwd pw, *pwr = NULL;
-        struct group gr, *grr = NULL;
-        char buf[4096];
-
-        if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
-                return 1;
-        if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grr) == 0 && grr)
-                return 1;
-        return 0;
-}
-
-static int nss_knows_name(const char *name)
-{
-        struct passwd pw, *pwr = NULL;
-        struct group gr, *grr = NULL;
-        char buf[4096];
-
-        if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
-                return 1;
-        if (getgrnam_r(name, &gr, buf, sizeof(buf), &grr) == 0 && grr)
-                return 1;
-        return 0;
-}
+#define nss_knows_id apid__nss_id_known
+#define nss_knows_name apid__nss_name_known
 
 static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
 {
@@ -137,7 +112,10 @@ int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int c
                                   "^[a-z_][a-z0-9_-]*$)", q);
         /* A name another NSS source serves (root, sshd, a directory's user)
          * is never ours: nsswitch.conf puts apppoolid after files. */
-        if (check_nss && nss_knows_name(a->user))
+        r = check_nss ? nss_knows_name(a->user) : 0;
+        if (r < 0)
+                return r;
+        if (r)
                 return apid__fail(APID_ECOLLISION, 0,
                                   "account user name '%s': already a user or group on this host (NSS)", q);
         if (a->kind < APID__ACCOUNT_POOL || a->kind > APID__ACCOUNT_GROUP)
@@ -223,8 +201,13 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
                                           user_base);
                 }
                 r = apid__reg_account_by_user(db, a.user, &other);
-                if (r == APID_ENOTFOUND && !nss_knows_name(a.user))
-                        break;
+                if (r == APID_ENOTFOUND) {
+                        r = nss_knows_name(a.user);
+                        if (r < 0)
+                                return r;
+                        if (!r)
+                                break;
+                }
                 if (r < 0 && r != APID_ENOTFOUND)
                         return r;
                 if (variant >= 3)
@@ -248,7 +231,10 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
                 }
                 if (r != APID_ENOTFOUND)
                         return r;
-                if (nss_knows_id(uid)) {
+                r = nss_knows_id(uid);
+                if (r < 0)
+                        return r;
+                if (r) {
                         apid__log(ctx, APID_LOG_INFO, "%s: uid %u is taken by an existing account or group",
                                   sid_text, uid);
                         continue;
@@ -380,16 +366,16 @@ APID_EXPORT void apid_identity_free(apid_identity *identity)
 
 static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
 {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+        struct apid__nss_user u;
+        int r = apid__nss_user_by_name(name, &u);
 
-        if (e != 0)
-                return apid__fail(APID_ESYS, e, "user %s: NSS lookup failed: %s", name, strerror(e));
-        if (!res)
+        if (r == APID_ENOTFOUND)
                 return apid__fail(APID_ENOTFOUND, 0, "user %s: no such account", name);
-        *uid = (uint32_t)pw.pw_uid;
-        *gid = (uint32_t)pw.pw_gid;
+        if (r < 0)
+                return r;
+        *uid = u.uid;
+        *gid = u.gid;
+        apid__nss_user_clear(&u);
         return APID_OK;
 }
 
@@ -398,9 +384,8 @@ static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
 static int shared_gid(struct sqlite3 *db, uint32_t *out)
 {
         _cleanup_free_ char *name = NULL;
-        struct group gr, *res = NULL;
+        struct apid__nss_group g;
         struct apid__account a;
-        char buf[4096];
         int r = apid__config(db, "sharedGroup", &name);
 
         *out = (uint32_t)-1;
@@ -411,10 +396,14 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out)
                 *out = a.uid;
                 return APID_OK;
         }
-        if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
-                *out = (uint32_t)gr.gr_gid;
+        r = apid__nss_group_by_name(name, &g);
+        if (r == APID_OK) {
+                *out = g.gid;
+                apid__nss_group_clear(&g);
                 return APID_OK;
         }
+        if (r != APID_ENOTFOUND)
+                return r;
         return apid__fail(APID_ENOTFOUND, 0, "shared group %s: no such group", name);
 }
 

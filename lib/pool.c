@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "idmap/idmap.h"
 
 struct apid_pool {
         apid_ctx *ctx;  /* a reference */
@@ -350,8 +351,9 @@ int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
                         return APID_OK;
                 return apid__fail(APID_EEXISTS, 0, "account %s: the name is taken by a pool", user);
         }
-        if (getpwnam(user))
-                return APID_OK; /* an account the administrator made */
+        r = apid__nss_user_exists(user);
+        if (r != 0)
+                return r < 0 ? r : APID_OK; /* an account the administrator made */
         r = apid_sid_parse(sids[type], &sid);
         if (r == APID_OK)
                 r = apid__account_assign(ctx, db, sid, APID__ACCOUNT_BUILTIN, user, &a);
@@ -382,8 +384,14 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         }
         apid__pool_row_clear(&row);
 
-        if (strcmp(name, "processModel.userName") == 0 && s->value[0] && !getpwnam(s->value))
-                return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account", s->value);
+        if (strcmp(name, "processModel.userName") == 0 && s->value[0]) {
+                r = apid__nss_user_exists(s->value);
+                if (r < 0)
+                        return r;
+                if (!r)
+                        return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account",
+                                          s->value);
+        }
         if (strcmp(name, "processModel.identityType") == 0) {
                 type = apid__identity_type_from_name(s->value);
                 if (type == APID_IDENTITY_SPECIFIC_USER && !apid__pool_value(pool, "processModel.userName")[0])
