@@ -140,7 +140,7 @@ APID_EXPORT int apid_registry_set(apid_ctx *ctx, const char *setting, const char
         r = apid__setting_normalize(&apid__registry_settings[c.index], value, &c.out);
         if (r < 0)
                 return r;
-        r = apid__reg_run(ctx, 1, 1, set_in, &c);
+        r = apid__idmap_run(ctx, 1, 1, set_in, &c, 0);
         free(c.out);
         return r;
 }
@@ -430,7 +430,7 @@ static int import_account(struct sqlite3 *db, char **f)
                 return apid__fail(APID_ECOLLISION, 0, "uid %u is %s here, %s in the file", a.uid, here.sid, a.sid);
         if (r != APID_ENOTFOUND)
                 return r;
-        r = apid__nss_id_known(a.uid);
+        r = apid__idmap_id_foreign(a.uid, a.user, a.sid);
         if (r < 0)
                 return r;
         if (r)
@@ -664,7 +664,7 @@ APID_EXPORT int apid_registry_import(apid_ctx *ctx, const char *path)
                 r = apid__fail(APID_EINVAL, 0, "import %s: not an apppoolid export (first line is not '%s')", path,
                                EXPORT_MAGIC);
         if (r == APID_OK)
-                r = apid__reg_run(ctx, 1, 1, import_in, &im);
+                r = apid__idmap_run(ctx, 1, 1, import_in, &im, 1);
         for (i = 0; i < im.n; i++)
                 free(im.lines[i]);
         free(im.lines);

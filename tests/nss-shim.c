@@ -2,7 +2,11 @@
  * preloaded into only: APID_SHIM_DELAY_MS=N delays every getpwnam_r,
  * getpwuid_r, getgrnam_r and getgrgid_r by N ms (a directory that answers
  * slowly); APID_SHIM_ERRNO=E makes getpwuid_r and getgrgid_r fail with errno
- * E (a directory that does not answer). Used by tests/cli/test-idmap.sh. */
+ * E (a directory that does not answer); APID_SHIM_MARK=FILE creates FILE on
+ * the first lookup and APID_SHIM_HOLD=FILE then waits while FILE exists (a
+ * directory that hangs, until the test lets it go), for getpwnam_r of the
+ * name APID_SHIM_NAME only if that is set. Used by
+ * tests/cli/test-idmap.sh. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,11 +15,37 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+
+static void delay_name(const char *name);
 
 static void delay(void)
 {
+        delay_name(NULL);
+}
+
+static void delay_name(const char *name)
+{
+        const char *mark = getenv("APID_SHIM_MARK"), *hold = getenv("APID_SHIM_HOLD");
         const char *v = getenv("APID_SHIM_DELAY_MS");
+
+        const char *only = getenv("APID_SHIM_NAME");
+
+        if (only && (!name || strcmp(name, only) != 0))
+                mark = hold = NULL;
+        if (mark) {
+                int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+                if (fd >= 0)
+                        close(fd);
+        }
+        while (hold && access(hold, F_OK) == 0) {
+                struct timespec t = { 0, 10000000L };
+
+                nanosleep(&t, NULL);
+        }
         long ms = v ? atol(v) : 0;
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -41,7 +71,7 @@ static int fail(void)
 
 int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t size, struct passwd **res)
 {
-        delay();
+        delay_name(name);
         __typeof__(getpwnam_r) *f;
 
         NEXT(getpwnam_r, f);

@@ -46,4 +46,17 @@ int apid__nss_id_known(uint32_t id);
 int apid__nss_name_known(const char *name);
 int apid__nss_grouplist(const char *user, uint32_t gid, gid_t **out, int *n);
 
+/* idmap.c: 1 if an NSS account or group has id and is not user, the account
+ * of SID sid_text, as a farm's directory serves it; 0 if free or ours. */
+int apid__idmap_id_foreign(uint32_t id, const char *user, const char *sid_text);
+
+/* Run fn in a registry transaction (apid__reg_run) with every NSS lookup it
+ * makes answered from answers gathered outside the transaction, rounds
+ * repeated until no question is new (see resolver.c). gather: count a
+ * question not yet answered as "not found" for the round (for imports that
+ * ask many). Inside a round, apid__nss_in_round() is 1. */
+#define APID__EAGAIN_NSS (-1000) /* internal: never returned to a caller */
+int apid__idmap_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg, int gather);
+int apid__nss_in_round(void);
+
 #endif
