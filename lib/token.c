@@ -26,7 +26,7 @@ static const char *const default_deny[] = {
         "kcmp",
 };
 #define N_DEFAULT_DENY (sizeof(default_deny) / sizeof(default_deny[0]))
-#define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+#define DEFAULT_PATH "PATH=" APID__DEFAULT_PATH
 
 /* Build the BPF program with libseccomp: every listed system call fails with
  * EPERM; clone() with any namespace flag fails with EPERM (denying unshare
