@@ -66,6 +66,14 @@ static uint32_t probe_at(const struct probe *p, uint64_t i)
         return (uint32_t)(p->first + (p->start + (i % p->size) * p->step) % p->size);
 }
 
+uint32_t apid__idmap_candidate(const apid_sid *sid, uint32_t first, uint32_t size, uint32_t i)
+{
+        struct probe p;
+
+        probe_init(sid, first, size, &p);
+        return probe_at(&p, i);
+}
+
 static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
 {
         _cleanup_free_ char *v = NULL;
@@ -291,18 +299,23 @@ static int64_t probe_index(const struct probe *p, uint32_t uid, uint32_t limit)
         return -1;
 }
 
-/* Write down the NSS questions about the next few free candidates too, so
- * that one round answers them together (a host with many foreign accounts
- * in the range would otherwise need a round per candidate). */
-#define AHEAD 8
+/* Write down the NSS questions about the next free candidates too, so that
+ * one round answers them together. As many as were asked before (so the
+ * batch doubles each round): a host whose first choice is free asks one
+ * candidate, a host with many foreign accounts in the range needs a few
+ * rounds, not one per candidate. */
+#define AHEAD_MAX 256
 
 static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, uint32_t limit, const char *user,
                       const char *sid_text)
 {
         struct apid__account other;
-        uint32_t i, n = 0;
+        size_t want = apid__nss_asked() / 2, n = 0;
+        uint32_t i;
 
-        for (i = from; i < limit && n < AHEAD; i++) {
+        if (want > AHEAD_MAX)
+                want = AHEAD_MAX;
+        for (i = from; i < limit && n < want; i++) {
                 uint32_t uid = probe_at(p, i);
 
                 if (apid__reg_account_by_uid(db, uid, &other) != APID_ENOTFOUND)
