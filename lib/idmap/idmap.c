@@ -207,7 +207,7 @@ int apid__idmap_id_foreign(uint32_t id, const char *user, const char *sid_text)
 /* One set of rules for every account record, whether pool add chose it or
  * an import carries it (issue 15: an import once named a pool "../../etc",
  * "root", or gave it a deleted pool's uid). */
-int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss)
+int apid__posix_record_check(struct sqlite3 *db, const struct apid__posix_record *a, int check_nss)
 {
         static const char *const kinds[] = { "pool", "LocalService/NetworkService", "shared group" };
         uint32_t first, size;
@@ -238,15 +238,15 @@ int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int c
         if (r)
                 return apid__fail(APID_ECOLLISION, 0,
                                   "account user name '%s': already a user or group on this host (NSS)", q);
-        if (a->kind < APID__ACCOUNT_POOL || a->kind > APID__ACCOUNT_GROUP)
+        if (a->kind < APID__POSIX_POOL || a->kind > APID__POSIX_GROUP)
                 return apid__fail(APID_EINVAL, 0, "account kind %d: not 0, 1 or 2", a->kind);
-        if (a->kind == APID__ACCOUNT_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
+        if (a->kind == APID__POSIX_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
                 return apid__fail(APID_EINVAL, 0, "account kind 0 (pool): SID %s is not a pool's SID", a->sid);
-        if (a->kind == APID__ACCOUNT_BUILTIN &&
+        if (a->kind == APID__POSIX_BUILTIN &&
             (!apid__builtin_by_sid(a->sid) || apid__builtin_by_sid(a->sid)->type == APID_IDENTITY_LOCAL_SYSTEM))
                 return apid__fail(APID_EINVAL, 0, "account kind 1 (%s): SID %s is not S-1-5-19 or S-1-5-20",
                                   kinds[1], a->sid);
-        if (a->kind == APID__ACCOUNT_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
+        if (a->kind == APID__POSIX_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
                 return apid__fail(APID_EINVAL, 0, "account kind 2 (%s): SID %s is not S-1-5-32-568", kinds[2],
                                   a->sid);
         r = config_u32(db, "idRangeStart", &first);
@@ -309,7 +309,7 @@ static int64_t probe_index(const struct probe *p, uint32_t uid, uint32_t limit)
 static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, uint32_t limit, const char *user,
                       const char *sid_text)
 {
-        struct apid__account other;
+        struct apid__posix_record other;
         size_t want = apid__nss_asked() / 2, n = 0;
         uint32_t i;
 
@@ -328,9 +328,9 @@ static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, 
 /* Whether uid (candidate i) can be this account's: free in the registry and
  * NSS, or served by NSS as this very account. 1 yes, 0 no, < 0 failure. */
 static int candidate_ok(apid_ctx *ctx, struct sqlite3 *db, const struct probe *p, uint32_t i, uint32_t limit,
-                        const struct apid__account *a)
+                        const struct apid__posix_record *a)
 {
-        struct apid__account other;
+        struct apid__posix_record other;
         uint32_t uid = probe_at(p, i);
         int r = apid__reg_account_by_uid(db, uid, &other);
 
@@ -354,11 +354,11 @@ static int candidate_ok(apid_ctx *ctx, struct sqlite3 *db, const struct probe *p
  * never asked inside the transaction, its answers come from the round's
  * cache, and the registry is read afresh in every round, so an account
  * another writer inserted meanwhile is seen. */
-int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
-                         struct apid__account *out)
+int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind,
+                              const char *user_base, struct apid__posix_record *out)
 {
         _cleanup_free_ char *sid_text = NULL;
-        struct apid__account a, other;
+        struct apid__posix_record a, other;
         struct probe p;
         uint32_t first, size, limit, i;
         int r, variant;
@@ -387,7 +387,7 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
                 uint32_t ours = 0;
                 int64_t at;
 
-                if (kind == APID__ACCOUNT_POOL) {
+                if (kind == APID__POSIX_POOL) {
                         r = apid__pool_user_name(user_base, sid, variant, a.user);
                         if (r < 0)
                                 return r;
@@ -443,7 +443,7 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
         return apid__fail(APID_ERANGE, 0, "%s: no free id in %u..%u after %u candidates", sid_text, first,
                           first + size - 1, i);
 insert:
-        r = apid__account_check(db, &a, 0); /* NSS asked above */
+        r = apid__posix_record_check(db, &a, 0); /* NSS asked above */
         if (r == APID_OK)
                 r = apid__reg_account_insert(db, &a);
         if (r < 0)

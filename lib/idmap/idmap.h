@@ -47,6 +47,16 @@ int apid__nss_id_known(uint32_t id);
 int apid__nss_name_known(const char *name);
 int apid__nss_grouplist(const char *user, uint32_t gid, gid_t **out, int *n);
 
+/* idmap.c: find or assign the POSIX account record of a SID (kind
+ * APID__POSIX_*) inside a write transaction run by apid__idmap_run: the
+ * first uid of the SID's probe sequence free in the registry and in NSS, or
+ * the one NSS serves as this very identity. (Declared in internal.h.)
+ * apid__posix_record_check: the rules every record obeys, chosen by pool add
+ * or carried by an import: a valid POSIX name (and, with check_nss, one no
+ * NSS source serves as another identity), the kind's SID, a uid in the id
+ * range that is candidate a->probe of the SID's sequence. Fails with a
+ * message naming the value (no prefix). */
+
 /* idmap.c: candidate i of sid's probe sequence in [first, first + size). */
 uint32_t apid__idmap_candidate(const apid_sid *sid, uint32_t first, uint32_t size, uint32_t i);
 /* idmap.c: 1 if an NSS account or group has id and is not user, the account
