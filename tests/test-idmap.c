@@ -233,13 +233,15 @@ static int farm_verdicts(void)
                 return 25; /* gid != uid */
         if (apid__idmap_id_foreign(FARM_UID + 3, "apppool-web", web_sid) != 0)
                 return 26; /* free */
+        if (apid__idmap_id_foreign(FARM_UID + 5, "apppool-web", web_sid) != 0)
+                return 28; /* its first field, then other fields */
         return 0;
 }
 
 static void farm_account_is_ours(void **unused)
 {
         apid_sid *sid = NULL;
-        char *text = NULL, passwd[1024];
+        char *text = NULL, passwd[2048];
         int r;
 
         assert_int_equal(apid_sid_for_pool("web", &sid), APID_OK);
@@ -252,12 +254,15 @@ static void farm_account_is_ours(void **unused)
         snprintf(other_sid, sizeof(other_sid), "%s", text);
         apid_free(text);
         apid_sid_free(sid);
+
         snprintf(passwd, sizeof(passwd),
                  "root:x:0:0:root:/root:/bin/sh\n"
                  "apppool-web:x:%u:%u:IIS APPPOOL\\WEB:/nonexistent:/usr/sbin/nologin\n"
                  "apppool-web:x:%u:%u:Web pool,%s:/nonexistent:/usr/sbin/nologin\n"
-                 "apppool-web:x:%u:5:IIS APPPOOL\\web:/nonexistent:/usr/sbin/nologin\n",
-                 FARM_UID, FARM_UID, FARM_UID + 1, FARM_UID + 1, web_sid, FARM_UID + 2);
+                 "apppool-web:x:%u:5:IIS APPPOOL\\web:/nonexistent:/usr/sbin/nologin\n"
+                 "apppool-web:x:%u:%u:IIS APPPOOL\\Web,room 4:/nonexistent:/usr/sbin/nologin\n",
+                 FARM_UID, FARM_UID, FARM_UID + 1, FARM_UID + 1, web_sid, FARM_UID + 2, FARM_UID + 5,
+                 FARM_UID + 5);
         r = in_namespace(passwd, "root:x:0:\n", farm_verdicts);
         if (r < 0)
                 skip();

@@ -94,34 +94,39 @@ enum { NSS_FREE = 0, NSS_FOREIGN = 1, NSS_OURS = 2 };
  * in another case is the same pool, as in IIS) or "NT AUTHORITY\LOCAL
  * SERVICE"/"NETWORK SERVICE"; or the SID itself in any comma-separated field
  * (a directory that can carry sambaSID can map it there). */
+/* Is the pool account name "IIS APPPOOL\<pool>" in the first n bytes of
+ * text that of SID sid_text? */
+static int names_pool(const char *text, size_t n, const char *sid_text)
+{
+        size_t dl = strlen(APID_POOL_DOMAIN);
+        _cleanup_free_ char *pool = NULL, *sid_str = NULL;
+        apid_sid *sid = NULL;
+        int yes;
+
+        if (n <= dl + 1 || strncasecmp(text, APID_POOL_DOMAIN "\\", dl + 1) != 0)
+                return 0;
+        pool = strndup(text + dl + 1, n - dl - 1);
+        yes = pool && apid_sid_for_pool(pool, &sid) == APID_OK && apid_sid_to_string(sid, &sid_str) == APID_OK &&
+              strcmp(sid_str, sid_text) == 0;
+        apid_sid_free(sid);
+        return yes;
+}
+
 static int gecos_says(const char *gecos, const char *sid_text)
 {
-        const char *f = gecos, *end;
-        size_t dl = strlen(APID_POOL_DOMAIN);
+        const struct apid__builtin *bi = apid__builtin_by_sid(sid_text);
+        const char *f, *end;
 
         if (!gecos || !sid_text)
                 return 0;
         end = strchr(gecos, ',');
-        if (strncasecmp(gecos, APID_POOL_DOMAIN "\\", dl + 1) == 0) {
-                _cleanup_free_ char *pool = strndup(gecos + dl + 1, end ? (size_t)(end - gecos) - dl - 1
-                                                                        : strlen(gecos) - dl - 1);
-                _cleanup_free_ char *text = NULL;
-                apid_sid *sid = NULL;
-
-                if (pool && apid_sid_for_pool(pool, &sid) == APID_OK && apid_sid_to_string(sid, &text) == APID_OK &&
-                    strcmp(text, sid_text) == 0) {
-                        apid_sid_free(sid);
-                        return 1;
-                }
-                apid_sid_free(sid);
-        } else {
-                const struct apid__builtin *bi = apid__builtin_by_sid(sid_text);
-                const char *b = bi ? bi->account : NULL;
-
-                if (b && strlen(b) == (end ? (size_t)(end - gecos) : strlen(gecos)) &&
-                    strncasecmp(gecos, b, strlen(b)) == 0)
-                        return 1;
-        }
+        /* The whole gecos, or its first field (a directory may add others). */
+        if (names_pool(gecos, strlen(gecos), sid_text) ||
+            (end && names_pool(gecos, (size_t)(end - gecos), sid_text)))
+                return 1;
+        if (bi && strlen(bi->account) == (end ? (size_t)(end - gecos) : strlen(gecos)) &&
+            strncasecmp(gecos, bi->account, strlen(bi->account)) == 0)
+                return 1;
         for (f = gecos; f; f = end ? end + 1 : NULL) {
                 size_t n;
 
