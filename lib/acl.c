@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "acl-internal.h"
+#include "idmap/idmap.h"
 
 #define XATTR_ACCESS "system.posix_acl_access"
 #define XATTR_DEFAULT "system.posix_acl_default"
@@ -109,25 +110,25 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
                  * NSS, or for a pool identity NSS does not show, from the
                  * registry (its own group and the shared group). Unknown
                  * membership is refused: guessing could grant. */
-                char buf[4096];
-                struct passwd pw, *res = NULL;
+                struct apid__nss_user pw;
                 int n = 64;
 
-                a.groups = malloc((size_t)n * sizeof(gid_t));
-                if (!a.groups)
-                        return apid__fail_oom();
-                if (getpwuid_r((uid_t)a.t.id, &pw, buf, sizeof(buf), &res) == 0 && res) {
-                        if (getgrouplist(pw.pw_name, pw.pw_gid, a.groups, &n) < 0) {
-                                gid_t *more = realloc(a.groups, (size_t)n * sizeof(gid_t));
-
-                                if (!more || getgrouplist(pw.pw_name, pw.pw_gid, more, &n) < 0)
-                                        n = -1;
-                                a.groups = more ? more : a.groups;
-                        }
+                a.groups = NULL;
+                r = apid__nss_user_by_uid(a.t.id, &pw);
+                if (r < 0 && r != APID_ENOTFOUND)
+                        return r; /* the source failed: membership unknown */
+                if (r == APID_OK) {
+                        r = apid__nss_grouplist(pw.name, pw.gid, &a.groups, &n);
+                        apid__nss_user_clear(&pw);
+                        if (r < 0)
+                                return r;
                 } else {
                         apid_identity *id = NULL;
 
                         n = -1;
+                        a.groups = malloc(2 * sizeof(gid_t));
+                        if (!a.groups)
+                                return apid__fail_oom();
                         if (apid_identity_from_uid(e->ctx, a.t.id, &id) == APID_OK) {
                                 /* The pool's own uid: only its ApplicationPoolIdentity
                                  * worker runs as it, with the pool's group. */
@@ -930,11 +931,28 @@ static int journal_entry(apid_acl_edit *e, const char *rel, const struct pinned 
                      strcmp(rel, ".") ? rel : "");
         if (n < 0 || (size_t)n >= sizeof(path))
                 return apid__fail(APID_ERANGE, 0, "%s: path too long for the journal", rel);
-        pthread_mutex_lock(&e->lock);
-        r = apid__acl_write_entry(e->journal, path, p->fd, is_dir);
-        if (r == APID_OK && (fflush(e->journal) != 0 || fdatasync(fileno(e->journal)) != 0))
-                r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
-        pthread_mutex_unlock(&e->lock);
+        /* The entry is composed first, without the lock: it names the owner
+         * and group through NSS, which may be slow (a directory), and the
+         * other workers must not wait on it. Only the append is locked. */
+        {
+                char *text = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&text, &len);
+
+                if (!m)
+                        return apid__fail_oom();
+                r = apid__acl_write_entry(m, path, p->fd, is_dir);
+                if (fclose(m) != 0 && r == APID_OK)
+                        r = apid__fail_oom();
+                if (r == APID_OK) {
+                        pthread_mutex_lock(&e->lock);
+                        if (fwrite(text, 1, len, e->journal) != len || fflush(e->journal) != 0 ||
+                            fdatasync(fileno(e->journal)) != 0)
+                                r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
+                        pthread_mutex_unlock(&e->lock);
+                }
+                free(text);
+        }
         return r;
 }
 
