@@ -38,6 +38,8 @@ static void report(int event, const char *path, const char *detail, void *userda
                 printf("approximated: %s: %s\n", path, detail);
         else if (event == APID_ACL_CHANGED && !o->quiet)
                 printf("processed file: %s\n", path);
+        else if (event == APID_ACL_SKIPPED && !o->quiet)
+                printf("skipped: %s: %s\n", path, detail);
 }
 
 static void progress(uint64_t visited, uint64_t changed, void *userdata)
@@ -57,8 +59,10 @@ static int usage_acl(void)
                "\n"
                "SPEC is TRUSTEE:RIGHTS as icacls writes it, e.g. 'IIS AppPool\\DefaultAppPool:(OI)(CI)RX'.\n"
                "Options: -R (icacls /T), --strict (refuse approximations), --continue (/C),\n"
-               "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore').\n"
-               "Only changed paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
+               "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore'),\n"
+               "         --follow-hardlinks (also edit a file with several links that the tree's owner\n"
+               "         does not own; by default it is skipped: it may be a link a pool planted).\n"
+               "Only changed and skipped paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
                program_name, program_name, program_name, program_name);
         return 0;
 }
@@ -74,6 +78,7 @@ int cmd_acl_edit(int argc, char **argv)
                 { "quiet", no_argument, NULL, 'q' },
                 { "replace", no_argument, NULL, 'r' },
                 { "journal", required_argument, NULL, 'J' },
+                { "follow-hardlinks", no_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -94,6 +99,7 @@ int cmd_acl_edit(int argc, char **argv)
                 case 'q': o.quiet = 1; break;
                 case 'r': replace = 1; break;
                 case 'J': journal = optarg; break;
+                case 'H': flags |= APID_ACL_FOLLOW_HARDLINKS; break;
                 case 'h': return usage_acl();
                 default: return fail_usage("%s: bad option", verb);
                 }
