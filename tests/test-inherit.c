@@ -7,7 +7,8 @@
  * Both dumps are compared with tests/launch/inherited-state.tsv, so a piece
  * of state that starts to leak, or a new one the table does not know, fails.
  * Needs root (skips otherwise).
- * Usage: test-inherit PROBE INHERITED_STATE_TSV */
+ * Every key of the table must also be named in docs/security.md#inherited-state.
+ * Usage: test-inherit PROBE INHERITED_STATE_TSV SECURITY_MD */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,7 +33,8 @@
 #include "testutil.h"
 #include "testutil-state.h"
 
-static const char *probe_program, *table_path;
+static const char *probe_program, *table_path, *docs_path;
+static char docs_section[65536];
 
 #define MAX_KEYS 160
 struct dump {
@@ -217,6 +219,23 @@ static void probe_in_worker(apid_token *t, int out, const char *secret)
 
 /* ---- the comparison ---- */
 
+/* The "## Inherited state" section of docs/security.md, which mirrors the table. */
+static void load_docs(void)
+{
+        static char text[1 << 18];
+        char *start, *end;
+        int fd = open(docs_path, O_RDONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        read_all(fd, text, sizeof(text));
+        start = strstr(text, "\n## Inherited state\n");
+        assert_non_null(start);
+        end = strstr(start + 1, "\n## ");
+        if (end)
+                *end = '\0';
+        snprintf(docs_section, sizeof(docs_section), "%s", start);
+}
+
 /* Does value match one of the |-separated alternatives of expect? */
 static int matches(const char *expect, const char *value, const char *parent_value, const char *uid)
 {
@@ -284,6 +303,16 @@ static void compare(const struct dump *parent, const struct dump *worker, const 
                 if (n < 4)
                         fail_msg("%s: a row needs key, worker, parent, owner: %s", table_path, line);
                 rows++;
+                {
+                        char quoted[80];
+
+                        snprintf(quoted, sizeof(quoted), "`%s`", field[0]);
+                        if (!strstr(docs_section, quoted)) {
+                                print_message("FAIL %s: not in the table of %s#inherited-state\n", field[0],
+                                              docs_path);
+                                failures++;
+                        }
+                }
                 wv = lookup(worker, field[0]);
                 pv = lookup(parent, field[0]);
                 for (i = 0; i < worker->n; i++)
@@ -374,6 +403,7 @@ static void dirty_parent_worker_gets_the_table(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
         if (getenv("APID_PROBE_DUMP"))
                 printf("---- dirty parent ----\n%s---- worker ----\n%s", ptext, wtext);
+        load_docs();
         parse_dump(parent, ptext);
         parse_dump(worker, wtext);
         compare(parent, worker, uid);
@@ -401,12 +431,13 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(dirty_parent_worker_gets_the_table, root_setup, fixture_teardown),
         };
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: test-inherit PROBE INHERITED_STATE_TSV\n");
+        if (argc != 4) {
+                fprintf(stderr, "usage: test-inherit PROBE INHERITED_STATE_TSV SECURITY_MD\n");
                 return 2;
         }
         probe_program = realpath(argv[1], NULL);
         table_path = argv[2];
+        docs_path = argv[3];
         if (!probe_program) {
                 fprintf(stderr, "test-inherit: %s: %s\n", argv[1], strerror(errno));
                 return 2;
