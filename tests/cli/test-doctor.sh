@@ -3,7 +3,7 @@
 # faked only inside private mount namespaces (unshare -m): a file bound over
 # /proc/sys/..., a fresh /proc with or without hidepid=, a file bound over
 # /etc/nsswitch.conf. Nothing on the machine changes.
-# Usage: test-doctor.sh APPPOOLCTL
+# Usage: test-doctor.sh APPPOOLCTL NOSYS
 set -u
 . "$(dirname "$0")/testlib.sh"
 
@@ -48,7 +48,7 @@ if [ "${1:-}" = --inside ]; then
         exit 0
 fi
 
-ctl=$1
+ctl=$1 nosys=$2
 tmp=$(mktemp -d /tmp/apid-doctor-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export APPPOOLID_STATE_DIR=$tmp/state
@@ -96,6 +96,15 @@ check "weak: text gives the fix" 1 "$(grep -c 'fix: sysctl -w fs.protected_hardl
 check "host: JSON and status agree" "$rc" "$(/usr/bin/python3 -c 'import json,sys; print(1 if json.load(open(sys.argv[1]))["weak"] else 0)' "$tmp/host.json")"
 check "host: kernel features" "ok ok ok" \
         "$(status host kernel.openat2) $(status host kernel.pidfd_open) $(status host kernel.seccomp_filter)"
+
+# A kernel without openat2, pidfd_open or seccomp, as nosys makes them fail (ENOSYS).
+"$nosys" openat2 pidfd_open seccomp -- "$ctl" doctor --json > "$tmp/old.json"
+check "old kernel: exit status" 1 $?
+check "old kernel: features weak" "weak weak weak" \
+        "$(status old kernel.openat2) $(status old kernel.pidfd_open) $(status old kernel.seccomp_filter)"
+check "old kernel: says missing" "missing" "$(/usr/bin/python3 -c 'import json,sys
+print([c["value"] for c in json.load(open(sys.argv[1]))["checks"] if c["setting"] == "kernel.openat2"][0])' "$tmp/old.json")"
+
 "$ctl" doctor extra >/dev/null 2>&1; check "usage" 2 $?
 
 finish
