@@ -284,7 +284,10 @@ static void scheduling(void)
 
         errno = 0;
         r = getpriority(PRIO_PROCESS, 0);
-        printf("nice=%s%ld\n", r == -1 && errno ? "denied:" : "", r);
+        if (r == -1 && errno)
+                print_query("nice", -1, errno);
+        else
+                printf("nice=%ld\n", r);
         r = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
         err = errno;
         if (r < 0)
