@@ -846,12 +846,14 @@ static int open_pinned(int dirfd, const char *name, struct pinned *p)
         return 0;
 }
 
-/* A file below the top with more than one link, owned by someone other
- * than the owner of the top directory or of the directory it was found in,
- * may be a link a pool planted (fs.protected_hardlinks=0) to a file it does
- * not own: left alone and reported unless the caller asked to follow. The
- * pinned descriptor's fstat() is what is checked, so a name swapped after
- * the check cannot matter. */
+/* A file below the top with more than one link may be a link a pool planted
+ * (fs.protected_hardlinks=0) to a file it does not own: left alone and
+ * reported unless the caller asked to follow, when its owner is not the
+ * owner of the top directory and of the directory it was found in, or when
+ * that directory can be written by anyone but its owner (group or other w,
+ * which with an ACL is the mask: a pool granted write there). The pinned
+ * descriptor's fstat() is what is checked, so a name swapped after the check
+ * cannot matter. */
 static int foreign_hardlink(apid_acl_edit *e, int dirfd, const char *rel, const struct stat *st)
 {
         struct stat dir;
@@ -860,12 +862,20 @@ static int foreign_hardlink(apid_acl_edit *e, int dirfd, const char *rel, const 
         if (S_ISDIR(st->st_mode) || st->st_nlink <= 1 || strcmp(rel, ".") == 0 ||
             (e->flags & APID_ACL_FOLLOW_HARDLINKS))
                 return 0;
-        if (st->st_uid == e->tree_uid && fstat(dirfd, &dir) == 0 && dir.st_uid == st->st_uid)
+        if (fstat(dirfd, &dir) < 0)
+                dir.st_uid = (uid_t)-1, dir.st_mode = 0777;
+        if (st->st_uid == e->tree_uid && dir.st_uid == st->st_uid && !(dir.st_mode & 022))
                 return 0;
-        snprintf(detail, sizeof(detail),
-                 "hard link (%ju links) owned by uid %ju, not by the owner of the tree (uid %ju) and of its "
-                 "directory: left alone (--follow-hardlinks to edit it)",
-                 (uintmax_t)st->st_nlink, (uintmax_t)st->st_uid, (uintmax_t)e->tree_uid);
+        if (st->st_uid != e->tree_uid || dir.st_uid != st->st_uid)
+                snprintf(detail, sizeof(detail),
+                         "hard link (%ju links) owned by uid %ju, not by the owner of the tree (uid %ju) and of its "
+                         "directory: left alone (--follow-hardlinks to edit it)",
+                         (uintmax_t)st->st_nlink, (uintmax_t)st->st_uid, (uintmax_t)e->tree_uid);
+        else
+                snprintf(detail, sizeof(detail),
+                         "hard link (%ju links) in a directory others can write (mode %04o): left alone "
+                         "(--follow-hardlinks to edit it)",
+                         (uintmax_t)st->st_nlink, (unsigned)(dir.st_mode & 07777));
         apid__acl_event(e, APID_ACL_SKIPPED, rel, detail);
         return 1;
 }

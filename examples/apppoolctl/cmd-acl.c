@@ -60,8 +60,8 @@ static int usage_acl(void)
                "SPEC is TRUSTEE:RIGHTS as icacls writes it, e.g. 'IIS AppPool\\DefaultAppPool:(OI)(CI)RX'.\n"
                "Options: -R (icacls /T), --strict (refuse approximations), --continue (/C),\n"
                "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore'),\n"
-               "         --follow-hardlinks (also edit a file with several links that the tree's owner\n"
-               "         does not own; by default it is skipped: it may be a link a pool planted).\n"
+               "         --follow-hardlinks (also edit a file with several links that a pool may have\n"
+               "         planted: not the tree owner's, or in a directory others can write).\n"
                "Only changed and skipped paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
                program_name, program_name, program_name, program_name);
         return 0;

@@ -62,7 +62,8 @@ enum apid_acl_flags {
         APID_ACL_DRY_RUN = 8,   /**< Compute and report, write nothing. */
         /** Also edit a file with more than one hard link whose owner is not
          *  the owner of the tree's top directory, or not the owner of the
-         *  directory it is found in. Without it such a file is skipped and
+         *  directory it is found in, or that is found in a directory others
+         *  than its owner can write. Without it such a file is skipped and
          *  reported (#APID_ACL_SKIPPED): with fs.protected_hardlinks=0 a pool
          *  can link a file it does not own (/etc/shadow) into a tree it can
          *  write, and a recursive grant would otherwise edit that file.
@@ -210,7 +211,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_journal(apid_acl_edit *edit, 
  * cannot make it write outside the tree. Symbolic links, devices, sockets
  * and FIFOs are skipped. A file (not the path itself) with more than one hard
  * link whose owner differs from the owner of the top directory or of the
- * directory holding it is skipped unless #APID_ACL_FOLLOW_HARDLINKS is set.
+ * directory holding it, or in a directory others than its owner can write,
+ * is skipped unless #APID_ACL_FOLLOW_HARDLINKS is set.
  * Paths whose ACL already says the same are not written.
  * @param edit  the edit.
  * @param path  the file or directory.
