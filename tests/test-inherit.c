@@ -139,8 +139,15 @@ static void make_dirty(const char *cwd, const char *secret)
                 die("ioprio_set");
         if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
                 die("sched_setscheduler");
-        CPU_ZERO(&cpus);
-        CPU_SET(0, &cpus);
+        /* One CPU only: the first this process may use (a cpuset may exclude 0). */
+        if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0)
+                die("sched_getaffinity");
+        for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &cpus)) {
+                        CPU_ZERO(&cpus);
+                        CPU_SET(c, &cpus);
+                        break;
+                }
         if (sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
                 die("sched_setaffinity");
         signal(SIGUSR1, SIG_IGN);
