@@ -112,6 +112,7 @@ static void make_dirty(const char *cwd, const char *secret)
                 { RLIMIT_CORE, RLIM_INFINITY },
                 { RLIMIT_FSIZE, 1ull << 40 },
                 { RLIMIT_MSGQUEUE, 99999 },
+                { RLIMIT_MEMLOCK, 12288 },
         };
         struct sched_param sp = { 0 };
         struct itimerval timer = { { 0, 0 }, { 1000, 0 } };
