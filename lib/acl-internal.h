@@ -76,6 +76,7 @@ struct apid_acl_edit {
         char first_message[1024];
         int stop;
         const char *root_display; /* the path as given, leading '/' removed, for saves and the journal */
+        uid_t tree_uid;           /* owner of the top: foreign hard links below it are skipped */
 };
 
 /* acl.c */

@@ -397,6 +397,7 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                 goto out;
         }
         e->root_display = canonical[1] ? canonical + 1 : ".";
+        e->tree_uid = st.st_uid;
         if (e->journal_path && !(e->flags & APID_ACL_DRY_RUN)) {
                 int jfd = open(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 

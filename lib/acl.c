@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,7 +174,8 @@ APID_EXPORT int apid_acl_edit_set_flags(apid_acl_edit *e, uint32_t flags)
 {
         if (!e)
                 return apid__fail(APID_EINVAL, 0, "apid_acl_edit_set_flags: edit is NULL");
-        if (flags & ~(uint32_t)(APID_ACL_RECURSIVE | APID_ACL_STRICT | APID_ACL_CONTINUE | APID_ACL_DRY_RUN))
+        if (flags & ~(uint32_t)(APID_ACL_RECURSIVE | APID_ACL_STRICT | APID_ACL_CONTINUE | APID_ACL_DRY_RUN |
+                                 APID_ACL_FOLLOW_HARDLINKS))
                 return apid__fail(APID_EINVAL, 0, "ACL flags 0x%x: unknown bits", flags);
         e->flags = flags;
         return APID_OK;
@@ -1057,6 +1059,40 @@ static int open_pinned(int dirfd, const char *name, struct pinned *p)
         return 0;
 }
 
+/* A file below the top with more than one link may be a link a pool planted
+ * (fs.protected_hardlinks=0) to a file it does not own: left alone and
+ * reported unless the caller asked to follow, when its owner is not the
+ * owner of the top directory and of the directory it was found in, or when
+ * that directory can be written by anyone but its owner (group or other w,
+ * which with an ACL is the mask: a pool granted write there). The pinned
+ * descriptor's fstat() is what is checked, so a name swapped after the check
+ * cannot matter. */
+static int foreign_hardlink(apid_acl_edit *e, int dirfd, const char *rel, const struct stat *st)
+{
+        struct stat dir;
+        char detail[256];
+
+        if (S_ISDIR(st->st_mode) || st->st_nlink <= 1 || strcmp(rel, ".") == 0 ||
+            (e->flags & APID_ACL_FOLLOW_HARDLINKS))
+                return 0;
+        if (fstat(dirfd, &dir) < 0)
+                dir.st_uid = (uid_t)-1, dir.st_mode = 0777;
+        if (st->st_uid == e->tree_uid && dir.st_uid == st->st_uid && !(dir.st_mode & 022))
+                return 0;
+        if (st->st_uid != e->tree_uid || dir.st_uid != st->st_uid)
+                snprintf(detail, sizeof(detail),
+                         "hard link (%ju links) owned by uid %ju, not by the owner of the tree (uid %ju) and of its "
+                         "directory: left alone (--follow-hardlinks to edit it)",
+                         (uintmax_t)st->st_nlink, (uintmax_t)st->st_uid, (uintmax_t)e->tree_uid);
+        else
+                snprintf(detail, sizeof(detail),
+                         "hard link (%ju links) in a directory others can write (mode %04o): left alone "
+                         "(--follow-hardlinks to edit it)",
+                         (uintmax_t)st->st_nlink, (unsigned)(dir.st_mode & 07777));
+        apid__acl_event(e, APID_ACL_SKIPPED, rel, detail);
+        return 1;
+}
+
 int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int is_dir, void *cachep)
 {
         struct cache *c = cacheable(e) ? cachep : NULL;
@@ -1103,6 +1139,10 @@ int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const cha
         if ((S_ISDIR(p.st.st_mode) ? 1 : 0) != is_dir || (!S_ISDIR(p.st.st_mode) && !S_ISREG(p.st.st_mode))) {
                 close(p.fd);
                 apid__acl_event(e, APID_ACL_SKIPPED, rel, "changed type during the walk; left alone");
+                return APID_OK;
+        }
+        if (foreign_hardlink(e, dirfd, rel, &p.st)) {
+                close(p.fd);
                 return APID_OK;
         }
         memset(&fresh, 0, sizeof(fresh));

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -174,6 +175,11 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
         /* Before the identity change, while the keyring is still root's to make. */
         if (new_session_keyring(p) < 0)
                 return -1;
+        /* The plain Linux personality: a launcher's ADDR_NO_RANDOMIZE (setarch
+         * -R, a debugger) or READ_IMPLIES_EXEC would survive execve and turn
+         * off the worker's ASLR or make its heap executable. */
+        if (syscall(SYS_personality, PER_LINUX) < 0)
+                return failed(p, APID__STEP_PERSONALITY, -1);
         for (i = 0; i < t->n_rlimits; i++) {
                 struct rlimit64 { uint64_t cur, max; } rl = { t->rlimits[i].soft, t->rlimits[i].hard };
 

@@ -47,6 +47,7 @@ enum apid__step {
         APID__STEP_FDS,
         APID__STEP_CTTY,
         APID__STEP_KEYRING,
+        APID__STEP_PERSONALITY,
         APID__STEP_RLIMIT,
         APID__STEP_SETGROUPS,
         APID__STEP_SETRESGID,

@@ -481,6 +481,7 @@ static const char *step_name(int step)
         case APID__STEP_FDS: return "dup3";
         case APID__STEP_CTTY: return "ioctl(TIOCSCTTY)";
         case APID__STEP_KEYRING: return "keyctl(KEYCTL_JOIN_SESSION_KEYRING)";
+        case APID__STEP_PERSONALITY: return "personality(PER_LINUX)";
         case APID__STEP_RLIMIT: return "prlimit";
         case APID__STEP_SETGROUPS: return "setgroups";
         case APID__STEP_SETRESGID: return "setresgid";

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -380,6 +383,120 @@ static void directory_swapped_for_a_link_mid_walk(void **state)
         expect_acl(fmt("%s/sub.moved/a.txt", a->tree), "user::rw-\ngroup::r--\nother::r--\n\n");
 }
 
+/* Records the skipped paths and their details. */
+struct skips {
+        char paths[512];
+        char detail[512];
+};
+
+static void record_skips(int event, const char *path, const char *detail, void *userdata)
+{
+        struct skips *s = userdata;
+
+        if (event == APID_ACL_SKIPPED) {
+                strncat(s->paths, path, sizeof(s->paths) - strlen(s->paths) - 2);
+                strcat(s->paths, " ");
+                if (strstr(detail, "hard link"))
+                        snprintf(s->detail, sizeof(s->detail), "%s", detail);
+        }
+}
+
+/* As the pool: link target to linkpath. 0 if the kernel let it. */
+static int pool_links(uint32_t uid, const char *target, const char *linkpath)
+{
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                        _exit(2);
+                _exit(link(target, linkpath) == 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+        return WEXITSTATUS(status);
+}
+
+/* Issue 10, item 10: with fs.protected_hardlinks=0 a pool can link a file it
+ * does not own into a directory it owns; an administrator's recursive grant
+ * over that directory must not edit the linked file. */
+static void foreign_hard_link_is_not_followed(void **state)
+{
+        struct acl_fixture *a = *state;
+        char pooldir[400], secret[400], planted[500], own[500], shared[400], again[500];
+        struct skips s;
+        apid_acl_edit *e = NULL;
+        int fd;
+
+        /* Own buffers: fmt() reuses eight. */
+        snprintf(pooldir, sizeof(pooldir), "%s/pooldir", a->f.dir);
+        snprintf(secret, sizeof(secret), "%s/rootonly", a->outside);
+        snprintf(planted, sizeof(planted), "%s/planted", pooldir);
+        snprintf(own, sizeof(own), "%s/own.txt", pooldir);
+        snprintf(shared, sizeof(shared), "%s/shared", a->tree);
+        snprintf(again, sizeof(again), "%s/planted-again", shared);
+        assert_int_equal(chmod(a->f.dir, 0711), 0);
+        assert_int_equal(mkdir(pooldir, 0755), 0);
+        assert_int_equal(chown(pooldir, a->web, a->web), 0);
+        fd = open(secret, O_CREAT | O_WRONLY, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        fd = open(own, O_CREAT | O_WRONLY, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(chown(own, a->web, a->web), 0);
+        /* The pool's own file with two links stays an ordinary target. */
+        assert_int_equal(pool_links(a->web, own, fmt("%s/own-again.txt", pooldir)), 0);
+        /* fs.protected_hardlinks is a global sysctl (no namespace has its
+         * own): where it is 1 the pool's own attempt is refused, and root
+         * plants the link, which is what the pool could do with it at 0. */
+        if (pool_links(a->web, secret, planted) != 0)
+                assert_int_equal(link(secret, planted), 0);
+
+        memset(&s, 0, sizeof(s));
+        must(apid_acl_edit_new(a->f.ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_GRANT, "IIS AppPool\\api:(OI)(CI)RX"));
+        must(apid_acl_edit_set_flags(e, APID_ACL_RECURSIVE));
+        must(apid_acl_edit_set_report_fn(e, record_skips, &s));
+        must(apid_acl_edit_apply(e, pooldir));
+        expect_acl(secret, "user::rw-\ngroup::---\nother::---\n\n");
+        assert_string_equal(s.paths, "planted ");
+        assert_non_null(strstr(s.detail, "hard link (2 links) owned by uid 0"));
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_SKIPPED), 1);
+        /* ".", and own.txt once: own-again.txt is the same file, then unchanged. */
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_CHANGED) + apid_acl_edit_count(e, APID_ACL_UNCHANGED), 3);
+        apid_acl_edit_free(e);
+        expect_acl(secret, "user::rw-\ngroup::---\nother::---\n\n");
+        assert_non_null(strstr(getfacl(own), fmt("group:%u:r-x", a->api)));
+
+        /* A root-owned tree with a directory the pool may write through an
+         * ACL: a root-owned link there is skipped too (the mask shows the w). */
+        {
+                assert_int_equal(mkdir(shared, 0755), 0);
+                assert_int_equal(system(fmt("setfacl -m u:%u:rwx '%s'", a->web, shared)), 0);
+                assert_int_equal(link(secret, again), 0);
+                memset(&s, 0, sizeof(s));
+                must(apid_acl_edit_new(a->f.ctx, &e));
+                must(apid_acl_edit_add(e, APID_ACL_GRANT, "IIS AppPool\\api:RX"));
+                must(apid_acl_edit_set_flags(e, APID_ACL_RECURSIVE));
+                must(apid_acl_edit_set_report_fn(e, record_skips, &s));
+                must(apid_acl_edit_apply(e, a->tree));
+                apid_acl_edit_free(e);
+                expect_acl(secret, "user::rw-\ngroup::---\nother::---\n\n");
+                assert_non_null(strstr(s.paths, "shared/planted-again "));
+                assert_non_null(strstr(s.detail, "in a directory others can write (mode 0775)"));
+                assert_non_null(strstr(getfacl(fmt("%s/index.html", a->tree)), fmt("group:%u:r-x", a->api)));
+                assert_int_equal(unlink(again), 0);
+        }
+
+        /* Asked to follow, it is edited: the behaviour before the rule. */
+        if (apply(a, APID_ACL_RECURSIVE | APID_ACL_FOLLOW_HARDLINKS, pooldir, APID_ACL_GRANT, "IIS AppPool\\api:RX",
+                  NULL) != APID_OK)
+                fail_msg("%s", apid_error_message());
+        assert_non_null(strstr(getfacl(secret), fmt("group:%u:r-x", a->api)));
+}
+
 static void bad_input_changes_nothing(void **state)
 {
         struct acl_fixture *a = *state;
@@ -481,6 +598,7 @@ int main(void)
                 T(restore_takes_dots_inside_names),
                 T(links_and_swaps_are_never_followed),
                 T(directory_swapped_for_a_link_mid_walk),
+                T(foreign_hard_link_is_not_followed),
                 T(bad_input_changes_nothing),
                 T(dry_run_writes_nothing),
                 T(journal_rolls_back),

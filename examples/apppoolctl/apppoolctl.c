@@ -25,6 +25,7 @@ static const struct command {
         { "acl", cmd_acl, "show, save and restore ACLs (icacls /save, /restore)" },
         { "run", cmd_run, "run a command as a pool's worker, under its restricted token" },
         { "token", cmd_token, "show what a pool's worker gets (token show POOL)" },
+        { "doctor", cmd_doctor, "check the host settings that weaken pool isolation (exit 1 if any)" },
 };
 
 static void usage(FILE *f)

@@ -31,5 +31,6 @@ int cmd_acl_edit(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

@@ -39,6 +39,8 @@ static void report(int event, const char *path, const char *detail, void *userda
                 printf("approximated: %s: %s\n", path, detail);
         else if (event == APID_ACL_CHANGED && !o->quiet)
                 printf("processed file: %s\n", path);
+        else if (event == APID_ACL_SKIPPED && !o->quiet)
+                printf("skipped: %s: %s\n", path, detail);
 }
 
 static void progress(uint64_t visited, uint64_t changed, void *userdata)
@@ -58,8 +60,10 @@ static int usage_acl(void)
                "\n"
                "SPEC is TRUSTEE:RIGHTS as icacls writes it, e.g. 'IIS AppPool\\DefaultAppPool:(OI)(CI)RX'.\n"
                "Options: -R (icacls /T), --strict (refuse approximations), --continue (/C),\n"
-               "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore').\n"
-               "Only changed paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
+               "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore'),\n"
+               "         --follow-hardlinks (also edit a file with several links that a pool may have\n"
+               "         planted: not the tree owner's, or in a directory others can write).\n"
+               "Only changed and skipped paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
                program_name, program_name, program_name, program_name);
         return 0;
 }
@@ -75,6 +79,7 @@ int cmd_acl_edit(int argc, char **argv)
                 { "quiet", no_argument, NULL, 'q' },
                 { "replace", no_argument, NULL, 'r' },
                 { "journal", required_argument, NULL, 'J' },
+                { "follow-hardlinks", no_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -95,6 +100,7 @@ int cmd_acl_edit(int argc, char **argv)
                 case 'q': o.quiet = 1; break;
                 case 'r': replace = 1; break;
                 case 'J': journal = optarg; break;
+                case 'H': flags |= APID_ACL_FOLLOW_HARDLINKS; break;
                 case 'h': return usage_acl();
                 default: return fail_usage("%s: bad option", verb);
                 }

@@ -60,14 +60,23 @@ enum apid_acl_flags {
         APID_ACL_RECURSIVE = 1, /**< /T: the path and everything below it (never following a link). */
         APID_ACL_STRICT = 2,    /**< Refuse what POSIX cannot express exactly, instead of approximating. */
         APID_ACL_CONTINUE = 4,  /**< /C: go on after an error on one path. */
-        APID_ACL_DRY_RUN = 8    /**< Compute and report, write nothing. */
+        APID_ACL_DRY_RUN = 8,   /**< Compute and report, write nothing. */
+        /** Also edit a file with more than one hard link whose owner is not
+         *  the owner of the tree's top directory, or not the owner of the
+         *  directory it is found in, or that is found in a directory others
+         *  than its owner can write. Without it such a file is skipped and
+         *  reported (#APID_ACL_SKIPPED): with fs.protected_hardlinks=0 a pool
+         *  can link a file it does not own (/etc/shadow) into a tree it can
+         *  write, and a recursive grant would otherwise edit that file.
+         *  @since 1.0 */
+        APID_ACL_FOLLOW_HARDLINKS = 16
 };
 
 /** @brief Per-path outcomes, passed to the report callback and counted. @since 1.0 */
 enum apid_acl_event {
         APID_ACL_CHANGED = 1,      /**< The ACL was written (or would be, in a dry run). */
         APID_ACL_UNCHANGED = 2,    /**< The ACL already said the same; nothing was written. */
-        APID_ACL_SKIPPED = 3,      /**< Not a file or directory (a link, a device): left alone. */
+        APID_ACL_SKIPPED = 3,      /**< Not a file or directory (a link, a device), or a foreign hard link: left alone. */
         APID_ACL_FAILED = 4,       /**< An error; the detail says what. */
         APID_ACL_APPROXIMATED = 5  /**< A right or flag POSIX cannot express was granted as less. */
 };
@@ -149,7 +158,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_add(apid_acl_edit *edit, int op, 
 APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_reset(apid_acl_edit *edit);
 
 /**
- * @brief Set #apid_acl_flags (recursive, strict, continue on error, dry run).
+ * @brief Set #apid_acl_flags (recursive, strict, continue on error, dry run,
+ *        follow hard links).
  * @param edit   the edit.
  * @param flags  an OR of #apid_acl_flags.
  * @return #APID_OK, or #APID_EINVAL for an unknown flag.
@@ -200,7 +210,11 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_journal(apid_acl_edit *edit, 
  * The walk goes through directory file descriptors and never follows a
  * symbolic link, so a link or a directory swapped for one during the walk
  * cannot make it write outside the tree. Symbolic links, devices, sockets
- * and FIFOs are skipped. Paths whose ACL already says the same are not written.
+ * and FIFOs are skipped. A file (not the path itself) with more than one hard
+ * link whose owner differs from the owner of the top directory or of the
+ * directory holding it, or in a directory others than its owner can write,
+ * is skipped unless #APID_ACL_FOLLOW_HARDLINKS is set.
+ * Paths whose ACL already says the same are not written.
  * @param edit  the edit.
  * @param path  the file or directory.
  * @return #APID_OK; #APID_EINVAL (nothing added, a bad path); #APID_ENOTFOUND

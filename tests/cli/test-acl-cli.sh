@@ -52,4 +52,22 @@ check "deny" "user:$uid:--x group:$uid:--x" "$(getfacl -cnp "$tmp/www/index.html
 "$ctl" reset "$tmp/www/img" -R >/dev/null; check "reset status" 0 $?
 check "reset to parent default (as a new file: no x)" "group:$uid:r--" "$(getfacl -cnp "$tmp/www/img/a.png" 2>/dev/null | grep "^group:$uid:" | cut -f1)"
 
+# Issue 10, item 10: a hard link a pool planted (fs.protected_hardlinks=0) in
+# its own directory to a root-only file. The sysctl is global, not per
+# namespace: root plants the link here, as the pool could with it at 0.
+mkdir "$tmp/pooldir" && chown "$uid:$uid" "$tmp/pooldir" && echo mine > "$tmp/pooldir/own.txt"
+chown "$uid:$uid" "$tmp/pooldir/own.txt"
+echo secret > "$tmp/rootonly" && chmod 600 "$tmp/rootonly" && ln "$tmp/rootonly" "$tmp/pooldir/planted"
+secret_before=$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)
+out=$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)
+check "hard link skipped" "skipped: planted: hard link (2 links) owned by uid 0, not by the owner of the tree (uid $uid) and of its directory: left alone (--follow-hardlinks to edit it)" \
+        "$(grep '^skipped:' <<< "$out")"
+check "root file untouched" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)"
+check "own file granted" "group:$uid:r-x" "$(getfacl -cnp "$tmp/pooldir/own.txt" 2>/dev/null | grep "^group:$uid:")"
+check "json skipped" '"skipped":1' "$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --json | tail -1 | grep -o '"skipped":1')"
+"$ctl" remove "$tmp/pooldir" 'IIS AppPool\DefaultAppPool' -R --quiet >/dev/null
+check "remove leaves it too" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)"
+"$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --follow-hardlinks >/dev/null
+check "followed when asked" "group:$uid:r-x" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null | grep "^group:$uid:")"
+
 finish
