@@ -174,3 +174,32 @@ APID_EXPORT int apid_account_for_service(const char *service_name, char **out)
                 return r;
         return join(APID_SERVICE_DOMAIN, service_name, out);
 }
+
+/* The built-in identities a pool can run as, in one place: identity type,
+ * SID, Windows account name, and the registry setting naming the POSIX
+ * account. (Issue 17: the S-1-5-19/20 mapping was written in five files.) */
+static const struct apid__builtin builtins[] = {
+        { APID_IDENTITY_LOCAL_SYSTEM, "S-1-5-18", "NT AUTHORITY\\SYSTEM", "localSystemUser" },
+        { APID_IDENTITY_LOCAL_SERVICE, "S-1-5-19", "NT AUTHORITY\\LOCAL SERVICE", "localServiceUser" },
+        { APID_IDENTITY_NETWORK_SERVICE, "S-1-5-20", "NT AUTHORITY\\NETWORK SERVICE", "networkServiceUser" },
+};
+
+const struct apid__builtin *apid__builtin_by_type(int type)
+{
+        size_t i;
+
+        for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+                if (builtins[i].type == type)
+                        return &builtins[i];
+        return NULL;
+}
+
+const struct apid__builtin *apid__builtin_by_sid(const char *sid)
+{
+        size_t i;
+
+        for (i = 0; sid && i < sizeof(builtins) / sizeof(builtins[0]); i++)
+                if (strcmp(builtins[i].sid, sid) == 0)
+                        return &builtins[i];
+        return NULL;
+}

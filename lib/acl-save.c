@@ -4,8 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +14,7 @@
 
 #include "internal.h"
 #include "acl-internal.h"
+#include "idmap/idmap.h"
 
 /* getfacl quotes file names: '\\', white space and unprintable bytes as \ooo. */
 static void quote_path(FILE *f, const char *p)
@@ -52,8 +51,8 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
 {
         char proc[64], ubuf[32], gbuf[32];
         struct stat st;
-        struct passwd *pw;
-        struct group *gr;
+        struct apid__nss_user pw = { 0 };
+        struct apid__nss_group gr = { 0 };
         acl_t acc, def = NULL;
         char *text;
         int r = APID_OK;
@@ -69,13 +68,16 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
                                path, strerror(errno));
                 goto out;
         }
-        pw = getpwuid(st.st_uid);
-        gr = getgrgid(st.st_gid);
+        /* Names for the header only; an id NSS cannot name stays a number. */
+        if (apid__nss_user_by_uid((uint32_t)st.st_uid, &pw) != APID_OK)
+                memset(&pw, 0, sizeof(pw));
+        if (apid__nss_group_by_gid((uint32_t)st.st_gid, &gr) != APID_OK)
+                memset(&gr, 0, sizeof(gr));
         snprintf(ubuf, sizeof(ubuf), "%u", (unsigned)st.st_uid);
         snprintf(gbuf, sizeof(gbuf), "%u", (unsigned)st.st_gid);
         fputs("# file: ", f);
         quote_path(f, path);
-        fprintf(f, "\n# owner: %s\n# group: %s\n", pw ? pw->pw_name : ubuf, gr ? gr->gr_name : gbuf);
+        fprintf(f, "\n# owner: %s\n# group: %s\n", pw.name ? pw.name : ubuf, gr.name ? gr.name : gbuf);
         text = acl_to_any_text(acc, NULL, '\n', TEXT_SOME_EFFECTIVE);
         if (text) {
                 fprintf(f, "%s\n", text);
@@ -90,6 +92,8 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
         }
         fputc('\n', f);
 out:
+        apid__nss_user_clear(&pw);
+        apid__nss_group_clear(&gr);
         acl_free(acc);
         acl_free(def);
         return r;
@@ -254,7 +258,8 @@ static int entry_line(apid_ctx *ctx, char *line, char **text, size_t *len, int *
 
                 /* The pool's own uid (== its gid), not the account it runs as
                  * today; group:apppool-x is the pool's group (IIS AppPool\x). */
-                if (((is_user && !getpwnam(qual)) || (is_group && !getgrnam(qual))) &&
+                if (((is_user && apid__nss_user_by_name(qual, NULL) == APID_ENOTFOUND) ||
+                     (is_group && apid__nss_group_by_name(qual, NULL) == APID_ENOTFOUND)) &&
                     apid_identity_from_user(ctx, qual, &id) == APID_OK) {
                         snprintf(buf, sizeof(buf), "%u", apid_identity_get_pool_gid(id));
                         apid_identity_free(id);

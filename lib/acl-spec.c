@@ -1,14 +1,13 @@
 /* icacls specs: "trustee:perm" parsed, rights mapped to POSIX bits, trustees
  * resolved to ACL entries. docs/acl.md has the tables. */
 #include <ctype.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "internal.h"
 #include "acl-internal.h"
+#include "idmap/idmap.h"
 
 /* Windows access-mask bits (winnt.h), as icacls names them. */
 #define RD 0x00000001u   /* read data / list directory */
@@ -346,26 +345,24 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
                                           text);
                 }
                 if (t->tag == APID__T_USER) {
-                        struct passwd *pw = getpwnam(name);
                         apid_identity *id = NULL;
 
-                        if (pw) {
-                                t->id = (uint32_t)pw->pw_uid;
+                        r = apid__nss_user_id(name, &t->id);
+                        if (r == APID_OK || r != APID_ENOTFOUND) {
+                                /* found, or the source failed: reported */
                         } else if (apid_identity_from_user(ctx, name, &id) == APID_OK) {
                                 t->id = apid_identity_get_uid(id);
                                 apid_identity_free(id);
+                                r = APID_OK;
                         } else if (apid__builtin_uid_lookup(ctx, name, &t->id) == APID_OK) {
-                                /* provisioned, and the NSS module is not enabled */
+                                r = APID_OK; /* provisioned, and the NSS module is not enabled */
                         } else {
                                 r = apid__fail(APID_ENOTFOUND, 0, "trustee %s: account %s does not exist yet", text,
                                                name);
                         }
                 } else {
-                        struct group *gr = getgrnam(name);
-
-                        if (gr)
-                                t->id = (uint32_t)gr->gr_gid;
-                        else
+                        r = apid__nss_group_id(name, &t->id);
+                        if (r == APID_ENOTFOUND)
                                 r = apid__shared_gid_lookup(ctx, name, &t->id);
                 }
                 apid_free(name);
@@ -378,8 +375,6 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
 int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trustee *t)
 {
         apid_sid *sid = NULL;
-        struct passwd *pw;
-        struct group *gr;
         char q[256];
         int r;
 
@@ -395,24 +390,26 @@ int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trus
                 return r;
         }
         if (strncmp(name, "user:", 5) == 0) {
-                pw = getpwnam(name + 5);
-                if (!pw) {
+                r = apid__nss_user_id(name + 5, &t->id);
+                if (r < 0 && r != APID_ENOTFOUND)
+                        return r;
+                if (r == APID_ENOTFOUND) {
                         apid_identity *id = NULL;
 
                         if (apid_identity_from_user(ctx, name + 5, &id) < 0)
                                 return apid__fail(APID_ENOTFOUND, 0, "trustee '%s': no such user", q);
                         t->id = apid_identity_get_pool_gid(id); /* the pool's own uid (== its gid) */
                         apid_identity_free(id);
-                } else {
-                        t->id = (uint32_t)pw->pw_uid;
                 }
                 t->tag = APID__T_USER;
                 return APID_OK;
         }
         if (strncmp(name, "group:", 6) == 0) {
-                gr = getgrnam(name + 6);
+                r = apid__nss_group_id(name + 6, &t->id);
                 t->tag = APID__T_GROUP;
-                if (!gr) {
+                if (r < 0 && r != APID_ENOTFOUND)
+                        return r;
+                if (r == APID_ENOTFOUND) {
                         apid_identity *id = NULL;
 
                         /* A pool's group, when the NSS module is not enabled. */
@@ -422,24 +419,21 @@ int apid__acl_trustee_resolve(apid_ctx *ctx, const char *name, struct apid__trus
                         apid_identity_free(id);
                         return APID_OK;
                 }
-                t->id = (uint32_t)gr->gr_gid;
                 return APID_OK;
         }
         if (!strchr(name, '\\')) {
                 /* A POSIX user first, then a group, then a pool user the
                  * registry knows, then a well-known account name. */
-                pw = getpwnam(name);
-                if (pw) {
+                r = apid__nss_user_id(name, &t->id);
+                if (r == APID_OK)
                         t->tag = APID__T_USER;
-                        t->id = (uint32_t)pw->pw_uid;
-                        return APID_OK;
+                if (r == APID_ENOTFOUND) {
+                        r = apid__nss_group_id(name, &t->id);
+                        if (r == APID_OK)
+                                t->tag = APID__T_GROUP;
                 }
-                gr = getgrnam(name);
-                if (gr) {
-                        t->tag = APID__T_GROUP;
-                        t->id = (uint32_t)gr->gr_gid;
-                        return APID_OK;
-                }
+                if (r != APID_ENOTFOUND)
+                        return r;
                 if (apid__posix_name_valid(name)) {
                         apid_identity *id = NULL;
 

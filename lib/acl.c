@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "acl-internal.h"
+#include "idmap/idmap.h"
 
 #define XATTR_ACCESS "system.posix_acl_access"
 #define XATTR_DEFAULT "system.posix_acl_default"
@@ -108,25 +109,25 @@ APID_EXPORT int apid_acl_edit_add(apid_acl_edit *e, int op, const char *spec)
                  * NSS, or for a pool identity NSS does not show, from the
                  * registry (its own group and the shared group). Unknown
                  * membership is refused: guessing could grant. */
-                char buf[4096];
-                struct passwd pw, *res = NULL;
+                struct apid__nss_user pw;
                 int n = 64;
 
-                a.groups = malloc((size_t)n * sizeof(gid_t));
-                if (!a.groups)
-                        return apid__fail_oom();
-                if (getpwuid_r((uid_t)a.t.id, &pw, buf, sizeof(buf), &res) == 0 && res) {
-                        if (getgrouplist(pw.pw_name, pw.pw_gid, a.groups, &n) < 0) {
-                                gid_t *more = realloc(a.groups, (size_t)n * sizeof(gid_t));
-
-                                if (!more || getgrouplist(pw.pw_name, pw.pw_gid, more, &n) < 0)
-                                        n = -1;
-                                a.groups = more ? more : a.groups;
-                        }
+                a.groups = NULL;
+                r = apid__nss_user_by_uid(a.t.id, &pw);
+                if (r < 0 && r != APID_ENOTFOUND)
+                        return r; /* the source failed: membership unknown */
+                if (r == APID_OK) {
+                        r = apid__nss_grouplist(pw.name, pw.gid, &a.groups, &n);
+                        apid__nss_user_clear(&pw);
+                        if (r < 0)
+                                return r;
                 } else {
                         apid_identity *id = NULL;
 
                         n = -1;
+                        a.groups = malloc(2 * sizeof(gid_t));
+                        if (!a.groups)
+                                return apid__fail_oom();
                         if (apid_identity_from_uid(e->ctx, a.t.id, &id) == APID_OK) {
                                 /* The pool's own uid: only its ApplicationPoolIdentity
                                  * worker runs as it, with the pool's group. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "idmap/idmap.h"
 
 #define IIS_IUSRS_SID "S-1-5-32-568"
 #define EXPORT_MAGIC "apppoolid-export 1"
@@ -52,8 +53,9 @@ static int provision_shared_group(apid_ctx *ctx, struct sqlite3 *db, const char 
         apid_sid *sid = NULL;
         int r;
 
-        if (getgrnam(name))
-                return APID_OK; /* an existing group */
+        r = apid__nss_group_by_name(name, NULL);
+        if (r != APID_ENOTFOUND)
+                return r; /* an existing group, or the source failed */
         r = apid__reg_account_by_sid(db, IIS_IUSRS_SID, &a);
         if (r == APID_OK) {
                 if (strcmp(a.user, name) == 0)
@@ -102,8 +104,12 @@ static int setting_check(apid_ctx *ctx, struct sqlite3 *db, int index, const cha
                 r = provision_shared_group(ctx, db, value);
                 if (r < 0)
                         return r;
-        } else if (strcmp(name, "localSystemUser") == 0 && value[0] && !getpwnam(value)) {
-                return apid__fail(APID_ENOTFOUND, 0, "localSystemUser '%s': no such account", q);
+        } else if (strcmp(name, "localSystemUser") == 0 && value[0]) {
+                r = apid__nss_user_exists(value);
+                if (r < 0)
+                        return r;
+                if (!r)
+                        return apid__fail(APID_ENOTFOUND, 0, "localSystemUser '%s': no such account", q);
         }
         return APID_OK;
 }
@@ -134,7 +140,7 @@ APID_EXPORT int apid_registry_set(apid_ctx *ctx, const char *setting, const char
         r = apid__setting_normalize(&apid__registry_settings[c.index], value, &c.out);
         if (r < 0)
                 return r;
-        r = apid__reg_run(ctx, 1, 1, set_in, &c);
+        r = apid__idmap_run(ctx, 1, 1, set_in, &c, 0);
         free(c.out);
         return r;
 }
@@ -424,7 +430,10 @@ static int import_account(struct sqlite3 *db, char **f)
                 return apid__fail(APID_ECOLLISION, 0, "uid %u is %s here, %s in the file", a.uid, here.sid, a.sid);
         if (r != APID_ENOTFOUND)
                 return r;
-        if (getpwuid((uid_t)a.uid) || getgrgid((gid_t)a.uid))
+        r = apid__idmap_id_foreign(a.uid, a.user, a.sid);
+        if (r < 0)
+                return r;
+        if (r)
                 return apid__fail(APID_ECOLLISION, 0, "uid %u (%s) belongs to an existing account here", a.uid,
                                   a.user);
         r = apid__reg_account_by_user(db, a.user, &here);
@@ -515,8 +524,13 @@ static int import_pool_setting(struct sqlite3 *db, char **f)
                 return r;
         apid__pool_row_clear(&row);
         /* As pool set: a SpecificUser account must exist here. */
-        if (strcmp(apid__pool_settings[i].name, "processModel.userName") == 0 && v[0] && !getpwnam(v))
-                return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account", v);
+        if (strcmp(apid__pool_settings[i].name, "processModel.userName") == 0 && v[0]) {
+                r = apid__nss_user_exists(v);
+                if (r < 0)
+                        return r;
+                if (!r)
+                        return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account", v);
+        }
         return apid__reg_setting_put(db, key, apid__pool_settings[i].name,
                                      strcmp(v, apid__pool_settings[i].def) ? v : NULL);
 }
@@ -650,7 +664,7 @@ APID_EXPORT int apid_registry_import(apid_ctx *ctx, const char *path)
                 r = apid__fail(APID_EINVAL, 0, "import %s: not an apppoolid export (first line is not '%s')", path,
                                EXPORT_MAGIC);
         if (r == APID_OK)
-                r = apid__reg_run(ctx, 1, 1, import_in, &im);
+                r = apid__idmap_run(ctx, 1, 1, import_in, &im, 1);
         for (i = 0; i < im.n; i++)
                 free(im.lines[i]);
         free(im.lines);

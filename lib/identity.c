@@ -2,20 +2,15 @@
  * a deterministic probe sequence), POSIX user names, and the identity a
  * pool's workers run as. */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include <nettle/sha1.h>
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "idmap/idmap.h"
 
-#define MAX_PROBES 1024
-#define USER_PREFIX "apppool-"
-#define USER_MAX 32
 
 struct apid_identity {
         apid_sid *sid;
@@ -28,299 +23,6 @@ struct apid_identity {
         uint32_t pool_gid; /* the pool's own group (== its own uid), whatever the type */
         char pool_group[33]; /* its name: the pool's POSIX user name */
 };
-
-/* ---- the id map ---- */
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-        while (b) {
-                uint64_t t = a % b;
-
-                a = b;
-                b = t;
-        }
-        return a;
-}
-
-/* The probe sequence of a SID in [first, first + size): candidate i is
- * first + (start + i * step) mod size, where start and step come from the
- * SHA-1 of the binary SID and step is coprime with size, so the sequence
- * visits every id of the range once. docs/identities.md gives the formula. */
-struct probe {
-        uint64_t first, size, start, step;
-};
-
-static void probe_init(const apid_sid *sid, uint32_t first, uint32_t size, struct probe *p)
-{
-        uint8_t bin[APID_SID_MAX_BYTES], d[SHA1_DIGEST_SIZE];
-        struct sha1_ctx sha;
-        uint64_t h0 = 0, h1 = 0;
-        size_t n = 0;
-        int i;
-
-        if (apid_sid_to_bytes(sid, bin, sizeof(bin), &n) != APID_OK)
-                n = 0;
-        sha1_init(&sha);
-        sha1_update(&sha, n, bin);
-        sha1_digest(&sha, sizeof(d), d);
-        for (i = 7; i >= 0; i--) {
-                h0 = (h0 << 8) | d[i];
-                h1 = (h1 << 8) | d[8 + i];
-        }
-        p->first = first;
-        p->size = size;
-        p->start = h0 % size;
-        p->step = size > 1 ? 1 + h1 % (size - 1) : 1;
-        while (gcd64(p->step, size) != 1)
-                p->step = p->step + 1 < size ? p->step + 1 : 1;
-}
-
-static uint32_t probe_at(const struct probe *p, uint64_t i)
-{
-        return (uint32_t)(p->first + (p->start + (i % p->size) * p->step) % p->size);
-}
-
-/* Is id known to NSS as a user or a group? (Through every configured module.) */
-static int nss_knows_id(uint32_t id)
-{
-        struct passwd pw, *pwr = NULL;
-        struct group gr, *grr = NULL;
-        char buf[4096];
-
-        if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
-                return 1;
-        if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grr) == 0 && grr)
-                return 1;
-        return 0;
-}
-
-static int nss_knows_name(const char *name)
-{
-        struct passwd pw, *pwr = NULL;
-        struct group gr, *grr = NULL;
-        char buf[4096];
-
-        if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwr) == 0 && pwr)
-                return 1;
-        if (getgrnam_r(name, &gr, buf, sizeof(buf), &grr) == 0 && grr)
-                return 1;
-        return 0;
-}
-
-static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
-{
-        _cleanup_free_ char *v = NULL;
-        int r = apid__config(db, name, &v);
-
-        if (r < 0)
-                return r;
-        *out = (uint32_t)strtoul(v, NULL, 10); /* validated when it was set */
-        return APID_OK;
-}
-
-/* One set of rules for every account record, whether pool add chose it or
- * an import carries it (issue 15: an import once named a pool "../../etc",
- * "root", or gave it a deleted pool's uid). */
-int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss)
-{
-        static const char *const kinds[] = { "pool", "LocalService/NetworkService", "shared group" };
-        uint32_t first, size;
-        struct probe p;
-        apid_sid *sid = NULL;
-        char q[160];
-        int r;
-
-        apid__quote(q, sizeof(q), a->user, 64);
-        if (!apid__posix_name_valid(a->user))
-                return apid__fail(APID_EINVAL, 0,
-                                  "account user name '%s': not a valid user or group name (lower case, at most 32, "
-                                  "^[a-z_][a-z0-9_-]*$)", q);
-        /* A name another NSS source serves (root, sshd, a directory's user)
-         * is never ours: nsswitch.conf puts apppoolid after files. */
-        if (check_nss && nss_knows_name(a->user))
-                return apid__fail(APID_ECOLLISION, 0,
-                                  "account user name '%s': already a user or group on this host (NSS)", q);
-        if (a->kind < APID__ACCOUNT_POOL || a->kind > APID__ACCOUNT_GROUP)
-                return apid__fail(APID_EINVAL, 0, "account kind %d: not 0, 1 or 2", a->kind);
-        if (a->kind == APID__ACCOUNT_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
-                return apid__fail(APID_EINVAL, 0, "account kind 0 (pool): SID %s is not a pool's SID", a->sid);
-        if (a->kind == APID__ACCOUNT_BUILTIN && strcmp(a->sid, "S-1-5-19") != 0 && strcmp(a->sid, "S-1-5-20") != 0)
-                return apid__fail(APID_EINVAL, 0, "account kind 1 (%s): SID %s is not S-1-5-19 or S-1-5-20",
-                                  kinds[1], a->sid);
-        if (a->kind == APID__ACCOUNT_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
-                return apid__fail(APID_EINVAL, 0, "account kind 2 (%s): SID %s is not S-1-5-32-568", kinds[2],
-                                  a->sid);
-        r = config_u32(db, "idRangeStart", &first);
-        if (r == APID_OK)
-                r = config_u32(db, "idRangeSize", &size);
-        if (r < 0)
-                return r;
-        if (a->uid < first || a->uid - first >= size)
-                return apid__fail(APID_ERANGE, 0, "%s: uid %u is outside the id range %u..%u", a->sid, a->uid, first,
-                                  first + size - 1);
-        if (a->probe >= MAX_PROBES || a->probe >= size)
-                return apid__fail(APID_ECOLLISION, 0, "%s: uid %u is candidate %u, past the %u pool add tries", a->sid,
-                                  a->uid, a->probe, size < MAX_PROBES ? size : MAX_PROBES);
-        r = apid_sid_parse(a->sid, &sid);
-        if (r < 0)
-                return r;
-        probe_init(sid, first, size, &p);
-        apid_sid_free(sid);
-        if (probe_at(&p, a->probe) != a->uid)
-                return apid__fail(APID_ECOLLISION, 0, "%s: uid %u is not its candidate %u (that is %u)", a->sid,
-                                  a->uid, a->probe, probe_at(&p, a->probe));
-        return APID_OK;
-}
-
-int apid__pool_user_name_matches(const char *pool_name, const char *user, char expect[33])
-{
-        apid_sid *sid = NULL;
-        char name[USER_MAX + 1];
-        int r, variant, found = 0;
-
-        r = apid_sid_for_pool(pool_name, &sid);
-        for (variant = 0; r == APID_OK && variant <= 3 && !found; variant++) {
-                r = apid__pool_user_name(pool_name, sid, variant, name);
-                if (r == APID_OK && variant == 0)
-                        memcpy(expect, name, sizeof(name));
-                found = r == APID_OK && strcmp(name, user) == 0;
-        }
-        apid_sid_free(sid);
-        return r < 0 ? r : found;
-}
-
-int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
-                         struct apid__account *out)
-{
-        _cleanup_free_ char *sid_text = NULL;
-        struct apid__account a, other;
-        struct probe p;
-        uint32_t first, size, i;
-        int r, variant;
-
-        r = apid_sid_to_string(sid, &sid_text);
-        if (r < 0)
-                return r;
-        /* A SID that had an id keeps it: a pool deleted and created again gets
-         * its uid back, and nobody else ever gets it. */
-        r = apid__reg_account_by_sid(db, sid_text, out);
-        if (r != APID_ENOTFOUND)
-                return r;
-
-        memset(&a, 0, sizeof(a));
-        snprintf(a.sid, sizeof(a.sid), "%s", sid_text);
-        a.kind = kind;
-        /* The user name: deterministic, with a SID-derived suffix if taken. */
-        for (variant = 0;; variant++) {
-                if (kind == APID__ACCOUNT_POOL) {
-                        r = apid__pool_user_name(user_base, sid, variant, a.user);
-                        if (r < 0)
-                                return r;
-                } else if (variant == 0) {
-                        snprintf(a.user, sizeof(a.user), "%s", user_base);
-                } else {
-                        return apid__fail(APID_EEXISTS, 0, "account name %s: already used by another account",
-                                          user_base);
-                }
-                r = apid__reg_account_by_user(db, a.user, &other);
-                if (r == APID_ENOTFOUND && !nss_knows_name(a.user))
-                        break;
-                if (r < 0 && r != APID_ENOTFOUND)
-                        return r;
-                if (variant >= 3)
-                        return apid__fail(APID_EEXISTS, 0, "pool user name %s: taken, and so are its variants",
-                                          a.user);
-        }
-
-        r = config_u32(db, "idRangeStart", &first);
-        if (r == APID_OK)
-                r = config_u32(db, "idRangeSize", &size);
-        if (r < 0)
-                return r;
-        probe_init(sid, first, size, &p);
-        for (i = 0; i < MAX_PROBES && i < size; i++) {
-                uint32_t uid = probe_at(&p, i);
-
-                r = apid__reg_account_by_uid(db, uid, &other);
-                if (r == APID_OK) {
-                        apid__log(ctx, APID_LOG_DEBUG, "%s: uid %u is taken by %s", sid_text, uid, other.sid);
-                        continue;
-                }
-                if (r != APID_ENOTFOUND)
-                        return r;
-                if (nss_knows_id(uid)) {
-                        apid__log(ctx, APID_LOG_INFO, "%s: uid %u is taken by an existing account or group",
-                                  sid_text, uid);
-                        continue;
-                }
-                a.uid = uid;
-                a.probe = i;
-                r = apid__account_check(db, &a, 0); /* NSS asked above */
-                if (r == APID_OK)
-                        r = apid__reg_account_insert(db, &a);
-                if (r < 0)
-                        return r;
-                if (i > 0)
-                        apid__log(ctx, APID_LOG_WARNING, "%s (%s): uid %u is candidate %u, not the first choice %u",
-                                  sid_text, a.user, uid, i, probe_at(&p, 0));
-                *out = a;
-                return APID_OK;
-        }
-        return apid__fail(APID_ERANGE, 0, "%s: no free id in %u..%u after %u candidates", sid_text, first,
-                          first + size - 1, i);
-}
-
-/* "apppool-" + the name lower-cased, with '-' for ' ' and '.'; when that
- * loses information (other characters) or is too long, a suffix of six
- * hexadecimal digits from the SID makes it unique. Variants 1.. pick other
- * digits. Valid for useradd's default NAME_REGEX ^[a-z][-a-z0-9_]*$. */
-int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant, char out[33])
-{
-        char base[USER_MAX + 1];
-        size_t o = 0, i, len = strlen(pool_name);
-        int lossy = 0;
-
-        memcpy(base, USER_PREFIX, sizeof(USER_PREFIX) - 1);
-        o = sizeof(USER_PREFIX) - 1;
-        for (i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)pool_name[i];
-                char m;
-
-                if (c >= 'A' && c <= 'Z')
-                        m = (char)(c - 'A' + 'a');
-                else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
-                        m = (char)c;
-                else if (c == ' ' || c == '.')
-                        m = '-', lossy = 1;
-                else {
-                        lossy = 1;
-                        continue;
-                }
-                if (o < USER_MAX)
-                        base[o++] = m;
-                else
-                        lossy = 1;
-        }
-        base[o] = '\0';
-        if (!lossy && variant == 0) {
-                memcpy(out, base, o + 1);
-                return APID_OK;
-        } else {
-                uint8_t bin[APID_SID_MAX_BYTES];
-                size_t n = 0;
-                int r = apid_sid_to_bytes(sid, bin, sizeof(bin), &n);
-                size_t at = n > 12 ? 12 + (size_t)(variant % 6) * 3 : 0;
-
-                if (r < 0)
-                        return r;
-                if (o > USER_MAX - 7)
-                        o = USER_MAX - 7;
-                while (o > sizeof(USER_PREFIX) - 1 && base[o - 1] == '-')
-                        o--;
-                snprintf(out, USER_MAX + 1, "%.*s-%02x%02x%02x", (int)o, base, bin[at], bin[at + 1], bin[at + 2]);
-        }
-        return APID_OK;
-}
 
 int apid__profile_root(apid_ctx *ctx, struct sqlite3 *db, char **out)
 {
@@ -380,16 +82,16 @@ APID_EXPORT void apid_identity_free(apid_identity *identity)
 
 static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
 {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+        struct apid__nss_user u;
+        int r = apid__nss_user_by_name(name, &u);
 
-        if (e != 0)
-                return apid__fail(APID_ESYS, e, "user %s: NSS lookup failed: %s", name, strerror(e));
-        if (!res)
+        if (r == APID_ENOTFOUND)
                 return apid__fail(APID_ENOTFOUND, 0, "user %s: no such account", name);
-        *uid = (uint32_t)pw.pw_uid;
-        *gid = (uint32_t)pw.pw_gid;
+        if (r < 0)
+                return r;
+        *uid = u.uid;
+        *gid = u.gid;
+        apid__nss_user_clear(&u);
         return APID_OK;
 }
 
@@ -398,9 +100,8 @@ static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
 static int shared_gid(struct sqlite3 *db, uint32_t *out)
 {
         _cleanup_free_ char *name = NULL;
-        struct group gr, *res = NULL;
+        struct apid__nss_group g;
         struct apid__account a;
-        char buf[4096];
         int r = apid__config(db, "sharedGroup", &name);
 
         *out = (uint32_t)-1;
@@ -411,10 +112,14 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out)
                 *out = a.uid;
                 return APID_OK;
         }
-        if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
-                *out = (uint32_t)gr.gr_gid;
+        r = apid__nss_group_by_name(name, &g);
+        if (r == APID_OK) {
+                *out = g.gid;
+                apid__nss_group_clear(&g);
                 return APID_OK;
         }
+        if (r != APID_ENOTFOUND)
+                return r;
         return apid__fail(APID_ENOTFOUND, 0, "shared group %s: no such group", name);
 }
 
@@ -481,26 +186,6 @@ struct build_arg {
         apid_identity *id;
 };
 
-static const char *builtin_setting(int type)
-{
-        switch (type) {
-        case APID_IDENTITY_LOCAL_SYSTEM: return "localSystemUser";
-        case APID_IDENTITY_LOCAL_SERVICE: return "localServiceUser";
-        case APID_IDENTITY_NETWORK_SERVICE: return "networkServiceUser";
-        default: return NULL;
-        }
-}
-
-static const char *builtin_account(int type)
-{
-        switch (type) {
-        case APID_IDENTITY_LOCAL_SYSTEM: return "NT AUTHORITY\\SYSTEM";
-        case APID_IDENTITY_LOCAL_SERVICE: return "NT AUTHORITY\\LOCAL SERVICE";
-        case APID_IDENTITY_NETWORK_SERVICE: return "NT AUTHORITY\\NETWORK SERVICE";
-        default: return NULL;
-        }
-}
-
 /* An account whose uid or primary gid is another pool's own id (an account
  * added to /etc/passwd with it, or a pool's user named as a SpecificUser)
  * would carry that pool's group, its identity: refused. */
@@ -565,7 +250,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 _cleanup_free_ char *user = NULL;
                 struct apid__account b2;
 
-                r = apid__config(db, builtin_setting(id->type), &user);
+                r = apid__config(db, apid__builtin_by_type(id->type)->setting, &user);
                 if (r < 0)
                         return r;
                 /* A provisioned account, or an existing one of that name. */
@@ -578,7 +263,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                                 return r;
                 }
                 id->user = strdup(user);
-                id->account = strdup(builtin_account(id->type));
+                id->account = strdup(apid__builtin_by_type(id->type)->account);
         }
         if (!id->user || !id->account)
                 return apid__fail_oom();
@@ -610,7 +295,7 @@ int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *poo
         if (r == APID_OK) {
                 b.pool = pool;
                 b.id = id;
-                r = db ? build(ctx, db, &b) : apid__reg_run(ctx, 0, 0, build, &b);
+                r = db ? build(ctx, db, &b) : apid__idmap_run(ctx, 0, 0, build, &b, 0);
         }
         if (r < 0) {
                 apid_identity_free(id);

@@ -56,6 +56,19 @@ int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fi
                        void *arg);
 
 
+/* account.c: the built-in identities (LocalSystem, LocalService,
+ * NetworkService): type APID_IDENTITY_*, SID, Windows account name, and the
+ * registry setting that names the POSIX account. NULL when not built in.
+ * The provisioned ones are LocalService and NetworkService. */
+struct apid__builtin {
+        int type;
+        const char *sid;
+        const char *account;
+        const char *setting;
+};
+const struct apid__builtin *apid__builtin_by_type(int type);
+const struct apid__builtin *apid__builtin_by_sid(const char *sid);
+
 /* ---- registry (lib/registry.c is the only file that speaks SQL) ---- */
 struct sqlite3;
 

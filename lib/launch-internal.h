@@ -9,6 +9,10 @@
 
 #include "internal.h"
 
+/* A worker's PATH when its token sets none: token.c puts it in the
+ * environment, launch.c looks bare program names up in it. */
+#define APID__DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 #define APID__MAX_GROUPS 64
 #define APID__MAX_RLIMITS 16
 #define APID__MAX_FDS 64

@@ -147,7 +147,7 @@ APID_EXPORT int apid_launch_attr_set_timeout(apid_launch_attr *a, uint32_t timeo
 /* A program name without '/' is looked up in the token's PATH. */
 static int resolve_program(const struct apid_token *t, const char *name, char *out, size_t size)
 {
-        const char *path = "/usr/local/bin:/usr/bin:/bin";
+        const char *path = APID__DEFAULT_PATH;
         size_t i;
 
         struct stat st;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "idmap/idmap.h"
 
 struct apid_pool {
         apid_ctx *ctx;  /* a reference */
@@ -168,7 +169,7 @@ APID_EXPORT int apid_pool_create(apid_ctx *ctx, const char *name, apid_pool **ou
         c.name = name;
         c.key = key;
         c.sid = sid;
-        r = apid__reg_run(ctx, 1, 1, create_in, &c);
+        r = apid__idmap_run(ctx, 1, 1, create_in, &c, 0);
         apid_sid_free(sid);
         if (r < 0 || !out)
                 return r;
@@ -331,36 +332,6 @@ struct set_arg {
         char *value; /* canonical */
 };
 
-/* LocalService and NetworkService run as accounts the library provisions,
- * unless NSS already knows an account of the configured name. */
-int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
-{
-        static const char *const sids[] = { [APID_IDENTITY_LOCAL_SERVICE] = "S-1-5-19",
-                                            [APID_IDENTITY_NETWORK_SERVICE] = "S-1-5-20" };
-        _cleanup_free_ char *user = NULL;
-        struct apid__account a;
-        apid_sid *sid = NULL;
-        int r;
-
-        r = apid__config(db, type == APID_IDENTITY_LOCAL_SERVICE ? "localServiceUser" : "networkServiceUser", &user);
-        if (r < 0)
-                return r;
-        if (apid__reg_account_by_user(db, user, &a) == APID_OK) {
-                if (a.kind == APID__ACCOUNT_BUILTIN)
-                        return APID_OK;
-                return apid__fail(APID_EEXISTS, 0, "account %s: the name is taken by a pool", user);
-        }
-        if (getpwnam(user))
-                return APID_OK; /* an account the administrator made */
-        r = apid_sid_parse(sids[type], &sid);
-        if (r == APID_OK)
-                r = apid__account_assign(ctx, db, sid, APID__ACCOUNT_BUILTIN, user, &a);
-        apid_sid_free(sid);
-        if (r == APID_OK)
-                apid__log(ctx, APID_LOG_INFO, "provisioned account %s (uid %u) for %s", user, a.uid, sids[type]);
-        return r;
-}
-
 static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct set_arg *s = arg;
@@ -382,8 +353,14 @@ static int set_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         }
         apid__pool_row_clear(&row);
 
-        if (strcmp(name, "processModel.userName") == 0 && s->value[0] && !getpwnam(s->value))
-                return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account", s->value);
+        if (strcmp(name, "processModel.userName") == 0 && s->value[0]) {
+                r = apid__nss_user_exists(s->value);
+                if (r < 0)
+                        return r;
+                if (!r)
+                        return apid__fail(APID_ENOTFOUND, 0, "processModel.userName '%s': no such account",
+                                          s->value);
+        }
         if (strcmp(name, "processModel.identityType") == 0) {
                 type = apid__identity_type_from_name(s->value);
                 if (type == APID_IDENTITY_SPECIFIC_USER && !apid__pool_value(pool, "processModel.userName")[0])
@@ -446,7 +423,7 @@ APID_EXPORT int apid_pool_set(apid_pool *pool, const char *setting, const char *
         if (r < 0)
                 return r;
         s.pool = pool;
-        r = apid__reg_run(pool->ctx, 1, 0, set_in, &s);
+        r = apid__idmap_run(pool->ctx, 1, 0, set_in, &s, 0);
         if (r < 0) {
                 free(s.value);
                 return r;

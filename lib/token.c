@@ -17,7 +17,7 @@
 #include "filter.h"
 #include "launch-internal.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+#define DEFAULT_PATH "PATH=" APID__DEFAULT_PATH
 
 /* Compile the token's filter (lib/filter.c: the allow-list, its deny names
  * on top) once, here; every launch loads the same program. */
