@@ -587,11 +587,24 @@ static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l,
                         return fail_at(l, e, APID_ECOLLISION, msg);
                 }
         } else if (has_class(e, "posixGroup") && sid && strcmp(sid, SHARED_SID) == 0) {
+                struct apid__nss_group g = { 0 };
+
                 kind = APID__ACCOUNT_GROUP;
                 user = attr_get(e, "cn");
                 if (!user || parse_id(attr_get(e, "gidNumber"), &uid) < 0)
                         return fail_at(l, e, APID_EINVAL, "posixGroup without cn, or gidNumber not a number up "
                                        "to 2147483647");
+                /* The directory serves this very group here already (the
+                 * host named it as its sharedGroup, an existing group): the
+                 * same name and gid are the same group, nothing to record. */
+                r = apid__nss_group_by_name(user, &g);
+                if (r == APID__EAGAIN_NSS || (r < 0 && r != APID_ENOTFOUND))
+                        return r;
+                if (r == APID_OK && g.gid == uid) {
+                        apid__nss_group_clear(&g);
+                        return APID_OK;
+                }
+                apid__nss_group_clear(&g);
         } else {
                 return APID_OK;
         }

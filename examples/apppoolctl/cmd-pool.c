@@ -11,9 +11,23 @@ static const char *const type_names[] = {
         "LocalSystem", "LocalService", "NetworkService", "SpecificUser", "ApplicationPoolIdentity",
 };
 
+/* Warnings reach the administrator: a pool that did not get its first-choice
+ * uid (an account already on it, here or in the farm's directory) says so. */
+static void log_warning(int level, const char *message, void *userdata)
+{
+        if (level <= APID_LOG_WARNING)
+                fprintf(stderr, "%s: warning: %s\n", program_name, message);
+}
+
 static int open_ctx(apid_ctx **ctx)
 {
-        return apid_ctx_new(ctx) == APID_OK ? 0 : fail_library();
+        if (apid_ctx_new(ctx) != APID_OK)
+                return fail_library();
+        if (apid_ctx_set_log_fn(*ctx, log_warning, NULL) != APID_OK) {
+                apid_ctx_unref(*ctx);
+                return fail_library();
+        }
+        return 0;
 }
 
 static void print_identity_json(const apid_pool *pool, const apid_identity *id)
