@@ -5,14 +5,14 @@
 # (link-local addresses, inside those namespaces only) plus a private mount
 # namespace with its own /var/lib (state directory), /run, nsswitch.conf
 # ("files apppoolid ldap") and nslcd. Nothing of the machine is changed.
-# Usage: test-farm.sh APPPOOLCTL NSS_MODULE_DIR STATEDIR SCHEMA
+# Usage: test-farm.sh APPPOOLCTL NSS_MODULE_DIR STATEDIR SCHEMA_DIR (data/)
 set -u
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: needs root (namespaces, slapd, nslcd, real launches)"
         exit 77
 fi
-ctl=$(realpath "$1") moddir=$(realpath "$2") statedir=$3 schema=$(realpath "$4")
-for tool in slapd slapadd ldapadd ldapsearch nslcd ip unshare nsenter getfacl; do
+ctl=$(realpath "$1") moddir=$(realpath "$2") statedir=$3 schemadir=$(realpath "$4")
+for tool in slapd slapadd slaptest ldapadd ldapsearch nslcd ip unshare nsenter getfacl; do
         command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (.ci/deps installs it)"; exit 1; }
 done
 case $statedir in /var/lib/*) ;; *) echo "FAIL: statedir $statedir is not under /var/lib"; exit 1 ;; esac
@@ -45,31 +45,35 @@ nsenter -t $spid -n sh -c 'ip link set lo up && ip addr add 169.254.213.1/30 dev
 nsenter -t $h1 -n sh -c 'ip link set lo up && ip addr add 169.254.213.2/30 dev fb1 && ip link set fb1 up' || exit 1
 nsenter -t $h2 -n sh -c 'ip link set lo up && ip addr add 169.254.213.6/30 dev fb2 && ip link set fb2 up' || exit 1
 
-# ---- slapd: throwaway config; root over ldapi (SASL EXTERNAL) is the rootdn ----
+# ---- slapd: throwaway cn=config (mdb, sizelimit unlimited); root over ldapi
+# (SASL EXTERNAL) is the rootdn ----
 mkdir -p "$tmp/db" "$tmp/shared"
 chmod 755 "$tmp"
 ldapi="ldapi://$(printf %s "$tmp/ldapi" | sed 's|/|%2F|g')"
-cat > "$tmp/slapd.conf" <<CONF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include $schema
-pidfile $tmp/slapd.pid
-modulepath /usr/lib/ldap
-moduleload back_mdb
-sizelimit unlimited
-database mdb
-maxsize 104857600
-suffix "$base"
-rootdn "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
-directory $tmp/db
-index sambaSID eq
-access to * by * read
-CONF
+# The schema in both shipped forms: the .schema file must pass slaptest with
+# slapd.conf, and slapd runs from a cn=config built with the LDIF form.
+printf 'include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/nis.schema\ninclude %s\n' \
+        "$schemadir/apppoolid-sid.schema" > "$tmp/check.conf"
+slaptest -u -f "$tmp/check.conf" >/dev/null 2>&1; check "apppoolid-sid.schema loads" 0 $?
+mkdir -p "$tmp/slapd.d"
+{
+        printf 'dn: cn=config\nobjectClass: olcGlobal\ncn: config\nolcPidFile: %s\nolcSizeLimit: unlimited\n\n' "$tmp/slapd.pid"
+        printf 'dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\nolcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n\n'
+        printf 'dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n'
+        for f in /etc/ldap/schema/core.ldif /etc/ldap/schema/cosine.ldif /etc/ldap/schema/nis.ldif \
+                "$schemadir/apppoolid-sid.ldif"; do
+                cat "$f"; printf '\n'
+        done
+        printf 'dn: olcDatabase={-1}frontend,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcFrontendConfig\nolcDatabase: {-1}frontend\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n\n'
+        printf 'dn: olcDatabase={0}config,cn=config\nobjectClass: olcDatabaseConfig\nolcDatabase: {0}config\nolcAccess: to * by * none\n\n'
+        printf 'dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\nolcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\nolcDbDirectory: %s\nolcDbMaxSize: 104857600\nolcDbIndex: sambaSID eq\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n' \
+                $base "$tmp/db"
+} > "$tmp/config.ldif"
+slapadd -q -n 0 -F "$tmp/slapd.d" -l "$tmp/config.ldif" || { echo "FAIL: cn=config with apppoolid-sid.ldif"; exit 1; }
 printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: farm\no: farm\n\ndn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\ndn: ou=Group,%s\nobjectClass: organizationalUnit\nou: Group\n' \
         $base $base $base > "$tmp/base.ldif"
-slapadd -q -f "$tmp/slapd.conf" -l "$tmp/base.ldif" || exit 1
-nsenter -t $spid -n slapd -f "$tmp/slapd.conf" -h "ldap://169.254.213.1/ ldap://169.254.213.5/ $ldapi" || exit 1
+slapadd -q -F "$tmp/slapd.d" -n 1 -l "$tmp/base.ldif" || exit 1
+nsenter -t $spid -n slapd -F "$tmp/slapd.d" -h "ldap://169.254.213.1/ ldap://169.254.213.5/ $ldapi" || exit 1
 wait_for "ldapsearch -LLL -Q -Y EXTERNAL -H '$ldapi' -b $base -s base dn >/dev/null 2>&1"
 ldap_add() { ldapadd -Q -Y EXTERNAL -H "$ldapi" "$@" >/dev/null; }
 
