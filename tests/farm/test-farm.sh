@@ -154,6 +154,6 @@ on 2 "$ctl" pool add collide >/dev/null 2>"$tmp/err2"
 c1=$(uid_of 1 collide | cut -d' ' -f2) c2=$(uid_of 2 collide | cut -d' ' -f2)
 check "moved on host 1" 1 "$([ "$c1" != "$first" ] && echo 1)"
 check "host 2 alike" "$c1" "$c2"
-check "host 1 says so" 1 "$(grep -c "not the first choice $first" "$tmp/err1")"
-check "host 2 says so" 1 "$(grep -c "not the first choice $first" "$tmp/err2")"
+check "host 1 says so" 1 "$(grep -c "uid $c1 is candidate 1, not the first choice $first" "$tmp/err1")"
+check "host 2 says so" 1 "$(grep -c "uid $c2 is candidate 1, not the first choice $first" "$tmp/err2")"
 finish
