@@ -930,11 +930,28 @@ static int journal_entry(apid_acl_edit *e, const char *rel, const struct pinned 
                      strcmp(rel, ".") ? rel : "");
         if (n < 0 || (size_t)n >= sizeof(path))
                 return apid__fail(APID_ERANGE, 0, "%s: path too long for the journal", rel);
-        pthread_mutex_lock(&e->lock);
-        r = apid__acl_write_entry(e->journal, path, p->fd, is_dir);
-        if (r == APID_OK && (fflush(e->journal) != 0 || fdatasync(fileno(e->journal)) != 0))
-                r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
-        pthread_mutex_unlock(&e->lock);
+        /* The entry is composed first, without the lock: it names the owner
+         * and group through NSS, which may be slow (a directory), and the
+         * other workers must not wait on it. Only the append is locked. */
+        {
+                char *text = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&text, &len);
+
+                if (!m)
+                        return apid__fail_oom();
+                r = apid__acl_write_entry(m, path, p->fd, is_dir);
+                if (fclose(m) != 0 && r == APID_OK)
+                        r = apid__fail_oom();
+                if (r == APID_OK) {
+                        pthread_mutex_lock(&e->lock);
+                        if (fwrite(text, 1, len, e->journal) != len || fflush(e->journal) != 0 ||
+                            fdatasync(fileno(e->journal)) != 0)
+                                r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
+                        pthread_mutex_unlock(&e->lock);
+                }
+                free(text);
+        }
         return r;
 }
 

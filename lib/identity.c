@@ -101,14 +101,14 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out)
 {
         _cleanup_free_ char *name = NULL;
         struct apid__nss_group g;
-        struct apid__account a;
+        struct apid__posix_record a;
         int r = apid__config(db, "sharedGroup", &name);
 
         *out = (uint32_t)-1;
         if (r < 0 || !name[0])
                 return r;
         r = apid__reg_account_by_user(db, name, &a);
-        if (r == APID_OK && a.kind == APID__ACCOUNT_GROUP) {
+        if (r == APID_OK && a.kind == APID__POSIX_GROUP) {
                 *out = a.uid;
                 return APID_OK;
         }
@@ -131,10 +131,10 @@ struct shared_arg {
 static int shared_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct shared_arg *s = arg;
-        struct apid__account a;
+        struct apid__posix_record a;
         int r = apid__reg_account_by_user(db, s->name, &a);
 
-        if (r == APID_OK && a.kind != APID__ACCOUNT_GROUP)
+        if (r == APID_OK && a.kind != APID__POSIX_GROUP)
                 r = APID_ENOTFOUND;
         if (r == APID_OK)
                 s->gid = a.uid;
@@ -149,10 +149,10 @@ struct builtin_arg {
 static int builtin_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct builtin_arg *b = arg;
-        struct apid__account a;
+        struct apid__posix_record a;
         int r = apid__reg_account_by_user(db, b->name, &a);
 
-        if (r == APID_OK && a.kind != APID__ACCOUNT_BUILTIN)
+        if (r == APID_OK && a.kind != APID__POSIX_BUILTIN)
                 r = APID_ENOTFOUND;
         if (r == APID_OK)
                 b->uid = a.uid;
@@ -192,12 +192,12 @@ struct build_arg {
 static int not_another_pool(struct sqlite3 *db, const apid_identity *id, uint32_t own)
 {
         const uint32_t ids[2] = { id->uid, id->gid };
-        struct apid__account o;
+        struct apid__posix_record o;
         int i, r;
 
         for (i = 0; i < 2; i++) {
                 r = apid__reg_account_by_uid(db, ids[i], &o);
-                if (r == APID_ENOTFOUND || (r == APID_OK && (o.kind != APID__ACCOUNT_POOL || o.uid == own)))
+                if (r == APID_ENOTFOUND || (r == APID_OK && (o.kind != APID__POSIX_POOL || o.uid == own)))
                         continue;
                 if (r < 0)
                         return r;
@@ -213,7 +213,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         struct build_arg *b = arg;
         apid_identity *id = b->id;
         const apid_pool *pool = b->pool;
-        struct apid__account a;
+        struct apid__posix_record a;
         _cleanup_free_ char *sid_text = NULL;
         int r;
 
@@ -248,14 +248,14 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 id->account = strdup(user);
         } else {
                 _cleanup_free_ char *user = NULL;
-                struct apid__account b2;
+                struct apid__posix_record b2;
 
                 r = apid__config(db, apid__builtin_by_type(id->type)->setting, &user);
                 if (r < 0)
                         return r;
                 /* A provisioned account, or an existing one of that name. */
                 r = apid__reg_account_by_user(db, user, &b2);
-                if (r == APID_OK && b2.kind == APID__ACCOUNT_BUILTIN) {
+                if (r == APID_OK && b2.kind == APID__POSIX_BUILTIN) {
                         id->uid = id->gid = b2.uid;
                 } else {
                         r = lookup_user(user, &id->uid, &id->gid);
@@ -323,7 +323,7 @@ struct find_arg {
 static int find_pool(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct find_arg *f = arg;
-        struct apid__account a;
+        struct apid__posix_record a;
         int r;
 
         if (f->sid)
@@ -332,7 +332,7 @@ static int find_pool(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 r = apid__reg_account_by_user(db, f->user, &a);
         else
                 r = apid__reg_account_by_uid(db, f->uid, &a);
-        if (r == APID_OK && a.kind != APID__ACCOUNT_POOL)
+        if (r == APID_OK && a.kind != APID__POSIX_POOL)
                 r = APID_ENOTFOUND;
         if (r == APID_OK)
                 r = apid__reg_pool_key_by_uid(db, a.uid, &f->key);

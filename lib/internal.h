@@ -72,15 +72,23 @@ const struct apid__builtin *apid__builtin_by_sid(const char *sid);
 /* ---- registry (lib/registry.c is the only file that speaks SQL) ---- */
 struct sqlite3;
 
-/* An id assignment: every uid the registry ever gave out (never deleted). */
-struct apid__account {
+/* A POSIX account record: an id assignment, every uid the registry ever
+ * gave out (never deleted), with the POSIX user name. ("Account" alone means
+ * a Windows account name, "IIS APPPOOL\web".) */
+struct apid__posix_record {
         uint32_t uid;
         uint32_t probe;
-        int kind; /* APID__ACCOUNT_* */
+        int kind; /* APID__POSIX_* */
         char sid[APID_SID_MAX_STRING + 1];
         char user[33];
 };
-enum { APID__ACCOUNT_POOL = 0, APID__ACCOUNT_BUILTIN = 1, APID__ACCOUNT_GROUP = 2 };
+enum { APID__POSIX_POOL = 0, APID__POSIX_BUILTIN = 1, APID__POSIX_GROUP = 2 };
+/* The old names, for the files not renamed yet (the store's registry.c and
+ * nssfile.c, and config.c, being rewritten on other branches). */
+#define apid__account apid__posix_record
+#define APID__ACCOUNT_POOL APID__POSIX_POOL
+#define APID__ACCOUNT_BUILTIN APID__POSIX_BUILTIN
+#define APID__ACCOUNT_GROUP APID__POSIX_GROUP
 
 /* A pool's row: names and its non-default settings. */
 struct apid__pool_row {
@@ -153,15 +161,13 @@ int apid__identity_type_from_name(const char *name);
 /* ---- identities (lib/identity.c) ---- */
 /* Settings of the registry with their defaults (lib/registry-settings in pool.c). */
 int apid__config(struct sqlite3 *db, const char *name, char **value); /* value or default */
-/* Find or assign the account of a SID (kind APID__ACCOUNT_*) inside a write
- * transaction: the first free uid of the SID's probe sequence. */
-int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
-                         struct apid__account *out);
-/* The rules every account record obeys, chosen by pool add or carried by an
- * import: a valid POSIX name (and, with check_nss, one no NSS source knows),
- * the kind's SID, a uid in the id range that is candidate a->probe of the
- * SID's sequence. Fails with a message naming the value (no prefix). */
-int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss);
+/* lib/idmap/idmap.h declares the POSIX account records' rules and choice
+ * (apid__posix_record_check, apid__posix_record_assign); the old names: */
+#define apid__account_assign apid__posix_record_assign
+#define apid__account_check apid__posix_record_check
+int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind,
+                              const char *user_base, struct apid__posix_record *out);
+int apid__posix_record_check(struct sqlite3 *db, const struct apid__posix_record *a, int check_nss);
 /* 1 if user is a name pool add could give pool_name (a variant), 0 if not;
  * expect receives the first choice. */
 int apid__pool_user_name_matches(const char *pool_name, const char *user, char expect[33]);

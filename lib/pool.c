@@ -101,7 +101,7 @@ struct create_arg {
         const char *name;
         const char *key;
         const apid_sid *sid;
-        struct apid__account account;
+        struct apid__posix_record account;
 };
 
 static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
@@ -109,7 +109,7 @@ static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         struct create_arg *c = arg;
         struct apid__pool_row row;
         _cleanup_free_ char *sid_text = NULL;
-        struct apid__account a;
+        struct apid__posix_record a;
         char *other_key = NULL;
         int r;
 
@@ -139,7 +139,7 @@ static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         }
         if (r < 0 && r != APID_ENOTFOUND)
                 return r;
-        r = apid__account_assign(ctx, db, c->sid, APID__ACCOUNT_POOL, c->name, &c->account);
+        r = apid__posix_record_assign(ctx, db, c->sid, APID__POSIX_POOL, c->name, &c->account);
         if (r < 0)
                 return r;
         r = apid__reg_pool_insert(db, c->key, c->name, c->account.uid);
@@ -237,7 +237,7 @@ static int delete_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct delete_arg *d = arg;
         struct apid__pool_row row;
-        struct apid__account a;
+        struct apid__posix_record a;
         int r;
 
         r = apid__reg_pool_get(db, d->key, &row);

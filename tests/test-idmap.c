@@ -233,13 +233,15 @@ static int farm_verdicts(void)
                 return 25; /* gid != uid */
         if (apid__idmap_id_foreign(FARM_UID + 3, "apppool-web", web_sid) != 0)
                 return 26; /* free */
+        if (apid__idmap_id_foreign(FARM_UID + 5, "apppool-web", web_sid) != 0)
+                return 28; /* its first field, then other fields */
         return 0;
 }
 
 static void farm_account_is_ours(void **unused)
 {
         apid_sid *sid = NULL;
-        char *text = NULL, passwd[1024];
+        char *text = NULL, passwd[2048];
         int r;
 
         assert_int_equal(apid_sid_for_pool("web", &sid), APID_OK);
@@ -252,13 +254,74 @@ static void farm_account_is_ours(void **unused)
         snprintf(other_sid, sizeof(other_sid), "%s", text);
         apid_free(text);
         apid_sid_free(sid);
+
         snprintf(passwd, sizeof(passwd),
                  "root:x:0:0:root:/root:/bin/sh\n"
                  "apppool-web:x:%u:%u:IIS APPPOOL\\WEB:/nonexistent:/usr/sbin/nologin\n"
                  "apppool-web:x:%u:%u:Web pool,%s:/nonexistent:/usr/sbin/nologin\n"
-                 "apppool-web:x:%u:5:IIS APPPOOL\\web:/nonexistent:/usr/sbin/nologin\n",
-                 FARM_UID, FARM_UID, FARM_UID + 1, FARM_UID + 1, web_sid, FARM_UID + 2);
+                 "apppool-web:x:%u:5:IIS APPPOOL\\web:/nonexistent:/usr/sbin/nologin\n"
+                 "apppool-web:x:%u:%u:IIS APPPOOL\\Web,room 4:/nonexistent:/usr/sbin/nologin\n",
+                 FARM_UID, FARM_UID, FARM_UID + 1, FARM_UID + 1, web_sid, FARM_UID + 2, FARM_UID + 5,
+                 FARM_UID + 5);
         r = in_namespace(passwd, "root:x:0:\n", farm_verdicts);
+        if (r < 0)
+                skip();
+        assert_int_equal(r, 0);
+}
+
+/* 600 foreign accounts on a pool's first 600 candidates: pool add takes
+ * candidate 600, in a few rounds (the questions asked ahead double), not
+ * one round per candidate (which would pass the round limit). */
+#define CROWD 600
+#define RANGE_FIRST 1879048192u
+#define RANGE_SIZE 16777216u
+
+static int crowd_add(void)
+{
+        apid_identity *id = NULL;
+        apid_pool *pool = NULL;
+        apid_sid *sid = NULL;
+        apid_ctx *ctx = NULL;
+        char dir[96];
+        int r = 30;
+
+        snprintf(dir, sizeof(dir), "%s/crowd", state);
+        if (apid_ctx_new(&ctx) != APID_OK || apid_ctx_set_state_dir(ctx, dir) != APID_OK)
+                return 31;
+        if (apid_pool_create(ctx, "crowd", &pool) != APID_OK) {
+                fprintf(stderr, "crowd: %s\n", apid_error_message());
+                return 32;
+        }
+        if (apid_pool_get_identity(pool, &id) == APID_OK && apid_sid_for_pool("crowd", &sid) == APID_OK &&
+            apid_identity_get_uid_probe(id) == CROWD &&
+            apid_identity_get_uid(id) == apid__idmap_candidate(sid, RANGE_FIRST, RANGE_SIZE, CROWD))
+                r = 0;
+        apid_sid_free(sid);
+        apid_identity_free(id);
+        apid_pool_free(pool);
+        apid_ctx_unref(ctx);
+        return r;
+}
+
+static void crowded_range_takes_few_rounds(void **unused)
+{
+        size_t size = CROWD * 80 + 64, o;
+        char *passwd = malloc(size);
+        apid_sid *sid = NULL;
+        uint32_t i;
+        int r;
+
+        assert_non_null(passwd);
+        assert_int_equal(apid_sid_for_pool("crowd", &sid), APID_OK);
+        o = (size_t)snprintf(passwd, size, "root:x:0:0:root:/root:/bin/sh\n");
+        for (i = 0; i < CROWD; i++) {
+                uint32_t uid = apid__idmap_candidate(sid, RANGE_FIRST, RANGE_SIZE, i);
+
+                o += (size_t)snprintf(passwd + o, size - o, "intruder%u:x:%u:%u::/:/bin/false\n", i, uid, uid);
+        }
+        apid_sid_free(sid);
+        r = in_namespace(passwd, NULL, crowd_add);
+        free(passwd);
         if (r < 0)
                 skip();
         assert_int_equal(r, 0);
@@ -273,6 +336,7 @@ int main(void)
                 cmocka_unit_test(cache_gathers_in_one_round),
                 cmocka_unit_test(user_names),
                 cmocka_unit_test(farm_account_is_ours),
+                cmocka_unit_test(crowded_range_takes_few_rounds),
         };
         char cmd[128];
         int r;

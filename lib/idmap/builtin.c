@@ -12,7 +12,7 @@ int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
 {
         const struct apid__builtin *b = apid__builtin_by_type(type);
         _cleanup_free_ char *user = NULL;
-        struct apid__account a;
+        struct apid__posix_record a;
         apid_sid *sid = NULL;
         int r;
 
@@ -22,7 +22,7 @@ int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
         if (r < 0)
                 return r;
         if (apid__reg_account_by_user(db, user, &a) == APID_OK) {
-                if (a.kind == APID__ACCOUNT_BUILTIN)
+                if (a.kind == APID__POSIX_BUILTIN)
                         return APID_OK;
                 return apid__fail(APID_EEXISTS, 0, "account %s: the name is taken by a pool", user);
         }
@@ -31,7 +31,7 @@ int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
                 return r < 0 ? r : APID_OK; /* an account the administrator made */
         r = apid_sid_parse(b->sid, &sid);
         if (r == APID_OK)
-                r = apid__account_assign(ctx, db, sid, APID__ACCOUNT_BUILTIN, user, &a);
+                r = apid__posix_record_assign(ctx, db, sid, APID__POSIX_BUILTIN, user, &a);
         apid_sid_free(sid);
         if (r == APID_OK)
                 apid__log(ctx, APID_LOG_INFO, "provisioned account %s (uid %u) for %s", user, a.uid, b->sid);

@@ -66,6 +66,14 @@ static uint32_t probe_at(const struct probe *p, uint64_t i)
         return (uint32_t)(p->first + (p->start + (i % p->size) * p->step) % p->size);
 }
 
+uint32_t apid__idmap_candidate(const apid_sid *sid, uint32_t first, uint32_t size, uint32_t i)
+{
+        struct probe p;
+
+        probe_init(sid, first, size, &p);
+        return probe_at(&p, i);
+}
+
 static int config_u32(struct sqlite3 *db, const char *name, uint32_t *out)
 {
         _cleanup_free_ char *v = NULL;
@@ -86,34 +94,39 @@ enum { NSS_FREE = 0, NSS_FOREIGN = 1, NSS_OURS = 2 };
  * in another case is the same pool, as in IIS) or "NT AUTHORITY\LOCAL
  * SERVICE"/"NETWORK SERVICE"; or the SID itself in any comma-separated field
  * (a directory that can carry sambaSID can map it there). */
+/* Is the pool account name "IIS APPPOOL\<pool>" in the first n bytes of
+ * text that of SID sid_text? */
+static int names_pool(const char *text, size_t n, const char *sid_text)
+{
+        size_t dl = strlen(APID_POOL_DOMAIN);
+        _cleanup_free_ char *pool = NULL, *sid_str = NULL;
+        apid_sid *sid = NULL;
+        int yes;
+
+        if (n <= dl + 1 || strncasecmp(text, APID_POOL_DOMAIN "\\", dl + 1) != 0)
+                return 0;
+        pool = strndup(text + dl + 1, n - dl - 1);
+        yes = pool && apid_sid_for_pool(pool, &sid) == APID_OK && apid_sid_to_string(sid, &sid_str) == APID_OK &&
+              strcmp(sid_str, sid_text) == 0;
+        apid_sid_free(sid);
+        return yes;
+}
+
 static int gecos_says(const char *gecos, const char *sid_text)
 {
-        const char *f = gecos, *end;
-        size_t dl = strlen(APID_POOL_DOMAIN);
+        const struct apid__builtin *bi = apid__builtin_by_sid(sid_text);
+        const char *f, *end;
 
         if (!gecos || !sid_text)
                 return 0;
         end = strchr(gecos, ',');
-        if (strncasecmp(gecos, APID_POOL_DOMAIN "\\", dl + 1) == 0) {
-                _cleanup_free_ char *pool = strndup(gecos + dl + 1, end ? (size_t)(end - gecos) - dl - 1
-                                                                        : strlen(gecos) - dl - 1);
-                _cleanup_free_ char *text = NULL;
-                apid_sid *sid = NULL;
-
-                if (pool && apid_sid_for_pool(pool, &sid) == APID_OK && apid_sid_to_string(sid, &text) == APID_OK &&
-                    strcmp(text, sid_text) == 0) {
-                        apid_sid_free(sid);
-                        return 1;
-                }
-                apid_sid_free(sid);
-        } else {
-                const struct apid__builtin *bi = apid__builtin_by_sid(sid_text);
-                const char *b = bi ? bi->account : NULL;
-
-                if (b && strlen(b) == (end ? (size_t)(end - gecos) : strlen(gecos)) &&
-                    strncasecmp(gecos, b, strlen(b)) == 0)
-                        return 1;
-        }
+        /* The whole gecos, or its first field (a directory may add others). */
+        if (names_pool(gecos, strlen(gecos), sid_text) ||
+            (end && names_pool(gecos, (size_t)(end - gecos), sid_text)))
+                return 1;
+        if (bi && strlen(bi->account) == (end ? (size_t)(end - gecos) : strlen(gecos)) &&
+            strncasecmp(gecos, bi->account, strlen(bi->account)) == 0)
+                return 1;
         for (f = gecos; f; f = end ? end + 1 : NULL) {
                 size_t n;
 
@@ -199,7 +212,7 @@ int apid__idmap_id_foreign(uint32_t id, const char *user, const char *sid_text)
 /* One set of rules for every account record, whether pool add chose it or
  * an import carries it (issue 15: an import once named a pool "../../etc",
  * "root", or gave it a deleted pool's uid). */
-int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int check_nss)
+int apid__posix_record_check(struct sqlite3 *db, const struct apid__posix_record *a, int check_nss)
 {
         static const char *const kinds[] = { "pool", "LocalService/NetworkService", "shared group" };
         uint32_t first, size;
@@ -230,15 +243,15 @@ int apid__account_check(struct sqlite3 *db, const struct apid__account *a, int c
         if (r)
                 return apid__fail(APID_ECOLLISION, 0,
                                   "account user name '%s': already a user or group on this host (NSS)", q);
-        if (a->kind < APID__ACCOUNT_POOL || a->kind > APID__ACCOUNT_GROUP)
+        if (a->kind < APID__POSIX_POOL || a->kind > APID__POSIX_GROUP)
                 return apid__fail(APID_EINVAL, 0, "account kind %d: not 0, 1 or 2", a->kind);
-        if (a->kind == APID__ACCOUNT_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
+        if (a->kind == APID__POSIX_POOL && strncmp(a->sid, "S-1-5-82-", 9) != 0)
                 return apid__fail(APID_EINVAL, 0, "account kind 0 (pool): SID %s is not a pool's SID", a->sid);
-        if (a->kind == APID__ACCOUNT_BUILTIN &&
+        if (a->kind == APID__POSIX_BUILTIN &&
             (!apid__builtin_by_sid(a->sid) || apid__builtin_by_sid(a->sid)->type == APID_IDENTITY_LOCAL_SYSTEM))
                 return apid__fail(APID_EINVAL, 0, "account kind 1 (%s): SID %s is not S-1-5-19 or S-1-5-20",
                                   kinds[1], a->sid);
-        if (a->kind == APID__ACCOUNT_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
+        if (a->kind == APID__POSIX_GROUP && strcmp(a->sid, "S-1-5-32-568") != 0)
                 return apid__fail(APID_EINVAL, 0, "account kind 2 (%s): SID %s is not S-1-5-32-568", kinds[2],
                                   a->sid);
         r = config_u32(db, "idRangeStart", &first);
@@ -291,18 +304,23 @@ static int64_t probe_index(const struct probe *p, uint32_t uid, uint32_t limit)
         return -1;
 }
 
-/* Write down the NSS questions about the next few free candidates too, so
- * that one round answers them together (a host with many foreign accounts
- * in the range would otherwise need a round per candidate). */
-#define AHEAD 8
+/* Write down the NSS questions about the next free candidates too, so that
+ * one round answers them together. As many as were asked before (so the
+ * batch doubles each round): a host whose first choice is free asks one
+ * candidate, a host with many foreign accounts in the range needs a few
+ * rounds, not one per candidate. */
+#define AHEAD_MAX 256
 
 static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, uint32_t limit, const char *user,
                       const char *sid_text)
 {
-        struct apid__account other;
-        uint32_t i, n = 0;
+        struct apid__posix_record other;
+        size_t want = apid__nss_asked() / 2, n = 0;
+        uint32_t i;
 
-        for (i = from; i < limit && n < AHEAD; i++) {
+        if (want > AHEAD_MAX)
+                want = AHEAD_MAX;
+        for (i = from; i < limit && n < want; i++) {
                 uint32_t uid = probe_at(p, i);
 
                 if (apid__reg_account_by_uid(db, uid, &other) != APID_ENOTFOUND)
@@ -315,9 +333,9 @@ static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, 
 /* Whether uid (candidate i) can be this account's: free in the registry and
  * NSS, or served by NSS as this very account. 1 yes, 0 no, < 0 failure. */
 static int candidate_ok(apid_ctx *ctx, struct sqlite3 *db, const struct probe *p, uint32_t i, uint32_t limit,
-                        const struct apid__account *a)
+                        const struct apid__posix_record *a)
 {
-        struct apid__account other;
+        struct apid__posix_record other;
         uint32_t uid = probe_at(p, i);
         int r = apid__reg_account_by_uid(db, uid, &other);
 
@@ -341,11 +359,11 @@ static int candidate_ok(apid_ctx *ctx, struct sqlite3 *db, const struct probe *p
  * never asked inside the transaction, its answers come from the round's
  * cache, and the registry is read afresh in every round, so an account
  * another writer inserted meanwhile is seen. */
-int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind, const char *user_base,
-                         struct apid__account *out)
+int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind,
+                              const char *user_base, struct apid__posix_record *out)
 {
         _cleanup_free_ char *sid_text = NULL;
-        struct apid__account a, other;
+        struct apid__posix_record a, other;
         struct probe p;
         uint32_t first, size, limit, i;
         int r, variant;
@@ -374,7 +392,7 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
                 uint32_t ours = 0;
                 int64_t at;
 
-                if (kind == APID__ACCOUNT_POOL) {
+                if (kind == APID__POSIX_POOL) {
                         r = apid__pool_user_name(user_base, sid, variant, a.user);
                         if (r < 0)
                                 return r;
@@ -430,7 +448,7 @@ int apid__account_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid,
         return apid__fail(APID_ERANGE, 0, "%s: no free id in %u..%u after %u candidates", sid_text, first,
                           first + size - 1, i);
 insert:
-        r = apid__account_check(db, &a, 0); /* NSS asked above */
+        r = apid__posix_record_check(db, &a, 0); /* NSS asked above */
         if (r == APID_OK)
                 r = apid__reg_account_insert(db, &a);
         if (r < 0)

@@ -6,6 +6,7 @@
 #ifndef APID_IDMAP_H
 #define APID_IDMAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -46,6 +47,18 @@ int apid__nss_id_known(uint32_t id);
 int apid__nss_name_known(const char *name);
 int apid__nss_grouplist(const char *user, uint32_t gid, gid_t **out, int *n);
 
+/* idmap.c: find or assign the POSIX account record of a SID (kind
+ * APID__POSIX_*) inside a write transaction run by apid__idmap_run: the
+ * first uid of the SID's probe sequence free in the registry and in NSS, or
+ * the one NSS serves as this very identity. (Declared in internal.h.)
+ * apid__posix_record_check: the rules every record obeys, chosen by pool add
+ * or carried by an import: a valid POSIX name (and, with check_nss, one no
+ * NSS source serves as another identity), the kind's SID, a uid in the id
+ * range that is candidate a->probe of the SID's sequence. Fails with a
+ * message naming the value (no prefix). */
+
+/* idmap.c: candidate i of sid's probe sequence in [first, first + size). */
+uint32_t apid__idmap_candidate(const apid_sid *sid, uint32_t first, uint32_t size, uint32_t i);
 /* idmap.c: 1 if an NSS account or group has id and is not user, the account
  * of SID sid_text, as a farm's directory serves it; 0 if free or ours. */
 int apid__idmap_id_foreign(uint32_t id, const char *user, const char *sid_text);
@@ -61,5 +74,7 @@ int apid__idmap_probe_of(struct sqlite3 *db, const char *sid_text, uint32_t uid,
 #define APID__EAGAIN_NSS (-1000) /* internal: never returned to a caller */
 int apid__idmap_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg, int gather);
 int apid__nss_in_round(void);
+/* How many questions the round's cache holds (0 outside a round). */
+size_t apid__nss_asked(void);
 
 #endif
