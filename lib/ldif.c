@@ -100,7 +100,7 @@ struct lx {
         const char *base, *user_ou, *group_ou;
         char *members; /* pool users, memberUid of the shared group */
         size_t n_members, members_len;
-        struct apid__account shared;
+        struct apid__posix_record shared;
         int have_shared;
 };
 
@@ -152,26 +152,26 @@ static int group_entry(struct lx *x, const char *name, uint32_t gid, const char 
         return APID_OK;
 }
 
-static int export_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+static int export_account(const struct apid__posix_record *a, const char *pool_name, int loads_profile, void *arg)
 {
         struct lx *x = arg;
         _cleanup_free_ char *home = NULL;
         char account[APID_POOL_NAME_MAX * 4 + 16];
         int r;
 
-        if (a->kind == APID__ACCOUNT_GROUP) {
+        if (a->kind == APID__POSIX_GROUP) {
                 x->shared = *a;
                 x->have_shared = 1;
                 return APID_OK;
         }
-        if (a->kind == APID__ACCOUNT_POOL && !pool_name)
+        if (a->kind == APID__POSIX_POOL && !pool_name)
                 return APID_OK; /* a deleted pool: its uid stays reserved here, but it is no account */
         if (!apid__posix_name_valid(a->user) || a->uid < 65536 || a->uid > 2147483647u) {
                 apid__log(x->ctx, APID_LOG_WARNING, "LDIF export: account %s (uid %u) left out: not a valid name "
                           "or id", a->sid, a->uid);
                 return APID_OK;
         }
-        if (a->kind == APID__ACCOUNT_POOL) {
+        if (a->kind == APID__POSIX_POOL) {
                 snprintf(account, sizeof(account), APID_POOL_DOMAIN "\\%s", pool_name);
                 r = add_member(x, a->user);
                 if (r < 0)
@@ -568,9 +568,9 @@ static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l,
                                 return fail_at(l, e, APID_ECOLLISION, msg);
                         }
                         sid = pool_sid;
-                        kind = APID__ACCOUNT_POOL;
+                        kind = APID__POSIX_POOL;
                 } else if (sid && (strcmp(sid, "S-1-5-19") == 0 || strcmp(sid, "S-1-5-20") == 0)) {
-                        kind = APID__ACCOUNT_BUILTIN;
+                        kind = APID__POSIX_BUILTIN;
                 } else if (sid && strncmp(sid, "S-1-5-82-", 9) == 0) {
                         return fail_at(l, e, APID_EINVAL, "a pool's sambaSID without gecos or cn "
                                        "'" APID_POOL_DOMAIN "\\<pool>'");
@@ -589,7 +589,7 @@ static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l,
         } else if (has_class(e, "posixGroup") && sid && strcmp(sid, SHARED_SID) == 0) {
                 struct apid__nss_group g = { 0 };
 
-                kind = APID__ACCOUNT_GROUP;
+                kind = APID__POSIX_GROUP;
                 user = attr_get(e, "cn");
                 if (!user || parse_id(attr_get(e, "gidNumber"), &uid) < 0)
                         return fail_at(l, e, APID_EINVAL, "posixGroup without cn, or gidNumber not a number up "
@@ -611,7 +611,7 @@ static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l,
         if (strchr(user, '\t') || strchr(user, '\n')) /* the record is tab-separated */
                 return fail_at(l, e, APID_EINVAL, "user name with a tab or line break");
         if (pass == 1)
-                return kind == APID__ACCOUNT_POOL ? record(ctx, db, l, e, "pool\t%s\t%u", pool, uid) : APID_OK;
+                return kind == APID__POSIX_POOL ? record(ctx, db, l, e, "pool\t%s\t%u", pool, uid) : APID_OK;
         r = apid__idmap_probe_of(db, sid, uid, &probe);
         if (r < 0)
                 return apid__fail(r, 0, "import %s, line %zu: %s", l->path, e->line, apid_error_message());
