@@ -144,6 +144,17 @@ ldap_add -f "$tmp/late.ldif"; check "publish late" 0 $?
 late=$(uid_of 1 late)
 check "late on host 2" "apppool-late:$(cut -d' ' -f2 <<< "$late")" "$(on 2 getent passwd apppool-late | cut -d: -f1,3)"
 
+# ---- a collision on one host only: a local account on late's uid there; the
+# import refuses (naming the line) rather than let host 2 diverge ----
+lateuid=$(cut -d' ' -f2 <<< "$late")
+{ cat /etc/passwd; echo "intruder:x:$lateuid:$lateuid::/nonexistent:/usr/sbin/nologin"; } > "$tmp/passwd2"
+nsenter -t $h2 -m mount --bind "$tmp/passwd2" /etc/passwd || exit 1
+ldapsearch -LLL -Q -Y EXTERNAL -H "$ldapi" -b $base > "$tmp/search2.ldif"
+on 2 "$ctl" registry import --ldif "$tmp/search2.ldif" 2>"$tmp/err"; check "local collision refused" 1 $?
+check "local collision message" 1 "$(grep -c "^apppoolctl: import $tmp/search2.ldif, line [0-9]*: .*uid $lateuid" "$tmp/err")"
+check "local collision: nothing imported" "" "$(on 2 "$ctl" pool list | grep '"late"')"
+nsenter -t $h2 -m umount /etc/passwd || exit 1
+
 # ---- a foreign account on a pool's first-choice uid moves it on both hosts ----
 mkdir -m 755 "$tmp/scratch"
 first=$(APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool add collide >/dev/null && APPPOOLID_STATE_DIR=$tmp/scratch "$ctl" pool show --json collide | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
