@@ -494,17 +494,25 @@ static int parse_id(const char *s, uint32_t *out)
         return 0;
 }
 
-/* The pool an entry says it is: gecos or cn "IIS APPPOOL\name". */
-static const char *pool_of(const struct entry *e)
+/* The pool an entry says it is: gecos or cn "IIS APPPOOL\name", up to a
+ * ',' (gecos fields a directory may add; no pool name has one). NULL if
+ * none; a copy, or APID_ENOMEM through *r. */
+static char *pool_of(const struct entry *e, int *r)
 {
         static const char *const attrs[] = { "gecos", "cn" };
         size_t i, k, n = strlen(APID_POOL_DOMAIN);
+        char *name;
 
+        *r = APID_OK;
         for (k = 0; k < 2; k++)
                 for (i = 0; i < e->n; i++)
                         if (strcasecmp(e->attrs[i].name, attrs[k]) == 0 &&
-                            strncasecmp(e->attrs[i].value, APID_POOL_DOMAIN "\\", n + 1) == 0)
-                                return e->attrs[i].value + n + 1;
+                            strncasecmp(e->attrs[i].value, APID_POOL_DOMAIN "\\", n + 1) == 0) {
+                                name = strndup(e->attrs[i].value + n + 1, strcspn(e->attrs[i].value + n + 1, ","));
+                                if (!name)
+                                        *r = apid__fail_oom();
+                                return name;
+                        }
         return NULL;
 }
 
@@ -545,13 +553,16 @@ static int fail_at(const struct ldif *l, const struct entry *e, int status, cons
 static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l, const struct entry *e, int pass)
 {
         _cleanup_free_ char *pool_sid = NULL;
-        const char *sid = attr_get(e, "sambaSID"), *pool = NULL, *user;
+        _cleanup_free_ char *pool = NULL;
+        const char *sid = attr_get(e, "sambaSID"), *user;
         uint32_t uid, gid, probe;
         int kind, r;
         char msg[512];
 
         if (has_class(e, "posixAccount")) {
-                pool = pool_of(e);
+                pool = pool_of(e, &r);
+                if (r < 0)
+                        return r;
                 if (pool) {
                         apid_sid *s = NULL;
 

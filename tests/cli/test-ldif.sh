@@ -93,5 +93,8 @@ h3 registry import --ldif "$tmp/nodn.ldif" 2>"$tmp/err"; check "no dn" "apppoolc
 printf 'dn: uid=x\nchangetype: delete\n' > "$tmp/del.ldif"
 h3 registry import --ldif "$tmp/del.ldif" 2>"$tmp/err"; check "changetype delete" 1 $?
 check "still nothing" "" "$(h3 pool list 2>/dev/null)"
+# A gecos with more fields (a directory may add them): the pool is the first.
+printf 'dn: uid=apppool-web,ou=People,dc=x\nobjectClass: posixAccount\nuid: apppool-web\ngecos: IIS APPPOOL\\web,room 5\nuidNumber: %s\ngidNumber: %s\n' "$webuid" "$webuid" > "$tmp/fields.ldif"
+h3 registry import --ldif "$tmp/fields.ldif"; check "gecos fields" 'APPPOOL "web" (ApplicationPoolIdentity, apppool-web, uid '"$webuid)" "$(h3 pool list)"
 h3 registry import --ldif 2>/dev/null; check "usage" 2 $?
 finish
