@@ -74,7 +74,7 @@ database mdb
 maxsize 1073741824
 suffix "$base"
 directory $tmp/db
-index uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
+index objectClass,uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
 access to * by * read
 CONF
 printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: farm\no: farm\n\ndn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\ndn: ou=Group,%s\nobjectClass: organizationalUnit\nou: Group\n' \
