@@ -66,7 +66,7 @@ mkdir -p "$tmp/slapd.d"
         done
         printf 'dn: olcDatabase={-1}frontend,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcFrontendConfig\nolcDatabase: {-1}frontend\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n\n'
         printf 'dn: olcDatabase={0}config,cn=config\nobjectClass: olcDatabaseConfig\nolcDatabase: {0}config\nolcAccess: to * by * none\n\n'
-        printf 'dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\nolcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\nolcDbDirectory: %s\nolcDbMaxSize: 104857600\nolcDbIndex: sambaSID eq\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n' \
+        printf 'dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\nolcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\nolcDbDirectory: %s\nolcDbMaxSize: 104857600\nolcDbIndex: objectClass,uid,uidNumber,gidNumber,memberUid eq\nolcDbIndex: sambaSID eq\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n' \
                 $base "$tmp/db"
 } > "$tmp/config.ldif"
 slapadd -q -n 0 -F "$tmp/slapd.d" -l "$tmp/config.ldif" || { echo "FAIL: cn=config with apppoolid-sid.ldif"; exit 1; }
@@ -118,6 +118,16 @@ on 2 "$ctl" registry import --ldif "$tmp/search.ldif" 2>"$tmp/err"; check "host 
 for p in "${pools[@]}"; do
         check "pool '$p': user uid gid SID" "$(uid_of 1 "$p")" "$(uid_of 2 "$p")"
 done
+# The directory's record of each pool is what host 2 has: user, uid, gid, SID.
+while read -r user uid gid sid; do
+        check "directory has $user" "$user $uid $gid $sid" "$(ldapsearch -LLL -Q -Y EXTERNAL -H "$ldapi" -b "ou=People,$base" \
+                "(sambaSID=$sid)" uid uidNumber gidNumber sambaSID | /usr/bin/python3 -c '
+import sys
+d = dict(l.split(": ", 1) for l in sys.stdin.read().splitlines() if ": " in l)
+print(d.get("uid"), d.get("uidNumber"), d.get("gidNumber"), d.get("sambaSID"))')"
+done < <(for p in "${pools[@]}"; do [ "$p" = svc ] || uid_of 2 "$p"; done)
+check "directory's LocalService is host 2's" "$(on 2 getent passwd apppool-localservice | cut -d: -f3)" \
+        "$(ldapsearch -LLL -Q -Y EXTERNAL -H "$ldapi" -b "ou=People,$base" '(sambaSID=S-1-5-19)' uidNumber | sed -n 's/^uidNumber: //p')"
 webuid=$(uid_of 1 web | cut -d' ' -f2)
 check "getent on host 2" "apppool-web:*:$webuid:$webuid:IIS APPPOOL\\web" "$(on 2 getent passwd "$webuid" | cut -d: -f1-5)"
 check "id on host 2" "uid=$webuid(apppool-web) gid=$webuid(apppool-web)" "$(on 2 id apppool-web | cut -d' ' -f1-2)"
