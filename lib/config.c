@@ -600,6 +600,21 @@ static int import_pools_complete(apid_ctx *ctx, struct sqlite3 *db)
         return r;
 }
 
+/* For the LDIF import (ldif.c): one account or pool record, checked as a
+ * line of this file's format is; and the checks after the last record. */
+int apid__import_record(apid_ctx *ctx, struct sqlite3 *db, char *line)
+{
+        struct import_arg im = { 0 };
+
+        im.first_record = 1;
+        return import_line(ctx, db, &im, 1, line);
+}
+
+int apid__import_complete(apid_ctx *ctx, struct sqlite3 *db)
+{
+        return import_pools_complete(ctx, db);
+}
+
 /* Every line inside one transaction: a refusal rolls back all of it. Every
  * refusal names the file and the line; apid__fail formats into a buffer of
  * its own, so the message can be passed back into it. */

@@ -128,6 +128,12 @@ int apid__reg_account_insert(struct sqlite3 *db, const struct apid__account *a);
 int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__account *a, const char *pool_name,
                                                           int loads_profile, void *arg), void *arg);
 
+/* config.c, for ldif.c: one "account" or "pool" record of the TSV export
+ * format, checked and stored as registry import does; the checks import
+ * makes after its last record. Inside a write transaction. */
+int apid__import_record(apid_ctx *ctx, struct sqlite3 *db, char *line);
+int apid__import_complete(apid_ctx *ctx, struct sqlite3 *db);
+
 /* context.c: the cached registry connection and its lock. */
 struct sqlite3 **apid__ctx_db(apid_ctx *ctx);
 void apid__ctx_lock(apid_ctx *ctx);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl pool add|list|show|delete|set, apppoolctl identity, apppoolctl
  * registry get|set|export|import|principal: appcmd's apppool commands. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,23 @@ static const char *const type_names[] = {
         "LocalSystem", "LocalService", "NetworkService", "SpecificUser", "ApplicationPoolIdentity",
 };
 
+/* Warnings reach the administrator: a pool that did not get its first-choice
+ * uid (an account already on it, here or in the farm's directory) says so. */
+static void log_warning(int level, const char *message, void *userdata)
+{
+        if (level <= APID_LOG_WARNING)
+                fprintf(stderr, "%s: warning: %s\n", program_name, message);
+}
+
 static int open_ctx(apid_ctx **ctx)
 {
-        return apid_ctx_new(ctx) == APID_OK ? 0 : fail_library();
+        if (apid_ctx_new(ctx) != APID_OK)
+                return fail_library();
+        if (apid_ctx_set_log_fn(*ctx, log_warning, NULL) != APID_OK) {
+                apid_ctx_unref(*ctx);
+                return fail_library();
+        }
+        return 0;
 }
 
 static void print_identity_json(const apid_pool *pool, const apid_identity *id)
@@ -382,6 +397,60 @@ int cmd_identity(int argc, char **argv)
         return r;
 }
 
+/* registry export --ldif [--base DN] [--user-ou OU] [--group-ou OU] [FILE]
+ * (standard output without FILE) and registry import --ldif FILE. */
+static int registry_ldif(int argc, char **argv)
+{
+        const char *base = NULL, *user_ou = NULL, *group_ou = NULL, *file = NULL;
+        apid_ctx *ctx = NULL;
+        char *text = NULL;
+        int i, r, import = strcmp(argv[1], "import") == 0;
+
+        for (i = 3; i < argc; i++) {
+                const char **opt = strcmp(argv[i], "--base") == 0       ? &base
+                                   : strcmp(argv[i], "--user-ou") == 0  ? &user_ou
+                                   : strcmp(argv[i], "--group-ou") == 0 ? &group_ou
+                                                                        : NULL;
+
+                if (opt && !import && i + 1 < argc)
+                        *opt = argv[++i];
+                else if (!opt && !file && argv[i][0] != '-')
+                        file = argv[i];
+                else
+                        return fail_usage("registry: expected export --ldif [--base DN] [--user-ou OU] "
+                                          "[--group-ou OU] [FILE] or import --ldif FILE");
+        }
+        if (import && !file)
+                return fail_usage("registry import --ldif: expected FILE");
+        r = open_ctx(&ctx);
+        if (r)
+                return r;
+        if (import) {
+                r = apid_registry_import_ldif(ctx, file);
+        } else {
+                r = apid_registry_export_ldif(ctx, base, user_ou, group_ou, &text);
+        }
+        apid_ctx_unref(ctx);
+        if (r != APID_OK)
+                return fail_library();
+        if (text) {
+                FILE *f = file ? fopen(file, "we") : stdout;
+                int bad = !f || fputs(text, f) == EOF;
+
+                if (f && file)
+                        bad |= fclose(f) != 0;
+                else if (f)
+                        bad |= fflush(f) != 0;
+                apid_free(text);
+                if (bad) {
+                        fprintf(stderr, "%s: %s: %s\n", program_name, file ? file : "standard output",
+                                strerror(errno));
+                        return 1;
+                }
+        }
+        return 0;
+}
+
 int cmd_registry(int argc, char **argv)
 {
         apid_ctx *ctx = NULL;
@@ -394,15 +463,23 @@ int cmd_registry(int argc, char **argv)
                        "       %s registry set SETTING VALUE\n"
                        "       %s registry export FILE\n"
                        "       %s registry import FILE\n"
+                       "       %s registry export --ldif [--base DN] [--user-ou OU] [--group-ou OU] [FILE]\n"
+                       "       %s registry import --ldif FILE\n"
                        "       %s registry principal\n"
                        "\n"
                        "Registry-wide settings: idRangeStart, idRangeSize, sharedGroup, localSystemUser,\n"
                        "localServiceUser, networkServiceUser, profileRoot, networkPrincipal. export and import\n"
                        "share one set of pool id assignments across a web farm (import is all or nothing).\n"
+                       "--ldif writes the identities as RFC 2307 entries with sambaSID for a directory\n"
+                       "(OpenLDAP + nslcd or SSSD; docs/farm.md), and reads them back (ldapsearch -LLL too).\n"
                        "principal prints the name pools use on the network (DOMAIN\\HOST$ or the host name).\n",
-                       program_name, program_name, program_name, program_name, program_name);
+                       program_name, program_name, program_name, program_name, program_name, program_name,
+                       program_name);
                 return 0;
         }
+        if ((strcmp(verb, "export") == 0 || strcmp(verb, "import") == 0) && argc > 2 &&
+            strcmp(argv[2], "--ldif") == 0)
+                return registry_ldif(argc, argv);
         if (!((strcmp(verb, "get") == 0 && argc == 3) || (strcmp(verb, "set") == 0 && argc == 4) ||
               (strcmp(verb, "export") == 0 && argc == 3) || (strcmp(verb, "import") == 0 && argc == 3) ||
               (strcmp(verb, "principal") == 0 && argc == 2)))

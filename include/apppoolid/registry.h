@@ -102,6 +102,63 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_export(apid_ctx *ctx, const char 
 APID_EXPORT APID_WARN_UNUSED int apid_registry_import(apid_ctx *ctx, const char *path);
 
 /**
+ * @brief The registry's identities as LDIF (RFC 2849) for a directory that
+ *        serves them to every host of a web farm (docs/farm.md).
+ *
+ * One entry per live pool and provisioned LocalService/NetworkService
+ * account (objectClass account, posixAccount and sambaIdmapEntry: uid,
+ * uidNumber, gidNumber == uidNumber, cn and, when ASCII, gecos
+ * "IIS APPPOOL\name", homeDirectory the profile directory or /nonexistent,
+ * loginShell /usr/sbin/nologin, sambaSID), one posixGroup per account (its
+ * own group, cn the user name, gidNumber its uid), and the provisioned
+ * shared group (posixGroup and sambaIdmapEntry, sambaSID S-1-5-32-568, a
+ * memberUid per pool). Values LDIF cannot carry plainly are base64. Entries
+ * are "uid=USER,USER_OU,BASE" and "cn=GROUP,GROUP_OU,BASE"; the OUs
+ * themselves are not written. The directory needs the two definitions of
+ * apppoolid-sid.schema (installed in DATADIR/apppoolid). Pool settings are
+ * not in it: apid_registry_export() carries those.
+ * @param ctx       the context.
+ * @param base      the base DN, or NULL for "dc=example,dc=org".
+ * @param user_ou   the users' container relative to base, or NULL for "ou=People".
+ * @param group_ou  the groups' container relative to base, or NULL for "ou=Group".
+ * @param[out] out  receives the LDIF text (NUL-terminated, "" entries when
+ *                  there is no registry yet); free it with apid_free().
+ * @return #APID_OK; #APID_EINVAL for a NULL argument or a DN part that is
+ *         empty, has no '=', a control character or more than 1024 bytes;
+ *         #APID_ESYS; #APID_ECORRUPT; #APID_ENOMEM.
+ * @note Thread-safe on distinct contexts, like every registry call.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_export_ldif(apid_ctx *ctx, const char *base, const char *user_ou,
+                                                           const char *group_ou, char **out);
+
+/**
+ * @brief Import the identities of an LDIF file written by
+ *        apid_registry_export_ldif(), or `ldapsearch -LLL` output of such
+ *        entries, so that a host joining a farm uses the farm's ids.
+ *
+ * Entries with objectClass posixAccount whose gecos or cn is
+ * "IIS APPPOOL\name" are pools (sambaSID, if present, must be that pool's
+ * SID); posixAccount entries with sambaSID S-1-5-19 or S-1-5-20 are the
+ * built-in accounts; the posixGroup with sambaSID S-1-5-32-568 is the shared
+ * group. Every other entry is skipped (a directory holds other accounts).
+ * Each becomes an account record (and a pool, with default settings, when
+ * it does not exist here) and passes the same checks as
+ * apid_registry_import() and pool add. Folded lines, comments, base64 values
+ * and "changetype: add" are read; values by URL (":<") are refused.
+ * All or nothing, in one transaction; a refusal names the file and the line
+ * of the entry's dn.
+ * @param ctx   the context.
+ * @param path  the LDIF file.
+ * @return #APID_OK; #APID_EINVAL for malformed LDIF or a value the checks
+ *         refuse; #APID_ECOLLISION for an id, name or SID conflict;
+ *         #APID_ERANGE for a uid outside the id range; #APID_EPERM;
+ *         #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_registry_import_ldif(apid_ctx *ctx, const char *path);
+
+/**
  * @brief The host's identity on the network, which every pool uses there (the
  *        "machine account" of IIS).
  *

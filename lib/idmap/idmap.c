@@ -513,3 +513,31 @@ int apid__pool_user_name(const char *pool_name, const apid_sid *sid, int variant
         return APID_OK;
 }
 
+
+/* The candidate index of uid for sid_text in this registry's id range (an
+ * LDIF record carries the uid, not the index): APID_OK with *probe set, or
+ * APID_ECOLLISION when uid is none of its first MAX_PROBES candidates. */
+int apid__idmap_probe_of(struct sqlite3 *db, const char *sid_text, uint32_t uid, uint32_t *probe)
+{
+        uint32_t first, size;
+        apid_sid *sid = NULL;
+        struct probe p;
+        int64_t at;
+        int r;
+
+        r = config_u32(db, "idRangeStart", &first);
+        if (r == APID_OK)
+                r = config_u32(db, "idRangeSize", &size);
+        if (r == APID_OK)
+                r = apid_sid_parse(sid_text, &sid);
+        if (r < 0)
+                return r;
+        probe_init(sid, first, size, &p);
+        apid_sid_free(sid);
+        at = probe_index(&p, uid, size < MAX_PROBES ? size : MAX_PROBES);
+        if (at < 0)
+                return apid__fail(APID_ECOLLISION, 0, "%s: uid %u is none of its first %u candidates in %u..%u",
+                                  sid_text, uid, size < MAX_PROBES ? size : MAX_PROBES, first, first + size - 1);
+        *probe = (uint32_t)at;
+        return APID_OK;
+}

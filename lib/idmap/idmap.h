@@ -63,6 +63,9 @@ uint32_t apid__idmap_candidate(const apid_sid *sid, uint32_t first, uint32_t siz
 /* idmap.c: 1 if an NSS account or group has id and is not user, the account
  * of SID sid_text, as a farm's directory serves it; 0 if free or ours. */
 int apid__idmap_id_foreign(uint32_t id, const char *user, const char *sid_text);
+/* The candidate index of uid in sid_text's probe sequence (APID_ECOLLISION
+ * if it is none of the first candidates pool add tries). */
+int apid__idmap_probe_of(struct sqlite3 *db, const char *sid_text, uint32_t uid, uint32_t *probe);
 
 /* Run fn in a registry transaction (apid__reg_run) with every NSS lookup it
  * makes answered from answers gathered outside the transaction, rounds

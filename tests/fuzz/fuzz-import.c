@@ -245,6 +245,32 @@ static void check_added(const char *before, char *after)
         free(whole);
 }
 
+#ifdef FUZZ_LDIF
+/* After an accepted LDIF: the registry's own LDIF export imports again,
+ * as a no-op (a farm's hosts exchange it back and forth). */
+static void ldif_round_trip(void)
+{
+        char *text = NULL, *after = dump(), *again;
+        FILE *f;
+
+        if (apid_registry_export_ldif(ctx, NULL, NULL, NULL, &text) != APID_OK)
+                die("export --ldif", apid_error_message());
+        f = fopen(input, "w");
+        if (!f)
+                die("input", input);
+        fputs(text, f);
+        fclose(f);
+        apid_free(text);
+        if (apid_registry_import_ldif(ctx, input) != APID_OK)
+                die("own LDIF export refused", apid_error_message());
+        again = dump();
+        if (strcmp(after, again) != 0)
+                die("own LDIF export changed the registry", input);
+        free(after);
+        free(again);
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *before, *after;
@@ -269,7 +295,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fwrite(data, 1, size, f);
         fclose(f);
         before = dump();
+#ifdef FUZZ_LDIF
+        r = apid_registry_import_ldif(ctx, input);
+#else
         r = apid_registry_import(ctx, input);
+#endif
         after = dump();
         if (r != APID_OK) {
                 char prefix[200];
@@ -282,6 +312,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
                 accepted++;
                 check_added(before, after);
+#ifdef FUZZ_LDIF
+                ldif_round_trip();
+#endif
         }
         free(before);
         free(after);

@@ -19,8 +19,8 @@ LAYERS = [
     ("sid/account", ["sid.c", "account.c"]),
     ("store", ["registry.c", "settings.c", "nssfile.c", "store/"]),
     ("idmap", ["idmap/"]),
-    ("public objects", ["pool.c", "identity.c", "config.c", "context.c", "profile.c", "version.c"]),
-    ("token/launch", ["token.c", "filter.c", "filter-compact.c", "launch.c", "launch-child.c", "launch/"]),
+    ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c"]),
+    ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "launch/"]),
     ("acl", ["acl-spec.c", "acl.c", "acl-walk.c", "acl-save.c", "acl/"]),
     ("nss module", ["nss/"]),
 ]
