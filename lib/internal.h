@@ -176,7 +176,18 @@ int apid__profile_remove(const char *root, const char *user);
  * 200,000 pools. The writer refuses to write a bigger one rather than have
  * the module ignore it. */
 #define APID__NSS_MAX_SNAPSHOT (64u << 20)
-int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
+/* Inside a write transaction: bump the registry's snapshot generation and
+ * build the snapshot of what the transaction will commit, in memory. */
+struct apid__nss_build {
+        char *data;
+        size_t size;
+        uint64_t generation;
+};
+int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
+/* After COMMIT: put it in place atomically, unless a newer generation is
+ * there already. Never called for a transaction that did not commit. */
+int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b);
+void apid__nss_build_clear(struct apid__nss_build *b);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by
  * name, in a read transaction (for when the NSS module is not enabled). */

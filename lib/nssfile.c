@@ -1,16 +1,23 @@
 /* The NSS snapshot: a small text file beside the registry that
  * libnss_apppoolid reads, so that getent, id, ls and ps show pool identities
- * without loading SQLite into every process. It is rewritten, atomically,
- * inside every registry write transaction.
+ * without loading SQLite into every process. It is built inside every
+ * registry write transaction and published, atomically, after its COMMIT.
  *
  *   apppoolid-nss 1
+ *   N<TAB>generation (the registry's, see below; readers skip this line)
  *   P<TAB>user<TAB>uid<TAB>gid<TAB>gecos<TAB>home<TAB>pool key
  *   G<TAB>group<TAB>gid<TAB>member,member,...
  *
  * Fields never hold a tab, a newline or a colon: pool names cannot contain
  * control characters or ':', and user names are [a-z0-9_-]. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -24,7 +31,10 @@ struct snap {
         size_t members_len;
         char shared[33]; /* the provisioned shared group's name, if any */
         uint32_t shared_gid;
+        uint64_t generation;
 };
+
+#define SNAPSHOT_MAGIC "apppoolid-nss 1\n"
 
 static int add_member(struct snap *s, const char *user)
 {
@@ -93,7 +103,7 @@ static int fill(FILE *f, void *arg)
         int r;
 
         s->f = f;
-        fprintf(f, "apppoolid-nss 1\n");
+        fprintf(f, SNAPSHOT_MAGIC "N\t%llu\n", (unsigned long long)s->generation);
         r = apid__reg_accounts_each(s->db, write_account, s);
         if (r == APID_OK && s->shared[0])
                 fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
@@ -104,20 +114,204 @@ static int fill(FILE *f, void *arg)
         return r;
 }
 
-int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db)
+/* ---- generation and publication ----
+ *
+ * Every write transaction bumps the generation (config row nss.generation)
+ * and builds the snapshot of what it is about to commit, in memory: a
+ * snapshot that cannot be built (too big, a bad profile path) rolls the
+ * write back, as before. Only after COMMIT is it published (issue 17: it
+ * used to be renamed into place before COMMIT, so a failed commit published
+ * accounts that did not exist). Publishing takes the lock file, and writes
+ * the snapshot only when its generation is newer than the one in place: two
+ * writers that commit 5 then 6 and publish 6 then 5 leave 6. A writer killed
+ * between COMMIT and publication leaves the previous generation, which the
+ * next writer's newer one replaces. The file is written through O_TMPFILE
+ * and linked in only when complete, so a writer killed mid-write leaves
+ * nothing; a named temporary (no O_TMPFILE) is made only under the lock, and
+ * the next publisher removes one left by a killed writer. */
+#define GENERATION_ROW "nss.generation"
+#define LOCK_FILE APID__NSS_FILE ".lock"
+#define TEMP_FILE APID__NSS_FILE ".tmp"
+
+static int bump_generation(struct sqlite3 *db, uint64_t *gen)
 {
-        _cleanup_free_ char *path = NULL;
-        struct snap s;
+        _cleanup_free_ char *v = NULL;
+        char text[24];
+        uint64_t g = 0;
         int r;
 
-        if (asprintf(&path, "%s/" APID__NSS_FILE, apid_ctx_get_state_dir(ctx)) < 0) {
-                path = NULL;
+        r = apid__reg_config_get(db, GENERATION_ROW, &v);
+        if (r < 0 && r != APID_ENOTFOUND)
+                return r;
+        if (r == APID_OK)
+                g = strtoull(v, NULL, 10);
+        g++;
+        snprintf(text, sizeof(text), "%llu", (unsigned long long)g);
+        r = apid__reg_config_set(db, GENERATION_ROW, text);
+        if (r < 0)
+                return r;
+        *gen = g;
+        return APID_OK;
+}
+
+int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out)
+{
+        struct snap s;
+        FILE *f;
+        int r;
+
+        memset(out, 0, sizeof(*out));
+        r = bump_generation(db, &out->generation);
+        if (r < 0)
+                return r;
+        f = open_memstream(&out->data, &out->size);
+        if (!f)
                 return apid__fail_oom();
-        }
         memset(&s, 0, sizeof(s));
         s.ctx = ctx;
         s.db = db;
-        r = apid__write_atomic(path, "NSS snapshot", 0644, fill, &s);
+        s.generation = out->generation;
+        r = fill(f, &s);
         free(s.members);
+        if (fclose(f) != 0 && r == APID_OK)
+                r = apid__fail_oom();
+        if (r < 0) {
+                free(out->data);
+                memset(out, 0, sizeof(*out));
+        }
+        return r;
+}
+
+void apid__nss_build_clear(struct apid__nss_build *b)
+{
+        free(b->data);
+        memset(b, 0, sizeof(*b));
+}
+
+/* The generation of the snapshot in place (0: none, or unreadable). */
+static uint64_t published_generation(int dirfd)
+{
+        char head[64];
+        ssize_t n;
+        int fd = openat(dirfd, APID__NSS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        uint64_t g = 0;
+
+        if (fd < 0)
+                return 0;
+        n = read(fd, head, sizeof(head) - 1);
+        close(fd);
+        if (n <= 0)
+                return 0;
+        head[n] = '\0';
+        if (strncmp(head, SNAPSHOT_MAGIC "N\t", strlen(SNAPSHOT_MAGIC "N\t")) == 0)
+                g = strtoull(head + strlen(SNAPSHOT_MAGIC "N\t"), NULL, 10);
+        return g;
+}
+
+/* Remove what a publisher killed mid-write left: the named temporary, and
+ * the mkstemp() names ("nss-snapshot.XXXXXX") of older versions. Only under
+ * the lock, which every publisher holds while it has a temporary. */
+static void remove_litter(int dirfd)
+{
+        DIR *d;
+        struct dirent *e;
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        while ((e = readdir(d))) {
+                const char *n = e->d_name;
+                size_t base = strlen(APID__NSS_FILE ".");
+
+                if (strncmp(n, APID__NSS_FILE ".", base) != 0 || strcmp(n, LOCK_FILE) == 0)
+                        continue;
+                if (strcmp(n, TEMP_FILE) == 0 || strlen(n + base) == 6)
+                        (void)unlinkat(dirfd, n, 0);
+        }
+        closedir(d);
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+        while (size) {
+                ssize_t n = write(fd, data, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                data += n;
+                size -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Write b into a new TEMP_FILE in dirfd, complete and synced: through
+ * O_TMPFILE, linked in once written, or (no O_TMPFILE) created by name. */
+static int write_temp(int dirfd, const struct apid__nss_build *b)
+{
+        char proc[64];
+        int fd, linked = 0;
+
+        fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                fd = openat(dirfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (fd < 0)
+                        return -1;
+                linked = 1;
+        }
+        if (fchmod(fd, 0644) < 0 || write_all(fd, b->data, b->size) < 0 || fsync(fd) < 0)
+                goto fail;
+        if (!linked) {
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                if (linkat(AT_FDCWD, proc, dirfd, TEMP_FILE, AT_SYMLINK_FOLLOW) < 0)
+                        goto fail;
+        }
+        close(fd);
+        return 0;
+fail: {
+        int e = errno;
+
+        close(fd);
+        if (linked)
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+        errno = e;
+        return -1;
+}
+}
+
+int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
+{
+        const char *dir = apid_ctx_get_state_dir(ctx);
+        int dirfd, lockfd = -1, r = APID_OK;
+
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return apid__fail(APID_ESYS, errno, "NSS snapshot in %s: %s", dir, strerror(errno));
+        lockfd = openat(dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot lock %s/%s: %s", dir, LOCK_FILE, strerror(errno));
+                goto out;
+        }
+        remove_litter(dirfd);
+        if (published_generation(dirfd) >= b->generation)
+                goto out; /* a later writer published already: its snapshot holds ours */
+        if (write_temp(dirfd, b) < 0 || renameat(dirfd, TEMP_FILE, dirfd, APID__NSS_FILE) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, APID__NSS_FILE, strerror(errno));
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+                goto out;
+        }
+        (void)fsync(dirfd); /* the rename, durable */
+        apid__log(ctx, APID_LOG_DEBUG, "NSS snapshot generation %llu published",
+                  (unsigned long long)b->generation);
+out:
+        if (lockfd >= 0)
+                close(lockfd); /* drops the lock */
+        close(dirfd);
         return r;
 }

@@ -466,6 +466,7 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
         sqlite3 *db = NULL;
+        struct apid__nss_build snap = { 0 };
         int r, version, ephemeral = 0;
 
         apid__ctx_lock(ctx);
@@ -504,15 +505,23 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         if (r == APID_OK)
                 r = fn(ctx, db, arg);
         if (r == APID_OK && write)
-                r = apid__nss_snapshot_write(ctx, db); /* inside the transaction: it sees what commits */
+                r = apid__nss_snapshot_build(ctx, db, &snap); /* inside the transaction: what commits */
         if (r != APID_OK) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
         r = exec(db, "COMMIT", "committing");
-        if (r < 0)
+        if (r < 0) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                goto out;
+        }
+        /* Committed: the change stands whatever happens to the snapshot; a
+         * snapshot that cannot be put in place is left to the next writer. */
+        if (write && apid__nss_snapshot_publish(ctx, &snap) < 0)
+                apid__log(ctx, APID_LOG_WARNING, "%s (the change is committed; the next change publishes it)",
+                          apid_error_message());
 out:
+        apid__nss_build_clear(&snap);
         if (ephemeral)
                 sqlite3_close_v2(db);
         reader_guard(0);
