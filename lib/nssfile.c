@@ -1,15 +1,14 @@
-/* The NSS snapshot: a small text file beside the registry that
- * libnss_apppoolid reads, so that getent, id, ls and ps show pool identities
- * without loading SQLite into every process. It is built inside every
- * registry write transaction and published, atomically, after its COMMIT.
+/* The NSS snapshot: a file beside the registry that libnss_apppoolid (and
+ * the library's own lookups) read, so that getent, id, ls and ps show pool
+ * identities without loading SQLite into every process. Its format, indexed
+ * and checked by every reader, is lib/store/snapshot.h. It is built inside
+ * every registry write transaction and published, atomically, after its
+ * COMMIT, with the registry's generation number in its header.
  *
- *   apppoolid-nss 1
- *   N<TAB>generation (the registry's, see below; readers skip this line)
- *   P<TAB>user<TAB>uid<TAB>gid<TAB>gecos<TAB>home<TAB>pool key
- *   G<TAB>group<TAB>gid<TAB>member,member,...
- *
- * Fields never hold a tab, a newline or a colon: pool names cannot contain
- * control characters or ':', and user names are [a-z0-9_-]. */
+ * For each pool (and provisioned LocalService/NetworkService account): a
+ * user (gecos its account name, home its profile or /nonexistent, key its
+ * canonical pool name) and a group of the same name and id; and the
+ * provisioned shared group, every pool user a member. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,21 +19,29 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "store/snapshot.h"
 
 #define NO_HOME "/nonexistent"
+
+/* One user of the snapshot, its strings owned here. */
+struct user {
+        char *gecos, *home, *key;
+        char name[33];
+        char sid[APID_SID_MAX_STRING + 1];
+        uint32_t uid;
+};
 
 struct snap {
         apid_ctx *ctx;
         struct sqlite3 *db;
-        FILE *f;
+        struct user *users;
+        size_t n_users;
         char *members;   /* pool users, for the provisioned shared group */
         size_t members_len;
         char shared[33]; /* the provisioned shared group's name, if any */
         uint32_t shared_gid;
         uint64_t generation;
 };
-
-#define SNAPSHOT_MAGIC "apppoolid-nss 1\n"
 
 static int add_member(struct snap *s, const char *user)
 {
@@ -51,13 +58,14 @@ static int add_member(struct snap *s, const char *user)
         return APID_OK;
 }
 
-static int write_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+static int add_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
 {
         struct snap *s = arg;
         _cleanup_free_ char *key = NULL;
         _cleanup_free_ char *home = NULL;
-        const char *gecos;
         char account[APID_POOL_NAME_MAX * 4 + 16];
+        struct user *u;
+        const char *gecos;
         int r;
 
         if (a->kind == APID__ACCOUNT_GROUP) {
@@ -91,27 +99,69 @@ static int write_account(const struct apid__account *a, const char *pool_name, i
                 if (r < 0)
                         return r;
         }
-        fprintf(s->f, "P\t%s\t%u\t%u\t%s\t%s\t%s\n", a->user, a->uid, a->uid, gecos, home ? home : NO_HOME,
-                key ? key : "");
-        fprintf(s->f, "G\t%s\t%u\t\n", a->user, a->uid);
+        u = realloc(s->users, (s->n_users + 1) * sizeof(*u));
+        if (!u)
+                return apid__fail_oom();
+        s->users = u;
+        u += s->n_users;
+        memset(u, 0, sizeof(*u));
+        u->gecos = strdup(gecos);
+        u->home = strdup(home ? home : NO_HOME);
+        u->key = strdup(key ? key : "");
+        s->n_users++;
+        if (!u->gecos || !u->home || !u->key)
+                return apid__fail_oom();
+        snprintf(u->name, sizeof(u->name), "%s", a->user);
+        snprintf(u->sid, sizeof(u->sid), "%s", a->sid);
+        u->uid = a->uid;
         return APID_OK;
 }
 
-static int fill(FILE *f, void *arg)
+static void snap_clear(struct snap *s)
 {
-        struct snap *s = arg;
+        size_t i;
+
+        for (i = 0; i < s->n_users; i++) {
+                free(s->users[i].gecos);
+                free(s->users[i].home);
+                free(s->users[i].key);
+        }
+        free(s->users);
+        free(s->members);
+}
+
+/* Build the snapshot of s's accounts. */
+static int encode(struct snap *s, struct apid__nss_build *out)
+{
+        _cleanup_free_ struct apid__snap_user_in *users = calloc(s->n_users + 1, sizeof(*users));
+        _cleanup_free_ struct apid__snap_group_in *groups = calloc(s->n_users + 2, sizeof(*groups));
+        size_t i, n_groups = 0;
+        void *data;
         int r;
 
-        s->f = f;
-        fprintf(f, SNAPSHOT_MAGIC "N\t%llu\n", (unsigned long long)s->generation);
-        r = apid__reg_accounts_each(s->db, write_account, s);
-        if (r == APID_OK && s->shared[0])
-                fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
+        if (!users || !groups)
+                return apid__fail_oom();
+        for (i = 0; i < s->n_users; i++) {
+                const struct user *u = &s->users[i];
+
+                users[i] = (struct apid__snap_user_in){ u->name, u->gecos, u->home, u->key, u->sid, u->uid };
+                groups[n_groups++] = (struct apid__snap_group_in){ u->name, "", u->uid };
+        }
+        if (s->shared[0])
+                groups[n_groups++] = (struct apid__snap_group_in){ s->shared, s->members ? s->members : "",
+                                                                   s->shared_gid };
+        r = apid__snap_build(users, s->n_users, groups, n_groups, s->generation, APID__NSS_MAX_SNAPSHOT, &data,
+                             &out->size);
+        if (r == -ENOMEM)
+                return apid__fail_oom();
         /* No silent limit: a snapshot the module would not read is refused here. */
-        if (r == APID_OK && ftello(f) > (off_t)APID__NSS_MAX_SNAPSHOT)
-                r = apid__fail(APID_ERANGE, 0, "NSS snapshot: %lld bytes, more than the %u the NSS module reads",
-                               (long long)ftello(f), APID__NSS_MAX_SNAPSHOT);
-        return r;
+        if (r == -E2BIG)
+                return apid__fail(APID_ERANGE, 0, "NSS snapshot: more than the %u bytes the NSS module reads",
+                                  APID__NSS_MAX_SNAPSHOT);
+        if (r < 0)
+                return apid__fail(APID_EINVAL, 0, "NSS snapshot: an account the NSS module would refuse");
+        out->data = data;
+        return APID_OK;
 }
 
 /* ---- generation and publication ----
@@ -157,24 +207,20 @@ static int bump_generation(struct sqlite3 *db, uint64_t *gen)
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out)
 {
         struct snap s;
-        FILE *f;
         int r;
 
         memset(out, 0, sizeof(*out));
         r = bump_generation(db, &out->generation);
         if (r < 0)
                 return r;
-        f = open_memstream(&out->data, &out->size);
-        if (!f)
-                return apid__fail_oom();
         memset(&s, 0, sizeof(s));
         s.ctx = ctx;
         s.db = db;
         s.generation = out->generation;
-        r = fill(f, &s);
-        free(s.members);
-        if (fclose(f) != 0 && r == APID_OK)
-                r = apid__fail_oom();
+        r = apid__reg_accounts_each(db, add_account, &s);
+        if (r == APID_OK)
+                r = encode(&s, out);
+        snap_clear(&s);
         if (r < 0) {
                 free(out->data);
                 memset(out, 0, sizeof(*out));
@@ -188,23 +234,19 @@ void apid__nss_build_clear(struct apid__nss_build *b)
         memset(b, 0, sizeof(*b));
 }
 
-/* The generation of the snapshot in place (0: none, or unreadable). */
-static uint64_t published_generation(int dirfd)
+/* The generation of the snapshot in place (0: none, or not one readers
+ * would take). */
+static uint64_t published_generation(const char *dir)
 {
-        char head[64];
-        ssize_t n;
-        int fd = openat(dirfd, APID__NSS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        uint64_t g = 0;
+        struct apid__snap s;
+        char path[4200];
+        uint64_t g;
 
-        if (fd < 0)
+        snprintf(path, sizeof(path), "%s/" APID__NSS_FILE, dir);
+        if (apid__snap_open(path, 0, APID__NSS_MAX_SNAPSHOT, &s, NULL) < 0)
                 return 0;
-        n = read(fd, head, sizeof(head) - 1);
-        close(fd);
-        if (n <= 0)
-                return 0;
-        head[n] = '\0';
-        if (strncmp(head, SNAPSHOT_MAGIC "N\t", strlen(SNAPSHOT_MAGIC "N\t")) == 0)
-                g = strtoull(head + strlen(SNAPSHOT_MAGIC "N\t"), NULL, 10);
+        g = s.h->generation;
+        apid__snap_close(&s);
         return g;
 }
 
@@ -299,7 +341,7 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
                 goto out;
         }
         remove_litter(dirfd);
-        if (published_generation(dirfd) >= b->generation)
+        if (published_generation(dir) >= b->generation)
                 goto out; /* a later writer published already: its snapshot holds ours */
         if (write_temp(dirfd, b) < 0 || renameat(dirfd, TEMP_FILE, dirfd, APID__NSS_FILE) < 0) {
                 r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, APID__NSS_FILE, strerror(errno));

@@ -34,8 +34,9 @@ db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(db.execute("SELECT value FROM config WHERE name = 'nss.generation'").fetchone()[0])
 PY
 }
-snapshot_users() { awk -F '\t' '$1 == "P" && $7 != "" { print $2 }' "$state/nss-snapshot" | sort | paste -sd' '; }
-snapshot_generation() { awk -F '\t' '$1 == "N" { print $2 }' "$state/nss-snapshot"; }
+snap=$(dirname "$0")/snapshot.py
+snapshot_users() { /usr/bin/python3 "$snap" users "$state/nss-snapshot"; }
+snapshot_generation() { /usr/bin/python3 "$snap" generation "$state/nss-snapshot"; }
 litter() { cd "$state" && ls | grep -vxE 'registry\.db(-wal|-shm)?|nss-snapshot(\.lock)?' | paste -sd' '; }
 
 "$ctl" pool add web >/dev/null
