@@ -106,8 +106,9 @@ int apid__reg_account_insert(struct sqlite3 *db, const struct apid__account *a);
 int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__account *a, const char *pool_name,
                                                           int loads_profile, void *arg), void *arg);
 
-/* context.c: the cached registry connection and its lock. */
-struct sqlite3 **apid__ctx_db(apid_ctx *ctx);
+/* context.c: the cached registry connections (the writer's, or with
+ * readonly set the reader's) and their lock. */
+struct sqlite3 **apid__ctx_db(apid_ctx *ctx, int readonly);
 void apid__ctx_lock(apid_ctx *ctx);
 void apid__ctx_unlock(apid_ctx *ctx);
 

@@ -203,14 +203,6 @@ static void fix_modes(const char *dir)
         }
 }
 
-void apid__reg_close(apid_ctx *ctx)
-{
-        struct sqlite3 **db = apid__ctx_db(ctx);
-
-        if (*db)
-                sqlite3_close_v2(*db);
-        *db = NULL;
-}
 
 /* Readers write nothing, even as root. SQLite's unix VFS opens the -wal
  * O_RDWR|O_CREAT on a read-only connection and, when the process is root,
@@ -263,15 +255,95 @@ static void reader_guard(int on)
 
 /* SQLite shares one -shm mapping among all connections of a process to a
  * file; opened read-only by a reader it makes every writer of the process
- * fail ("attempt to write a readonly database"). So reader connections live
- * for one read transaction, and a process-wide gate keeps readers on
- * read-only connections and writers apart: either kind runs alongside its
- * own kind, a writer waits for the readers in flight, new readers wait for
- * the writers. A thread already inside a read passes (no nesting deadlock). */
+ * fail ("attempt to write a readonly database"). So a process-wide gate
+ * keeps readers on read-only connections and writers apart: either kind
+ * runs alongside its own kind, a writer waits for the readers in flight,
+ * new readers wait for the writers. A thread already inside a read passes
+ * (no nesting deadlock). Reader connections stay open in their context
+ * between reads (a lookup must not reopen SQLite), listed in ro_ctxs; a
+ * writer, once no reader is in flight, closes them all before it starts. */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static unsigned gate_readers, gate_writers;
 static _Thread_local unsigned gate_depth;
+static apid_ctx **ro_ctxs;
+static size_t ro_n, ro_cap;
+static pid_t ro_pid;
+
+static void reader_guard(int on);
+
+/* Under gate_lock. */
+static void ro_forget(apid_ctx *ctx)
+{
+        size_t i;
+
+        for (i = 0; i < ro_n; i++)
+                if (ro_ctxs[i] == ctx) {
+                        ro_ctxs[i] = ro_ctxs[--ro_n];
+                        return;
+                }
+}
+
+/* Under gate_lock, no reader in flight. */
+static void ro_close_all(void)
+{
+        size_t i;
+
+        if (ro_pid != getpid()) { /* a child: its parent's connections are not its own */
+                ro_n = 0;
+                ro_pid = getpid();
+        }
+        for (i = 0; i < ro_n; i++) {
+                struct sqlite3 **db = apid__ctx_db(ro_ctxs[i], 1);
+
+                if (*db) {
+                        reader_guard(1);
+                        sqlite3_close_v2(*db);
+                        reader_guard(0);
+                }
+                *db = NULL;
+        }
+        ro_n = 0;
+}
+
+/* Under gate_lock: remember ctx's reader connection. 0, or -1 out of memory. */
+static int ro_remember(apid_ctx *ctx)
+{
+        if (ro_pid != getpid()) {
+                ro_n = 0;
+                ro_pid = getpid();
+        }
+        if (ro_n == ro_cap) {
+                size_t cap = ro_cap ? ro_cap * 2 : 8;
+                apid_ctx **grown = realloc(ro_ctxs, cap * sizeof(*grown));
+
+                if (!grown)
+                        return -1;
+                ro_ctxs = grown;
+                ro_cap = cap;
+        }
+        ro_ctxs[ro_n++] = ctx;
+        return 0;
+}
+
+void apid__reg_close(apid_ctx *ctx)
+{
+        struct sqlite3 **db = apid__ctx_db(ctx, 0);
+
+        if (*db)
+                sqlite3_close_v2(*db);
+        *db = NULL;
+        pthread_mutex_lock(&gate_lock);
+        db = apid__ctx_db(ctx, 1);
+        if (*db) {
+                reader_guard(1);
+                sqlite3_close_v2(*db);
+                reader_guard(0);
+        }
+        *db = NULL;
+        ro_forget(ctx);
+        pthread_mutex_unlock(&gate_lock);
+}
 
 static void gate_enter(int write)
 {
@@ -280,6 +352,7 @@ static void gate_enter(int write)
                 gate_writers++;
                 while (gate_readers)
                         pthread_cond_wait(&gate_cond, &gate_lock);
+                ro_close_all();
         } else {
                 while (gate_writers && !gate_depth)
                         pthread_cond_wait(&gate_cond, &gate_lock);
@@ -377,7 +450,8 @@ static int reader_files_missing(const char *path)
 static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
-        struct sqlite3 **cached = apid__ctx_db(ctx);
+        struct sqlite3 **cached = apid__ctx_db(ctx, 0);
+        struct sqlite3 **cached_ro = apid__ctx_db(ctx, 1);
         _cleanup_free_ char *path = NULL;
         sqlite3 *db = NULL;
         int rc, r;
@@ -386,6 +460,10 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
          * -shm mapping is shared anyway, and it saves an open. */
         if (*cached) {
                 *out = *cached;
+                return APID_OK;
+        }
+        if (!write && *cached_ro) {
+                *out = *cached_ro;
                 return APID_OK;
         }
         if (asprintf(&path, "%s/%s", dir, REGISTRY_FILE) < 0) {
@@ -418,8 +496,21 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                 if (r < 0)
                         return r;
         }
-        if (!write && !reader_files_missing(path))
-                return reg_open_reader(path, out); /* the caller closes it after its transaction */
+        if (!write && !reader_files_missing(path)) {
+                r = reg_open_reader(path, &db);
+                if (r < 0)
+                        return r;
+                pthread_mutex_lock(&gate_lock);
+                if (ro_remember(ctx) < 0) {
+                        pthread_mutex_unlock(&gate_lock);
+                        sqlite3_close_v2(db);
+                        return apid__fail_oom();
+                }
+                *cached_ro = db;
+                pthread_mutex_unlock(&gate_lock);
+                *out = db;
+                return APID_OK;
+        }
         rc = sqlite3_open_v2(path, &db,
                              SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX |
                                      SQLITE_OPEN_NOFOLLOW,
@@ -467,7 +558,7 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         const char *dir = apid_ctx_get_state_dir(ctx);
         sqlite3 *db = NULL;
         struct apid__nss_build snap = { 0 };
-        int r, version, ephemeral = 0;
+        int r, version, ephemeral = 0; /* ephemeral: on the reader connection */
 
         apid__ctx_lock(ctx);
         gate_enter(write);
@@ -485,7 +576,7 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         r = reg_open(ctx, write, create, &db);
         if (r < 0)
                 goto out;
-        ephemeral = db != *apid__ctx_db(ctx);
+        ephemeral = db == *apid__ctx_db(ctx, 1);
         if (write)
                 fix_modes(dir); /* writers only: a reader changes nothing */
         reader_guard(ephemeral); /* the -wal and -shm are opened on the first read */
@@ -522,8 +613,6 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                           apid_error_message());
 out:
         apid__nss_build_clear(&snap);
-        if (ephemeral)
-                sqlite3_close_v2(db);
         reader_guard(0);
         gate_leave(write);
         apid__ctx_unlock(ctx);
