@@ -266,11 +266,38 @@ static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static unsigned gate_readers, gate_writers;
 static _Thread_local unsigned gate_depth;
-static apid_ctx **ro_ctxs;
+struct ro_entry {
+        apid_ctx *ctx;
+        sqlite3 *db;
+};
+static struct ro_entry *ro_list;
 static size_t ro_n, ro_cap;
 static pid_t ro_pid;
 
 static void reader_guard(int on);
+
+static void close_reader(sqlite3 *db)
+{
+        reader_guard(1);
+        sqlite3_close_v2(db);
+        reader_guard(0);
+}
+
+/* Under gate_lock. In a child after fork(), the parent's reader connections
+ * are closed (a read-only connection writes, syncs and checkpoints nothing,
+ * and fcntl locks are not inherited, so the parent's stay): left open, their
+ * read-only -shm mapping, inherited, would make the child's writers fail. */
+static void ro_after_fork(void)
+{
+        size_t i;
+
+        if (ro_pid == getpid())
+                return;
+        for (i = 0; i < ro_n; i++)
+                close_reader(ro_list[i].db);
+        ro_n = 0;
+        ro_pid = getpid();
+}
 
 /* Under gate_lock. */
 static void ro_forget(apid_ctx *ctx)
@@ -278,8 +305,8 @@ static void ro_forget(apid_ctx *ctx)
         size_t i;
 
         for (i = 0; i < ro_n; i++)
-                if (ro_ctxs[i] == ctx) {
-                        ro_ctxs[i] = ro_ctxs[--ro_n];
+                if (ro_list[i].ctx == ctx) {
+                        ro_list[i] = ro_list[--ro_n];
                         return;
                 }
 }
@@ -289,40 +316,28 @@ static void ro_close_all(void)
 {
         size_t i;
 
-        if (ro_pid != getpid()) { /* a child: its parent's connections are not its own */
-                ro_n = 0;
-                ro_pid = getpid();
-        }
+        ro_after_fork();
         for (i = 0; i < ro_n; i++) {
-                struct sqlite3 **db = apid__ctx_db(ro_ctxs[i], 1);
-
-                if (*db) {
-                        reader_guard(1);
-                        sqlite3_close_v2(*db);
-                        reader_guard(0);
-                }
-                *db = NULL;
+                close_reader(ro_list[i].db);
+                *apid__ctx_db(ro_list[i].ctx, 1) = NULL;
         }
         ro_n = 0;
 }
 
 /* Under gate_lock: remember ctx's reader connection. 0, or -1 out of memory. */
-static int ro_remember(apid_ctx *ctx)
+static int ro_remember(apid_ctx *ctx, sqlite3 *db)
 {
-        if (ro_pid != getpid()) {
-                ro_n = 0;
-                ro_pid = getpid();
-        }
+        ro_after_fork();
         if (ro_n == ro_cap) {
                 size_t cap = ro_cap ? ro_cap * 2 : 8;
-                apid_ctx **grown = realloc(ro_ctxs, cap * sizeof(*grown));
+                struct ro_entry *grown = realloc(ro_list, cap * sizeof(*grown));
 
                 if (!grown)
                         return -1;
-                ro_ctxs = grown;
+                ro_list = grown;
                 ro_cap = cap;
         }
-        ro_ctxs[ro_n++] = ctx;
+        ro_list[ro_n++] = (struct ro_entry){ ctx, db };
         return 0;
 }
 
@@ -334,12 +349,10 @@ void apid__reg_close(apid_ctx *ctx)
                 sqlite3_close_v2(*db);
         *db = NULL;
         pthread_mutex_lock(&gate_lock);
+        ro_after_fork();
         db = apid__ctx_db(ctx, 1);
-        if (*db) {
-                reader_guard(1);
-                sqlite3_close_v2(*db);
-                reader_guard(0);
-        }
+        if (*db)
+                close_reader(*db);
         *db = NULL;
         ro_forget(ctx);
         pthread_mutex_unlock(&gate_lock);
@@ -356,6 +369,7 @@ static void gate_enter(int write)
         } else {
                 while (gate_writers && !gate_depth)
                         pthread_cond_wait(&gate_cond, &gate_lock);
+                ro_after_fork();
                 gate_readers++;
                 gate_depth++;
         }
@@ -501,7 +515,7 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                 if (r < 0)
                         return r;
                 pthread_mutex_lock(&gate_lock);
-                if (ro_remember(ctx) < 0) {
+                if (ro_remember(ctx, db) < 0) {
                         pthread_mutex_unlock(&gate_lock);
                         sqlite3_close_v2(db);
                         return apid__fail_oom();
