@@ -11,8 +11,9 @@
  *   writable by anybody else, and trusts nothing in it: every field is
  *   checked, and it never answers for an id below 65536 (root, system and
  *   regular users cannot be shadowed through it);
- * - takes no lock and never waits: a missing snapshot is "not found" at the
- *   cost of one failed open(); the open is O_NONBLOCK, so a FIFO or a device
+ * - never waits: a missing snapshot is "not found" at the cost of one
+ *   failed open(); the mapping is kept between lookups and checked with one
+ *   stat() (snapshot_acquire), behind a trylock, never a wait; the open is O_NONBLOCK, so a FIFO or a device
  *   put in the snapshot's place cannot block it (issue 15), and fstat()
  *   refuses anything but a regular file before a byte is read;
  * - reads the snapshot's binary format (lib/store/snapshot.h) through the
@@ -52,6 +53,52 @@
 static int snapshot_open(struct apid__snap *s)
 {
         return apid__snap_open(APID_NSS_SNAPSHOT, 1, MAX_SNAPSHOT, s, NULL);
+}
+
+/* The mapping kept between lookups: the library replaces the snapshot by
+ * rename, so a mapped one never changes under us; a stat() per lookup tells
+ * whether the file in place is still the one mapped (device, inode, size,
+ * mtime and ctime, which a chmod or chown changes too); if not, it is
+ * opened and checked again as on a first lookup. A thread that finds the
+ * cache busy (or a child forked while another thread held it) maps the
+ * file for itself: no lookup waits on another. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct apid__snap cache;
+static struct stat cache_st;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* A checked snapshot for one lookup; release it with snapshot_release(). */
+static int snapshot_acquire(struct apid__snap *s, int *cached)
+{
+        struct stat st;
+
+        *cached = 0;
+        if (pthread_mutex_trylock(&cache_lock) != 0)
+                return snapshot_open(s);
+        if (!cache.data || stat(APID_NSS_SNAPSHOT, &st) < 0 || !same_file(&st, &cache_st)) {
+                apid__snap_close(&cache);
+                if (apid__snap_open(APID_NSS_SNAPSHOT, 1, MAX_SNAPSHOT, &cache, &cache_st) < 0) {
+                        pthread_mutex_unlock(&cache_lock);
+                        return -1;
+                }
+        }
+        *s = cache;
+        *cached = 1;
+        return 0;
+}
+
+static void snapshot_release(struct apid__snap *s, int cached)
+{
+        if (cached)
+                pthread_mutex_unlock(&cache_lock);
+        else
+                apid__snap_close(s);
 }
 
 /* One checked record, as the fill functions take it. */
@@ -162,10 +209,11 @@ EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd
         struct apid__snap_user u;
         struct entry e;
         enum nss_status st = NSS_STATUS_NOTFOUND;
+        int cached;
         char *key = pool_key(name); /* "IIS APPPOOL\<pool>" resolves too */
         int found;
 
-        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_open(&s) < 0) {
+        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_acquire(&s, &cached) < 0) {
                 free(key);
                 return NSS_STATUS_NOTFOUND;
         }
@@ -175,7 +223,7 @@ EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd
                 user_entry(&u, &e);
                 st = fill_passwd(&e, pw, buf, len, errnop);
         }
-        apid__snap_close(&s);
+        snapshot_release(&s, cached);
         free(key);
         return st;
 }
@@ -187,14 +235,15 @@ EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, c
         struct apid__snap_user u;
         struct entry e;
         enum nss_status st = NSS_STATUS_NOTFOUND;
+        int cached;
 
-        if (uid < APID__SNAP_MIN_ID || uid > APID__SNAP_MAX_ID || snapshot_open(&s) < 0)
+        if (uid < APID__SNAP_MIN_ID || uid > APID__SNAP_MAX_ID || snapshot_acquire(&s, &cached) < 0)
                 return NSS_STATUS_NOTFOUND;
         if (apid__snap_find_user(&s, APID__SNAP_BY_UID, NULL, (uint32_t)uid, &u) == 0) {
                 user_entry(&u, &e);
                 st = fill_passwd(&e, pw, buf, len, errnop);
         }
-        apid__snap_close(&s);
+        snapshot_release(&s, cached);
         return st;
 }
 
@@ -208,9 +257,10 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
         struct apid__snap_group g;
         struct entry e;
         enum nss_status st = NSS_STATUS_NOTFOUND;
+        int cached;
         char *key = pool_key(name); /* "IIS APPPOOL\<pool>": the pool's group, named as its user */
 
-        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_open(&s) < 0) {
+        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_acquire(&s, &cached) < 0) {
                 free(key);
                 return NSS_STATUS_NOTFOUND;
         }
@@ -221,7 +271,7 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
                 group_entry(&g, &e);
                 st = fill_group(&e, gr, buf, len, errnop);
         }
-        apid__snap_close(&s);
+        snapshot_release(&s, cached);
         free(key);
         return st;
 }
@@ -233,14 +283,15 @@ EXPORT enum nss_status _nss_apppoolid_getgrgid_r(gid_t gid, struct group *gr, ch
         struct apid__snap_group g;
         struct entry e;
         enum nss_status st = NSS_STATUS_NOTFOUND;
+        int cached;
 
-        if (gid < APID__SNAP_MIN_ID || gid > APID__SNAP_MAX_ID || snapshot_open(&s) < 0)
+        if (gid < APID__SNAP_MIN_ID || gid > APID__SNAP_MAX_ID || snapshot_acquire(&s, &cached) < 0)
                 return NSS_STATUS_NOTFOUND;
         if (apid__snap_find_group(&s, APID__SNAP_BY_UID, NULL, (uint32_t)gid, &g) == 0) {
                 group_entry(&g, &e);
                 st = fill_group(&e, gr, buf, len, errnop);
         }
-        apid__snap_close(&s);
+        snapshot_release(&s, cached);
         return st;
 }
 
