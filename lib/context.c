@@ -20,16 +20,20 @@ struct apid_ctx {
         void *log_userdata;
         int log_level;
         pthread_mutex_t lock;   /* serialises registry transactions on db */
-        struct sqlite3 *db;     /* the registry connection, opened on first use */
-        pid_t db_pid;           /* the process that opened db: never reuse it after fork() */
+        struct sqlite3 *db;     /* the registry connection for writes, opened on first write */
+        struct sqlite3 *db_ro;  /* a read-only one for reads (lib/registry.c may close it) */
+        pid_t db_pid;           /* the process that opened them: never reuse them after fork() */
 };
 
-struct sqlite3 **apid__ctx_db(apid_ctx *ctx)
+struct sqlite3 **apid__ctx_db(apid_ctx *ctx, int readonly)
 {
-        if (ctx->db && ctx->db_pid != getpid())
-                ctx->db = NULL; /* a connection must not cross fork(); the parent keeps its own */
+        if ((ctx->db || ctx->db_ro) && ctx->db_pid != getpid()) {
+                /* a connection must not cross fork(); the parent keeps its own */
+                ctx->db = NULL;
+                ctx->db_ro = NULL;
+        }
         ctx->db_pid = getpid();
-        return &ctx->db;
+        return readonly ? &ctx->db_ro : &ctx->db;
 }
 
 void apid__ctx_lock(apid_ctx *ctx)

@@ -134,8 +134,9 @@ int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__acc
 int apid__import_record(apid_ctx *ctx, struct sqlite3 *db, char *line);
 int apid__import_complete(apid_ctx *ctx, struct sqlite3 *db);
 
-/* context.c: the cached registry connection and its lock. */
-struct sqlite3 **apid__ctx_db(apid_ctx *ctx);
+/* context.c: the cached registry connections (the writer's, or with
+ * readonly set the reader's) and their lock. */
+struct sqlite3 **apid__ctx_db(apid_ctx *ctx, int readonly);
 void apid__ctx_lock(apid_ctx *ctx);
 void apid__ctx_unlock(apid_ctx *ctx);
 
@@ -202,7 +203,18 @@ int apid__profile_remove(const char *root, const char *user);
  * 200,000 pools. The writer refuses to write a bigger one rather than have
  * the module ignore it. */
 #define APID__NSS_MAX_SNAPSHOT (64u << 20)
-int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db);
+/* Inside a write transaction: bump the registry's snapshot generation and
+ * build the snapshot of what the transaction will commit, in memory. */
+struct apid__nss_build {
+        char *data;
+        size_t size;
+        uint64_t generation;
+};
+int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
+/* After COMMIT: put it in place atomically, unless a newer generation is
+ * there already. Never called for a transaction that did not commit. */
+int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b);
+void apid__nss_build_clear(struct apid__nss_build *b);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by
  * name, in a read transaction (for when the NSS module is not enabled). */

@@ -1,30 +1,47 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The NSS snapshot: a small text file beside the registry that
- * libnss_apppoolid reads, so that getent, id, ls and ps show pool identities
- * without loading SQLite into every process. It is rewritten, atomically,
- * inside every registry write transaction.
+/* The NSS snapshot: a file beside the registry that libnss_apppoolid (and
+ * the library's own lookups) read, so that getent, id, ls and ps show pool
+ * identities without loading SQLite into every process. Its format, indexed
+ * and checked by every reader, is lib/store/snapshot.h. It is built inside
+ * every registry write transaction and published, atomically, after its
+ * COMMIT, with the registry's generation number in its header.
  *
- *   apppoolid-nss 1
- *   P<TAB>user<TAB>uid<TAB>gid<TAB>gecos<TAB>home<TAB>pool key
- *   G<TAB>group<TAB>gid<TAB>member,member,...
- *
- * Fields never hold a tab, a newline or a colon: pool names cannot contain
- * control characters or ':', and user names are [a-z0-9_-]. */
+ * For each pool (and provisioned LocalService/NetworkService account): a
+ * user (gecos its account name, home its profile or /nonexistent, key its
+ * canonical pool name) and a group of the same name and id; and the
+ * provisioned shared group, every pool user a member. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
+#include "store/snapshot.h"
 
 #define NO_HOME "/nonexistent"
+
+/* One user of the snapshot, its strings owned here. */
+struct user {
+        char *gecos, *home, *key;
+        char name[33];
+        char sid[APID_SID_MAX_STRING + 1];
+        uint32_t uid;
+};
 
 struct snap {
         apid_ctx *ctx;
         struct sqlite3 *db;
-        FILE *f;
+        struct user *users;
+        size_t n_users;
         char *members;   /* pool users, for the provisioned shared group */
         size_t members_len;
         char shared[33]; /* the provisioned shared group's name, if any */
         uint32_t shared_gid;
+        uint64_t generation;
 };
 
 static int add_member(struct snap *s, const char *user)
@@ -42,13 +59,14 @@ static int add_member(struct snap *s, const char *user)
         return APID_OK;
 }
 
-static int write_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+static int add_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
 {
         struct snap *s = arg;
         _cleanup_free_ char *key = NULL;
         _cleanup_free_ char *home = NULL;
-        const char *gecos;
         char account[APID_POOL_NAME_MAX * 4 + 16];
+        struct user *u;
+        const char *gecos;
         int r;
 
         if (a->kind == APID__ACCOUNT_GROUP) {
@@ -82,43 +100,261 @@ static int write_account(const struct apid__account *a, const char *pool_name, i
                 if (r < 0)
                         return r;
         }
-        fprintf(s->f, "P\t%s\t%u\t%u\t%s\t%s\t%s\n", a->user, a->uid, a->uid, gecos, home ? home : NO_HOME,
-                key ? key : "");
-        fprintf(s->f, "G\t%s\t%u\t\n", a->user, a->uid);
+        u = realloc(s->users, (s->n_users + 1) * sizeof(*u));
+        if (!u)
+                return apid__fail_oom();
+        s->users = u;
+        u += s->n_users;
+        memset(u, 0, sizeof(*u));
+        u->gecos = strdup(gecos);
+        u->home = strdup(home ? home : NO_HOME);
+        u->key = strdup(key ? key : "");
+        s->n_users++;
+        if (!u->gecos || !u->home || !u->key)
+                return apid__fail_oom();
+        snprintf(u->name, sizeof(u->name), "%s", a->user);
+        snprintf(u->sid, sizeof(u->sid), "%s", a->sid);
+        u->uid = a->uid;
         return APID_OK;
 }
 
-static int fill(FILE *f, void *arg)
+static void snap_clear(struct snap *s)
 {
-        struct snap *s = arg;
-        int r;
+        size_t i;
 
-        s->f = f;
-        fprintf(f, "apppoolid-nss 1\n");
-        r = apid__reg_accounts_each(s->db, write_account, s);
-        if (r == APID_OK && s->shared[0])
-                fprintf(f, "G\t%s\t%u\t%s\n", s->shared, s->shared_gid, s->members ? s->members : "");
-        /* No silent limit: a snapshot the module would not read is refused here. */
-        if (r == APID_OK && ftello(f) > (off_t)APID__NSS_MAX_SNAPSHOT)
-                r = apid__fail(APID_ERANGE, 0, "NSS snapshot: %lld bytes, more than the %u the NSS module reads",
-                               (long long)ftello(f), APID__NSS_MAX_SNAPSHOT);
-        return r;
+        for (i = 0; i < s->n_users; i++) {
+                free(s->users[i].gecos);
+                free(s->users[i].home);
+                free(s->users[i].key);
+        }
+        free(s->users);
+        free(s->members);
 }
 
-int apid__nss_snapshot_write(apid_ctx *ctx, struct sqlite3 *db)
+/* Build the snapshot of s's accounts. */
+static int encode(struct snap *s, struct apid__nss_build *out)
 {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ struct apid__snap_user_in *users = calloc(s->n_users + 1, sizeof(*users));
+        _cleanup_free_ struct apid__snap_group_in *groups = calloc(s->n_users + 2, sizeof(*groups));
+        size_t i, n_groups = 0;
+        void *data;
+        int r;
+
+        if (!users || !groups)
+                return apid__fail_oom();
+        for (i = 0; i < s->n_users; i++) {
+                const struct user *u = &s->users[i];
+
+                users[i] = (struct apid__snap_user_in){ u->name, u->gecos, u->home, u->key, u->sid, u->uid };
+                groups[n_groups++] = (struct apid__snap_group_in){ u->name, "", u->uid };
+        }
+        if (s->shared[0])
+                groups[n_groups++] = (struct apid__snap_group_in){ s->shared, s->members ? s->members : "",
+                                                                   s->shared_gid };
+        r = apid__snap_build(users, s->n_users, groups, n_groups, s->generation, APID__NSS_MAX_SNAPSHOT, &data,
+                             &out->size);
+        if (r == -ENOMEM)
+                return apid__fail_oom();
+        /* No silent limit: a snapshot the module would not read is refused here. */
+        if (r == -E2BIG)
+                return apid__fail(APID_ERANGE, 0, "NSS snapshot: more than the %u bytes the NSS module reads",
+                                  APID__NSS_MAX_SNAPSHOT);
+        if (r < 0)
+                return apid__fail(APID_EINVAL, 0, "NSS snapshot: an account the NSS module would refuse");
+        out->data = data;
+        return APID_OK;
+}
+
+/* ---- generation and publication ----
+ *
+ * Every write transaction bumps the generation (config row nss.generation)
+ * and builds the snapshot of what it is about to commit, in memory: a
+ * snapshot that cannot be built (too big, a bad profile path) rolls the
+ * write back, as before. Only after COMMIT is it published (issue 17: it
+ * used to be renamed into place before COMMIT, so a failed commit published
+ * accounts that did not exist). Publishing takes the lock file, and writes
+ * the snapshot only when its generation is newer than the one in place: two
+ * writers that commit 5 then 6 and publish 6 then 5 leave 6. A writer killed
+ * between COMMIT and publication leaves the previous generation, which the
+ * next writer's newer one replaces. The file is written through O_TMPFILE
+ * and linked in only when complete, so a writer killed mid-write leaves
+ * nothing; a named temporary (no O_TMPFILE) is made only under the lock, and
+ * the next publisher removes one left by a killed writer. */
+#define GENERATION_ROW "nss.generation"
+#define LOCK_FILE APID__NSS_FILE ".lock"
+#define TEMP_FILE APID__NSS_FILE ".tmp"
+
+static int bump_generation(struct sqlite3 *db, uint64_t *gen)
+{
+        _cleanup_free_ char *v = NULL;
+        char text[24];
+        uint64_t g = 0;
+        int r;
+
+        r = apid__reg_config_get(db, GENERATION_ROW, &v);
+        if (r < 0 && r != APID_ENOTFOUND)
+                return r;
+        if (r == APID_OK)
+                g = strtoull(v, NULL, 10);
+        g++;
+        snprintf(text, sizeof(text), "%llu", (unsigned long long)g);
+        r = apid__reg_config_set(db, GENERATION_ROW, text);
+        if (r < 0)
+                return r;
+        *gen = g;
+        return APID_OK;
+}
+
+int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out)
+{
         struct snap s;
         int r;
 
-        if (asprintf(&path, "%s/" APID__NSS_FILE, apid_ctx_get_state_dir(ctx)) < 0) {
-                path = NULL;
-                return apid__fail_oom();
-        }
+        memset(out, 0, sizeof(*out));
+        r = bump_generation(db, &out->generation);
+        if (r < 0)
+                return r;
         memset(&s, 0, sizeof(s));
         s.ctx = ctx;
         s.db = db;
-        r = apid__write_atomic(path, "NSS snapshot", 0644, fill, &s);
-        free(s.members);
+        s.generation = out->generation;
+        r = apid__reg_accounts_each(db, add_account, &s);
+        if (r == APID_OK)
+                r = encode(&s, out);
+        snap_clear(&s);
+        if (r < 0) {
+                free(out->data);
+                memset(out, 0, sizeof(*out));
+        }
+        return r;
+}
+
+void apid__nss_build_clear(struct apid__nss_build *b)
+{
+        free(b->data);
+        memset(b, 0, sizeof(*b));
+}
+
+/* The generation of the snapshot in place (0: none, or not one readers
+ * would take). */
+static uint64_t published_generation(const char *dir)
+{
+        struct apid__snap s;
+        char path[4200];
+        uint64_t g;
+
+        snprintf(path, sizeof(path), "%s/" APID__NSS_FILE, dir);
+        if (apid__snap_open(path, 0, APID__NSS_MAX_SNAPSHOT, &s, NULL) < 0)
+                return 0;
+        g = s.h->generation;
+        apid__snap_close(&s);
+        return g;
+}
+
+/* Remove what a publisher killed mid-write left: the named temporary, and
+ * the mkstemp() names ("nss-snapshot.XXXXXX") of older versions. Only under
+ * the lock, which every publisher holds while it has a temporary. */
+static void remove_litter(int dirfd)
+{
+        DIR *d;
+        struct dirent *e;
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        while ((e = readdir(d))) {
+                const char *n = e->d_name;
+                size_t base = strlen(APID__NSS_FILE ".");
+
+                if (strncmp(n, APID__NSS_FILE ".", base) != 0 || strcmp(n, LOCK_FILE) == 0)
+                        continue;
+                if (strcmp(n, TEMP_FILE) == 0 || strlen(n + base) == 6)
+                        (void)unlinkat(dirfd, n, 0);
+        }
+        closedir(d);
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+        while (size) {
+                ssize_t n = write(fd, data, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                data += n;
+                size -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Write b into a new TEMP_FILE in dirfd, complete and synced: through
+ * O_TMPFILE, linked in once written, or (no O_TMPFILE) created by name. */
+static int write_temp(int dirfd, const struct apid__nss_build *b)
+{
+        char proc[64];
+        int fd, linked = 0;
+
+        fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                fd = openat(dirfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (fd < 0)
+                        return -1;
+                linked = 1;
+        }
+        if (fchmod(fd, 0644) < 0 || write_all(fd, b->data, b->size) < 0 || fsync(fd) < 0)
+                goto fail;
+        if (!linked) {
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                if (linkat(AT_FDCWD, proc, dirfd, TEMP_FILE, AT_SYMLINK_FOLLOW) < 0)
+                        goto fail;
+        }
+        close(fd);
+        return 0;
+fail: {
+        int e = errno;
+
+        close(fd);
+        if (linked)
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+        errno = e;
+        return -1;
+}
+}
+
+int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
+{
+        const char *dir = apid_ctx_get_state_dir(ctx);
+        int dirfd, lockfd = -1, r = APID_OK;
+
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return apid__fail(APID_ESYS, errno, "NSS snapshot in %s: %s", dir, strerror(errno));
+        lockfd = openat(dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot lock %s/%s: %s", dir, LOCK_FILE, strerror(errno));
+                goto out;
+        }
+        remove_litter(dirfd);
+        if (published_generation(dir) >= b->generation)
+                goto out; /* a later writer published already: its snapshot holds ours */
+        if (write_temp(dirfd, b) < 0 || renameat(dirfd, TEMP_FILE, dirfd, APID__NSS_FILE) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, APID__NSS_FILE, strerror(errno));
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+                goto out;
+        }
+        (void)fsync(dirfd); /* the rename, durable */
+        apid__log(ctx, APID_LOG_DEBUG, "NSS snapshot generation %llu published",
+                  (unsigned long long)b->generation);
+out:
+        if (lockfd >= 0)
+                close(lockfd); /* drops the lock */
+        close(dirfd);
         return r;
 }

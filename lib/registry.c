@@ -4,6 +4,7 @@
  * mutation one BEGIN IMMEDIATE transaction. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,25 +204,281 @@ static void fix_modes(const char *dir)
         }
 }
 
+
+/* Readers write nothing, even as root. SQLite's unix VFS opens the -wal
+ * O_RDWR|O_CREAT on a read-only connection and, when the process is root,
+ * fchown()s the -wal and -shm to the database's owner on every open. Both
+ * go through its replaceable system calls: while this thread runs a
+ * reader's open or transaction (reader_thread set), "open" refuses write
+ * access with EROFS, as a read-only mount would (SQLite then opens the file
+ * read-only, which it supports), and "fchown" does nothing. Every other
+ * thread and connection, and every writer, goes straight through. */
+static _Thread_local int reader_thread;
+static sqlite3_syscall_ptr real_open, real_fchown;
+
+static int guarded_open(const char *path, int flags, mode_t mode)
+{
+        if (reader_thread && (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC))) {
+                errno = EROFS;
+                return -1;
+        }
+        return ((int (*)(const char *, int, mode_t))(void (*)(void))real_open)(path, flags, mode);
+}
+
+static int guarded_fchown(int fd, uid_t uid, gid_t gid)
+{
+        if (reader_thread)
+                return 0;
+        return ((int (*)(int, uid_t, gid_t))(void (*)(void))real_fchown)(fd, uid, gid);
+}
+
+static void install_guard(void)
+{
+        sqlite3_vfs *vfs = sqlite3_vfs_find("unix");
+
+        if (!vfs || vfs->iVersion < 3 || !vfs->xGetSystemCall || !vfs->xSetSystemCall)
+                return;
+        real_open = vfs->xGetSystemCall(vfs, "open");
+        real_fchown = vfs->xGetSystemCall(vfs, "fchown");
+        if (real_open && vfs->xSetSystemCall(vfs, "open", (sqlite3_syscall_ptr)guarded_open) != SQLITE_OK)
+                real_open = NULL;
+        if (real_fchown && vfs->xSetSystemCall(vfs, "fchown", (sqlite3_syscall_ptr)guarded_fchown) != SQLITE_OK)
+                real_fchown = NULL;
+}
+
+static void reader_guard(int on)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+        pthread_once(&once, install_guard);
+        reader_thread = on;
+}
+
+/* SQLite shares one -shm mapping among all connections of a process to a
+ * file; opened read-only by a reader it makes every writer of the process
+ * fail ("attempt to write a readonly database"). So a process-wide gate
+ * keeps readers on read-only connections and writers apart: either kind
+ * runs alongside its own kind, a writer waits for the readers in flight,
+ * new readers wait for the writers. A thread already inside a read passes
+ * (no nesting deadlock). Reader connections stay open in their context
+ * between reads (a lookup must not reopen SQLite), listed in ro_ctxs; a
+ * writer, once no reader is in flight, closes them all before it starts. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static unsigned gate_readers, gate_writers;
+static _Thread_local unsigned gate_depth;
+struct ro_entry {
+        apid_ctx *ctx;
+        sqlite3 *db;
+};
+static struct ro_entry *ro_list;
+static size_t ro_n, ro_cap;
+static pid_t ro_pid;
+
+static void reader_guard(int on);
+
+static void close_reader(sqlite3 *db)
+{
+        reader_guard(1);
+        sqlite3_close_v2(db);
+        reader_guard(0);
+}
+
+/* Under gate_lock. In a child after fork(), the parent's reader connections
+ * are closed (a read-only connection writes, syncs and checkpoints nothing,
+ * and fcntl locks are not inherited, so the parent's stay): left open, their
+ * read-only -shm mapping, inherited, would make the child's writers fail. */
+static void ro_after_fork(void)
+{
+        size_t i;
+
+        if (ro_pid == getpid())
+                return;
+        for (i = 0; i < ro_n; i++)
+                close_reader(ro_list[i].db);
+        ro_n = 0;
+        ro_pid = getpid();
+}
+
+/* Under gate_lock. */
+static void ro_forget(apid_ctx *ctx)
+{
+        size_t i;
+
+        for (i = 0; i < ro_n; i++)
+                if (ro_list[i].ctx == ctx) {
+                        ro_list[i] = ro_list[--ro_n];
+                        return;
+                }
+}
+
+/* Under gate_lock, no reader in flight. */
+static void ro_close_all(void)
+{
+        size_t i;
+
+        ro_after_fork();
+        for (i = 0; i < ro_n; i++) {
+                close_reader(ro_list[i].db);
+                *apid__ctx_db(ro_list[i].ctx, 1) = NULL;
+        }
+        ro_n = 0;
+}
+
+/* Under gate_lock: remember ctx's reader connection. 0, or -1 out of memory. */
+static int ro_remember(apid_ctx *ctx, sqlite3 *db)
+{
+        ro_after_fork();
+        if (ro_n == ro_cap) {
+                size_t cap = ro_cap ? ro_cap * 2 : 8;
+                struct ro_entry *grown = realloc(ro_list, cap * sizeof(*grown));
+
+                if (!grown)
+                        return -1;
+                ro_list = grown;
+                ro_cap = cap;
+        }
+        ro_list[ro_n++] = (struct ro_entry){ ctx, db };
+        return 0;
+}
+
 void apid__reg_close(apid_ctx *ctx)
 {
-        struct sqlite3 **db = apid__ctx_db(ctx);
+        struct sqlite3 **db = apid__ctx_db(ctx, 0);
 
         if (*db)
                 sqlite3_close_v2(*db);
         *db = NULL;
+        pthread_mutex_lock(&gate_lock);
+        ro_after_fork();
+        db = apid__ctx_db(ctx, 1);
+        if (*db)
+                close_reader(*db);
+        *db = NULL;
+        ro_forget(ctx);
+        pthread_mutex_unlock(&gate_lock);
 }
 
-static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
+static void gate_enter(int write)
+{
+        pthread_mutex_lock(&gate_lock);
+        if (write) {
+                gate_writers++;
+                while (gate_readers)
+                        pthread_cond_wait(&gate_cond, &gate_lock);
+                ro_close_all();
+        } else {
+                while (gate_writers && !gate_depth)
+                        pthread_cond_wait(&gate_cond, &gate_lock);
+                ro_after_fork();
+                gate_readers++;
+                gate_depth++;
+        }
+        pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_leave(int write)
+{
+        pthread_mutex_lock(&gate_lock);
+        if (write) {
+                gate_writers--;
+        } else {
+                gate_readers--;
+                gate_depth--;
+        }
+        pthread_cond_broadcast(&gate_cond);
+        pthread_mutex_unlock(&gate_lock);
+}
+
+/* "file:" URI of path, with the characters a URI gives meaning to escaped. */
+static char *file_uri(const char *path, const char *query)
+{
+        size_t n = strlen(path), i, o = 0;
+        char *uri = malloc(3 * n + strlen(query) + 8);
+
+        if (!uri)
+                return NULL;
+        o += (size_t)sprintf(uri, "file:");
+        for (i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)path[i];
+
+                if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f)
+                        o += (size_t)sprintf(uri + o, "%%%02X", c);
+                else
+                        uri[o++] = (char)c;
+        }
+        sprintf(uri + o, "%s", query);
+        return uri;
+}
+
+/* A reader's connection writes nothing under the state directory (issue
+ * 17): mode=ro opens the database read-only, readonly_shm=1 opens the -shm
+ * read-only too (without it SQLite opens it O_RDWR|O_CREAT, fchown()s it
+ * when root and writes a byte into each of its pages), and
+ * NO_CKPT_ON_CLOSE keeps the last connection to close from checkpointing
+ * the WAL into registry.db (11 pwrite64 and 2 fdatasync per `apppoolctl
+ * run`). With no writer attached SQLite reads the WAL into heap memory
+ * instead of the shared index; it still sees every committed change. */
+static int reg_open_reader(const char *path, sqlite3 **out)
+{
+        _cleanup_free_ char *uri = file_uri(path, "?mode=ro&readonly_shm=1");
+        sqlite3 *db = NULL;
+        int rc, r;
+
+        if (!uri)
+                return apid__fail_oom();
+        reader_guard(1);
+        rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX |
+                                               SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        if (rc != SQLITE_OK) {
+                r = db_fail(db, rc, "opening");
+                sqlite3_close_v2(db);
+                reader_guard(0);
+                return r;
+        }
+        reader_guard(0);
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        sqlite3_extended_result_codes(db, 1);
+        *out = db;
+        return APID_OK;
+}
+
+/* The -wal and -shm that writers keep (SQLITE_FCNTL_PERSIST_WAL) are
+ * missing only for a registry no writer of this library has opened since
+ * it was copied into place: a read-only reader cannot start without them,
+ * so that first read opens as a writer and they are made, once. */
+static int reader_files_missing(const char *path)
+{
+        char aux[4200];
+
+        snprintf(aux, sizeof(aux), "%s-wal", path);
+        if (access(aux, F_OK) < 0 && errno == ENOENT)
+                return access(path, W_OK) == 0;
+        snprintf(aux, sizeof(aux), "%s-shm", path);
+        if (access(aux, F_OK) < 0 && errno == ENOENT)
+                return access(path, W_OK) == 0;
+        return 0;
+}
+
+static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
-        struct sqlite3 **cached = apid__ctx_db(ctx);
+        struct sqlite3 **cached = apid__ctx_db(ctx, 0);
+        struct sqlite3 **cached_ro = apid__ctx_db(ctx, 1);
         _cleanup_free_ char *path = NULL;
         sqlite3 *db = NULL;
-        int rc, r, readonly;
+        int rc, r;
 
+        /* A process that writes reads through its writer's connection: its
+         * -shm mapping is shared anyway, and it saves an open. */
         if (*cached) {
                 *out = *cached;
+                return APID_OK;
+        }
+        if (!write && *cached_ro) {
+                *out = *cached_ro;
                 return APID_OK;
         }
         if (asprintf(&path, "%s/%s", dir, REGISTRY_FILE) < 0) {
@@ -254,12 +511,24 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 if (r < 0)
                         return r;
         }
-        /* A registry this process may not write (a user reading the system
-         * one) is opened read-only: it can list and look up, not change. */
-        readonly = !create && access(path, W_OK) < 0;
+        if (!write && !reader_files_missing(path)) {
+                r = reg_open_reader(path, &db);
+                if (r < 0)
+                        return r;
+                pthread_mutex_lock(&gate_lock);
+                if (ro_remember(ctx, db) < 0) {
+                        pthread_mutex_unlock(&gate_lock);
+                        sqlite3_close_v2(db);
+                        return apid__fail_oom();
+                }
+                *cached_ro = db;
+                pthread_mutex_unlock(&gate_lock);
+                *out = db;
+                return APID_OK;
+        }
         rc = sqlite3_open_v2(path, &db,
-                             (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-                                     (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                             SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX |
+                                     SQLITE_OPEN_NOFOLLOW,
                              NULL);
         if (rc != SQLITE_OK) {
                 r = db_fail(db, rc, "opening");
@@ -270,11 +539,6 @@ static int reg_open(apid_ctx *ctx, int create, sqlite3 **out)
                 fix_modes(dir); /* before the -wal and -shm exist */
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(db, 1);
-        if (readonly) {
-                *cached = db;
-                *out = db;
-                return APID_OK;
-        }
         /* WAL: readers never block the writer; synchronous=FULL: a committed
          * pool survives a power cut. foreign_keys keeps settings with pools.
          * Switching a new database to WAL takes an exclusive lock without
@@ -308,10 +572,11 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
         sqlite3 *db = NULL;
-        char what[64];
-        int r, version;
+        struct apid__nss_build snap = { 0 };
+        int r, version, ephemeral = 0; /* ephemeral: on the reader connection */
 
         apid__ctx_lock(ctx);
+        gate_enter(write);
         if (write) {
                 char path[4200];
 
@@ -323,11 +588,13 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                         goto out;
                 }
         }
-        r = reg_open(ctx, create, &db);
+        r = reg_open(ctx, write, create, &db);
         if (r < 0)
                 goto out;
+        ephemeral = db == *apid__ctx_db(ctx, 1);
         if (write)
-                fix_modes(dir);
+                fix_modes(dir); /* writers only: a reader changes nothing */
+        reader_guard(ephemeral); /* the -wal and -shm are opened on the first read */
         r = exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction");
         if (r < 0)
                 goto out;
@@ -344,16 +611,25 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         if (r == APID_OK)
                 r = fn(ctx, db, arg);
         if (r == APID_OK && write)
-                r = apid__nss_snapshot_write(ctx, db); /* inside the transaction: it sees what commits */
+                r = apid__nss_snapshot_build(ctx, db, &snap); /* inside the transaction: what commits */
         if (r != APID_OK) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
-        snprintf(what, sizeof(what), "committing");
-        r = exec(db, "COMMIT", what);
-        if (r < 0)
+        r = exec(db, "COMMIT", "committing");
+        if (r < 0) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                goto out;
+        }
+        /* Committed: the change stands whatever happens to the snapshot; a
+         * snapshot that cannot be put in place is left to the next writer. */
+        if (write && apid__nss_snapshot_publish(ctx, &snap) < 0)
+                apid__log(ctx, APID_LOG_WARNING, "%s (the change is committed; the next change publishes it)",
+                          apid_error_message());
 out:
+        apid__nss_build_clear(&snap);
+        reader_guard(0);
+        gate_leave(write);
         apid__ctx_unlock(ctx);
         return r;
 }

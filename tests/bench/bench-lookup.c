@@ -34,7 +34,7 @@ int main(int argc, char **argv)
         int iterations = argc > 2 ? atoi(argv[2]) : 20000;
         char name[64], user[64];
         apid_ctx *ctx = NULL;
-        double t, api_user, api_pool, nss, files, miss, module;
+        double t, api_user, api_pool, nss, files, miss, module, module_uid, files_alone, files_uid_alone;
         enum nss_status (*getpwnam_module)(const char *, struct passwd *, char *, size_t, int *);
         void *handle;
         int err;
@@ -122,6 +122,66 @@ int main(int argc, char **argv)
         }
         module = per_second(iterations, now() - t);
 
+        /* Each module alone, by name and by uid: apppoolid's against glibc's
+         * files module (in libc since 2.34) on an /etc/passwd of as many
+         * static accounts, in the same run. */
+        {
+                typedef enum nss_status (*byname_fn)(const char *, struct passwd *, char *, size_t, int *);
+                typedef enum nss_status (*byuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
+                byname_fn files_name = NULL;
+                byuid_fn mod_uid = NULL, files_uid = NULL;
+                void *libc = dlopen("libc.so.6", RTLD_NOW), *sym;
+                uid_t *uids = calloc((size_t)pools, sizeof(uid_t));
+
+                sym = dlsym(handle, "_nss_apppoolid_getpwuid_r");
+                memcpy(&mod_uid, &sym, sizeof(sym));
+                sym = libc ? dlsym(libc, "_nss_files_getpwnam_r") : NULL;
+                if (!sym) {
+                        void *nss_files = dlopen("libnss_files.so.2", RTLD_NOW);
+
+                        sym = nss_files ? dlsym(nss_files, "_nss_files_getpwnam_r") : NULL;
+                        libc = nss_files;
+                }
+                memcpy(&files_name, &sym, sizeof(sym));
+                sym = libc ? dlsym(libc, "_nss_files_getpwuid_r") : NULL;
+                memcpy(&files_uid, &sym, sizeof(sym));
+                if (!mod_uid || !files_name || !files_uid || !uids) {
+                        fprintf(stderr, "module functions not found\n");
+                        return 1;
+                }
+                for (i = 0; i < pools; i++) {
+                        snprintf(user, sizeof(user), "apppool-pool%d", i);
+                        if (getpwnam_module(user, &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS)
+                                return 1;
+                        uids[i] = pw.pw_uid;
+                }
+                t = now();
+                for (i = 0; i < iterations; i++)
+                        if (mod_uid(uids[(i * 7919) % pools], &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS) {
+                                fprintf(stderr, "module: uid %u not found\n", (unsigned)uids[(i * 7919) % pools]);
+                                return 1;
+                        }
+                module_uid = per_second(iterations, now() - t);
+                t = now();
+                for (i = 0; i < iterations; i++) {
+                        snprintf(user, sizeof(user), "static%d", (i * 7919) % pools);
+                        if (files_name(user, &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS) {
+                                fprintf(stderr, "files module: %s not found\n", user);
+                                return 1;
+                        }
+                }
+                files_alone = per_second(iterations, now() - t);
+                t = now();
+                for (i = 0; i < iterations; i++)
+                        if (files_uid((uid_t)(3000000 + (i * 7919) % pools), &pw, buf, sizeof(buf), &err) !=
+                            NSS_STATUS_SUCCESS) {
+                                fprintf(stderr, "files module: uid not found\n");
+                                return 1;
+                        }
+                files_uid_alone = per_second(iterations, now() - t);
+                free(uids);
+        }
+
         printf("pools: %d, lookups per run: %d\n", pools, iterations);
         printf("%-58s %12.0f /s\n", "API  apid_identity_from_user(\"apppool-poolN\")", api_user);
         printf("%-58s %12.0f /s\n", "API  apid_pool_open(\"PoolN\") + apid_pool_get_identity", api_pool);
@@ -129,6 +189,11 @@ int main(int argc, char **argv)
         printf("%-58s %12.0f /s\n", "NSS  getpwnam(\"staticN\") via files (/etc/passwd)", files);
         printf("%-58s %12.0f /s\n", "     _nss_apppoolid_getpwnam_r alone (dlopen)", module);
         printf("%-58s %12.0f /s\n", "NSS  getpwnam of a missing name (files + apppoolid)", miss);
+        printf("%-58s %12.0f /s\n", "     _nss_apppoolid_getpwuid_r alone (dlopen)", module_uid);
+        printf("%-58s %12.0f /s\n", "     _nss_files_getpwnam_r alone (glibc, /etc/passwd)", files_alone);
+        printf("%-58s %12.0f /s\n", "     _nss_files_getpwuid_r alone (glibc, /etc/passwd)", files_uid_alone);
+        printf("ratio module alone / files module alone, by name: %.1f (goal >= 10)\n", module / files_alone);
+        printf("ratio module alone / files module alone, by uid:  %.1f (goal >= 10)\n", module_uid / files_uid_alone);
         printf("ratio NSS apppoolid / files:        %.2f (glibc asks files and systemd first)\n", nss / files);
         printf("ratio module alone / files:         %.2f\n", module / files);
         printf("ratio API by user / NSS apppoolid:  %.2f\n", api_user / nss);

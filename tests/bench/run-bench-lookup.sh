@@ -24,4 +24,5 @@ names=()
 for i in $(seq 0 $((pools - 1))); do names+=("Pool$i"); done
 printf '%s\n' "${names[@]}" | xargs -n 200 "$build/examples/apppoolctl" pool add >/dev/null
 "$build/tests/bench/bench-lookup" "$pools" "$iterations"
+"$build/tests/bench/bench-snapshot" /var/lib/apppoolid/nss-snapshot 2000000
 INNER

@@ -12,9 +12,10 @@ if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! command -v setpri
 fi
 case $statedir in /var/lib/*) ;; *) echo "SKIP: statedir $statedir is not under /var/lib"; exit 77 ;; esac
 
-exec unshare --mount --propagation private bash -s "$ctl" "$moddir" "$statedir" <<'INNER'
+snap=$(realpath "$(dirname "$0")/../store/snapshot.py")
+exec unshare --mount --propagation private bash -s "$ctl" "$moddir" "$statedir" "$snap" <<'INNER'
 set -u
-ctl=$1 moddir=$2 statedir=$3
+ctl=$1 moddir=$2 statedir=$3 snap=$4
 pass=0 fail=0
 check() {
         if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
@@ -88,12 +89,21 @@ getent passwd apppool-web >/dev/null; check "deleted pool gone" 2 $?
 chmod 666 "$statedir/nss-snapshot"
 getent passwd apppool-defaultapppool >/dev/null; check "world-writable snapshot ignored" 2 $?
 chmod 644 "$statedir/nss-snapshot"
-printf 'P\tevil\t0\t0\tx\t/\t\nP\tevil2\t100\t100\tx\t/\t\nP\tEvil3\t2000000000\t2000000000\tx\t/\t\n' >> "$statedir/nss-snapshot"
-printf 'G\tevilgrp\t70000\t,root\n' >> "$statedir/nss-snapshot"
-getent group evilgrp >/dev/null; check "malformed member list ignored" 2 $?
-getent passwd evil >/dev/null; check "uid 0 line ignored" 2 $?
-getent passwd evil2 >/dev/null; check "system uid line ignored" 2 $?
+# A snapshot forged with a valid header (lib/store/snapshot.h): a record
+# claiming uid 0, then a system uid, is refused, whatever the index says.
+cp "$statedir/nss-snapshot" "$tmp/snapshot.good"
+/usr/bin/python3 "$snap" set-uid "$statedir/nss-snapshot" apppool-defaultapppool 0
+getent passwd apppool-defaultapppool >/dev/null; check "uid 0 record ignored" 2 $?
 getent passwd 0 | grep -q '^root:'; check "root still root" 0 $?
+cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+/usr/bin/python3 "$snap" set-uid "$statedir/nss-snapshot" apppool-defaultapppool 100
+getent passwd apppool-defaultapppool >/dev/null; check "system uid record ignored" 2 $?
+# A snapshot cut short (its header's size no longer matches) is refused whole.
+cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+truncate -s -8 "$statedir/nss-snapshot"
+getent passwd apppool-defaultapppool >/dev/null; check "truncated snapshot ignored" 2 $?
+cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+getent passwd apppool-defaultapppool >/dev/null; check "good snapshot back" 0 $?
 
 # An import cannot make the module answer a name another source owns or
 # could own (issue 15: "getent passwd sshd" answered a pool's account).

@@ -6,9 +6,12 @@
  * a write past it), growing on ERANGE as glibc does. Every answer must have
  * an id from 65536 to 2^31 - 1, valid names, no ':' or newline in any field,
  * and every string inside the caller's buffer.
- * Input: byte 0 chooses whether the magic line is prepended (bit 0); the
- * rest is the file. */
+ * Input: byte 0 is a mode, the rest the file (lib/store/snapshot.h). With
+ * bit 0 set, the header's size and check value are fixed up, so that the
+ * fuzzer reaches the tables behind them (offsets, strings, indexes); names
+ * looked up are the file's NUL-separated strings, ids every 4-byte value. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +90,8 @@ static enum nss_status lookup(enum lookup_kind q, const char *name, uint32_t id)
 
         for (;;) {
                 char *buf = malloc(len ? len : 1);
-                struct passwd pw;
-                struct group gr;
+                struct passwd pw = { 0 };
+                struct group gr = { 0 };
                 enum nss_status st;
                 int err = 0;
 
@@ -124,12 +127,30 @@ static enum nss_status lookup(enum lookup_kind q, const char *name, uint32_t id)
         }
 }
 
+/* The header's check value (FNV-1a of the bytes before it), recomputed. */
+static void fix_header(unsigned char *file, size_t size)
+{
+        struct apid__snap_header h;
+        const unsigned char *p = (const unsigned char *)&h;
+        uint32_t c = 2166136261u;
+        size_t i;
+
+        if (size < sizeof(h))
+                return;
+        memcpy(&h, file, sizeof(h));
+        h.size = size;
+        for (i = 0; i < offsetof(struct apid__snap_header, check); i++)
+                c = (c ^ p[i]) * 16777619u;
+        h.check = c;
+        memcpy(file, &h, sizeof(h));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static const char *const fixed[] = { "root", "apppool-web", "IIS APPPOOL\\web", "iis apppool\\WEB" };
         char tmp[160], name[64];
-        const char *p, *end;
-        size_t i;
+        unsigned char *file;
+        size_t i, n_file;
         FILE *f;
         int n;
 
@@ -145,13 +166,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (size == 0)
                 return 0;
+        n_file = size - 1;
+        file = malloc(n_file + 1);
+        if (!file)
+                die("malloc", NULL);
+        memcpy(file, data + 1, n_file);
+        if (data[0] & 1)
+                fix_header(file, n_file);
         snprintf(tmp, sizeof(tmp), "%s.tmp", snapshot_path);
         f = fopen(tmp, "w");
         if (!f)
                 die("snapshot", tmp);
-        if (data[0] & 1)
-                fputs(MAGIC, f);
-        fwrite(data + 1, 1, size - 1, f);
+        fwrite(file, 1, n_file, f);
         fclose(f);
         if (chmod(tmp, 0644) < 0 || rename(tmp, snapshot_path) < 0)
                 die("snapshot", snapshot_path);
@@ -162,26 +188,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         lookup(BY_PWUID, NULL, 0);
         lookup(BY_GRGID, NULL, 65535);
-        /* Every name and id the input mentions (fields 1 and 2 of its lines). */
-        for (p = (const char *)data + 1, end = (const char *)data + size, n = 0; p < end && n < 64; n++) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p)), *t1, *t2;
-                size_t len = (size_t)((nl ? nl : end) - p);
+        /* Every string the file holds, as a name (and "IIS APPPOOL\" it). */
+        for (i = 0, n = 0; i < n_file && n < 64; n++) {
+                const unsigned char *nul = memchr(file + i, '\0', n_file - i);
+                size_t len = (size_t)((nul ? nul : file + n_file) - (file + i));
 
-                t1 = memchr(p, '\t', len);
-                if (t1) {
-                        t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - p));
-                        snprintf(name, sizeof(name), "%.*s", (int)((t2 ? t2 : p + len) - t1 - 1), t1 + 1);
+                if (len > 0 && len < 40) {
+                        snprintf(name, sizeof(name), "%.*s", (int)len, (const char *)file + i);
                         lookup(BY_PWNAM, name, 0);
                         lookup(BY_GRNAM, name, 0);
-                        if (t2) {
-                                uint32_t id = (uint32_t)strtoul(t2 + 1, NULL, 10);
-
-                                lookup(BY_PWUID, NULL, id);
-                                lookup(BY_GRGID, NULL, id);
-                        }
+                        snprintf(name, sizeof(name), "IIS APPPOOL\\%.*s", (int)len, (const char *)file + i);
+                        lookup(BY_PWNAM, name, 0);
+                        lookup(BY_GRNAM, name, 0);
                 }
-                p += len + 1;
+                i += len + 1;
         }
+        /* Every aligned 4-byte value in the id range, as an id. */
+        for (i = 0, n = 0; i + 4 <= n_file && n < 256; i += 4) {
+                uint32_t id;
+
+                memcpy(&id, file + i, 4);
+                if (id < 65536u || id > 2147483647u)
+                        continue;
+                lookup(BY_PWUID, NULL, id);
+                lookup(BY_GRGID, NULL, id);
+                n++;
+        }
+        free(file);
         /* Enumeration, with the same small buffers. */
         _nss_apppoolid_setpwent(0);
         for (n = 0; n < 100000 && lookup(PW_ENT, "getpwent", 0) == NSS_STATUS_SUCCESS; n++)

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The NSS snapshot's binary format: checked reader and builder (see
+ * snapshot.h). Linked into libapppoolid and into libnss_apppoolid, which
+ * runs in every process that looks up a user: nothing read is trusted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../internal.h"
+#include "snapshot.h"
+
+static uint32_t fnv1a(const void *data, size_t n)
+{
+        const unsigned char *p = data;
+        uint32_t h = 2166136261u;
+
+        while (n--)
+                h = (h ^ *p++) * 16777619u;
+        return h;
+}
+
+/* [off, off + n * size) inside the file, 4-byte aligned. */
+static int in_bounds(size_t file, uint32_t off, uint32_t n, size_t size)
+{
+        return off % 4 == 0 && off <= file && (uint64_t)n * size <= (uint64_t)(file - off);
+}
+
+int apid__snap_check(const void *data, size_t size, struct apid__snap *s)
+{
+        const struct apid__snap_header *h = data;
+        uint32_t nu, ng;
+
+        memset(s, 0, sizeof(*s));
+        if (size < sizeof(*h) || ((uintptr_t)data % 8) != 0)
+                return -1;
+        if (memcmp(h->magic, APID__SNAP_MAGIC, 8) != 0 || h->version != APID__SNAP_VERSION ||
+            h->header_size != sizeof(*h) || h->size != size ||
+            h->check != fnv1a(h, offsetof(struct apid__snap_header, check)))
+                return -1;
+        nu = h->n_users;
+        ng = h->n_groups;
+        if (!in_bounds(size, h->users, nu, sizeof(struct apid__snap_urec)) ||
+            !in_bounds(size, h->groups, ng, sizeof(struct apid__snap_grec)) ||
+            !in_bounds(size, h->by_name, nu, 4) || !in_bounds(size, h->by_uid, nu, 4) ||
+            !in_bounds(size, h->by_sid, nu, 4) || !in_bounds(size, h->by_key, nu, 4) ||
+            !in_bounds(size, h->gr_by_name, ng, 4) || !in_bounds(size, h->gr_by_gid, ng, 4) ||
+            h->strings > size || h->strings_size > size - h->strings || h->strings_size == 0 ||
+            ((const char *)data)[h->strings + h->strings_size - 1] != '\0')
+                return -1;
+        s->data = data;
+        s->size = size;
+        s->h = h;
+        return 0;
+}
+
+int apid__snap_open(const char *path, int root_only, size_t max_size, struct apid__snap *s, struct stat *st_out)
+{
+        struct stat st;
+        void *p;
+        int fd;
+
+        memset(s, 0, sizeof(*s));
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) ||
+            (st.st_uid != 0 && (root_only || st.st_uid != geteuid())) ||
+            st.st_size < (off_t)sizeof(struct apid__snap_header) || (uint64_t)st.st_size > max_size) {
+                close(fd);
+                return -1;
+        }
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED)
+                return -1;
+        if (apid__snap_check(p, (size_t)st.st_size, s) < 0) {
+                munmap(p, (size_t)st.st_size);
+                return -1;
+        }
+        s->mapped = 1;
+        if (st_out)
+                *st_out = st;
+        return 0;
+}
+
+void apid__snap_close(struct apid__snap *s)
+{
+        if (s->mapped && s->data)
+                munmap((void *)(uintptr_t)s->data, s->size);
+        memset(s, 0, sizeof(*s));
+}
+
+/* The string at off, if it lies wholly in the table and has at most max
+ * bytes, none a control character or ':' (fields of passwd and group lines). */
+static const char *str_at(const struct apid__snap *s, uint32_t off, size_t max)
+{
+        const char *t = (const char *)s->data + s->h->strings;
+        const char *end;
+        size_t n, i;
+
+        if (off >= s->h->strings_size)
+                return NULL;
+        end = memchr(t + off, '\0', s->h->strings_size - off);
+        n = (size_t)(end - (t + off));
+        if (n > max)
+                return NULL;
+        for (i = 0; i < n; i++)
+                if ((unsigned char)t[off + i] < 0x20 || t[off + i] == ':' || t[off + i] == 0x7f)
+                        return NULL;
+        return t + off;
+}
+
+static int id_ok(uint32_t id)
+{
+        return id >= APID__SNAP_MIN_ID && id <= APID__SNAP_MAX_ID;
+}
+
+/* "a,b,c": each a valid name; "", but not ",a", "a,,b" or "a,". */
+static int members_ok(const char *m)
+{
+        while (*m) {
+                char name[33];
+                size_t len = strcspn(m, ",");
+
+                if (len == 0 || len >= sizeof(name))
+                        return 0;
+                memcpy(name, m, len);
+                name[len] = '\0';
+                if (!apid__posix_name_valid(name))
+                        return 0;
+                m += len;
+                if (*m == ',' && !*++m)
+                        return 0;
+        }
+        return 1;
+}
+
+int apid__snap_user_at(const struct apid__snap *s, uint32_t i, struct apid__snap_user *u)
+{
+        const struct apid__snap_urec *r;
+
+        if (i >= s->h->n_users)
+                return -1;
+        r = (const struct apid__snap_urec *)(const void *)(s->data + s->h->users) + i;
+        u->uid = r->uid;
+        u->name = str_at(s, r->name, 32);
+        u->gecos = str_at(s, r->gecos, 512);
+        u->home = str_at(s, r->home, 4096);
+        u->key = str_at(s, r->key, 512);
+        u->sid = str_at(s, r->sid, 256);
+        if (!u->name || !u->gecos || !u->home || !u->key || !u->sid || !id_ok(u->uid) ||
+            !apid__posix_name_valid(u->name) || u->home[0] != '/')
+                return -1;
+        return 0;
+}
+
+int apid__snap_group_at(const struct apid__snap *s, uint32_t i, struct apid__snap_group *g)
+{
+        const struct apid__snap_grec *r;
+
+        if (i >= s->h->n_groups)
+                return -1;
+        r = (const struct apid__snap_grec *)(const void *)(s->data + s->h->groups) + i;
+        g->gid = r->gid;
+        g->name = str_at(s, r->name, 32);
+        g->members = str_at(s, r->members, APID__NSS_MAX_SNAPSHOT);
+        if (!g->name || !g->members || !id_ok(g->gid) || !apid__posix_name_valid(g->name) || !members_ok(g->members))
+                return -1;
+        return 0;
+}
+
+/* The raw key of record i for an index, without the full check: a string
+ * (bounds-checked, NULL if out of the table) or an id. */
+static const char *raw_str(const struct apid__snap *s, uint32_t off)
+{
+        const char *t = (const char *)s->data + s->h->strings;
+
+        if (off >= s->h->strings_size)
+                return NULL;
+        return t + off; /* NUL-terminated: the table ends with a NUL (checked) */
+}
+
+static int user_cmp(const struct apid__snap *s, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id,
+                    int *cmp)
+{
+        const struct apid__snap_urec *r = (const struct apid__snap_urec *)(const void *)(s->data + s->h->users) + i;
+        const char *k;
+
+        if (by == APID__SNAP_BY_UID) {
+                *cmp = r->uid < id ? -1 : r->uid > id;
+                return 0;
+        }
+        k = raw_str(s, by == APID__SNAP_BY_NAME ? r->name : by == APID__SNAP_BY_SID ? r->sid : r->key);
+        if (!k)
+                return -1;
+        *cmp = strcmp(k, text);
+        return 0;
+}
+
+static int group_cmp(const struct apid__snap *s, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id,
+                     int *cmp)
+{
+        const struct apid__snap_grec *r = (const struct apid__snap_grec *)(const void *)(s->data + s->h->groups) + i;
+        const char *k;
+
+        if (by == APID__SNAP_BY_UID) {
+                *cmp = r->gid < id ? -1 : r->gid > id;
+                return 0;
+        }
+        k = raw_str(s, r->name);
+        if (!k)
+                return -1;
+        *cmp = strcmp(k, text);
+        return 0;
+}
+
+/* Bisect index (n entries of record numbers below n); -1 if not found. */
+static int64_t bisect(const struct apid__snap *s, uint32_t index, uint32_t n, int group, enum apid__snap_by by,
+                      const char *text, uint32_t id)
+{
+        const uint32_t *ix = (const uint32_t *)(const void *)(s->data + index);
+        uint32_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2, rec = ix[mid];
+                int c;
+
+                if (rec >= n)
+                        return -1;
+                if ((group ? group_cmp(s, rec, by, text, id, &c) : user_cmp(s, rec, by, text, id, &c)) < 0)
+                        return -1;
+                if (c == 0)
+                        return rec;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                         struct apid__snap_user *u)
+{
+        const struct apid__snap_header *h = s->h;
+        uint32_t index = by == APID__SNAP_BY_NAME ? h->by_name : by == APID__SNAP_BY_UID ? h->by_uid
+                         : by == APID__SNAP_BY_SID ? h->by_sid : h->by_key;
+        int64_t rec;
+        int c;
+
+        if (!h || (by != APID__SNAP_BY_UID && !text))
+                return -1;
+        rec = bisect(s, index, h->n_users, 0, by, text, id);
+        if (rec < 0 || apid__snap_user_at(s, (uint32_t)rec, u) < 0)
+                return -1;
+        /* The hit is the query's, whatever the index said. */
+        c = by == APID__SNAP_BY_UID ? u->uid != id
+            : strcmp(by == APID__SNAP_BY_NAME ? u->name : by == APID__SNAP_BY_SID ? u->sid : u->key, text);
+        return c == 0 ? 0 : -1;
+}
+
+int apid__snap_find_group(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                          struct apid__snap_group *g)
+{
+        const struct apid__snap_header *h = s->h;
+        int64_t rec;
+
+        if (!h || (by != APID__SNAP_BY_UID && !text))
+                return -1;
+        rec = bisect(s, by == APID__SNAP_BY_UID ? h->gr_by_gid : h->gr_by_name, h->n_groups, 1, by, text, id);
+        if (rec < 0 || apid__snap_group_at(s, (uint32_t)rec, g) < 0)
+                return -1;
+        return (by == APID__SNAP_BY_UID ? g->gid == id : strcmp(g->name, text) == 0) ? 0 : -1;
+}
+
+/* ---- building ---- */
+
+struct sort_ctx {
+        const struct apid__snap_user_in *users;
+        const struct apid__snap_group_in *groups;
+        enum apid__snap_by by;
+};
+
+static int user_order(const void *a, const void *b, void *arg)
+{
+        const struct sort_ctx *c = arg;
+        const struct apid__snap_user_in *x = &c->users[*(const uint32_t *)a], *y = &c->users[*(const uint32_t *)b];
+
+        switch (c->by) {
+        case APID__SNAP_BY_UID: return x->uid < y->uid ? -1 : x->uid > y->uid;
+        case APID__SNAP_BY_NAME: return strcmp(x->name, y->name);
+        case APID__SNAP_BY_SID: return strcmp(x->sid, y->sid);
+        default: return strcmp(x->key, y->key);
+        }
+}
+
+static int group_order(const void *a, const void *b, void *arg)
+{
+        const struct sort_ctx *c = arg;
+        const struct apid__snap_group_in *x = &c->groups[*(const uint32_t *)a], *y = &c->groups[*(const uint32_t *)b];
+
+        if (c->by == APID__SNAP_BY_UID)
+                return x->gid < y->gid ? -1 : x->gid > y->gid;
+        return strcmp(x->name, y->name);
+}
+
+struct buf {
+        unsigned char *p;
+        size_t len, cap, max;
+};
+
+static int reserve(struct buf *b, size_t n)
+{
+        size_t cap = b->cap ? b->cap : 4096;
+        unsigned char *p;
+
+        if (b->len + n > b->max)
+                return -E2BIG;
+        while (cap < b->len + n)
+                cap *= 2;
+        if (cap == b->cap)
+                return 0;
+        p = realloc(b->p, cap);
+        if (!p)
+                return -ENOMEM;
+        memset(p + b->cap, 0, cap - b->cap);
+        b->p = p;
+        b->cap = cap;
+        return 0;
+}
+
+/* Append a string to the table at tab (the table's start in b). */
+static int add_str(struct buf *b, size_t tab, const char *s, uint32_t *off)
+{
+        size_t n = strlen(s) + 1;
+        int r = reserve(b, n);
+
+        if (r < 0)
+                return r;
+        memcpy(b->p + b->len, s, n);
+        *off = (uint32_t)(b->len - tab);
+        b->len += n;
+        return 0;
+}
+
+static int add_index(struct buf *b, size_t n, struct sort_ctx *c, int group, enum apid__snap_by by, uint32_t *off)
+{
+        uint32_t *ix;
+        size_t i;
+        int r = reserve(b, n * 4);
+
+        if (r < 0)
+                return r;
+        *off = (uint32_t)b->len;
+        ix = (uint32_t *)(void *)(b->p + b->len);
+        for (i = 0; i < n; i++)
+                ix[i] = (uint32_t)i;
+        c->by = by;
+        qsort_r(ix, n, 4, group ? group_order : user_order, c);
+        b->len += n * 4;
+        return 0;
+}
+
+int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, const struct apid__snap_group_in *groups,
+                     size_t n_groups, uint64_t generation, size_t max_size, void **out, size_t *out_size)
+{
+        struct buf b = { .max = max_size };
+        struct sort_ctx c = { users, groups, APID__SNAP_BY_NAME };
+        struct apid__snap_header *h;
+        struct apid__snap check;
+        size_t i, tab;
+        uint32_t users_off, groups_off;
+        int r;
+
+        if (n_users > UINT32_MAX / 64 || n_groups > UINT32_MAX / 64)
+                return -E2BIG;
+        r = reserve(&b, sizeof(*h) + n_users * sizeof(struct apid__snap_urec) +
+                                n_groups * sizeof(struct apid__snap_grec));
+        if (r < 0)
+                goto fail;
+        b.len = sizeof(*h);
+        users_off = (uint32_t)b.len;
+        b.len += n_users * sizeof(struct apid__snap_urec);
+        groups_off = (uint32_t)b.len;
+        b.len += n_groups * sizeof(struct apid__snap_grec);
+        {
+                uint32_t ix[6];
+
+                if ((r = add_index(&b, n_users, &c, 0, APID__SNAP_BY_NAME, &ix[0])) < 0 ||
+                    (r = add_index(&b, n_users, &c, 0, APID__SNAP_BY_UID, &ix[1])) < 0 ||
+                    (r = add_index(&b, n_users, &c, 0, APID__SNAP_BY_SID, &ix[2])) < 0 ||
+                    (r = add_index(&b, n_users, &c, 0, APID__SNAP_BY_KEY, &ix[3])) < 0 ||
+                    (r = add_index(&b, n_groups, &c, 1, APID__SNAP_BY_NAME, &ix[4])) < 0 ||
+                    (r = add_index(&b, n_groups, &c, 1, APID__SNAP_BY_UID, &ix[5])) < 0)
+                        goto fail;
+                h = (struct apid__snap_header *)(void *)b.p;
+                h->by_name = ix[0];
+                h->by_uid = ix[1];
+                h->by_sid = ix[2];
+                h->by_key = ix[3];
+                h->gr_by_name = ix[4];
+                h->gr_by_gid = ix[5];
+        }
+        tab = b.len;
+        for (i = 0; i < n_users; i++) {
+                struct apid__snap_urec rec = { .uid = users[i].uid };
+
+                if ((r = add_str(&b, tab, users[i].name, &rec.name)) < 0 ||
+                    (r = add_str(&b, tab, users[i].gecos, &rec.gecos)) < 0 ||
+                    (r = add_str(&b, tab, users[i].home, &rec.home)) < 0 ||
+                    (r = add_str(&b, tab, users[i].key, &rec.key)) < 0 ||
+                    (r = add_str(&b, tab, users[i].sid, &rec.sid)) < 0)
+                        goto fail;
+                memcpy(b.p + users_off + i * sizeof(rec), &rec, sizeof(rec));
+        }
+        for (i = 0; i < n_groups; i++) {
+                struct apid__snap_grec rec = { .gid = groups[i].gid };
+
+                if ((r = add_str(&b, tab, groups[i].name, &rec.name)) < 0 ||
+                    (r = add_str(&b, tab, groups[i].members, &rec.members)) < 0)
+                        goto fail;
+                memcpy(b.p + groups_off + i * sizeof(rec), &rec, sizeof(rec));
+        }
+        if ((r = reserve(&b, 8)) < 0) /* a final NUL; the size a multiple of 8 */
+                goto fail;
+        b.len += 1;
+        h = (struct apid__snap_header *)(void *)b.p;
+        memcpy(h->magic, APID__SNAP_MAGIC, 8);
+        h->version = APID__SNAP_VERSION;
+        h->header_size = sizeof(*h);
+        h->generation = generation;
+        h->n_users = (uint32_t)n_users;
+        h->n_groups = (uint32_t)n_groups;
+        h->users = users_off;
+        h->groups = groups_off;
+        h->strings = (uint32_t)tab;
+        h->strings_size = (uint32_t)(b.len - tab);
+        b.len = (b.len + 7) & ~(size_t)7;
+        h->strings_size = (uint32_t)(b.len - tab); /* padding NULs belong to the table */
+        h->size = b.len;
+        h->check = fnv1a(h, offsetof(struct apid__snap_header, check));
+        /* What the reader would refuse is not written. */
+        if (apid__snap_check(b.p, b.len, &check) < 0) {
+                r = -EINVAL;
+                goto fail;
+        }
+        for (i = 0; i < n_users; i++) {
+                struct apid__snap_user u;
+
+                if (apid__snap_user_at(&check, (uint32_t)i, &u) < 0) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+        }
+        for (i = 0; i < n_groups; i++) {
+                struct apid__snap_group g;
+
+                if (apid__snap_group_at(&check, (uint32_t)i, &g) < 0) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+        }
+        *out = b.p;
+        *out_size = b.len;
+        return 0;
+fail:
+        free(b.p);
+        return r;
+}
