@@ -17,7 +17,10 @@
 #include "acl-internal.h"
 #include "idmap/idmap.h"
 
-/* getfacl quotes file names: '\\', white space and unprintable bytes as \ooo. */
+/* Our writer quotes '\\', white space and unprintable bytes as \ooo, which
+ * setfacl --restore reads (its unquote takes \ooo and \\). getfacl itself
+ * (acl 2.3) quotes only '\n' and '\r' as \ooo and writes '\\' for a
+ * backslash; every other byte (tab, space, non-UTF-8) is written as is. */
 static void quote_path(FILE *f, const char *p)
 {
         for (; *p; p++) {
@@ -35,7 +38,10 @@ static int unquote_path(char *p)
         char *o = p;
 
         while (*p) {
-                if (*p == '\\') {
+                if (*p == '\\' && p[1] == '\\') { /* getfacl's own form */
+                        *o++ = '\\';
+                        p += 2;
+                } else if (*p == '\\') {
                         if (p[1] < '0' || p[1] > '3' || p[2] < '0' || p[2] > '7' || p[3] < '0' || p[3] > '7')
                                 return -1;
                         *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
@@ -79,6 +85,11 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
         fputs("# file: ", f);
         quote_path(f, path);
         fprintf(f, "\n# owner: %s\n# group: %s\n", pw.name ? pw.name : ubuf, gr.name ? gr.name : gbuf);
+        /* setfacl --restore clears setuid/setgid/sticky when a block has no
+         * flags line: write it as getfacl does, or a round trip drops them. */
+        if (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX))
+                fprintf(f, "# flags: %c%c%c\n", st.st_mode & S_ISUID ? 's' : '-', st.st_mode & S_ISGID ? 's' : '-',
+                        st.st_mode & S_ISVTX ? 't' : '-');
         text = acl_to_any_text(acc, NULL, '\n', TEXT_SOME_EFFECTIVE);
         if (text) {
                 fprintf(f, "%s\n", text);
