@@ -141,7 +141,7 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
 {
         int fd = apid__open_nofollow(parent, name, 0), r, sub;
         DIR *d;
-        struct dirent *de;
+        struct dirent *de = NULL;
 
         if (fd < 0)
                 return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
@@ -165,15 +165,25 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
 
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
-                        continue; /* links and special files have no ACL of their own */
                 if ((size_t)snprintf(child, sizeof(child), "%s/%s", display, de->d_name) >= sizeof(child)) {
                         r = apid__fail(APID_ERANGE, 0, "%s/%s: path too long", display, de->d_name);
                         break;
                 }
+                /* A save is what a restore rolls back from: an entry it
+                 * cannot look at fails the save (even one that vanished under
+                 * it), rather than leaving the entry out without a word. */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: stat: %s", child,
+                                       strerror(errno));
+                        break;
+                }
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                        continue; /* links and special files have no ACL of their own */
                 r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1);
         }
+        /* readdir() returns NULL at the end and on an error: errno tells. */
+        if (r == APID_OK && !de && errno != 0)
+                r = apid__fail(APID_ESYS, errno, "%s: reading the directory: %s", display, strerror(errno));
         closedir(d);
         return r;
 }
