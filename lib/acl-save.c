@@ -558,6 +558,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
         struct block *blocks = NULL;
         size_t n = 0, i;
         int basefd, r, first = APID_OK;
+        struct apid__error_state first_err;
 
         if (!ctx || !file || !base_dir)
                 return apid__fail(APID_EINVAL, 0, "apid_acl_restore: NULL argument");
@@ -589,8 +590,10 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
                 }
                 if (fd >= 0)
                         close(fd);
-                if (s < 0 && !first)
+                if (s < 0 && !first) { /* its message and errno too, not the last path's */
                         first = s;
+                        apid__error_save(&first_err);
+                }
                 if (s < 0 && !(flags & APID_ACL_CONTINUE))
                         r = s;
         }
@@ -601,5 +604,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
         }
         free(blocks);
         close(basefd);
-        return r < 0 ? r : first;
+        if (r == APID_OK && first < 0)
+                return apid__error_restore(&first_err);
+        return r;
 }

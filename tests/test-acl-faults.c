@@ -149,11 +149,85 @@ static void save_reports_a_failed_readdir(void **state)
         assert_int_equal(access(out, F_OK), -1); /* no partial save file */
 }
 
+/* A report callback that calls the library, and fails, on every failure. */
+static void clobber_on_report(int event, const char *path, const char *detail, void *userdata)
+{
+        if (event == APID_ACL_FAILED && apid_acl_save(NULL, NULL, NULL, 0) == APID_EINVAL)
+                (*(int *)userdata)++;
+}
+
+/* A recursive apply re-raised its first failure with errno 0. */
+static void apply_keeps_errno_of_first_failure(void **state)
+{
+        struct fixture *f = *state;
+        static const uint32_t flags[] = { APID_ACL_RECURSIVE, APID_ACL_RECURSIVE | APID_ACL_CONTINUE };
+        char tree[600];
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        fail_readdir_dir = "/tree/sub";
+        for (size_t i = 0; i < 2; i++) {
+                apid_acl_edit *e = NULL;
+                int clobbered = 0;
+
+                must(apid_acl_edit_new(f->ctx, &e));
+                must(apid_acl_edit_add(e, APID_ACL_GRANT, "Everyone:R"));
+                must(apid_acl_edit_set_flags(e, flags[i]));
+                must(apid_acl_edit_set_report_fn(e, clobber_on_report, &clobbered));
+                fault_errno = EIO;
+                expect_error(apid_acl_edit_apply(e, tree), APID_ESYS, EIO,
+                             "sub: reading the directory: Input/output error");
+                assert_int_equal(clobbered, 1); /* the callback's own failure did not replace it */
+                apid_acl_edit_free(e);
+                /* ... and the free after it did not either. */
+                expect_error(APID_ESYS, APID_ESYS, EIO, "sub: reading the directory: Input/output error");
+        }
+}
+
+/* A restore with CONTINUE returned the first status with the last path's message. */
+static void restore_continue_keeps_first_failure(void **state)
+{
+        struct fixture *f = *state;
+        char file[600], base[600];
+        FILE *out;
+
+        snprintf(base, sizeof(base), "%s/tree", f->dir);
+        snprintf(file, sizeof(file), "%s/two.acl", f->dir);
+        out = fopen(file, "w");
+        assert_non_null(out);
+        /* The first fails with ENOENT, the second with ELOOP (a link). */
+        fprintf(out, "# file: missing\nuser::rw-\ngroup::r--\nother::r--\n\n"
+                     "# file: sub/link\nuser::rw-\ngroup::r--\nother::r--\n\n"
+                     "# file: sub/other\nuser::rw-\ngroup::r--\nother::---\n\n");
+        fclose(out);
+        {
+                char link[700];
+
+                snprintf(link, sizeof(link), "%s/sub/link", base);
+                assert_int_equal(symlink("other", link), 0);
+        }
+        expect_error(apid_acl_restore(f->ctx, file, base, APID_ACL_CONTINUE), APID_ENOTFOUND, ENOENT,
+                     ": missing: No such file or directory");
+        /* CONTINUE went on past both. */
+        {
+                char p[700];
+                struct stat st;
+
+                snprintf(p, sizeof(p), "%s/sub/other", base);
+                assert_int_equal(stat(p, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0640);
+        }
+        /* Without CONTINUE it stops at the first. */
+        expect_error(apid_acl_restore(f->ctx, file, base, 0), APID_ENOTFOUND, ENOENT,
+                     ": missing: No such file or directory");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(save_reports_a_failed_stat, setup, teardown),
                 cmocka_unit_test_setup_teardown(save_reports_a_failed_readdir, setup, teardown),
+                cmocka_unit_test_setup_teardown(apply_keeps_errno_of_first_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(restore_continue_keeps_first_failure, setup, teardown),
         };
 
         unsetenv(APID_STATE_DIR_ENV);
