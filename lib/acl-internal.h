@@ -72,8 +72,8 @@ struct apid_acl_edit {
         /* during apply */
         pthread_mutex_t lock; /* callbacks, counts, journal, first error */
         uint64_t counts[6];
-        int first_error;
-        char first_message[1024];
+        int first_error;                    /* its status, or 0 */
+        struct apid__error_state first;     /* its status, errno and message */
         int stop;
         const char *root_display; /* the path as given, leading '/' removed, for saves and the journal */
         uid_t tree_uid;           /* owner of the top: foreign hard links below it are skipped */

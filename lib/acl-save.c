@@ -17,7 +17,10 @@
 #include "acl-internal.h"
 #include "idmap/idmap.h"
 
-/* getfacl quotes file names: '\\', white space and unprintable bytes as \ooo. */
+/* Our writer quotes '\\', white space and unprintable bytes as \ooo, which
+ * setfacl --restore reads (its unquote takes \ooo and \\). getfacl itself
+ * (acl 2.3) quotes only '\n' and '\r' as \ooo and writes '\\' for a
+ * backslash; every other byte (tab, space, non-UTF-8) is written as is. */
 static void quote_path(FILE *f, const char *p)
 {
         for (; *p; p++) {
@@ -35,7 +38,10 @@ static int unquote_path(char *p)
         char *o = p;
 
         while (*p) {
-                if (*p == '\\') {
+                if (*p == '\\' && p[1] == '\\') { /* getfacl's own form */
+                        *o++ = '\\';
+                        p += 2;
+                } else if (*p == '\\') {
                         if (p[1] < '0' || p[1] > '3' || p[2] < '0' || p[2] > '7' || p[3] < '0' || p[3] > '7')
                                 return -1;
                         *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
@@ -79,6 +85,11 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
         fputs("# file: ", f);
         quote_path(f, path);
         fprintf(f, "\n# owner: %s\n# group: %s\n", pw.name ? pw.name : ubuf, gr.name ? gr.name : gbuf);
+        /* setfacl --restore clears setuid/setgid/sticky when a block has no
+         * flags line: write it as getfacl does, or a round trip drops them. */
+        if (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX))
+                fprintf(f, "# flags: %c%c%c\n", st.st_mode & S_ISUID ? 's' : '-', st.st_mode & S_ISGID ? 's' : '-',
+                        st.st_mode & S_ISVTX ? 't' : '-');
         text = acl_to_any_text(acc, NULL, '\n', TEXT_SOME_EFFECTIVE);
         if (text) {
                 fprintf(f, "%s\n", text);
@@ -130,7 +141,7 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
 {
         int fd = apid__open_nofollow(parent, name, 0), r, sub;
         DIR *d;
-        struct dirent *de;
+        struct dirent *de = NULL;
 
         if (fd < 0)
                 return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
@@ -154,15 +165,25 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
 
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
-                        continue; /* links and special files have no ACL of their own */
                 if ((size_t)snprintf(child, sizeof(child), "%s/%s", display, de->d_name) >= sizeof(child)) {
                         r = apid__fail(APID_ERANGE, 0, "%s/%s: path too long", display, de->d_name);
                         break;
                 }
+                /* A save is what a restore rolls back from: an entry it
+                 * cannot look at fails the save (even one that vanished under
+                 * it), rather than leaving the entry out without a word. */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: stat: %s", child,
+                                       strerror(errno));
+                        break;
+                }
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                        continue; /* links and special files have no ACL of their own */
                 r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1);
         }
+        /* readdir() returns NULL at the end and on an error: errno tells. */
+        if (r == APID_OK && !de && errno != 0)
+                r = apid__fail(APID_ESYS, errno, "%s: reading the directory: %s", display, strerror(errno));
         closedir(d);
         return r;
 }
@@ -537,6 +558,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
         struct block *blocks = NULL;
         size_t n = 0, i;
         int basefd, r, first = APID_OK;
+        struct apid__error_state first_err;
 
         if (!ctx || !file || !base_dir)
                 return apid__fail(APID_EINVAL, 0, "apid_acl_restore: NULL argument");
@@ -568,8 +590,10 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
                 }
                 if (fd >= 0)
                         close(fd);
-                if (s < 0 && !first)
+                if (s < 0 && !first) { /* its message and errno too, not the last path's */
                         first = s;
+                        apid__error_save(&first_err);
+                }
                 if (s < 0 && !(flags & APID_ACL_CONTINUE))
                         r = s;
         }
@@ -580,5 +604,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
         }
         free(blocks);
         close(basefd);
-        return r < 0 ? r : first;
+        if (r == APID_OK && first < 0)
+                return apid__error_restore(&first_err);
+        return r;
 }

@@ -428,8 +428,11 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                 e->progress(e->counts[APID_ACL_CHANGED] + e->counts[APID_ACL_UNCHANGED] + e->counts[APID_ACL_SKIPPED] +
                                     e->counts[APID_ACL_FAILED],
                             e->counts[APID_ACL_CHANGED], e->progress_data);
-        if (r == APID_OK && e->first_error)
-                r = apid__fail(e->first_error, 0, "%s", e->first_message);
+        /* The first failure as it was, errno included (it was re-raised
+         * with errno 0), also when it stopped the walk: it may have been
+         * recorded on another thread, whose last error is not this one's. */
+        if (e->first_error && (r == APID_OK || r == e->first_error))
+                r = apid__error_restore(&e->first);
 out:
         if (rootfd >= 0)
                 close(rootfd);

@@ -244,14 +244,17 @@ void apid__acl_event(apid_acl_edit *e, int event, const char *rel, const char *d
 /* Record a failure on a path; returns the status to stop with, or APID_OK to go on. */
 int apid__acl_failed(apid_acl_edit *e, const char *rel, int status)
 {
-        char message[1024];
+        struct apid__error_state err;
 
-        snprintf(message, sizeof(message), "%s", apid_error_message());
-        apid__acl_event(e, APID_ACL_FAILED, rel, message);
+        /* Copied before the report callback runs: it may call the library
+         * and replace this thread's error. The errno goes with the message. */
+        apid__error_save(&err);
+        err.status = status;
+        apid__acl_event(e, APID_ACL_FAILED, rel, err.message);
         pthread_mutex_lock(&e->lock);
         if (!e->first_error) {
                 e->first_error = status;
-                snprintf(e->first_message, sizeof(e->first_message), "%s", message);
+                e->first = err;
         }
         if (!(e->flags & APID_ACL_CONTINUE))
                 e->stop = 1;

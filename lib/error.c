@@ -29,6 +29,22 @@ int apid__fail(int status, int sys_errno, const char *fmt, ...)
         return status;
 }
 
+void apid__error_save(struct apid__error_state *s)
+{
+        _Static_assert(sizeof(s->message) == sizeof(last_error.message), "same size");
+        s->status = last_error.status;
+        s->sys_errno = last_error.sys_errno;
+        memcpy(s->message, last_error.message, sizeof(s->message));
+}
+
+int apid__error_restore(const struct apid__error_state *s)
+{
+        last_error.status = s->status;
+        last_error.sys_errno = s->sys_errno;
+        memcpy(last_error.message, s->message, sizeof(last_error.message));
+        return s->status;
+}
+
 int apid__fail_oom(void)
 {
         return apid__fail(APID_ENOMEM, ENOMEM, "out of memory");

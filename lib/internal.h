@@ -17,6 +17,17 @@
 /* error.c: record the calling thread's last error and return status. */
 int apid__fail(int status, int sys_errno, const char *fmt, ...) APID_PRINTF(3, 4);
 int apid__fail_oom(void);
+/* A copy of the thread's last error: status, errno and message together.
+ * Cleanup that may fail saves it first and restores it after, so a free
+ * never replaces the caller's error (as libgit2's git_error_save/restore);
+ * a walk keeps its first failure in one. restore returns the saved status. */
+struct apid__error_state {
+        int status;
+        int sys_errno;
+        char message[1024];
+};
+void apid__error_save(struct apid__error_state *s);
+int apid__error_restore(const struct apid__error_state *s);
 /* Quote untrusted text for a message: printable ASCII as is, the rest as \xNN,
  * cut with "..." past max bytes. Writes a NUL-terminated string into buf. */
 void apid__quote(char *buf, size_t size, const char *text, size_t max);

@@ -536,9 +536,14 @@ APID_EXPORT void apid_process_free(apid_process *p)
         if (!p)
                 return;
         if (!p->reaped) {
+                struct apid__error_state err;
+
+                /* A free never replaces the caller's last error. */
+                apid__error_save(&err);
                 syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
                 if (apid_process_wait(p, -1) < 0)
                         p->reaped = 1; /* nothing more can be done: do not wait again */
+                apid__error_restore(&err);
         }
         close(p->pidfd);
         free(p);

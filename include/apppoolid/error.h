@@ -58,6 +58,9 @@ APID_EXPORT const char *apid_strerror(int status);
  * @brief The message of the last failure on the calling thread.
  * @return A string owned by the library, valid until the next failing call
  *         on this thread; "" when nothing failed yet on this thread. Never NULL.
+ *         The message, apid_error_status() and apid_error_errno() always
+ *         describe the same failure; the free and unref functions never
+ *         change them (they may be called between the failure and the read).
  * @note Thread-safe: every thread has its own last error.
  * @since 1.0
  */

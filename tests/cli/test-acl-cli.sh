@@ -4,7 +4,7 @@
 # Usage: test-acl-cli.sh APPPOOLCTL
 set -u
 . "$(dirname "$0")/testlib.sh"
-ctl=$1
+ctl=$(command -v "$1" || echo "$1"); [[ $ctl = /* ]] || ctl=$PWD/$ctl
 tmp=$(mktemp -d /tmp/apid-aclcli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export APPPOOLID_STATE_DIR=$tmp/state
@@ -69,5 +69,40 @@ check "json skipped" '"skipped":1' "$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\D
 check "remove leaves it too" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)"
 "$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --follow-hardlinks >/dev/null
 check "followed when asked" "group:$uid:r-x" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null | grep "^group:$uid:")"
+
+# Issue 16: conformance with getfacl/setfacl, checked by their own output, on
+# a tree of hostile names and bits. getfacl writes '\\' for a backslash (our
+# reader knew only \134) and '# flags:' lines (setfacl --restore clears the
+# bits of a block without one, so our save must write them).
+h=$tmp/hostile
+mkdir -p "$h/t/d/sub"
+long=$(printf 'L%.0s' {1..255})
+for n in 'back\slash' "$(printf 'nl\nx')" "$(printf 'cr\rx')" "$(printf 'tab\tx')" ' lead space' 'trail space ' \
+        '-lead' "$(printf 'bad\xff\xfe')" "$long" 'plain'; do
+        echo x > "$h/t/$n"
+done
+echo x > "$h/t/d/sub/$(printf 'in\\\\dir\nz')"
+chmod 4755 "$h/t/-lead"; chmod 2755 "$h/t/plain"; chmod 3775 "$h/t/d"; chmod 1777 "$h/t/d/sub"
+setfacl -m u:4000123:rw,u:daemon:r,g:4000124:r,g:daemon:rw "$h/t/back\\slash" "$h/t/$long"
+setfacl -m u:4000125:rx "$h/t/-lead" "$h/t/$(printf 'bad\xff\xfe')"
+setfacl -d -m u:4000123:rx,g:daemon:r,u:daemon:rwx "$h/t/d"
+setfacl -m u:4000126:rwx "$h/t/d/sub"
+ref=$(cd "$h" && getfacl -R t 2>/dev/null; echo .)
+check "getfacl escapes a backslash as \\\\" 1 "$(grep -c '^# file: t/back\\\\slash$' <<< "$ref")"
+(cd "$h" && getfacl -R t > "$tmp/getfacl.acl" 2>/dev/null)
+setfacl -R -b "$h/t"
+check "wiped" 0 "$(cd "$h" && getfacl -R t 2>/dev/null | grep -c '4000123')"
+"$ctl" acl restore "$tmp/getfacl.acl" --base "$h"; check "restore getfacl's output" 0 $?
+check "getfacl -> restore -> getfacl" "$ref" "$(cd "$h" && getfacl -R t 2>/dev/null; echo .)"
+(cd "$h" && "$ctl" acl save t "$tmp/ours.acl" -R); check "save hostile" 0 $?
+setfacl -R -b "$h/t"
+(cd "$h" && setfacl --restore="$tmp/ours.acl"); check "setfacl --restore reads our save" 0 $?
+check "save -> setfacl --restore -> getfacl" "$ref" "$(cd "$h" && getfacl -R t 2>/dev/null; echo .)"
+# Our restore applies neither owners nor flags (docs/acl.md): setuid is never
+# set from a file.
+chmod u-s "$h/t/-lead"; chown daemon "$h/t/plain"
+"$ctl" acl restore "$tmp/getfacl.acl" --base "$h"; check "restore again" 0 $?
+check "setuid not restored" "-rwxr-xr-x" "$(stat -c %A "$h/t/-lead")"
+check "owner not restored" "daemon" "$(stat -c %U "$h/t/plain")"
 
 finish

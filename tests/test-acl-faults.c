@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Faults the kernel will not make on demand for root, injected into the
+ * library's own calls: this binary defines fstatat64() and readdir64(), which
+ * the dynamic linker binds the library's calls to (the executable comes first
+ * in the lookup order); each passes through to the next definition (libc, or
+ * the sanitizer's interceptor) unless a fault is armed. Every fault must come
+ * back as a failure naming the path, the step and the errno: never a save that
+ * silently leaves entries out (issue 16). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "testutil-state.h"
+
+/* The armed faults: an entry name whose fstatat fails, a directory (the end
+ * of its path) whose readdir fails, with this errno. */
+static const char *fail_stat_name;
+static const char *fail_readdir_dir;
+static int fault_errno;
+
+int fstatat64(int dirfd, const char *name, struct stat64 *st, int flags);
+int fstatat64(int dirfd, const char *name, struct stat64 *st, int flags)
+{
+        static int (*next)(int, const char *, struct stat64 *, int);
+
+        if (!next)
+                *(void **)&next = dlsym(RTLD_NEXT, "fstatat64"); /* POSIX dlsym idiom */
+        if (fail_stat_name && strcmp(name, fail_stat_name) == 0) {
+                errno = fault_errno;
+                return -1;
+        }
+        return next(dirfd, name, st, flags);
+}
+
+struct dirent64 *readdir64(DIR *d);
+struct dirent64 *readdir64(DIR *d)
+{
+        static struct dirent64 *(*next)(DIR *);
+
+        if (!next)
+                *(void **)&next = dlsym(RTLD_NEXT, "readdir64");
+        if (fail_readdir_dir) {
+                char proc[64], path[PATH_MAX];
+                ssize_t n;
+                size_t len = strlen(fail_readdir_dir);
+
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd(d));
+                n = readlink(proc, path, sizeof(path) - 1);
+                if (n > 0) {
+                        path[n] = '\0';
+                        if ((size_t)n >= len && strcmp(path + n - len, fail_readdir_dir) == 0) {
+                                errno = fault_errno;
+                                return NULL;
+                        }
+                }
+        }
+        return next(d);
+}
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        char p[600];
+
+        assert_non_null(f);
+        snprintf(f->dir, sizeof(f->dir), "/tmp/apid-aclfault-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        must(apid_ctx_new(&f->ctx));
+        must(apid_ctx_set_state_dir(f->ctx, f->dir));
+        snprintf(p, sizeof(p), "%s/tree", f->dir);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/tree/sub", f->dir);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/tree/sub/victim", f->dir);
+        close(open(p, O_CREAT | O_WRONLY, 0644));
+        snprintf(p, sizeof(p), "%s/tree/sub/other", f->dir);
+        close(open(p, O_CREAT | O_WRONLY, 0644));
+        fail_stat_name = fail_readdir_dir = NULL;
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        fail_stat_name = fail_readdir_dir = NULL;
+        apid_ctx_unref(f->ctx);
+        rm_tree(f->dir);
+        free(f);
+        return 0;
+}
+
+static void expect_error(int r, int status, int err, const char *needle)
+{
+        assert_int_equal(r, status);
+        assert_int_equal(apid_error_status(), status);
+        assert_int_equal(apid_error_errno(), err);
+        if (!strstr(apid_error_message(), needle))
+                fail_msg("message '%s' lacks '%s'", apid_error_message(), needle);
+}
+
+/* An entry whose fstatat fails was skipped without a word. */
+static void save_reports_a_failed_stat(void **state)
+{
+        struct fixture *f = *state;
+        char tree[600], out[600];
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        snprintf(out, sizeof(out), "%s/saved.acl", f->dir);
+        must(apid_acl_save(f->ctx, tree, out, APID_ACL_RECURSIVE)); /* the injection passes through */
+        fail_stat_name = "victim";
+        fault_errno = EIO;
+        expect_error(apid_acl_save(f->ctx, tree, out, APID_ACL_RECURSIVE), APID_ESYS, EIO,
+                     "tree/sub/victim: stat: Input/output error");
+        fault_errno = ENOENT; /* vanished between readdir and fstatat */
+        expect_error(apid_acl_save(f->ctx, tree, out, APID_ACL_RECURSIVE), APID_ENOTFOUND, ENOENT,
+                     "tree/sub/victim: stat: ");
+}
+
+/* readdir's errors ended the directory as if it were complete. */
+static void save_reports_a_failed_readdir(void **state)
+{
+        struct fixture *f = *state;
+        char tree[600], out[600];
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        snprintf(out, sizeof(out), "%s/saved.acl", f->dir);
+        fail_readdir_dir = "/tree/sub";
+        fault_errno = EIO;
+        expect_error(apid_acl_save(f->ctx, tree, out, APID_ACL_RECURSIVE), APID_ESYS, EIO,
+                     "tree/sub: reading the directory: Input/output error");
+        assert_int_equal(access(out, F_OK), -1); /* no partial save file */
+}
+
+/* A report callback that calls the library, and fails, on every failure. */
+static void clobber_on_report(int event, const char *path, const char *detail, void *userdata)
+{
+        if (event == APID_ACL_FAILED && apid_acl_save(NULL, NULL, NULL, 0) == APID_EINVAL)
+                (*(int *)userdata)++;
+}
+
+/* A recursive apply re-raised its first failure with errno 0. */
+static void apply_keeps_errno_of_first_failure(void **state)
+{
+        struct fixture *f = *state;
+        static const uint32_t flags[] = { APID_ACL_RECURSIVE, APID_ACL_RECURSIVE | APID_ACL_CONTINUE };
+        char tree[600];
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        fail_readdir_dir = "/tree/sub";
+        for (size_t i = 0; i < 2; i++) {
+                apid_acl_edit *e = NULL;
+                int clobbered = 0;
+
+                must(apid_acl_edit_new(f->ctx, &e));
+                must(apid_acl_edit_add(e, APID_ACL_GRANT, "Everyone:R"));
+                must(apid_acl_edit_set_flags(e, flags[i]));
+                must(apid_acl_edit_set_report_fn(e, clobber_on_report, &clobbered));
+                fault_errno = EIO;
+                expect_error(apid_acl_edit_apply(e, tree), APID_ESYS, EIO,
+                             "sub: reading the directory: Input/output error");
+                assert_int_equal(clobbered, 1); /* the callback's own failure did not replace it */
+                apid_acl_edit_free(e);
+                /* ... and the free after it did not either. */
+                expect_error(APID_ESYS, APID_ESYS, EIO, "sub: reading the directory: Input/output error");
+        }
+}
+
+/* A restore with CONTINUE returned the first status with the last path's message. */
+static void restore_continue_keeps_first_failure(void **state)
+{
+        struct fixture *f = *state;
+        char file[600], base[600];
+        FILE *out;
+
+        snprintf(base, sizeof(base), "%s/tree", f->dir);
+        snprintf(file, sizeof(file), "%s/two.acl", f->dir);
+        out = fopen(file, "w");
+        assert_non_null(out);
+        /* The first fails with ENOENT, the second with ELOOP (a link). */
+        fprintf(out, "# file: missing\nuser::rw-\ngroup::r--\nother::r--\n\n"
+                     "# file: sub/link\nuser::rw-\ngroup::r--\nother::r--\n\n"
+                     "# file: sub/other\nuser::rw-\ngroup::r--\nother::---\n\n");
+        fclose(out);
+        {
+                char link[700];
+
+                snprintf(link, sizeof(link), "%s/sub/link", base);
+                assert_int_equal(symlink("other", link), 0);
+        }
+        expect_error(apid_acl_restore(f->ctx, file, base, APID_ACL_CONTINUE), APID_ENOTFOUND, ENOENT,
+                     ": missing: No such file or directory");
+        /* CONTINUE went on past both. */
+        {
+                char p[700];
+                struct stat st;
+
+                snprintf(p, sizeof(p), "%s/sub/other", base);
+                assert_int_equal(stat(p, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0640);
+        }
+        /* Without CONTINUE it stops at the first. */
+        expect_error(apid_acl_restore(f->ctx, file, base, 0), APID_ENOTFOUND, ENOENT,
+                     ": missing: No such file or directory");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(save_reports_a_failed_stat, setup, teardown),
+                cmocka_unit_test_setup_teardown(save_reports_a_failed_readdir, setup, teardown),
+                cmocka_unit_test_setup_teardown(apply_keeps_errno_of_first_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(restore_continue_keeps_first_failure, setup, teardown),
+        };
+
+        unsetenv(APID_STATE_DIR_ENV);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
