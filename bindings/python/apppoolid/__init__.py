@@ -435,6 +435,17 @@ class Identity(_Handle):
         return self._number(lib.apid_identity_get_gid)
 
     @property
+    def pool_gid(self) -> int:
+        """The pool's own group, which every worker of the pool carries whatever
+        its identity type: grants to 'IIS AppPool\\name' are entries for it."""
+        return self._number(lib.apid_identity_get_pool_gid)
+
+    @property
+    def pool_group(self) -> str:
+        """The name of the pool's own group ('apppool-name')."""
+        return self._text(lib.apid_identity_get_pool_group) or ""
+
+    @property
     def uid_probe(self) -> int:
         """0 when the uid is the SID's first choice."""
         return self._number(lib.apid_identity_get_uid_probe)

@@ -98,6 +98,8 @@ _SIGNATURES = [
     ("apid_identity_get_uid", c_uint32, [c_void_p]),
     ("apid_identity_get_gid", c_uint32, [c_void_p]),
     ("apid_identity_get_uid_probe", c_uint32, [c_void_p]),
+    ("apid_identity_get_pool_gid", c_uint32, [c_void_p]),
+    ("apid_identity_get_pool_group", c_char_p, [c_void_p]),
     ("apid_identity_get_profile_dir", c_char_p, [c_void_p]),
     ("apid_acl_edit_new", c_int, [c_void_p, POINTER(c_void_p)]),
     ("apid_acl_edit_free", None, [c_void_p]),

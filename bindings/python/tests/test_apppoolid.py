@@ -284,3 +284,14 @@ def test_a_grant_to_a_pool_reaches_its_workers_whatever_the_identity_type(ctx):
             assert only_owners_read()
     finally:
         shutil.rmtree(tree)
+
+
+def test_the_pool_group_whatever_the_identity_type(ctx):
+    """The pool's own group (gid == the pool's own uid) does not change with
+    the identity type, while the account the workers run as does."""
+    own = ctx.create_pool("grouped").identity()
+    assert (own.pool_gid, own.pool_group) == (own.uid, own.user)
+    ctx.open_pool("grouped")["processModel.identityType"] = "NetworkService"
+    shared = ctx.open_pool("grouped").identity()
+    assert shared.uid != own.uid
+    assert (shared.pool_gid, shared.pool_group) == (own.uid, own.user)
