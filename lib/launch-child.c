@@ -29,6 +29,20 @@
 #error "launch-child.c: this architecture's kernel sigaction layout is not handled"
 #endif
 
+/* 32-bit uids, gids and groups. On i386 and 32-bit Arm, SYS_setresuid and
+ * friends are the old calls with 16-bit ids: a pool's uid (above 65535)
+ * would lose its high bits and the worker would run as another user
+ * (tests/launch/child32.c). The *32 calls exist exactly there. */
+#ifdef SYS_setresuid32
+#define SYS_SETRESUID SYS_setresuid32
+#define SYS_SETRESGID SYS_setresgid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETRESUID SYS_setresuid
+#define SYS_SETRESGID SYS_setresgid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
+
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE 2
 #endif
@@ -187,9 +201,9 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                         return failed(p, APID__STEP_RLIMIT, t->rlimits[i].resource);
         }
         /* Groups, then gid, while still root (CERT POS36-C). */
-        if (syscall(SYS_setgroups, (size_t)p->n_groups, p->groups) < 0)
+        if (syscall(SYS_SETGROUPS, (size_t)p->n_groups, p->groups) < 0)
                 return failed(p, APID__STEP_SETGROUPS, p->n_groups);
-        if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+        if (syscall(SYS_SETRESGID, p->gid, p->gid, p->gid) < 0)
                 return failed(p, APID__STEP_SETRESGID, (int)p->gid);
         /* The bounding set and securebits need CAP_SETPCAP: before the uid. */
         for (i = 0; i <= p->last_cap; i++)
@@ -202,7 +216,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                 bits |= SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
         if (syscall(SYS_prctl, PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
                 return failed(p, APID__STEP_SECUREBITS, (int)bits);
-        if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+        if (syscall(SYS_SETRESUID, p->uid, p->uid, p->uid) < 0)
                 return failed(p, APID__STEP_SETRESUID, (int)p->uid);
         if (drop_caps(p) < 0)
                 return -1;
