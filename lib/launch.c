@@ -42,6 +42,8 @@
 struct launch_area {
         struct apid__plan plan;
         char program[4096];
+        uint64_t bset_absent;   /* the bounding-set hint, kept between launches */
+        int bset_known;
 };
 #define AREA_SIZE (((sizeof(struct launch_area) + 4095) & ~(size_t)4095) + CHILD_STACK)
 
@@ -508,6 +510,8 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         r = apid__token_plan(t, plan);
         if (r < 0)
                 return r;
+        plan->bset_absent = area->bset_absent;
+        plan->bset_known = area->bset_known;
         plan->path = area->program;
         plan->argv = (char *const *)argv;
         plan->envp = t->env;
@@ -522,6 +526,11 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                 r = apid__fail_oom();
         if (r == APID_OK)
                 r = start_child(area, path, attr && attr->timeout_ms ? attr->timeout_ms : DEFAULT_TIMEOUT_MS, proc);
+        if (r == APID_OK) {
+                /* The child has exec'd: done with the plan. */
+                area->bset_absent = plan->bset_absent;
+                area->bset_known = plan->bset_known;
+        }
         if (devnull >= 0)
                 close(devnull);
         /* After the launch: a new area never takes the address of one still

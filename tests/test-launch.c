@@ -37,6 +37,9 @@
 static const char *escape_program, *escape_static;
 static const char *scenes_program;
 
+/* Beyond any kernel's last capability: drops past it fail with EINVAL. */
+#define CAP_LAST_CAP_TEST 63
+
 static int prctl_nnp(void)
 {
         return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -822,6 +825,44 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int af
         return 1;
 }
 
+/* A launcher confined by its service (the host's unit keeps a few
+ * capabilities in its bounding set): the launch reads which are already
+ * gone and drops the rest; every worker, the first and the later ones (which
+ * go by what the first found), has an empty bounding set, or just what its
+ * token keeps. */
+static void bounding_set_from_a_confined_launcher(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0), *kept = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/grep", "CapBnd", "/proc/self/status", NULL };
+        int status, i, c;
+        pid_t pid;
+
+        must(apid_token_keep_cap(kept, "CAP_NET_BIND_SERVICE"));
+        pid = fork();
+        if (pid == 0) {
+                char out[256];
+
+                for (c = 0; c <= CAP_LAST_CAP_TEST; c++)
+                        if (c != 5 && c != 6 && c != 7 && c != 8 && c != 10 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                            errno != EINVAL)
+                                _exit(2);
+                for (i = 0; i < 6; i++) {
+                        const char *want = i % 2 ? "CapBnd:\t0000000000000400\n" : "CapBnd:\t0000000000000000\n";
+
+                        if (run_capture(i % 2 ? kept : t, argv, out, sizeof(out)) != 0 || strcmp(out, want) != 0) {
+                                fprintf(stderr, "launch %d: %s", i, out);
+                                _exit(1);
+                        }
+                }
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(status, 0);
+        apid_token_free(t);
+        apid_token_free(kept);
+}
+
 /* ---- a launch child the kernel will not let die ---- */
 
 /* A FUSE server that answers INIT, then holds the first LOOKUP without an
@@ -1159,6 +1200,7 @@ int main(int argc, char **argv)
                 T(pidfd_wait_signal_and_no_zombie),
                 T(launches_from_many_threads),
                 T(kept_capability_and_passed_socket),
+                T(bounding_set_from_a_confined_launcher),
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
                 T(launch_timeout_is_settable),
