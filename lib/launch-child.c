@@ -29,6 +29,20 @@
 #error "launch-child.c: this architecture's kernel sigaction layout is not handled"
 #endif
 
+/* 32-bit uids, gids and groups. On i386 and 32-bit Arm, SYS_setresuid and
+ * friends are the old calls with 16-bit ids: a pool's uid (above 65535)
+ * would lose its high bits and the worker would run as another user
+ * (tests/launch/child32.c). The *32 calls exist exactly there. */
+#ifdef SYS_setresuid32
+#define SYS_SETRESUID SYS_setresuid32
+#define SYS_SETRESGID SYS_setresgid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETRESUID SYS_setresuid
+#define SYS_SETRESGID SYS_setresgid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
+
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE 2
 #endif
@@ -126,6 +140,37 @@ CHILD_CODE static int new_session_keyring(struct apid__plan *p)
         return 0;
 }
 
+/* Every capability the worker does not keep, out of the bounding set. A
+ * drop is a credential change (prepare_creds/commit_creds: some 0.4 us, over
+ * 1 us where security modules hook it) and there are 41; a read is not. A
+ * launcher confined by its service (the host's unit keeps 9) inherits a
+ * bounding set without most of them: the capabilities that the last launch
+ * from this area found missing (bset_absent) are read first and dropped only
+ * if there, the others dropped at once. The hint decides only what is read:
+ * every capability not kept is either read as absent or dropped (a launching
+ * thread's bounding set only shrinks, but in a new user namespace it is full
+ * again: the read sees that). Without a hint, every one is read. */
+CHILD_CODE static int drop_bounding_set(struct apid__plan *p)
+{
+        uint64_t absent = 0;
+        int i;
+
+        for (i = 0; i <= p->last_cap; i++) {
+                if ((p->keep_caps >> i) & 1)
+                        continue;
+                if ((!p->bset_known || ((p->bset_absent >> i) & 1)) &&
+                    syscall(SYS_prctl, PR_CAPBSET_READ, i, 0, 0, 0) == 0) {
+                        absent |= UINT64_C(1) << i;
+                        continue;
+                }
+                if (syscall(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0) < 0)
+                        return failed(p, APID__STEP_BOUNDING, i);
+        }
+        p->bset_absent = absent;
+        p->bset_known = 1;
+        return 0;
+}
+
 CHILD_CODE static int enter_cwd(struct apid__plan *p)
 {
         if (!p->cwd || syscall(SYS_chdir, p->cwd) == 0)
@@ -187,14 +232,13 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                         return failed(p, APID__STEP_RLIMIT, t->rlimits[i].resource);
         }
         /* Groups, then gid, while still root (CERT POS36-C). */
-        if (syscall(SYS_setgroups, (size_t)p->n_groups, p->groups) < 0)
+        if (syscall(SYS_SETGROUPS, (size_t)p->n_groups, p->groups) < 0)
                 return failed(p, APID__STEP_SETGROUPS, p->n_groups);
-        if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+        if (syscall(SYS_SETRESGID, p->gid, p->gid, p->gid) < 0)
                 return failed(p, APID__STEP_SETRESGID, (int)p->gid);
         /* The bounding set and securebits need CAP_SETPCAP: before the uid. */
-        for (i = 0; i <= p->last_cap; i++)
-                if (!((p->keep_caps >> i) & 1) && syscall(SYS_prctl, PR_CAPBSET_DROP, i, 0, 0, 0) < 0)
-                        return failed(p, APID__STEP_BOUNDING, i);
+        if (drop_bounding_set(p) < 0)
+                return -1;
         bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED;
         if (p->keep_caps)
                 bits |= SECBIT_KEEP_CAPS; /* cleared by execve; the ambient set carries the caps */
@@ -202,7 +246,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                 bits |= SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
         if (syscall(SYS_prctl, PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
                 return failed(p, APID__STEP_SECUREBITS, (int)bits);
-        if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+        if (syscall(SYS_SETRESUID, p->uid, p->uid, p->uid) < 0)
                 return failed(p, APID__STEP_SETRESUID, (int)p->uid);
         if (drop_caps(p) < 0)
                 return -1;

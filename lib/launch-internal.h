@@ -94,6 +94,11 @@ struct apid__plan {
         int controlling_tty;     /* fd 0 becomes the controlling terminal (TIOCSCTTY) */
         const char *cwd_fallback; /* entered when cwd is a default that does not exist */
         int report_fd;           /* the child's end of the report pipe, or -1 */
+        /* In: capabilities found missing from the launching thread's bounding
+         * set by the last launch from the same area, if bset_known (a hint:
+         * see drop_bounding_set()). Out: what this launch found. */
+        uint64_t bset_absent;
+        int bset_known;
         /* results */
         volatile int failed_step;
         volatile int failed_errno;

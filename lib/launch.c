@@ -38,10 +38,12 @@
 /* What the child uses, in one mapping per launching thread: the plan and
  * the program's path at the bottom, the stack above them. The parent keeps
  * it until the child has exec'd or exited; a child that could not be reaped
- * keeps its mapping for ever (see abandon_area()). */
+ * keeps its mapping until it is gone (see quarantine_add()). */
 struct launch_area {
         struct apid__plan plan;
         char program[4096];
+        uint64_t bset_absent;   /* the bounding-set hint, kept between launches */
+        int bset_known;
 };
 #define AREA_SIZE (((sizeof(struct launch_area) + 4095) & ~(size_t)4095) + CHILD_STACK)
 
@@ -211,10 +213,70 @@ static struct launch_area *child_area(void)
 }
 
 /* A child that could not be reaped may still be inside the kernel using its
- * area: leave the mapping to it (never unmapped), and take a new one next time. */
+ * area: leave the mapping to it, and take a new one next time. */
 static void abandon_area(void)
 {
         pthread_setspecific(area_key, NULL);
+}
+
+/* The children that outlived their deadline and the grace time after SIGKILL
+ * (a task in uninterruptible sleep on a hung file system, say), each with the
+ * area it may still be using and its pidfd: kept, process-wide, until the
+ * child is gone; every later launch looks (quarantine_sweep()). A pidfd polls
+ * readable once the process has exited, which is after it released the
+ * memory it shared with us (exit_mm() comes before the exit notification):
+ * then the area is unmapped and the zombie reaped, unless the caller's own
+ * SIGCHLD handling reaped it first. Bounded; past the bound an area is left
+ * mapped as before (32 launch children stuck in the kernel at once). */
+#define MAX_QUARANTINED 32
+static struct {
+        int pidfd;
+        void *area;
+} quarantine[MAX_QUARANTINED];
+static int n_quarantined;
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Takes the pidfd (closed once the child is reaped) if it returns 0. */
+static int quarantine_add(int pidfd, void *area)
+{
+        int r = -1;
+
+        pthread_mutex_lock(&quarantine_lock);
+        if (n_quarantined < MAX_QUARANTINED) {
+                quarantine[n_quarantined].pidfd = pidfd;
+                quarantine[n_quarantined].area = area;
+                n_quarantined++;
+                r = 0;
+        }
+        pthread_mutex_unlock(&quarantine_lock);
+        return r;
+}
+
+/* Never waits: a child still in the kernel stays for the next launch. A
+ * sweep already running in another thread is enough. */
+static void quarantine_sweep(void)
+{
+        int i = 0;
+
+        if (pthread_mutex_trylock(&quarantine_lock) != 0)
+                return;
+        while (i < n_quarantined) {
+                struct pollfd pfd = { quarantine[i].pidfd, POLLIN, 0 };
+                siginfo_t info;
+
+                if (poll(&pfd, 1, 0) != 1) {
+                        i++;
+                        continue;
+                }
+                /* ECHILD: the caller reaped it; gone either way. */
+                while (waitid((idtype_t)P_PIDFD, (id_t)quarantine[i].pidfd, &info, WEXITED | WNOHANG) < 0 &&
+                       errno == EINTR)
+                        ;
+                munmap(quarantine[i].area, AREA_SIZE);
+                close(quarantine[i].pidfd);
+                quarantine[i] = quarantine[--n_quarantined];
+        }
+        pthread_mutex_unlock(&quarantine_lock);
 }
 
 /* The child's last act: a failed step goes to the report pipe, then a raw
@@ -390,10 +452,14 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
         eof = wait_report(rfd[0], deadline, &rep, &got);
         close(rfd[0]);
         if (!eof && !(got == 0 && has_execd(pid))) {
-                if (kill_and_reap(pidfd) < 0)
+                if (kill_and_reap(pidfd) < 0) {
                         abandon_area();
+                        if (quarantine_add(pidfd, area) == 0)
+                                pidfd = -1;
+                }
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
-                close(pidfd);
+                if (pidfd >= 0)
+                        close(pidfd);
                 if (got == sizeof(rep))
                         return apid__fail(APID_ESYS, ETIMEDOUT,
                                           "launch %s: the child failed but did not exit within %u ms (stopped?); "
@@ -444,6 +510,8 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         r = apid__token_plan(t, plan);
         if (r < 0)
                 return r;
+        plan->bset_absent = area->bset_absent;
+        plan->bset_known = area->bset_known;
         plan->path = area->program;
         plan->argv = (char *const *)argv;
         plan->envp = t->env;
@@ -458,8 +526,16 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
                 r = apid__fail_oom();
         if (r == APID_OK)
                 r = start_child(area, path, attr && attr->timeout_ms ? attr->timeout_ms : DEFAULT_TIMEOUT_MS, proc);
+        if (r == APID_OK) {
+                /* The child has exec'd: done with the plan. */
+                area->bset_absent = plan->bset_absent;
+                area->bset_known = plan->bset_known;
+        }
         if (devnull >= 0)
                 close(devnull);
+        /* After the launch: a new area never takes the address of one still
+         * quarantined (a test looks for its unmapping). */
+        quarantine_sweep();
         if (r < 0) {
                 free(proc);
                 return r;

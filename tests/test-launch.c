@@ -21,6 +21,9 @@
 #include <grp.h>
 #include <sys/ioctl.h>
 #include <linux/filter.h>
+#include <linux/fuse.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <sys/syscall.h>
@@ -33,6 +36,9 @@
 
 static const char *escape_program, *escape_static;
 static const char *scenes_program;
+
+/* Beyond any kernel's last capability: drops past it fail with EINVAL. */
+#define CAP_LAST_CAP_TEST 63
 
 static int prctl_nnp(void)
 {
@@ -819,6 +825,222 @@ static int attack_stall(apid_token *t, uint32_t uid, uint32_t timeout_ms, int af
         return 1;
 }
 
+/* A launcher confined by its service (the host's unit keeps a few
+ * capabilities in its bounding set): the launch reads which are already
+ * gone and drops the rest; every worker, the first and the later ones (which
+ * go by what the first found), has an empty bounding set, or just what its
+ * token keeps. */
+static void bounding_set_from_a_confined_launcher(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0), *kept = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/grep", "CapBnd", "/proc/self/status", NULL };
+        int status, i, c;
+        pid_t pid;
+
+        must(apid_token_keep_cap(kept, "CAP_NET_BIND_SERVICE"));
+        pid = fork();
+        if (pid == 0) {
+                char out[256];
+
+                for (c = 0; c <= CAP_LAST_CAP_TEST; c++)
+                        if (c != 5 && c != 6 && c != 7 && c != 8 && c != 10 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                            errno != EINVAL)
+                                _exit(2);
+                for (i = 0; i < 6; i++) {
+                        const char *want = i % 2 ? "CapBnd:\t0000000000000400\n" : "CapBnd:\t0000000000000000\n";
+
+                        if (run_capture(i % 2 ? kept : t, argv, out, sizeof(out)) != 0 || strcmp(out, want) != 0) {
+                                fprintf(stderr, "launch %d: %s", i, out);
+                                _exit(1);
+                        }
+                }
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(status, 0);
+        apid_token_free(t);
+        apid_token_free(kept);
+}
+
+/* ---- a launch child the kernel will not let die ---- */
+
+/* A FUSE server that answers INIT, then holds the first LOOKUP without an
+ * answer: the task that asked sleeps uninterruptibly (SIGKILL included) once
+ * the request has been read, until the server goes. It writes the pid of that
+ * task to `held`, then waits for `release` and exits (which aborts the
+ * connection). */
+static void fuse_hold(int fuse, int held, int release)
+{
+        static char buf[256 * 1024];
+        char c;
+
+        for (;;) {
+                ssize_t n = read(fuse, buf, sizeof(buf));
+                struct fuse_in_header *in = (struct fuse_in_header *)buf;
+                struct {
+                        struct fuse_out_header h;
+                        struct fuse_init_out init;
+                } out;
+
+                if (n < 0 && (errno == EINTR || errno == ENOENT))
+                        continue;
+                if (n < (ssize_t)sizeof(*in))
+                        _exit(2);
+                memset(&out, 0, sizeof(out));
+                out.h.unique = in->unique;
+                out.h.len = sizeof(out.h);
+                if (in->opcode == FUSE_INIT) {
+                        out.init.major = FUSE_KERNEL_VERSION;
+                        out.init.minor = FUSE_KERNEL_MINOR_VERSION;
+                        out.init.max_write = 4096;
+                        out.h.len = sizeof(out);
+                } else if (in->opcode == FUSE_LOOKUP) {
+                        dprintf(held, "%u\n", in->pid);
+                        if (read(release, &c, 1) < 0)
+                                _exit(3);
+                        _exit(0);
+                } else {
+                        out.h.error = -ENOSYS;
+                }
+                if (write(fuse, &out, out.h.len) != (ssize_t)out.h.len)
+                        _exit(4);
+        }
+}
+
+/* The start of the mapping of /proc/self/maps that holds addr, or 0. */
+static unsigned long mapping_of(unsigned long addr)
+{
+        FILE *f = fopen("/proc/self/maps", "re");
+        unsigned long lo, hi, found = 0;
+        char line[512];
+
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi)
+                        found = lo;
+        if (f)
+                fclose(f);
+        return found;
+}
+
+static char proc_state(pid_t pid)
+{
+        char path[64], line[512], *p, state = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        if (f && fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+                state = p[2];
+        if (f)
+                fclose(f);
+        return state;
+}
+
+#define STUCK_FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); _exit(1); } while (0)
+
+/* In a child with its own mount namespace: a launch whose child hangs in the
+ * kernel past the deadline and the grace after SIGKILL; then the hang ends. */
+static void stuck_launch(struct fixture *f, apid_token *t)
+{
+        const char *argv[] = { "/bin/true", NULL };
+        char dir[512], cwd[600], opts[256], path[64], line[512] = "";
+        int fuse, held[2], release[2], pidfd, status;
+        unsigned long sp = 0, area;
+        apid_launch_attr *attr = NULL;
+        apid_process *p = NULL;
+        struct pollfd pfd;
+        pid_t server, child = 0;
+        FILE *sys;
+        int r;
+
+        snprintf(dir, sizeof(dir), "%s/hung-fs", f->dir);
+        snprintf(cwd, sizeof(cwd), "%s/stall", dir);
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                _exit(77);
+        fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fuse);
+        if (fuse < 0 || mkdir(dir, 0755) < 0 || chmod(f->dir, 0755) < 0 ||
+            mount("apid-hung", dir, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
+                _exit(77);
+        if (pipe(held) < 0 || pipe(release) < 0)
+                STUCK_FAIL("pipe");
+        server = fork();
+        if (server == 0) {
+                close(release[1]);
+                fuse_hold(fuse, held[1], release[0]);
+        }
+        close(fuse);
+        close(held[1]);
+        close(release[0]);
+        /* This thread's area exists from here on. */
+        if (apid_launch(t, NULL, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                STUCK_FAIL("a first launch: %s", apid_error_message());
+        apid_process_free(p);
+        if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_set_cwd(attr, cwd) != APID_OK ||
+            apid_launch_attr_set_timeout(attr, 200) != APID_OK)
+                STUCK_FAIL("attr: %s", apid_error_message());
+        r = apid_launch(t, attr, argv[0], argv, &p);
+        if (r == APID_OK || !strstr(apid_error_message(), "had not reached execve"))
+                STUCK_FAIL("the stuck launch: %d %s", r, apid_error_message());
+        pfd.fd = held[0];
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 0) != 1 || read(held[0], line, sizeof(line) - 1) <= 0 || sscanf(line, "%d", &child) != 1)
+                STUCK_FAIL("the server saw no lookup");
+        /* The scene: the child, killed, still in the kernel on our memory. */
+        if (proc_state(child) != 'D')
+                STUCK_FAIL("child %d: state %c, not in uninterruptible sleep", (int)child, proc_state(child));
+        snprintf(path, sizeof(path), "/proc/%d/syscall", (int)child);
+        sys = fopen(path, "re");
+        if (!sys || !fgets(line, sizeof(line), sys) ||
+            sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %lx", &sp) != 1 || !(area = mapping_of(sp)))
+                STUCK_FAIL("child %d: no stack pointer in our memory (%s)", (int)child, line);
+        fclose(sys);
+        pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+        if (pidfd < 0)
+                STUCK_FAIL("pidfd_open %d", (int)child);
+        /* The hang ends: the child dies (a zombie until someone reaps it). */
+        close(release[1]);
+        pfd.fd = pidfd;
+        if (poll(&pfd, 1, 10000) != 1)
+                STUCK_FAIL("child %d did not die once the file system went", (int)child);
+        /* The next launch reaps it and unmaps its area. */
+        if (apid_launch(t, NULL, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK)
+                STUCK_FAIL("the launch after: %s", apid_error_message());
+        apid_process_free(p);
+        if (proc_state(child))
+                STUCK_FAIL("child %d: left a zombie (state %c)", (int)child, proc_state(child));
+        if (mapping_of(sp))
+                STUCK_FAIL("child %d: its area (sp %#lx in the mapping at %#lx) is still mapped", (int)child, sp,
+                           mapping_of(sp));
+        close(pidfd);
+        waitpid(server, &status, 0);
+        apid_launch_attr_free(attr);
+        _exit(0);
+}
+
+/* A launch child that outlives its deadline and the grace after SIGKILL (in
+ * uninterruptible sleep on a hung FUSE file system) is neither left a zombie
+ * nor its memory leaked: a later launch reaps it and unmaps its area. */
+static void stuck_child_is_reaped_later(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "hung", 0);
+        pid_t pid;
+        int status;
+
+        pid = fork();
+        if (pid == 0)
+                stuck_launch(f, t);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        apid_token_free(t);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+                print_message("SKIP: no FUSE here (/dev/fuse, or mounting in a mount namespace)\n");
+                return;
+        }
+        assert_int_equal(status, 0);
+}
+
 /* The launch deadline is the caller's to choose. */
 static void launch_timeout_is_settable(void **state)
 {
@@ -978,9 +1200,11 @@ int main(int argc, char **argv)
                 T(pidfd_wait_signal_and_no_zombie),
                 T(launches_from_many_threads),
                 T(kept_capability_and_passed_socket),
+                T(bounding_set_from_a_confined_launcher),
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
                 T(launch_timeout_is_settable),
+                T(stuck_child_is_reaped_later),
                 T(escape_suite),
                 T(io_uring_cannot_bypass_the_deny_list),
         };

@@ -6,7 +6,17 @@
  * stderr is a terminal, the worker gets a pty that apppoolctl owns (its
  * terminal, and its controlling terminal), and apppoolctl relays between the
  * two; the pty is gone when run returns, so nothing the worker left behind
- * can read what is typed next. Other stdio (pipes, files) is passed as is. */
+ * can read what is typed next. Other stdio (pipes, files) is passed as is.
+ *
+ * Job control works as for any foreground job: ^Z stops the worker, and run
+ * stops itself with it (the terminal back in its own modes), so the shell
+ * shows the job stopped and gives its prompt back; fg resumes run, which puts
+ * the terminal back to raw and continues the worker (sudo behaves the same
+ * with its pty). The worker leads a session of its own, so the kernel drops
+ * the SIGTSTP its terminal makes of ^Z (its process group is orphaned: no
+ * parent in the session outside it); run stops it with SIGSTOP instead. A
+ * job that a shell in the worker put in the foreground gets ^Z as typed, and
+ * that shell handles it. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -231,6 +242,7 @@ static int relay_open(struct relay *rl)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGQUIT);
+        sigaddset(&mask, SIGCHLD); /* the worker stopped (job control) */
         sigprocmask(SIG_BLOCK, &mask, &rl->old_mask);
         rl->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         /* Keys go to the worker's terminal as typed (its line discipline does
@@ -272,6 +284,68 @@ static int write_all(int fd, const char *buf, ssize_t n)
         return 0;
 }
 
+/* The worker stopped (^Z on its terminal, or any stop signal): stop run
+ * too, as the job the shell knows, with the terminal in its own modes; once
+ * continued (fg), raw again and the worker's foreground job continued. Where
+ * run cannot stop (SIGTSTP ignored, an orphaned process group), the worker
+ * is continued at once: it never stays stopped behind a running run. */
+static void relay_follow_stop(struct relay *rl, apid_process *proc)
+{
+        siginfo_t info;
+        pid_t fg;
+
+        memset(&info, 0, sizeof(info));
+        /* WSTOPPED alone: reports a stop, never reaps. */
+        if (waitid((idtype_t)P_PIDFD, (id_t)apid_process_get_fd(proc), &info, WSTOPPED | WNOHANG) < 0 ||
+            info.si_pid == 0 || info.si_code != CLD_STOPPED)
+                return;
+        if (rl->raw)
+                tcsetattr(0, TCSADRAIN, &rl->saved);
+        kill(getpid(), SIGTSTP);
+        /* Continued. */
+        if (rl->raw) {
+                struct termios tio = rl->saved;
+
+                cfmakeraw(&tio);
+                tcsetattr(0, TCSADRAIN, &tio);
+        }
+        copy_winsize(isatty(0) ? 0 : rl->out, rl->master);
+        /* The worker's terminal's foreground job (the worker, or the job its
+         * shell put there), else the worker itself. */
+        fg = tcgetpgrp(rl->master);
+        if ((fg <= 0 || kill(-fg, SIGCONT) < 0) && apid_process_signal(proc, SIGCONT) != APID_OK)
+                return; /* it has exited meanwhile: the loop sees that */
+}
+
+/* The suspend character when ^Z is run's to act on: the worker's terminal
+ * makes signals of keys (ISIG) and the worker's own, orphaned, process group
+ * is in the foreground; else -1 (the byte goes through as typed). */
+static int suspend_char(struct relay *rl, apid_process *proc)
+{
+        struct termios tio;
+
+        if (tcgetattr(rl->master, &tio) < 0 || !(tio.c_lflag & ISIG) || tio.c_cc[VSUSP] == _POSIX_VDISABLE ||
+            tcgetpgrp(rl->master) != apid_process_get_pid(proc))
+                return -1;
+        return tio.c_cc[VSUSP];
+}
+
+/* Keys to the worker's terminal; each ^Z it cannot act on stops the worker
+ * (relay_follow_stop() then stops run). */
+static void relay_input(struct relay *rl, apid_process *proc, const char *buf, ssize_t n)
+{
+        int susp = suspend_char(rl, proc);
+        const char *z;
+
+        while (susp >= 0 && n > 0 && (z = memchr(buf, susp, (size_t)n))) {
+                write_all(rl->master, buf, z - buf);
+                kill(-apid_process_get_pid(proc), SIGSTOP);
+                n -= z - buf + 1;
+                buf = z + 1;
+        }
+        write_all(rl->master, buf, n);
+}
+
 /* Copy keys to the worker's terminal and its output back, until it exits. */
 static void relay_run(struct relay *rl, apid_process *proc)
 {
@@ -301,7 +375,7 @@ static void relay_run(struct relay *rl, apid_process *proc)
                 if (pfd[3].revents & (POLLIN | POLLHUP)) {
                         n = read(0, buf, sizeof(buf));
                         if (n > 0)
-                                write_all(rl->master, buf, n);
+                                relay_input(rl, proc, buf, n);
                         else
                                 in_open = 0;
                 }
@@ -311,6 +385,8 @@ static void relay_run(struct relay *rl, apid_process *proc)
                         if (read(rl->sigfd, &si, sizeof(si)) == sizeof(si)) {
                                 if (si.ssi_signo == SIGWINCH)
                                         copy_winsize(isatty(0) ? 0 : rl->out, rl->master);
+                                else if (si.ssi_signo == SIGCHLD)
+                                        relay_follow_stop(rl, proc);
                                 else if (apid_process_signal(proc, (int)si.ssi_signo) != APID_OK)
                                         exited = 1;
                         }

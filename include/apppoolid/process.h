@@ -36,7 +36,9 @@
  * by default, apid_launch_attr_set_timeout()). From setresuid() on the child
  * runs as the pool, and the pool can stop it (SIGSTOP); a child that has not
  * reached execve() by the deadline is killed through its pidfd and the launch
- * fails, so no pool can hold a launcher.
+ * fails, so no pool can hold a launcher. A killed child that the kernel
+ * keeps alive (uninterruptible sleep on a hung file system) is reaped, and
+ * the memory it ran on released, by the first launch after it has died.
  */
 #ifndef APPPOOLID_PROCESS_H
 #define APPPOOLID_PROCESS_H

@@ -3,8 +3,13 @@
  * default token (identity change, no capabilities, no_new_privs, seccomp),
  * against plain posix_spawn of the same program (no identity change) and
  * against setpriv with the equivalent flags, in the same run. Needs root.
- * Usage: bench-launch [LAUNCHES] */
+ * Usage: bench-launch [LAUNCHES]
+ * BENCH_NO_SECCOMP=1: the token without its filter. BENCH_BOUNDING_SET=unit:
+ * first drop this process's bounding set to that of the host's systemd unit
+ * (examples/host/apppool-host.service.in), as a launcher it confines has. */
+#include <errno.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +60,18 @@ int main(int argc, char **argv)
         if (geteuid() != 0) {
                 fprintf(stderr, "bench-launch needs root\n");
                 return 1;
+        }
+        if (getenv("BENCH_BOUNDING_SET") && strcmp(getenv("BENCH_BOUNDING_SET"), "unit") == 0) {
+                /* CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER KILL SETGID SETUID SETPCAP NET_BIND_SERVICE */
+                const unsigned long long unit = 0x5efULL;
+                int c;
+
+                for (c = 0; c < 64; c++)
+                        if (!((unit >> c) & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+                                perror("PR_CAPBSET_DROP");
+                                return 1;
+                        }
+                printf("bounding set: the host unit's (CapabilityBoundingSet=, 9 capabilities)\n");
         }
         if (!mkdtemp(dir) || apid_ctx_new(&ctx) != APID_OK || apid_ctx_set_state_dir(ctx, dir) != APID_OK ||
             apid_pool_create(ctx, "bench", &pool) != APID_OK || apid_pool_get_identity(pool, &id) != APID_OK ||

@@ -61,4 +61,8 @@ if command -v script >/dev/null; then
         check "tty and controlling tty" "in-tty ctty" "$(printf '%s\n' "$out" | grep -oE '(in-tty|ctty)$' | tr '\n' ' ' | sed 's/ $//')"
         script -qec "\"$ctl\" run web -- sh -c 'exit 3'" /dev/null </dev/null >/dev/null; check "status through the pty" 3 $?
 fi
+# ^Z on the terminal stops the job (run with its worker), fg resumes it.
+out=$(/usr/bin/python3 "$(dirname "$0")/jobctl.py" "$ctl" web 2>&1); r=$?
+[ $r = 0 ] || printf '%s\n' "$out"
+check "^Z stops run and its worker; fg resumes both" 0 $r
 finish
