@@ -146,7 +146,7 @@ rapid_fail_max_crashes = 100
 [pool CgFork]
 linux.pidsMax = 16
 [pool CgCpu]
-cpu.limit = 25000
+cpu.limit = 10000
 cpu.action = Throttle
 [pool CgKill]
 cpu.limit = 5000
@@ -235,7 +235,9 @@ wait_for "Calm recycled" 30 grep -q "pool Calm recycled" "$tmp/host.log"
 serves_calm
 ok "CgFork: fork bomb stopped after $n forks (EAGAIN at linux.pidsMax = 16); Calm serves and recycles"
 
-# CPU: two busy processes under Throttle at 25% of all CPUs.
+# CPU: two busy processes under Throttle at 10% of all CPUs. The quota caps
+# the use whatever the load; a busy machine may keep them below it (then the
+# kernel had nothing to throttle, and only the cap is checked).
 ncpu=$(nproc)
 cpudir=$(cgpath cgcpu | grep "^$v2mnt/" | head -1)
 [ -n "$cpudir" ] || cpudir=$(cgpath cgcpu | head -1)
@@ -245,11 +247,13 @@ out=$(curl -s -m 30 "http://127.0.0.1:$pc/spin?s=4")
 u1=$(use) t1=$(date +%s%N)
 expect_in "$out" "spun 4"
 read -r ratio verdict < <(awk -v u=$((u1 - u0)) -v t=$(((t1 - t0) / 1000)) -v n="$ncpu" \
-        'BEGIN { r = u / t; q = 0.25 * n; printf "%.3f %s\n", r, (r <= q * 1.3 + 0.05 && u > 0) ? "ok" : "bad" }')
-[ "$verdict" = ok ] || fail "CgCpu used $ratio CPUs over $(((t1 - t0) / 1000000)) ms; the quota is $((ncpu * 25))% of one CPU"
+        'BEGIN { r = u / t; q = 0.10 * n
+                v = (r > q * 1.3 + 0.05 || u == 0) ? "bad" : (r > q * 0.7 ? "at-quota" : "below")
+                printf "%.3f %s\n", r, v }')
+[ "$verdict" != bad ] || fail "CgCpu used $ratio CPUs over $(((t1 - t0) / 1000000)) ms; the quota is $((ncpu * 10))% of one CPU"
 thr=$(cgpath cgcpu | while read -r d; do [ -f "$d/cpu.stat" ] && awk '$1 == "nr_throttled" {print $2}' "$d/cpu.stat"; done | head -1)
-[ "${thr:-0}" -gt 0 ] || fail "CgCpu was never throttled (nr_throttled ${thr:-missing})"
-ok "CgCpu: two busy processes used $ratio CPUs (quota $(awk -v n="$ncpu" 'BEGIN{print 0.25*n}')), throttled $thr times"
+[ "$verdict" = below ] || [ "${thr:-0}" -gt 0 ] || fail "CgCpu reached its quota but was never throttled (nr_throttled ${thr:-missing})"
+ok "CgCpu: two busy processes used $ratio CPUs (quota $(awk -v n="$ncpu" 'BEGIN{print 0.10*n}'), $verdict), throttled ${thr:-0} times"
 
 # KillW3wp: over the limit for a reset interval, the pool's processes go.
 k=$(hog_pid $pk) # (the recycle above replaced it)
