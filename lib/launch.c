@@ -169,6 +169,10 @@ APID_EXPORT int apid_launch_attr_add_cgroup(apid_launch_attr *a, int dirfd)
                 return apid__fail(APID_EINVAL, errno, "cgroup %d: not an open descriptor", dirfd);
         if (!S_ISDIR(st.st_mode) || (fs.f_type != CGROUP_SUPER_MAGIC && fs.f_type != CGROUP2_SUPER_MAGIC))
                 return apid__fail(APID_EINVAL, ENOTDIR, "cgroup %d: not a directory of a cgroup file system", dirfd);
+        /* clone3() takes no O_PATH descriptor as its cgroup (EBADF). */
+        if (fcntl(dirfd, F_GETFL) & O_PATH)
+                return apid__fail(APID_EINVAL, EBADF, "cgroup %d: an O_PATH descriptor; open the directory with "
+                                  "O_RDONLY | O_DIRECTORY", dirfd);
         if (fs.f_type == CGROUP2_SUPER_MAGIC) {
                 if (a->cgroup2_fd >= 0)
                         return apid__fail(APID_EINVAL, 0, "cgroup %d: cgroup v2 descriptor %d is already given "

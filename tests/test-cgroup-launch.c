@@ -212,6 +212,21 @@ static void joins_v1_hierarchies(void **state)
         assert_in_cgroup(out, "memory", mem);
         assert_in_cgroup(out, "pids", pids);
         apid_process_free(p);
+        {
+                /* The worker cannot leave: writing itself into the hierarchy's
+                 * root (as root could) is refused, and it stays where it was put. */
+                struct hier h;
+                char script[1200];
+                const char *leave[] = { "/bin/sh", "-c", script, NULL };
+
+                assert_int_equal(find_hier("memory", &h), 0);
+                snprintf(script, sizeof(script),
+                         "echo 0 > %s/cgroup.procs 2>/dev/null && echo escaped; cat /proc/self/cgroup", h.mount);
+                p = run(t, both, 2, leave, out, sizeof(out));
+                assert_null(strstr(out, "escaped"));
+                assert_in_cgroup(out, "memory", mem);
+                apid_process_free(p);
+        }
         apid_token_free(t);
         remove_cgroup(mfd, mem);
         remove_cgroup(pfd, pids);
@@ -300,6 +315,11 @@ static void refusals(void **state)
         v2 = make_cgroup(NULL, "apid-test-v2bad", v2path, sizeof(v2path));
         if (v2 >= 0) {
                 int again = open(v2path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                int path_fd = open(v2path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+                assert_int_equal(apid_launch_attr_add_cgroup(attr, path_fd), APID_EINVAL);
+                assert_non_null(strstr(apid_error_message(), "an O_PATH descriptor"));
+                close(path_fd);
 
                 must(apid_launch_attr_add_cgroup(attr, v2));
                 assert_int_equal(apid_launch_attr_add_cgroup(attr, again), APID_EINVAL);

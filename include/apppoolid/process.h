@@ -174,12 +174,14 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_timeout(apid_launch_attr *
  * The worker cannot leave the cgroup: the cgroup files belong to root, and
  * the worker has no capability. Its children inherit the cgroup.
  * @param attr   the attributes.
- * @param dirfd  an open descriptor of a cgroup directory (O_DIRECTORY or
- *               O_PATH); not closed, not duplicated: it must stay open until
+ * @param dirfd  an open descriptor of a cgroup directory (O_RDONLY |
+ *               O_DIRECTORY, not O_PATH: clone3() refuses those); not
+ *               closed, not duplicated: it must stay open until
  *               every apid_launch() that uses these attributes has returned.
  *               Giving the same v1 descriptor again changes nothing.
- * @return #APID_OK; #APID_EINVAL for a descriptor that is not open or not a
- *         directory of a cgroup file system, or a second cgroup v2 directory;
+ * @return #APID_OK; #APID_EINVAL for a descriptor that is not open, not a
+ *         directory of a cgroup file system, or O_PATH, or a second cgroup v2
+ *         directory;
  *         #APID_ERANGE past 8 cgroup v1 directories. Nothing changes on error.
  *         apid_launch() fails with #APID_ESYS (or #APID_EPERM) naming the
  *         cgroup when it cannot open a `cgroup.procs` (the cgroup was removed)
