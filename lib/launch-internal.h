@@ -97,7 +97,7 @@ struct apid__plan {
         int controlling_tty;     /* fd 0 becomes the controlling terminal (TIOCSCTTY) */
         const char *cwd_fallback; /* entered when cwd is a default that does not exist */
         int report_fd;           /* the child's end of the report pipe, or -1 */
-        int cgroup_procs[APID__MAX_CGROUPS]; /* cgroup.procs files the child writes "0" to */
+        int cgroup_procs[APID__MAX_CGROUPS + 1]; /* cgroup.procs files the child writes "0" to */
         int n_cgroup_procs;
         int cgroup2_fd;          /* cloned into it (clone3), or -1 */
         /* results */
@@ -117,6 +117,8 @@ int apid__step_fail(const struct apid__plan *plan);
  * an architecture without the assembly, or a kernel before 5.7). */
 pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t stack_size, int cgroup_fd,
                                int *pidfd);
+/* Whether this build has it (x86-64, arm64). */
+int apid__clone3_available(void);
 
 /* token.c */
 int apid__token_plan(const struct apid_token *token, struct apid__plan *plan);

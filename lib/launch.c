@@ -194,16 +194,18 @@ APID_EXPORT int apid_launch_attr_add_cgroup(apid_launch_attr *a, int dirfd)
  * system calls, and opening by path from it would race with the caller). */
 static int plan_cgroups(struct apid__plan *plan, const apid_launch_attr *attr)
 {
-        int i;
+        int i, n = attr ? attr->n_cgroup1 : 0;
 
-        plan->cgroup2_fd = attr ? attr->cgroup2_fd : -1;
-        for (i = 0; attr && i < attr->n_cgroup1; i++) {
-                int fd = openat(attr->cgroup1_fds[i], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        plan->cgroup2_fd = attr && apid__clone3_available() ? attr->cgroup2_fd : -1;
+        /* Without clone3 here, the v2 cgroup is joined like the v1 ones. */
+        for (i = 0; i < n + (attr && attr->cgroup2_fd >= 0 && plan->cgroup2_fd < 0); i++) {
+                int dir = i < n ? attr->cgroup1_fds[i] : attr->cgroup2_fd;
+                int fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
 
                 if (fd < 0)
                         return apid__fail(errno == EACCES || errno == EPERM ? APID_EPERM : APID_ESYS, errno,
-                                          "cgroup %d: cannot open its cgroup.procs: %s (removed?)",
-                                          attr->cgroup1_fds[i], strerror(errno));
+                                          "cgroup %d: cannot open its cgroup.procs: %s (removed?)", dir,
+                                          strerror(errno));
                 plan->cgroup_procs[plan->n_cgroup_procs++] = fd;
         }
         return APID_OK;
@@ -462,7 +464,7 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
                 if (plan->cgroup2_fd >= 0)
                         return apid__fail(err == EACCES || err == EPERM ? APID_EPERM : APID_ESYS, err,
                                           "clone3(CLONE_INTO_CGROUP, cgroup %d): %s%s", plan->cgroup2_fd,
-                                          strerror(err), err == ENOSYS ? " (Linux 5.7 or later, x86-64 or arm64)" : "");
+                                          strerror(err), err == ENOSYS ? " (Linux 5.7 or later)" : "");
                 return apid__fail(APID_ESYS, err, "clone: %s", strerror(err));
         }
         eof = wait_report(rfd[0], deadline, &rep, &got);

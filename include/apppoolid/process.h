@@ -161,8 +161,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_timeout(apid_launch_attr *
  * settings to them). Call once per hierarchy:
  * - a directory of cgroup v2 (the unified hierarchy, at most one): the child
  *   is made with clone3(CLONE_INTO_CGROUP) and is born in it, never in the
- *   caller's cgroup (Linux 5.7 or later; x86-64 and arm64, elsewhere the
- *   launch fails with #APID_ESYS, errno ENOSYS);
+ *   caller's cgroup (Linux 5.7 or later; on architectures other than x86-64
+ *   and arm64 it is joined as the v1 ones are);
  * - directories of cgroup v1 hierarchies (memory, pids, cpu, cpuacct...: one
  *   for each): apid_launch() opens their `cgroup.procs` before the clone, and
  *   the child writes itself into each as its very first step, while it still

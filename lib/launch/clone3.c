@@ -6,8 +6,9 @@
  * call and the child's first instructions are written here per architecture,
  * the way glibc's own clone3.S and musl's clone.s do (read, not copied): the
  * kernel gives the child the new stack and otherwise the parent's registers,
- * so the function and its argument travel in callee-saved registers. Other
- * architectures get ENOSYS and the launch joins the cgroup from the child. */
+ * so the function and its argument travel in callee-saved registers. On other
+ * architectures apid__clone3_available() says no, and the launch joins the
+ * cgroup v2 from the child, as it does the v1 hierarchies. */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -87,6 +88,15 @@ __attribute__((no_sanitize("address", "undefined"))) static long raw_clone3(stru
 }
 #define HAVE_RAW_CLONE3 1
 #endif
+
+int apid__clone3_available(void)
+{
+#ifdef HAVE_RAW_CLONE3
+        return 1;
+#else
+        return 0;
+#endif
+}
 
 pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t stack_size, int cgroup_fd,
                                int *pidfd)
