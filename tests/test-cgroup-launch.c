@@ -74,6 +74,10 @@ static int find_hier(const char *controller, struct hier *h)
         return found ? 0 : -1;
 }
 
+/* Every cgroup a test made, removed by the teardown even when the test failed. */
+static char made[8][2048];
+static int n_made;
+
 /* Make the test's cgroup NAME in a hierarchy; its descriptor, or -1 (with
  * a skip message) when the hierarchy is missing or not ours to change. */
 static int make_cgroup(const char *controller, const char *name, char *path, size_t size)
@@ -90,6 +94,8 @@ static int make_cgroup(const char *controller, const char *name, char *path, siz
                 print_message("SKIP: mkdir %s: %s\n", path, strerror(errno));
                 return -1;
         }
+        if (n_made < 8)
+                snprintf(made[n_made++], sizeof(made[0]), "%s", path);
         fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         return fd;
@@ -341,13 +347,20 @@ static int root_setup(void **state)
         return fixture_setup(state);
 }
 
+static int remove_made(void **state)
+{
+        while (n_made > 0)
+                rmdir(made[--n_made]); /* gone already when the test passed */
+        return fixture_teardown(state);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(born_in_a_cgroup_v2, root_setup, fixture_teardown),
-                cmocka_unit_test_setup_teardown(joins_v1_hierarchies, root_setup, fixture_teardown),
-                cmocka_unit_test_setup_teardown(memory_limit_holds, root_setup, fixture_teardown),
-                cmocka_unit_test_setup_teardown(refusals, root_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(born_in_a_cgroup_v2, root_setup, remove_made),
+                cmocka_unit_test_setup_teardown(joins_v1_hierarchies, root_setup, remove_made),
+                cmocka_unit_test_setup_teardown(memory_limit_holds, root_setup, remove_made),
+                cmocka_unit_test_setup_teardown(refusals, root_setup, remove_made),
         };
 
         unsetenv(APID_STATE_DIR_ENV);
