@@ -183,6 +183,20 @@ CHILD_CODE static int enter_cwd(struct apid__plan *p)
         return failed(p, APID__STEP_CHDIR, -1);
 }
 
+/* The v1 cgroups (and a v2 one where clone3 could not be used): "0" is the
+ * writing process itself, whatever its pid in the file's pid namespace. First
+ * of all, while the child is still the caller's: it cannot be refused for
+ * lack of privilege, and nothing the pool does escapes the limits. */
+CHILD_CODE static int join_cgroups(struct apid__plan *p)
+{
+        int i;
+
+        for (i = 0; i < p->n_cgroup_procs; i++)
+                if (syscall(SYS_write, p->cgroup_procs[i], "0", 1) != 1)
+                        return failed(p, APID__STEP_CGROUP, p->cgroup_procs[i]);
+        return 0;
+}
+
 CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
 {
         const struct apid_token *t = p->token;
@@ -193,6 +207,8 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
         unsigned long bits;
         int i, sig;
 
+        if (join_cgroups(p) < 0)
+                return -1;
         if (fds_and_session) {
                 /* Default dispositions: a parent that ignores SIGPIPE must not
                  * pass that on (execve keeps SIG_IGN). */

@@ -17,6 +17,8 @@
 #define APID__MAX_GROUPS 64
 #define APID__MAX_RLIMITS 16
 #define APID__MAX_FDS 64
+/* cgroups a launch puts its worker in: one of cgroup v2, and v1 hierarchies. */
+#define APID__MAX_CGROUPS 8
 
 struct apid_token {
         uint32_t uid, gid, shared_gid;
@@ -42,6 +44,7 @@ struct apid_token {
 /* The steps of the child, in order; a failure is reported as one of them. */
 enum apid__step {
         APID__STEP_NONE = 0,
+        APID__STEP_CGROUP,      /* first: everything the child does is the pool's */
         APID__STEP_SIGNALS,
         APID__STEP_SETSID,
         APID__STEP_FDS,
@@ -99,6 +102,9 @@ struct apid__plan {
          * see drop_bounding_set()). Out: what this launch found. */
         uint64_t bset_absent;
         int bset_known;
+        int cgroup_procs[APID__MAX_CGROUPS + 1]; /* cgroup.procs files the child writes "0" to */
+        int n_cgroup_procs;
+        int cgroup2_fd;          /* cloned into it (clone3), or -1 */
         /* results */
         volatile int failed_step;
         volatile int failed_errno;
@@ -110,6 +116,14 @@ struct apid__plan {
 int apid__child_steps(struct apid__plan *plan, int exec, int fds_and_session);
 /* A message for a failed step. */
 int apid__step_fail(const struct apid__plan *plan);
+
+/* launch/clone3.c: clone3(CLONE_VM | CLONE_PIDFD | CLONE_INTO_CGROUP) running
+ * fn(arg) on the stack [stack, stack + stack_size); -1 with errno (ENOSYS on
+ * an architecture without the assembly, or a kernel before 5.7). */
+pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t stack_size, int cgroup_fd,
+                               int *pidfd);
+/* Whether this build has it (x86-64, arm64). */
+int apid__clone3_available(void);
 
 /* token.c */
 int apid__token_plan(const struct apid_token *token, struct apid__plan *plan);

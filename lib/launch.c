@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,6 +55,9 @@ struct apid_launch_attr {
         int pdeathsig;
         int tty_fd;             /* -1: none */
         uint32_t timeout_ms;    /* 0: DEFAULT_TIMEOUT_MS */
+        int cgroup2_fd;         /* -1: none; else the child is cloned into it */
+        int cgroup1_fds[APID__MAX_CGROUPS]; /* v1 cgroups the child joins */
+        int n_cgroup1;
 };
 
 struct apid_process {
@@ -73,6 +77,7 @@ APID_EXPORT int apid_launch_attr_new(apid_launch_attr **out)
         if (!a)
                 return apid__fail_oom();
         a->tty_fd = -1;
+        a->cgroup2_fd = -1;
         *out = a;
         return APID_OK;
 }
@@ -145,6 +150,73 @@ APID_EXPORT int apid_launch_attr_set_timeout(apid_launch_attr *a, uint32_t timeo
                                   timeout_ms, DEFAULT_TIMEOUT_MS);
         a->timeout_ms = timeout_ms;
         return APID_OK;
+}
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+APID_EXPORT int apid_launch_attr_add_cgroup(apid_launch_attr *a, int dirfd)
+{
+        struct statfs fs;
+        struct stat st;
+        int i;
+
+        if (!a || dirfd < 0)
+                return apid__fail(APID_EINVAL, 0, "cgroup %d: give an open descriptor of a cgroup directory", dirfd);
+        if (fstat(dirfd, &st) < 0 || fstatfs(dirfd, &fs) < 0)
+                return apid__fail(APID_EINVAL, errno, "cgroup %d: not an open descriptor", dirfd);
+        if (!S_ISDIR(st.st_mode) || (fs.f_type != CGROUP_SUPER_MAGIC && fs.f_type != CGROUP2_SUPER_MAGIC))
+                return apid__fail(APID_EINVAL, ENOTDIR, "cgroup %d: not a directory of a cgroup file system", dirfd);
+        /* clone3() takes no O_PATH descriptor as its cgroup (EBADF). */
+        if (fcntl(dirfd, F_GETFL) & O_PATH)
+                return apid__fail(APID_EINVAL, EBADF, "cgroup %d: an O_PATH descriptor; open the directory with "
+                                  "O_RDONLY | O_DIRECTORY", dirfd);
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                if (a->cgroup2_fd >= 0)
+                        return apid__fail(APID_EINVAL, 0, "cgroup %d: cgroup v2 descriptor %d is already given "
+                                          "(a process is in one cgroup v2 at a time)", dirfd, a->cgroup2_fd);
+                a->cgroup2_fd = dirfd;
+                return APID_OK;
+        }
+        for (i = 0; i < a->n_cgroup1; i++)
+                if (a->cgroup1_fds[i] == dirfd)
+                        return APID_OK;
+        if (a->n_cgroup1 == APID__MAX_CGROUPS)
+                return apid__fail(APID_ERANGE, 0, "cgroup %d: at most %d cgroup v1 hierarchies", dirfd,
+                                  APID__MAX_CGROUPS);
+        a->cgroup1_fds[a->n_cgroup1++] = dirfd;
+        return APID_OK;
+}
+
+/* The v1 cgroups' cgroup.procs, opened here (the child may only make raw
+ * system calls, and opening by path from it would race with the caller). */
+static int plan_cgroups(struct apid__plan *plan, const apid_launch_attr *attr)
+{
+        int i, n = attr ? attr->n_cgroup1 : 0;
+
+        plan->cgroup2_fd = attr && apid__clone3_available() ? attr->cgroup2_fd : -1;
+        /* Without clone3 here, the v2 cgroup is joined like the v1 ones. */
+        for (i = 0; i < n + (attr && attr->cgroup2_fd >= 0 && plan->cgroup2_fd < 0); i++) {
+                int dir = i < n ? attr->cgroup1_fds[i] : attr->cgroup2_fd;
+                int fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+                if (fd < 0)
+                        return apid__fail(errno == EACCES || errno == EPERM ? APID_EPERM : APID_ESYS, errno,
+                                          "cgroup %d: cannot open its cgroup.procs: %s (removed?)", dir,
+                                          strerror(errno));
+                plan->cgroup_procs[plan->n_cgroup_procs++] = fd;
+        }
+        return APID_OK;
+}
+
+static void close_cgroups(struct apid__plan *plan)
+{
+        while (plan->n_cgroup_procs > 0)
+                close(plan->cgroup_procs[--plan->n_cgroup_procs]);
 }
 
 /* A program name without '/' is looked up in the token's PATH. */
@@ -441,12 +513,20 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         deadline = now_ms() + timeout_ms;
-        pid = clone(child_main, (char *)area + AREA_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, plan, &pidfd);
+        if (plan->cgroup2_fd >= 0)
+                pid = apid__clone3_into_cgroup(child_main, plan, (char *)area + AREA_SIZE - CHILD_STACK, CHILD_STACK,
+                                               plan->cgroup2_fd, &pidfd);
+        else
+                pid = clone(child_main, (char *)area + AREA_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, plan, &pidfd);
         err = errno;
         close(rfd[1]);
         if (pid < 0) {
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
                 close(rfd[0]);
+                if (plan->cgroup2_fd >= 0)
+                        return apid__fail(err == EACCES || err == EPERM ? APID_EPERM : APID_ESYS, err,
+                                          "clone3(CLONE_INTO_CGROUP, cgroup %d): %s%s", plan->cgroup2_fd,
+                                          strerror(err), err == ENOSYS ? " (Linux 5.7 or later)" : "");
                 return apid__fail(APID_ESYS, err, "clone: %s", strerror(err));
         }
         eof = wait_report(rfd[0], deadline, &rep, &got);
@@ -521,6 +601,8 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         plan->cwd_fallback = attr && attr->cwd ? NULL : "/";
         plan->pdeathsig = attr ? attr->pdeathsig : 0;
         r = plan_fds(plan, attr, &devnull);
+        if (r == APID_OK)
+                r = plan_cgroups(plan, attr);
         proc = r == APID_OK ? calloc(1, sizeof(*proc)) : NULL;
         if (r == APID_OK && !proc)
                 r = apid__fail_oom();
@@ -536,6 +618,7 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         /* After the launch: a new area never takes the address of one still
          * quarantined (a test looks for its unmapping). */
         quarantine_sweep();
+        close_cgroups(plan);
         if (r < 0) {
                 free(proc);
                 return r;

@@ -476,6 +476,7 @@ int apid__token_plan(const struct apid_token *t, struct apid__plan *p)
 static const char *step_name(int step)
 {
         switch (step) {
+        case APID__STEP_CGROUP: return "write";
         case APID__STEP_SIGNALS: return "sigaction";
         case APID__STEP_SETSID: return "setsid";
         case APID__STEP_FDS: return "dup3";
@@ -501,12 +502,29 @@ static const char *step_name(int step)
         }
 }
 
+/* "(/sys/fs/cgroup/memory/apppoolid/x/cgroup.procs)": the file the child
+ * could not write to (descriptor fd, still open in the caller). */
+static void cgroup_arg(int fd, char *out, size_t size)
+{
+        char link[64], path[4096];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, path, sizeof(path) - 1);
+        if (n < 0)
+                n = 0;
+        path[n] = '\0';
+        snprintf(out, size, "(%s)", path);
+}
+
 int apid__step_fail(const struct apid__plan *p)
 {
         char arg[4200] = "";
         int err = p->failed_errno;
 
-        if (p->failed_step == APID__STEP_EXECVE)
+        if (p->failed_step == APID__STEP_CGROUP)
+                cgroup_arg(p->failed_arg, arg, sizeof(arg));
+        else if (p->failed_step == APID__STEP_EXECVE)
                 snprintf(arg, sizeof(arg), "(%s)", p->path);
         else if (p->failed_step == APID__STEP_CHDIR)
                 snprintf(arg, sizeof(arg), "(%s)", p->cwd);

@@ -74,6 +74,7 @@ static int handler(void *user, const char *section, const char *key, const char 
                                 FAIL("[%s]: a pool needs a name of at most 127 bytes", section);
                         pc->max_crashes = 5;
                         pc->interval = 300;
+                        limits_defaults(&pc->limits);
                 }
                 if (strcmp(key, "rapid_fail_max_crashes") == 0 && number(value, 1, 1000000, &pc->max_crashes) == 0)
                         return 1;
@@ -81,6 +82,15 @@ static int handler(void *user, const char *section, const char *key, const char 
                         return 1;
                 if (strcmp(key, "recycle_interval") == 0 && number(value, 0, 86400 * 30, &pc->recycle) == 0)
                         return 1;
+                {
+                        char why[256];
+                        int r = limits_config_key(&pc->limits, key, value, why, sizeof(why));
+
+                        if (r > 0)
+                                return 1;
+                        if (r < 0)
+                                FAIL("[%s] %s", section, why);
+                }
                 FAIL("[%s] %s = '%s': unknown key or bad value", section, key, value);
         }
         if (strncmp(section, "site ", 5) == 0) {
@@ -168,6 +178,7 @@ int config_parse(const char *text, const char *default_program, struct config *c
                         snprintf(c->pools[c->n_pools].name, sizeof(c->pools[0].name), "%s", s->pool);
                         c->pools[c->n_pools].max_crashes = 5;
                         c->pools[c->n_pools].interval = 300;
+                        limits_defaults(&c->pools[c->n_pools].limits);
                         c->n_pools++;
                 }
                 for (j = 0; j < i; j++)

@@ -22,6 +22,8 @@
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H
 
+#include "limits.h"
+
 #define MAX_POOLS 32
 #define MAX_SITES 32
 #define MAX_WORKERS 64
@@ -31,6 +33,7 @@ struct pool_config {
         int max_crashes;
         int interval;
         int recycle;
+        struct pool_limits limits; /* cpu.*, privateMemory, linux.pidsMax: limits.h */
 };
 
 struct site_config {

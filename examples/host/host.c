@@ -29,6 +29,7 @@
 
 #include <apppoolid.h>
 
+#include "cgroup.h"
 #include "config.h"
 
 #ifndef WORKER_PROGRAM
@@ -222,6 +223,8 @@ static struct worker *start_worker(int s, int fresh)
         if (r == APID_OK)
                 r = apid_launch_attr_set_parent_death_signal(attr, SIGKILL);
         if (r == APID_OK)
+                r = limits_attach(site_pool[s], attr);
+        if (r == APID_OK)
                 r = apid_launch(pool->token, attr, site->program, argv, &w->proc);
         apid_launch_attr_free(attr);
         close(logp[1]);
@@ -405,8 +408,9 @@ static void status(void)
 static void reap(struct worker *w)
 {
         struct worker **pp;
-        int s = w->site, p = site_pool[s], code, sig, n = 0, i;
+        int s = w->site, p = site_pool[s], code, sig, n = 0, i, failure;
         time_t now = time(NULL);
+        const char *limit;
         char what[64];
 
         if (apid_process_wait(w->proc, 0) != APID_OK)
@@ -418,7 +422,9 @@ static void reap(struct worker *w)
                 snprintf(what, sizeof(what), "killed by signal %d", sig);
         else
                 snprintf(what, sizeof(what), "status %d", code);
-        logmsg("worker exited: site %s, pid %d, %s", cfg.sites[s].name, w->pid, what);
+        limit = limits_exit_reason(p, sig, &failure);
+        logmsg("worker exited: site %s, pid %d, %s%s%s", cfg.sites[s].name, w->pid, what, limit ? ", " : "",
+               limit ? limit : "");
         if (epoll_ctl(epfd, EPOLL_CTL_DEL, apid_process_get_fd(w->proc), NULL) < 0)
                 fatal("epoll_ctl(DEL) for a worker");
         for (pp = &workers; *pp; pp = &(*pp)->next)
@@ -438,6 +444,11 @@ static void reap(struct worker *w)
                 recycle_abort(p, why);
                 return;
         }
+        if (!failure) { /* killed by the host for a limit: a new worker, no failure counted */
+                if (!(w->old && pools[p].recycling))
+                        start_worker(s, 0);
+                return;
+        }
         /* A failure: rapid-fail protection counts it (IIS: N in T seconds). */
         if (pools[p].n_crashes == MAX_CRASHES_KEPT) {
                 memmove(pools[p].crashes, pools[p].crashes + 1, sizeof(pools[p].crashes[0]) * (MAX_CRASHES_KEPT - 1));
@@ -455,6 +466,25 @@ static void reap(struct worker *w)
                 /* (An old worker that dies during a recycle is being replaced already.) */
                 start_worker(s, 0);
         }
+}
+
+/* cpu.action KillW3wp: the pool's workers are killed when its CPU use over
+ * cpu.resetInterval passed cpu.limit; reap() starts new ones. */
+static void cpu_limit(int p, time_t now)
+{
+        struct worker *w;
+        char why[192];
+
+        if (!limits_tick(p, now, why, sizeof(why)))
+                return;
+        logmsg("pool %s: %s: killing its workers", cfg.pools[p].name, why);
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && !w->retiring) {
+                        limits_note_cpu_kill(p);
+                        if (apid_process_signal(w->proc, SIGKILL) != APID_OK)
+                                logmsg("SIGKILL to pid %d: %s", w->pid, apid_error_message());
+                }
+        limits_kill_rest(p);
 }
 
 static int open_listener(struct site_config *s)
@@ -538,6 +568,11 @@ static int setup(apid_ctx *ctx)
                         return fail(cfg.pools[p].name);
                 }
                 pools[p].uid = apid_identity_get_uid(id);
+                if (limits_setup(p, apid_identity_get_user(id), &cfg.pools[p].limits, logmsg) < 0) {
+                        apid_identity_free(id);
+                        apid_pool_free(pool);
+                        return -1;
+                }
                 pools[p].last_recycle = time(NULL);
                 apid_identity_free(id);
                 apid_pool_free(pool);
@@ -741,6 +776,7 @@ int main(int argc, char **argv)
                                                          cfg.startup_timeout);
                                                 recycle_abort(p, why);
                                         }
+                                        cpu_limit(p, now);
                                         if (cfg.pools[p].recycle && !pools[p].recycling &&
                                             now - pools[p].last_recycle >= cfg.pools[p].recycle)
                                                 recycle_pool(p, "periodic");

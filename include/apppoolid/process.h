@@ -15,10 +15,12 @@
  * apid_process_wait(proc, -1);
  * @endcode
  *
- * The child is made with clone(CLONE_VM | CLONE_PIDFD) and runs only raw
- * system calls until execve() (no malloc, no locks, no glibc set*id
+ * The child is made with clone(CLONE_VM | CLONE_PIDFD) (clone3() with
+ * CLONE_INTO_CGROUP into a cgroup v2 given with apid_launch_attr_add_cgroup())
+ * and runs only raw system calls until execve() (no malloc, no locks, no glibc set*id
  * wrappers), so launching is safe from a multi-threaded caller. Its steps,
- * in order: signal handlers reset; a new session; file descriptors mapped and
+ * in order: the cgroup v1 hierarchies joined (apid_launch_attr_add_cgroup());
+ * signal handlers reset; a new session; file descriptors mapped and
  * every other one closed (a terminal on 0, 1 or 2 becomes /dev/null unless it
  * was given with apid_launch_attr_set_terminal(), which also makes it the
  * controlling terminal); a fresh anonymous session keyring; resource limits;
@@ -151,6 +153,46 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_terminal(apid_launch_attr 
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_set_timeout(apid_launch_attr *attr, uint32_t timeout_ms);
+
+/**
+ * @brief Put the worker in a cgroup: its resource limits (memory, process
+ *        count, CPU) hold from the first instruction the worker runs.
+ *
+ * The library only places the worker; creating a cgroup and setting its limits
+ * is the caller's policy (the example host's examples/host/cgroup.c maps IIS
+ * settings to them). Call once per hierarchy:
+ * - a directory of cgroup v2 (the unified hierarchy, at most one): the child
+ *   is made with clone3(CLONE_INTO_CGROUP) and is born in it, never in the
+ *   caller's cgroup (Linux 5.7 or later; on architectures other than x86-64
+ *   and arm64 it is joined as the v1 ones are);
+ * - directories of cgroup v1 hierarchies (memory, pids, cpu, cpuacct...: one
+ *   for each): apid_launch() opens their `cgroup.procs` before the clone, and
+ *   the child writes itself into each as its very first step, while it still
+ *   has the caller's privileges, before any other step and long before it
+ *   becomes the pool and runs the program. A refusal by the kernel (a cpuset
+ *   without CPUs: ENOSPC) fails the launch with the file named:
+ *   "write(/sys/fs/cgroup/cpuset/x/cgroup.procs): No space left on device".
+ *
+ * The worker cannot leave the cgroup: the cgroup files belong to root, and
+ * the worker has no capability. Its children inherit the cgroup.
+ * @param attr   the attributes.
+ * @param dirfd  an open descriptor of a cgroup directory (O_RDONLY |
+ *               O_DIRECTORY, not O_PATH: clone3() refuses those); not
+ *               closed, not duplicated: it must stay open until
+ *               every apid_launch() that uses these attributes has returned.
+ *               Giving the same v1 descriptor again changes nothing.
+ * @return #APID_OK; #APID_EINVAL for a descriptor that is not open, not a
+ *         directory of a cgroup file system, or O_PATH, or a second cgroup v2
+ *         directory;
+ *         #APID_ERANGE past 8 cgroup v1 directories. Nothing changes on error.
+ *         apid_launch() fails with #APID_ESYS (or #APID_EPERM) naming the
+ *         cgroup when it cannot open a `cgroup.procs` (the cgroup was removed)
+ *         or the kernel refuses the worker.
+ * @note One attributes object is not shared across threads without locking;
+ *       launches from several threads may share the same cgroup descriptors.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_launch_attr_add_cgroup(apid_launch_attr *attr, int dirfd);
 
 /**
  * @brief Launch a program under a token.
