@@ -235,6 +235,19 @@ void apid__nss_build_clear(struct apid__nss_build *b)
         memset(b, 0, sizeof(*b));
 }
 
+int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen)
+{
+        _cleanup_free_ char *v = NULL;
+        int r = apid__reg_config_get(db, GENERATION_ROW, &v);
+
+        *gen = 0;
+        if (r == APID_ENOTFOUND)
+                return APID_OK;
+        if (r == APID_OK)
+                *gen = strtoull(v, NULL, 10);
+        return r;
+}
+
 /* The generation of the snapshot in place (0: none, or not one readers
  * would take). */
 static uint64_t published_generation(const char *dir)
