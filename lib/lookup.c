@@ -68,6 +68,14 @@ struct view {
         unsigned commits_seen;   /* __atomic: apid__store_commits() then */
         int stale;               /* __atomic: a registry read saw another generation */
         struct entry **slots;    /* __atomic pointers, one per user record */
+        /* Per key kind (enum apid__snap_by), an insert-only hash of the
+         * records found so far: slot = record + 1, 0 empty; cap a power of
+         * two at least twice n_users, so it never fills. A hit is compared
+         * with the record again. The snapshot's sorted indexes find a record
+         * the first time (a dozen string comparisons scattered over the
+         * file); this finds it again with one. */
+        uint32_t *hash[4];
+        uint32_t mask;
 };
 
 struct apid__lookup {
@@ -94,6 +102,7 @@ static void view_unref(struct view *v)
         for (i = 0; i < v->snap.h->n_users; i++)
                 entry_free(v->slots[i]);
         free(v->slots);
+        free(v->hash[0]);
         apid__snap_close(&v->snap);
         free(v);
 }
@@ -157,12 +166,21 @@ static struct view *view_open(const char *path)
                 free(v);
                 return NULL;
         }
+        v->mask = 15;
+        while (v->mask / 2 < v->snap.h->n_users)
+                v->mask = v->mask * 2 + 1;
         v->slots = calloc(v->snap.h->n_users ? v->snap.h->n_users : 1, sizeof(*v->slots));
-        if (!v->slots) {
+        v->hash[0] = calloc(4 * ((size_t)v->mask + 1), sizeof(uint32_t));
+        if (!v->slots || !v->hash[0]) {
+                free(v->slots);
+                free(v->hash[0]);
                 apid__snap_close(&v->snap);
                 free(v);
                 return NULL;
         }
+        v->hash[1] = v->hash[0] + v->mask + 1;
+        v->hash[2] = v->hash[1] + v->mask + 1;
+        v->hash[3] = v->hash[2] + v->mask + 1;
         v->refs = 1;
         v->generation = v->snap.h->generation;
         v->checked = -1;
@@ -235,6 +253,48 @@ static struct view *view_get(apid_ctx *ctx, struct apid__lookup *l)
         return v;
 }
 
+/* ---- finding a record ---- */
+
+static uint32_t key_hash(enum apid__snap_by by, const char *text, uint32_t id)
+{
+        uint32_t h = 2166136261u;
+
+        if (by == APID__SNAP_BY_UID)
+                return id * 2654435761u;
+        while (*text)
+                h = (h ^ (unsigned char)*text++) * 16777619u;
+        return h;
+}
+
+/* The record whose key is text/id, -1 if none; u is filled (validated)
+ * only when the record is found the first time. */
+static int64_t find(struct view *v, enum apid__snap_by by, const char *text, uint32_t id, struct apid__snap_user *u,
+                    int *validated)
+{
+        uint32_t *tab = v->hash[by], i = key_hash(by, text, id) & v->mask, slot;
+        int64_t rec;
+
+        *validated = 0;
+        for (; (slot = __atomic_load_n(&tab[i], __ATOMIC_ACQUIRE)) != 0; i = (i + 1) & v->mask)
+                if (apid__snap_user_is(&v->snap, slot - 1, by, text, id))
+                        return slot - 1;
+        rec = apid__snap_find_user_index(&v->snap, by, text, id, u);
+        if (rec < 0)
+                return -1;
+        *validated = 1;
+        /* Remember it: claim the first empty slot from i on, unless another
+         * thread put the same record there first. */
+        for (;; i = (i + 1) & v->mask) {
+                uint32_t expected = 0;
+
+                if (__atomic_compare_exchange_n(&tab[i], &expected, (uint32_t)rec + 1, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE) ||
+                    expected == (uint32_t)rec + 1)
+                        break;
+        }
+        return rec;
+}
+
 /* ---- entries: a record's row and identity, from one registry read ---- */
 
 struct fill_arg {
@@ -289,15 +349,21 @@ static int fill(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 }
 
 /* Record rec's entry in v, built on first use; NULL: ask the registry. */
-static struct entry *entry_get(apid_ctx *ctx, struct view *v, uint32_t rec, const struct apid__snap_user *u)
+static struct entry *entry_get(apid_ctx *ctx, struct view *v, uint32_t rec)
 {
         struct entry *e = __atomic_load_n(&v->slots[rec], __ATOMIC_ACQUIRE), *expected = NULL;
-        struct fill_arg f = { v, u->key, u->uid, NULL, 0 };
+        struct fill_arg f = { v, NULL, 0, NULL, 0 };
         struct apid__error_state saved;
+        struct apid__snap_user u;
         int r;
 
         if (e)
                 return e;
+        /* Built from the record only once it passed every check. */
+        if (apid__snap_user_at(&v->snap, rec, &u) < 0 || !u.key[0])
+                return NULL;
+        f.key = u.key;
+        f.uid = u.uid;
         apid__error_save(&saved); /* a failed build is no failure of the lookup */
         r = apid__idmap_run(ctx, 0, 0, fill, &f, 0);
         apid__error_restore(&saved);
@@ -324,13 +390,13 @@ int apid__lookup_identity(apid_ctx *ctx, enum apid__snap_by by, const char *text
         struct entry *e = NULL;
         struct view *v;
         int64_t rec;
-        int r = APID__LOOKUP_MISS;
+        int r = APID__LOOKUP_MISS, validated;
 
         if (l->off || !(v = view_get(ctx, l)))
                 return APID__LOOKUP_MISS;
-        rec = apid__snap_find_user_index(&v->snap, by, text, id, &u);
-        if (rec >= 0 && u.key[0]) /* key "": a built-in account, no pool */
-                e = entry_get(ctx, v, (uint32_t)rec, &u);
+        rec = find(v, by, text, id, &u, &validated);
+        if (rec >= 0) /* no entry for a built-in account (key ""): no pool */
+                e = entry_get(ctx, v, (uint32_t)rec);
         if (e && e->id) {
                 *out = apid__identity_ref(e->id);
                 r = APID_OK;
@@ -346,13 +412,13 @@ int apid__lookup_pool(apid_ctx *ctx, const char *key, apid_pool **out)
         struct entry *e = NULL;
         struct view *v;
         int64_t rec;
-        int r = APID__LOOKUP_MISS;
+        int r = APID__LOOKUP_MISS, validated;
 
         if (l->off || !(v = view_get(ctx, l)))
                 return APID__LOOKUP_MISS;
-        rec = apid__snap_find_user_index(&v->snap, APID__SNAP_BY_KEY, key, 0, &u);
+        rec = find(v, APID__SNAP_BY_KEY, key, 0, &u, &validated);
         if (rec >= 0)
-                e = entry_get(ctx, v, (uint32_t)rec, &u);
+                e = entry_get(ctx, v, (uint32_t)rec);
         if (e)
                 r = apid__pool_from_row(ctx, &e->row, v->generation, (uint32_t)rec, out);
         view_unref(v);

@@ -264,6 +264,15 @@ int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_b
         return c == 0 ? rec : -1;
 }
 
+int apid__snap_user_is(const struct apid__snap *s, uint32_t rec, enum apid__snap_by by, const char *text, uint32_t id)
+{
+        int c;
+
+        if (!s->h || rec >= s->h->n_users || (by != APID__SNAP_BY_UID && !text))
+                return 0;
+        return user_cmp(s, rec, by, text, id, &c) == 0 && c == 0;
+}
+
 int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
                          struct apid__snap_user *u)
 {
