@@ -93,7 +93,9 @@ static int add_account(const struct apid__account *a, const char *pool_name, int
                 if (r < 0)
                         return r;
         } else {
-                gecos = strcmp(a->sid, "S-1-5-19") == 0 ? "NT AUTHORITY\\LOCAL SERVICE" : "NT AUTHORITY\\NETWORK SERVICE";
+                const struct apid__builtin *b = apid__builtin_by_sid(a->sid);
+
+                gecos = b ? b->account : a->sid; /* account.c's table; a record's checks keep it built in */
         }
         if (loads_profile) {
                 r = apid__profile_path(s->ctx, s->db, a->user, &home);
