@@ -139,12 +139,14 @@ void apid__lookup_free(struct apid__lookup *l)
         free(l);
 }
 
+#define NO_TICK INT64_MIN /* no clock: check every time */
+
 static int64_t coarse_tick(void)
 {
         struct timespec ts;
 
         if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) < 0)
-                return -1; /* never equal to a stored tick: check every time */
+                return NO_TICK;
         return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -183,7 +185,7 @@ static struct view *view_open(const char *path)
         v->hash[3] = v->hash[2] + v->mask + 1;
         v->refs = 1;
         v->generation = v->snap.h->generation;
-        v->checked = -1;
+        v->checked = NO_TICK;
         return v;
 }
 
@@ -227,7 +229,7 @@ static struct view *view_get(apid_ctx *ctx, struct apid__lookup *l)
         if (v)
                 __atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
         pthread_rwlock_unlock(&l->lock);
-        if (v && __atomic_load_n(&v->checked, __ATOMIC_RELAXED) == now &&
+        if (v && now != NO_TICK && __atomic_load_n(&v->checked, __ATOMIC_RELAXED) == now &&
             __atomic_load_n(&v->commits_seen, __ATOMIC_ACQUIRE) == commits &&
             !__atomic_load_n(&v->stale, __ATOMIC_RELAXED))
                 return v;
