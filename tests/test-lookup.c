@@ -450,6 +450,39 @@ static void test_stale_generation(void **state)
         apid_ctx_unref(fresh);
 }
 
+/* A child after fork() uses the parent's context, its mapping and entries
+ * included: its lookups are right, its own write is seen at once in it,
+ * and in the parent a tick later. */
+static void test_fork(void **state)
+{
+        struct fixture *f = *state;
+        struct expect e[2];
+        int64_t t0;
+        int status;
+        pid_t pid;
+
+        make_pools(f, 2, e);
+        assert_found(f->ctx, &e[0]);
+        assert_found(f->ctx, &e[1]);
+        t0 = coarse_now();
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                apid_identity *id = NULL;
+                int ok = lookup_one(f->ctx, &e[0], 1, &id) == APID_OK && is(id, &e[0]);
+
+                apid_identity_free(id);
+                ok = ok && apid_pool_delete(f->ctx, "Cache1", APID_POOL_DELETE_KEEP_PROFILE) == APID_OK;
+                ok = ok && lookup_one(f->ctx, &e[1], 0, &id) == APID_ENOTFOUND;
+                _exit(ok ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        wait_tick_after(t0);
+        assert_gone(f->ctx, &e[1]);
+        assert_found(f->ctx, &e[0]);
+}
+
 /* ---- 8 threads while another process writes ---- */
 
 #define N_STABLE 6
@@ -534,6 +567,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_publish_failed, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_stale_generation, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_fork, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_threads_while_writing, fixture_setup, fixture_teardown),
         };
 
