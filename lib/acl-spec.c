@@ -303,11 +303,10 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
                 { "S-1-1-0", APID__T_OTHER, 0, NULL },          /* Everyone */
                 { "S-1-3-0", APID__T_OWNER, 0, NULL },          /* CREATOR OWNER */
                 { "S-1-3-1", APID__T_OWNING_GROUP, 0, NULL },   /* CREATOR GROUP */
-                { "S-1-5-18", APID__T_USER, 0, "localSystemUser" },
-                { "S-1-5-19", APID__T_USER, 0, "localServiceUser" },
-                { "S-1-5-20", APID__T_USER, 0, "networkServiceUser" },
                 { "S-1-5-32-568", APID__T_GROUP, 0, "sharedGroup" },
+                { NULL, APID__T_USER, 0, NULL }, /* a built-in identity: account.c's table */
         };
+        const struct apid__builtin *builtin;
         _cleanup_free_ char *s = NULL;
         size_t i;
         int r;
@@ -328,15 +327,18 @@ static int from_sid(apid_ctx *ctx, const apid_sid *sid, const char *text, struct
         r = apid_sid_to_string(sid, &s);
         if (r < 0)
                 return r;
+        builtin = apid__builtin_by_sid(s);
         for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+                const char *setting;
                 char *name = NULL;
 
-                if (strcmp(s, known[i].sid) != 0)
+                if (known[i].sid ? strcmp(s, known[i].sid) != 0 : !builtin)
                         continue;
+                setting = known[i].sid ? known[i].setting : builtin->setting;
                 t->tag = known[i].tag;
-                if (!known[i].setting)
+                if (!setting)
                         return APID_OK;
-                r = apid_registry_get(ctx, known[i].setting, &name);
+                r = apid_registry_get(ctx, setting, &name);
                 if (r < 0)
                         return r;
                 if (!name[0]) {

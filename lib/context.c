@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lookup.h"
 
 #ifndef APID_DEFAULT_STATE_DIR
 #error "APID_DEFAULT_STATE_DIR must be set by the build"
@@ -23,7 +24,13 @@ struct apid_ctx {
         struct sqlite3 *db;     /* the registry connection for writes, opened on first write */
         struct sqlite3 *db_ro;  /* a read-only one for reads (lib/registry.c may close it) */
         pid_t db_pid;           /* the process that opened them: never reuse them after fork() */
+        struct apid__lookup *lookup; /* the lookup cache (lib/lookup.c) */
 };
+
+struct apid__lookup *apid__ctx_lookup(apid_ctx *ctx)
+{
+        return ctx->lookup;
+}
 
 struct sqlite3 **apid__ctx_db(apid_ctx *ctx, int readonly)
 {
@@ -100,6 +107,11 @@ APID_EXPORT int apid_ctx_new(apid_ctx **out)
                 return apid__fail_oom();
         ctx->refs = 1;
         ctx->log_level = APID_LOG_WARNING;
+        ctx->lookup = apid__lookup_new();
+        if (!ctx->lookup) {
+                free(ctx);
+                return apid__fail_oom();
+        }
         pthread_mutex_init(&ctx->lock, NULL);
         /* secure_getenv(): a setuid program must not let its caller move the registry. */
         env = secure_getenv(APID_STATE_DIR_ENV);
@@ -109,6 +121,7 @@ APID_EXPORT int apid_ctx_new(apid_ctx **out)
                 r = state_dir_copy(APID_DEFAULT_STATE_DIR, "default state directory", &ctx->state_dir);
         if (r < 0) {
                 pthread_mutex_destroy(&ctx->lock);
+                apid__lookup_free(ctx->lookup);
                 free(ctx);
                 return r;
         }
@@ -128,6 +141,7 @@ APID_EXPORT void apid_ctx_unref(apid_ctx *ctx)
         if (!ctx || __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != 0)
                 return;
         apid__reg_close(ctx);
+        apid__lookup_free(ctx->lookup);
         pthread_mutex_destroy(&ctx->lock);
         free(ctx->state_dir);
         free(ctx);
@@ -144,6 +158,7 @@ APID_EXPORT int apid_ctx_set_state_dir(apid_ctx *ctx, const char *path)
         if (r < 0)
                 return r;
         apid__reg_close(ctx); /* the next registry access opens the new directory's */
+        apid__lookup_reset(ctx->lookup);
         free(ctx->state_dir);
         ctx->state_dir = copy;
         apid__log(ctx, APID_LOG_DEBUG, "state directory set to %s", copy);

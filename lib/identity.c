@@ -11,9 +11,12 @@
 
 #include "internal.h"
 #include "idmap/idmap.h"
+#include "lookup.h"
 
 
 struct apid_identity {
+        unsigned refs; /* __atomic: the lookup cache (lib/lookup.c) shares identities */
+        int from_nss;  /* built from an NSS answer: never cached */
         apid_sid *sid;
         char *account;
         char *pool_name;
@@ -71,7 +74,7 @@ int apid__profile_path(apid_ctx *ctx, struct sqlite3 *db, const char *user, char
 
 APID_EXPORT void apid_identity_free(apid_identity *identity)
 {
-        if (!identity)
+        if (!identity || __atomic_sub_fetch(&identity->refs, 1, __ATOMIC_ACQ_REL) != 0)
                 return;
         apid_sid_free(identity->sid);
         free(identity->account);
@@ -79,6 +82,17 @@ APID_EXPORT void apid_identity_free(apid_identity *identity)
         free(identity->user);
         free(identity->profile);
         free(identity);
+}
+
+apid_identity *apid__identity_ref(apid_identity *id)
+{
+        __atomic_add_fetch(&id->refs, 1, __ATOMIC_RELAXED);
+        return id;
+}
+
+int apid__identity_from_nss(const apid_identity *id)
+{
+        return id->from_nss;
 }
 
 static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
@@ -98,7 +112,7 @@ static int lookup_user(const char *name, uint32_t *uid, uint32_t *gid)
 
 /* The shared group's gid: an existing group of that name, else the one the
  * registry provisioned; (uint32_t)-1 when none is configured. */
-static int shared_gid(struct sqlite3 *db, uint32_t *out)
+static int shared_gid(struct sqlite3 *db, uint32_t *out, int *from_nss)
 {
         _cleanup_free_ char *name = NULL;
         struct apid__nss_group g;
@@ -115,6 +129,7 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out)
         }
         r = apid__nss_group_by_name(name, &g);
         if (r == APID_OK) {
+                *from_nss = 1;
                 *out = g.gid;
                 apid__nss_group_clear(&g);
                 return APID_OK;
@@ -227,7 +242,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                                   apid__pool_uid(pool));
         if (r < 0)
                 return r;
-        r = shared_gid(db, &id->shared_gid);
+        r = shared_gid(db, &id->shared_gid, &id->from_nss);
         if (r < 0)
                 return r;
         id->pool_gid = a.uid; /* every worker carries it: docs/identities.md */
@@ -242,6 +257,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         } else if (id->type == APID_IDENTITY_SPECIFIC_USER) {
                 const char *user = apid__pool_value(pool, "processModel.userName");
 
+                id->from_nss = 1;
                 r = lookup_user(user, &id->uid, &id->gid);
                 if (r < 0)
                         return r;
@@ -259,6 +275,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 if (r == APID_OK && b2.kind == APID__POSIX_BUILTIN) {
                         id->uid = id->gid = b2.uid;
                 } else {
+                        id->from_nss = 1;
                         r = lookup_user(user, &id->uid, &id->gid);
                         if (r < 0)
                                 return r;
@@ -290,6 +307,7 @@ int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *poo
         id = calloc(1, sizeof(*id));
         if (!id)
                 return apid__fail_oom();
+        id->refs = 1;
         id->type = apid_pool_get_identity_type(pool);
         id->pool_name = strdup(apid_pool_get_name(pool));
         r = id->pool_name ? apid_sid_for_pool(id->pool_name, &id->sid) : apid__fail_oom();
@@ -310,6 +328,8 @@ APID_EXPORT int apid_pool_get_identity(const apid_pool *pool, apid_identity **ou
 {
         if (!pool || !out)
                 return apid__fail(APID_EINVAL, 0, "apid_pool_get_identity: NULL argument");
+        if (apid__lookup_pool_identity(pool, out) == APID_OK)
+                return APID_OK;
         return apid__identity_build(apid__pool_ctx(pool), NULL, pool, out);
 }
 
@@ -371,6 +391,8 @@ APID_EXPORT int apid_identity_from_sid(apid_ctx *ctx, const apid_sid *sid, apid_
         r = apid_sid_to_string(sid, &text);
         if (r < 0)
                 return r;
+        if (ctx && out && apid__lookup_identity(ctx, APID__SNAP_BY_SID, text, 0, out) == APID_OK)
+                return APID_OK;
         f.sid = text;
         return identity_from(ctx, &f, text, out);
 }
@@ -380,6 +402,8 @@ APID_EXPORT int apid_identity_from_uid(apid_ctx *ctx, uint32_t uid, apid_identit
         struct find_arg f = { 0 };
         char what[32];
 
+        if (ctx && out && apid__lookup_identity(ctx, APID__SNAP_BY_UID, NULL, uid, out) == APID_OK)
+                return APID_OK;
         f.uid = uid;
         snprintf(what, sizeof(what), "uid %u", uid);
         return identity_from(ctx, &f, what, out);
@@ -407,6 +431,8 @@ APID_EXPORT int apid_identity_from_user(apid_ctx *ctx, const char *user, apid_id
                 apid_pool_free(pool);
                 return r;
         }
+        if (ctx && out && apid__lookup_identity(ctx, APID__SNAP_BY_NAME, user, 0, out) == APID_OK)
+                return APID_OK;
         f.user = user;
         apid__quote(q, sizeof(q), user, 100);
         return identity_from(ctx, &f, q, out);

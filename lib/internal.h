@@ -226,6 +226,9 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
  * there already. Never called for a transaction that did not commit. */
 int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b);
 void apid__nss_build_clear(struct apid__nss_build *b);
+/* Inside a transaction: the registry's snapshot generation (0 before the
+ * first write that published one). */
+int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by
  * name, in a read transaction (for when the NSS module is not enabled). */

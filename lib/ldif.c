@@ -581,7 +581,7 @@ static int import_entry(apid_ctx *ctx, struct sqlite3 *db, const struct ldif *l,
                         }
                         sid = pool_sid;
                         kind = APID__POSIX_POOL;
-                } else if (sid && (strcmp(sid, "S-1-5-19") == 0 || strcmp(sid, "S-1-5-20") == 0)) {
+                } else if (apid__builtin_by_sid(sid) && apid__builtin_by_sid(sid)->type != APID_IDENTITY_LOCAL_SYSTEM) {
                         kind = APID__POSIX_BUILTIN;
                 } else if (sid && strncmp(sid, "S-1-5-82-", 9) == 0) {
                         return fail_at(l, e, APID_EINVAL, "a pool's sambaSID without gecos or cn "

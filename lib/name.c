@@ -38,31 +38,40 @@ static int check_name(const char *name, const char *what, const char *forbidden,
         size_t len = strlen(name), i = 0, units = 0;
         char q[256], c[64];
 
-        apid__quote(q, sizeof(q), name, 128);
+/* The name, quoted for a message: only on failure (every lookup by pool
+ * name checks it). */
+#define QUOTE() apid__quote(q, sizeof(q), name, 128)
         if (len == 0)
                 return apid__fail(APID_EINVAL, 0, "%s '': must not be empty", what);
         while (i < len) {
                 uint32_t cp;
                 size_t n = apid__utf8_decode(s + i, len - i, &cp);
 
-                if (n == 0)
+                if (n == 0) {
+                        QUOTE();
                         return apid__fail(APID_EINVAL, 0, "%s '%s': not valid UTF-8 at byte %zu", what, q, i);
+                }
                 if (is_control(cp) || (cp < 0x80 && strchr(forbidden, (int)cp))) {
                         describe_char(c, sizeof(c), cp, s + i, n);
+                        QUOTE();
                         return apid__fail(APID_EINVAL, 0, "%s '%s': character %s is not allowed", what, q, c);
                 }
                 if (is_unicode_space(cp) && (i == 0 || i + n == len)) {
                         describe_char(c, sizeof(c), cp, s + i, n);
+                        QUOTE();
                         return apid__fail(APID_EINVAL, 0, "%s '%s': must not %s with white space (%s)", what, q,
                                           i == 0 ? "start" : "end", c);
                 }
                 units += cp > 0xffff ? 2 : 1;
                 i += n;
         }
-        if (units > max_units)
+        if (units > max_units) {
+                QUOTE();
                 return apid__fail(APID_EINVAL, 0, "%s '%s': %zu characters (UTF-16 code units), at most %zu allowed",
                                   what, q, units, max_units);
+        }
         return APID_OK;
+#undef QUOTE
 }
 
 APID_EXPORT int apid_pool_name_check(const char *name)

@@ -93,7 +93,9 @@ static int add_account(const struct apid__account *a, const char *pool_name, int
                 if (r < 0)
                         return r;
         } else {
-                gecos = strcmp(a->sid, "S-1-5-19") == 0 ? "NT AUTHORITY\\LOCAL SERVICE" : "NT AUTHORITY\\NETWORK SERVICE";
+                const struct apid__builtin *b = apid__builtin_by_sid(a->sid);
+
+                gecos = b ? b->account : a->sid; /* account.c's table; a record's checks keep it built in */
         }
         if (loads_profile) {
                 r = apid__profile_path(s->ctx, s->db, a->user, &home);
@@ -233,6 +235,19 @@ void apid__nss_build_clear(struct apid__nss_build *b)
 {
         free(b->data);
         memset(b, 0, sizeof(*b));
+}
+
+int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen)
+{
+        _cleanup_free_ char *v = NULL;
+        int r = apid__reg_config_get(db, GENERATION_ROW, &v);
+
+        *gen = 0;
+        if (r == APID_ENOTFOUND)
+                return APID_OK;
+        if (r == APID_OK)
+                *gen = strtoull(v, NULL, 10);
+        return r;
 }
 
 /* The generation of the snapshot in place (0: none, or not one readers

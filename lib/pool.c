@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "idmap/idmap.h"
+#include "lookup.h"
 
 struct apid_pool {
         apid_ctx *ctx;  /* a reference */
@@ -13,6 +14,8 @@ struct apid_pool {
         char *key;      /* canonical */
         uint32_t uid;   /* the pool's own identity */
         char **values;  /* one per apid__pool_settings entry, canonical; NULL = default */
+        uint64_t cache_gen; /* opened from the lookup cache: its snapshot generation (0: not) */
+        uint32_t cache_rec; /* and the snapshot record */
 };
 
 struct apid_pool_list {
@@ -94,6 +97,24 @@ static int pool_new(apid_ctx *ctx, const struct apid__pool_row *row, apid_pool *
         }
         *out = pool;
         return APID_OK;
+}
+
+int apid__pool_from_row(apid_ctx *ctx, const struct apid__pool_row *row, uint64_t gen, uint32_t rec, apid_pool **out)
+{
+        int r = pool_new(ctx, row, out);
+
+        if (r == APID_OK) {
+                (*out)->cache_gen = gen;
+                (*out)->cache_rec = rec;
+        }
+        return r;
+}
+
+int apid__pool_cache_tag(const apid_pool *pool, uint64_t *gen, uint32_t *rec)
+{
+        *gen = pool->cache_gen;
+        *rec = pool->cache_rec;
+        return pool->cache_gen != 0;
 }
 
 /* ---- create ---- */
@@ -219,6 +240,9 @@ APID_EXPORT int apid_pool_open(apid_ctx *ctx, const char *name, apid_pool **out)
                 return apid__fail(APID_EINVAL, 0, "apid_pool_open: NULL argument");
         r = apid_pool_name_canonical(name, &key);
         if (r < 0)
+                return r;
+        r = apid__lookup_pool(ctx, key, out);
+        if (r != APID__LOOKUP_MISS)
                 return r;
         r = apid__pool_open_key(ctx, key, out);
         if (r == APID_ENOTFOUND)
@@ -431,6 +455,7 @@ APID_EXPORT int apid_pool_set(apid_pool *pool, const char *setting, const char *
         }
         free(pool->values[s.index]);
         pool->values[s.index] = s.value;
+        pool->cache_gen = 0; /* no longer the cached row */
         return APID_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "store/committed.h"
 
 #define REGISTRY_FILE "registry.db"
 #define BUSY_TIMEOUT_MS 10000
@@ -621,6 +622,10 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
+        /* This process's lookup caches must not answer from an older
+         * snapshot from now on (lib/store/committed.c). */
+        if (write)
+                apid__store_committed(dir, snap.generation);
         /* Committed: the change stands whatever happens to the snapshot; a
          * snapshot that cannot be put in place is left to the next writer. */
         if (write && apid__nss_snapshot_publish(ctx, &snap) < 0)

@@ -243,24 +243,40 @@ static int64_t bisect(const struct apid__snap *s, uint32_t index, uint32_t n, in
         return -1;
 }
 
-int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
-                         struct apid__snap_user *u)
+int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                                   struct apid__snap_user *u)
 {
         const struct apid__snap_header *h = s->h;
-        uint32_t index = by == APID__SNAP_BY_NAME ? h->by_name : by == APID__SNAP_BY_UID ? h->by_uid
-                         : by == APID__SNAP_BY_SID ? h->by_sid : h->by_key;
+        uint32_t index;
         int64_t rec;
         int c;
 
         if (!h || (by != APID__SNAP_BY_UID && !text))
                 return -1;
+        index = by == APID__SNAP_BY_NAME ? h->by_name : by == APID__SNAP_BY_UID ? h->by_uid
+                : by == APID__SNAP_BY_SID ? h->by_sid : h->by_key;
         rec = bisect(s, index, h->n_users, 0, by, text, id);
         if (rec < 0 || apid__snap_user_at(s, (uint32_t)rec, u) < 0)
                 return -1;
         /* The hit is the query's, whatever the index said. */
         c = by == APID__SNAP_BY_UID ? u->uid != id
             : strcmp(by == APID__SNAP_BY_NAME ? u->name : by == APID__SNAP_BY_SID ? u->sid : u->key, text);
-        return c == 0 ? 0 : -1;
+        return c == 0 ? rec : -1;
+}
+
+int apid__snap_user_is(const struct apid__snap *s, uint32_t rec, enum apid__snap_by by, const char *text, uint32_t id)
+{
+        int c;
+
+        if (!s->h || rec >= s->h->n_users || (by != APID__SNAP_BY_UID && !text))
+                return 0;
+        return user_cmp(s, rec, by, text, id, &c) == 0 && c == 0;
+}
+
+int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                         struct apid__snap_user *u)
+{
+        return apid__snap_find_user_index(s, by, text, id, u) < 0 ? -1 : 0;
 }
 
 int apid__snap_find_group(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,

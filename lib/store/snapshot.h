@@ -87,6 +87,15 @@ int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, cons
                          struct apid__snap_user *u);
 int apid__snap_find_group(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
                           struct apid__snap_group *g);
+/* The same as apid__snap_find_user, returning the record's number (below
+ * n_users, stable for the life of the mapping) or -1: the library's lookup
+ * cache keeps what it derived from record i beside it. */
+/* 1 if user record rec's name, SID or key is text (or its uid id), as the
+ * index compares it (bounds-checked, the record not validated: for a
+ * record found and validated before). */
+int apid__snap_user_is(const struct apid__snap *s, uint32_t rec, enum apid__snap_by by, const char *text, uint32_t id);
+int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                                   struct apid__snap_user *u);
 
 /* The writer's side: build a snapshot from records (strings copied; they
  * must pass the reader's checks, or the build fails with -EINVAL). *out is
