@@ -946,7 +946,7 @@ static int journal_entry(apid_acl_edit *e, const char *rel, const struct pinned 
 
                 if (!m)
                         return apid__fail_oom();
-                r = apid__acl_write_entry(m, path, p->fd, is_dir);
+                r = apid__acl_write_entry_names(m, path, p->fd, is_dir, e->names);
                 if (fclose(m) != 0 && r == APID_OK)
                         r = apid__fail_oom();
                 if (r == APID_OK) {
