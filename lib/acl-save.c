@@ -547,6 +547,33 @@ static int open_below(int basefd, const char *path, int *is_dir)
         return fd;
 }
 
+/* Set one path's ACLs. A directory's access ACL is read first: when its
+ * default ACL then cannot be written, the access ACL goes back as it was, so
+ * a failure never leaves the one without the other. */
+static int restore_one(const char *proc, const char *file, const char *path, int is_dir, acl_t access, acl_t def)
+{
+        acl_t old = NULL;
+        int r = APID_OK, err;
+
+        if (is_dir && !(old = acl_get_file(proc, ACL_TYPE_ACCESS)))
+                return apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno,
+                                  "restore %s: %s: reading the ACL: %s", file, path, strerror(errno));
+        if (acl_set_file(proc, ACL_TYPE_ACCESS, access) < 0) {
+                r = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno, "restore %s: %s: %s", file,
+                               path, strerror(errno));
+        } else if (is_dir && (def ? acl_set_file(proc, ACL_TYPE_DEFAULT, def) : acl_delete_def_file(proc)) < 0) {
+                err = errno;
+                if (acl_set_file(proc, ACL_TYPE_ACCESS, old) < 0)
+                        r = apid__fail(APID_ESYS, err, "restore %s: %s: default ACL: %s; putting the ACL back: %s",
+                                       file, path, strerror(err), strerror(errno));
+                else
+                        r = apid__fail(err == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, err,
+                                       "restore %s: %s: default ACL: %s", file, path, strerror(err));
+        }
+        acl_free(old);
+        return r;
+}
+
 APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *base_dir, uint32_t flags)
 {
         struct block *blocks = NULL;
@@ -576,11 +603,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
                         s = apid__fail(APID_EINVAL, 0, "restore %s: %s: default ACL for a file", file, blocks[i].path);
                 else if (!(flags & APID_ACL_DRY_RUN)) {
                         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-                        if (acl_set_file(proc, ACL_TYPE_ACCESS, blocks[i].access) < 0 ||
-                            (is_dir && (blocks[i].def ? acl_set_file(proc, ACL_TYPE_DEFAULT, blocks[i].def)
-                                                      : acl_delete_def_file(proc)) < 0))
-                                s = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno,
-                                               "restore %s: %s: %s", file, blocks[i].path, strerror(errno));
+                        s = restore_one(proc, file, blocks[i].path, is_dir, blocks[i].access, blocks[i].def);
                 }
                 if (fd >= 0)
                         close(fd);

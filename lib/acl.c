@@ -819,6 +819,27 @@ static int write_blob(const struct pinned *p, const char *attr, const struct blo
                            : fsetxattr(p->fd, attr, b->data, (size_t)b->len, 0);
 }
 
+/* A directory's default ACL write failed after its access ACL was written:
+ * put the access ACL back as it was read (from its bytes, or the mode when it
+ * had none: the kernel then stores no xattr and sets the mode back), so a
+ * failure never leaves one without the other. acc: the ACL read, when its
+ * bytes were too big to keep (else NULL). The caller's error (errno and
+ * message) is kept; -1 if the undo failed too. */
+static int undo_access(const struct pinned *p, const struct blob *a_in, acl_t acc)
+{
+        struct apid__error_state saved;
+        acl_t old = acc ? acc : a_in->len >= 0 ? acl_from_blob(a_in) : acl_from_mode(p->st.st_mode);
+        int r, err = errno;
+
+        apid__error_save(&saved);
+        r = old && acl_set_file(p->proc, ACL_TYPE_ACCESS, old) == 0 ? 0 : -1;
+        if (old != acc)
+                acl_free(old);
+        apid__error_restore(&saved);
+        errno = err;
+        return r;
+}
+
 /* ---- the cache: files whose ACL bytes (or, without an ACL, mode) were the
  * same before the edit get the same bytes after it ---- */
 
@@ -1165,9 +1186,14 @@ int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const cha
                 if (changed && !(e->flags & APID_ACL_DRY_RUN)) {
                         if (e->journal && (r = journal_entry(e, rel, &p, is_dir)) < 0)
                                 goto out;
-                        if (write_blob(&p, XATTR_ACCESS, &slot->a_out) < 0 ||
-                            (is_dir && !blob_eq(&slot->d_in, &slot->d_out) && write_blob(&p, XATTR_DEFAULT, &slot->d_out) < 0)) {
+                        if (write_blob(&p, XATTR_ACCESS, &slot->a_out) < 0) {
                                 r = sys_fail(rel, "writing the ACL");
+                                goto out;
+                        }
+                        if (is_dir && !blob_eq(&slot->d_in, &slot->d_out) && write_blob(&p, XATTR_DEFAULT, &slot->d_out) < 0) {
+                                r = sys_fail(rel, "writing the default ACL");
+                                if (undo_access(&p, &fresh.a_in, NULL) < 0)
+                                        r = sys_fail(rel, "writing the default ACL, then putting the ACL back");
                                 goto out;
                         }
                 }
@@ -1211,6 +1237,8 @@ int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const cha
                 if (def_changed && (fresh.d_out.len == BLOB_TOO_BIG ? acl_set_file(p.proc, ACL_TYPE_DEFAULT, ndef)
                                                                     : write_blob(&p, XATTR_DEFAULT, &fresh.d_out)) < 0) {
                         r = sys_fail(rel, "writing the default ACL");
+                        if (acc_changed && undo_access(&p, &fresh.a_in, fresh.a_in.len == BLOB_TOO_BIG ? acc : NULL) < 0)
+                                r = sys_fail(rel, "writing the default ACL, then putting the ACL back");
                         goto out;
                 }
         }
