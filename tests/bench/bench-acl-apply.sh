@@ -6,6 +6,8 @@
 # identical trees in the same run. Checks the trees end with the same ACLs.
 # With PROFILE=1, also `strace -c -f` of a first apply and a re-apply on a
 # fresh tree (syscall counts and time: where the time goes).
+# With OTHER=BUILDDIR2, the first apply and re-apply of that build's
+# apppoolctl too, on one more identical tree, in the same run (before/after).
 # Usage: bench-acl-apply.sh BUILDDIR [DIRS] [FILES_PER_DIR] [WORKDIR]
 set -eu
 build=$(realpath "$1") dirs=${2:-100} per=${3:-1000} work=${4:-/var/tmp}
@@ -17,6 +19,7 @@ export APPPOOLID_STATE_DIR=$tmp/state
 uid=$("$ctl" pool show --json bench | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])')
 trees="theirs ours floor floorfd"
 [ "${PROFILE:-0}" = 1 ] && trees="$trees prof"
+[ -n "${OTHER:-}" ] && trees="$trees other"
 /usr/bin/python3 - "$tmp" "$dirs" "$per" $trees <<'PY'
 import os, sys
 base, dirs, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -33,6 +36,11 @@ spec='IIS AppPool\bench:(OI)(CI)RX'
 t0=$(now); setfacl -R -m "g:$uid:rx,d:g:$uid:rx" "$tmp/theirs"; t1=$(now)
 "$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out1"; t2=$(now)
 "$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out2"; t3=$(now)
+if [ -n "${OTHER:-}" ]; then
+        o0=$(now); "$OTHER/examples/apppoolctl" grant "$tmp/other" "$spec" -R --quiet >/dev/null; o1=$(now)
+        "$OTHER/examples/apppoolctl" grant "$tmp/other" "$spec" -R --quiet >/dev/null; o2=$(now)
+        /usr/bin/python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print(f'OTHER build: first apply {b-a:.3f} s, re-apply {c-b:.3f} s')" "$o0" "$o1" "$o2"
+fi
 fl=$("$floor" "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floor" 2)
 flfd=$("$floor" --fd "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floorfd" 2)
 for t in theirs ours floor floorfd; do (cd "$tmp/$t" && getfacl -R -n . 2>/dev/null) > "$tmp/$t.acl"; done
