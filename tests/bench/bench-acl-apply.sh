@@ -32,16 +32,20 @@ for tree in sys.argv[4:]:
 PY
 sync
 now() { date +%s.%N; }
+# CPU seconds (user + system) of a command too: on a shared machine the wall
+# time also counts the time spent waiting for a core.
+cpu() { local f=$1; shift; /usr/bin/time -f '%U %S' -o "$tmp/cpu.$f" "$@"; }
+cpus() { awk '{printf "%.3f", $1 + $2}' "$tmp/cpu.$1"; }
 spec='IIS AppPool\bench:(OI)(CI)RX'
-t0=$(now); setfacl -R -m "g:$uid:rx,d:g:$uid:rx" "$tmp/theirs"; t1=$(now)
-"$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out1"; t2=$(now)
-"$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out2"; t3=$(now)
+t0=$(now); cpu setfacl setfacl -R -m "g:$uid:rx,d:g:$uid:rx" "$tmp/theirs"; t1=$(now)
+cpu first "$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out1"; t2=$(now)
+cpu again "$ctl" grant "$tmp/ours" "$spec" -R --quiet > "$tmp/out2"; t3=$(now)
 if [ -n "${OTHER:-}" ]; then
         o0=$(now); "$OTHER/examples/apppoolctl" grant "$tmp/other" "$spec" -R --quiet >/dev/null; o1=$(now)
         "$OTHER/examples/apppoolctl" grant "$tmp/other" "$spec" -R --quiet >/dev/null; o2=$(now)
         /usr/bin/python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print(f'OTHER build: first apply {b-a:.3f} s, re-apply {c-b:.3f} s')" "$o0" "$o1" "$o2"
 fi
-fl=$("$floor" "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floor" 2)
+fl=$(cpu floor "$floor" "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floor" 2)
 flfd=$("$floor" --fd "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floorfd" 2)
 for t in theirs ours floor floorfd; do (cd "$tmp/$t" && getfacl -R -n . 2>/dev/null) > "$tmp/$t.acl"; done
 same=yes
@@ -64,6 +68,7 @@ print(f"ratio setfacl / first apply:             {setfacl / ours:.2f}x   (target
 print(f"ratio first apply / re-apply:            {ours / reapply:.2f}x   (target >= 10)")
 print(f"first apply / floor:                     {ours / fl:.2f}x")
 PY
+echo "CPU seconds (user+sys): setfacl $(cpus setfacl), first apply $(cpus first), re-apply $(cpus again), floor $(cpus floor)"
 if [ "${PROFILE:-0}" = 1 ]; then
         echo "--- strace -c -f, first apply"
         strace -c -f -o "$tmp/strace1" "$ctl" grant "$tmp/prof" "$spec" -R --quiet >/dev/null; head -14 "$tmp/strace1"
