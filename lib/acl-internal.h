@@ -77,6 +77,7 @@ struct apid_acl_edit {
         int stop;
         const char *root_display; /* the path as given, leading '/' removed, for saves and the journal */
         uid_t tree_uid;           /* owner of the top: foreign hard links below it are skipped */
+        struct apid__namecache *names; /* the journal's owner and entry names, for one apply */
 };
 
 /* acl.c */
@@ -98,5 +99,8 @@ int apid__removexattr_at(int dirfd, const char *name, const char *attr);
 
 /* acl-save.c: one entry in the getfacl format. */
 int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir);
+/* The same, names through a walk's cache (NULL: none; lib/idmap/namecache.h). */
+struct apid__namecache;
+int apid__acl_write_entry_names(FILE *f, const char *path, int fd, int is_dir, struct apid__namecache *names);
 
 #endif

@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "acl-internal.h"
 #include "idmap/idmap.h"
+#include "acl/names.h"
 
 /* Our writer quotes '\\', white space and unprintable bytes as \ooo, which
  * setfacl --restore reads (its unquote takes \ooo and \\). getfacl itself
@@ -56,12 +57,14 @@ static int unquote_path(char *p)
 
 int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
 {
-        char proc[64], ubuf[32], gbuf[32];
+        return apid__acl_write_entry_names(f, path, fd, is_dir, NULL);
+}
+
+int apid__acl_write_entry_names(FILE *f, const char *path, int fd, int is_dir, struct apid__namecache *names)
+{
+        char proc[64], owner[256], group[256];
         struct stat st;
-        struct apid__nss_user pw = { 0 };
-        struct apid__nss_group gr = { 0 };
         acl_t acc, def = NULL;
-        char *text;
         int r = APID_OK;
 
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -75,37 +78,25 @@ int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir)
                                path, strerror(errno));
                 goto out;
         }
-        /* Names for the header only; an id NSS cannot name stays a number. */
-        if (apid__nss_user_by_uid((uint32_t)st.st_uid, &pw) != APID_OK)
-                memset(&pw, 0, sizeof(pw));
-        if (apid__nss_group_by_gid((uint32_t)st.st_gid, &gr) != APID_OK)
-                memset(&gr, 0, sizeof(gr));
-        snprintf(ubuf, sizeof(ubuf), "%u", (unsigned)st.st_uid);
-        snprintf(gbuf, sizeof(gbuf), "%u", (unsigned)st.st_gid);
+        /* Names for the header only; an id NSS cannot name stays a number.
+         * Through the walk's cache: each distinct id is asked once. */
+        apid__namecache_user(names, (uint32_t)st.st_uid, owner, sizeof(owner));
+        apid__namecache_group(names, (uint32_t)st.st_gid, group, sizeof(group));
         fputs("# file: ", f);
         quote_path(f, path);
-        fprintf(f, "\n# owner: %s\n# group: %s\n", pw.name ? pw.name : ubuf, gr.name ? gr.name : gbuf);
+        fprintf(f, "\n# owner: %s\n# group: %s\n", owner, group);
         /* setfacl --restore clears setuid/setgid/sticky when a block has no
          * flags line: write it as getfacl does, or a round trip drops them. */
         if (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX))
                 fprintf(f, "# flags: %c%c%c\n", st.st_mode & S_ISUID ? 's' : '-', st.st_mode & S_ISGID ? 's' : '-',
                         st.st_mode & S_ISVTX ? 't' : '-');
-        text = acl_to_any_text(acc, NULL, '\n', TEXT_SOME_EFFECTIVE);
-        if (text) {
-                fprintf(f, "%s\n", text);
-                acl_free(text);
-        }
-        if (def && acl_entries(def) > 0) {
-                text = acl_to_any_text(def, "default:", '\n', TEXT_SOME_EFFECTIVE);
-                if (text) {
-                        fprintf(f, "%s\n", text);
-                        acl_free(text);
-                }
+        if (apid__acl_print_text(f, acc, NULL, names) < 0 ||
+            (def && apid__acl_print_text(f, def, "default:", names) < 0)) {
+                r = apid__fail(APID_ESYS, errno, "%s: writing the ACL: %s", path, strerror(errno));
+                goto out;
         }
         fputc('\n', f);
 out:
-        apid__nss_user_clear(&pw);
-        apid__nss_group_clear(&gr);
         acl_free(acc);
         acl_free(def);
         return r;
@@ -134,10 +125,11 @@ struct save {
         const char *base;
         int recursive;
         int status;
+        struct apid__namecache *names; /* for this save */
 };
 
 static int save_tree(FILE *f, int parent, const char *name, const char *display, int is_dir, int recursive,
-                     unsigned depth)
+                     unsigned depth, struct apid__namecache *names)
 {
         int fd = apid__open_nofollow(parent, name, 0), r, sub;
         DIR *d;
@@ -145,7 +137,7 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
 
         if (fd < 0)
                 return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
-        r = apid__acl_write_entry(f, display, fd, is_dir);
+        r = apid__acl_write_entry_names(f, display, fd, is_dir, names);
         close(fd);
         if (r < 0 || !is_dir || !recursive)
                 return r;
@@ -179,7 +171,7 @@ static int save_tree(FILE *f, int parent, const char *name, const char *display,
                 }
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         continue; /* links and special files have no ACL of their own */
-                r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1);
+                r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1, names);
         }
         /* readdir() returns NULL at the end and on an error: errno tells. */
         if (r == APID_OK && !de && errno != 0)
@@ -198,7 +190,7 @@ static int save_fill(FILE *f, void *arg)
                                   strerror(errno));
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                 return apid__fail(APID_EINVAL, 0, "%s: not a file or directory", s->display);
-        return save_tree(f, s->pfd, s->base, s->display, S_ISDIR(st.st_mode), s->recursive, 0);
+        return save_tree(f, s->pfd, s->base, s->display, S_ISDIR(st.st_mode), s->recursive, 0, s->names);
 }
 
 APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags)
@@ -239,7 +231,9 @@ APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file,
                                   strerror(errno));
         if (!s.display[0])
                 s.display = ".";
+        s.names = apid__namecache_new(); /* NULL: names asked uncached */
         r = apid__write_atomic(file, "ACL save file", 0600, save_fill, &s);
+        apid__namecache_free(s.names);
         close(s.pfd);
         return r;
 }
@@ -553,6 +547,33 @@ static int open_below(int basefd, const char *path, int *is_dir)
         return fd;
 }
 
+/* Set one path's ACLs. A directory's access ACL is read first: when its
+ * default ACL then cannot be written, the access ACL goes back as it was, so
+ * a failure never leaves the one without the other. */
+static int restore_one(const char *proc, const char *file, const char *path, int is_dir, acl_t access, acl_t def)
+{
+        acl_t old = NULL;
+        int r = APID_OK, err;
+
+        if (is_dir && !(old = acl_get_file(proc, ACL_TYPE_ACCESS)))
+                return apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno,
+                                  "restore %s: %s: reading the ACL: %s", file, path, strerror(errno));
+        if (acl_set_file(proc, ACL_TYPE_ACCESS, access) < 0) {
+                r = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno, "restore %s: %s: %s", file,
+                               path, strerror(errno));
+        } else if (is_dir && (def ? acl_set_file(proc, ACL_TYPE_DEFAULT, def) : acl_delete_def_file(proc)) < 0) {
+                err = errno;
+                if (acl_set_file(proc, ACL_TYPE_ACCESS, old) < 0)
+                        r = apid__fail(APID_ESYS, err, "restore %s: %s: default ACL: %s; putting the ACL back: %s",
+                                       file, path, strerror(err), strerror(errno));
+                else
+                        r = apid__fail(err == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, err,
+                                       "restore %s: %s: default ACL: %s", file, path, strerror(err));
+        }
+        acl_free(old);
+        return r;
+}
+
 APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *base_dir, uint32_t flags)
 {
         struct block *blocks = NULL;
@@ -582,11 +603,7 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
                         s = apid__fail(APID_EINVAL, 0, "restore %s: %s: default ACL for a file", file, blocks[i].path);
                 else if (!(flags & APID_ACL_DRY_RUN)) {
                         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-                        if (acl_set_file(proc, ACL_TYPE_ACCESS, blocks[i].access) < 0 ||
-                            (is_dir && (blocks[i].def ? acl_set_file(proc, ACL_TYPE_DEFAULT, blocks[i].def)
-                                                      : acl_delete_def_file(proc)) < 0))
-                                s = apid__fail(errno == EOPNOTSUPP ? APID_EUNSUPPORTED : APID_ESYS, errno,
-                                               "restore %s: %s: %s", file, blocks[i].path, strerror(errno));
+                        s = restore_one(proc, file, blocks[i].path, is_dir, blocks[i].access, blocks[i].def);
                 }
                 if (fd >= 0)
                         close(fd);

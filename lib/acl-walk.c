@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "acl-internal.h"
+#include "idmap/namecache.h"
 
 #define THREADS 2
 /* Each level holds a directory descriptor and a path buffer on the stack. */
@@ -408,6 +409,7 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                                 close(jfd);
                         goto out;
                 }
+                e->names = apid__namecache_new(); /* NULL: names asked uncached */
         }
         cache = apid__acl_cache_new();
         r = apid__acl_edit_path(e, pfd, base, ".", S_ISDIR(st.st_mode), cache);
@@ -424,6 +426,8 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                         r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
                 e->journal = NULL;
         }
+        apid__namecache_free(e->names);
+        e->names = NULL;
         if (e->progress)
                 e->progress(e->counts[APID_ACL_CHANGED] + e->counts[APID_ACL_UNCHANGED] + e->counts[APID_ACL_SKIPPED] +
                                     e->counts[APID_ACL_FAILED],
