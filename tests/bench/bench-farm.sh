@@ -5,7 +5,9 @@
 # registry import --ldif of them; registry export --ldif (time, size);
 # slapadd and slapd start; getpwnam/getpwuid of pool accounts through our NSS
 # module ("files apppoolid") and through nslcd ("files ldap", the host has
-# no registry). Private mount and network namespaces: nothing on the system
+# no registry) and through SSSD ("files sss": once cold, every getpwnam a
+# cache miss that asks slapd, then warm, from SSSD's memory cache), if SSSD
+# is installed. Private mount and network namespaces: nothing on the system
 # changes. Usage: bench-farm.sh BUILDDIR [POOLS] [ROUNDS]
 set -eu
 build=$(realpath "$1") pools=${2:-10000} rounds=${3:-3}
@@ -17,7 +19,14 @@ build=$1 pools=$2 rounds=$3 src=$4
 ctl=$build/examples/apppoolctl base=dc=farm,dc=test
 tmp=$(mktemp -d /tmp/apid-bench-farm-XXXXXX)
 chmod 755 "$tmp"
-trap '[ -f "$tmp/slapd.pid" ] && kill $(cat "$tmp/slapd.pid"); [ -f /run/nslcd/nslcd.pid ] && kill $(cat /run/nslcd/nslcd.pid); sleep 0.2; rm -rf "$tmp"' EXIT
+stop() {
+        local f d=()
+        for f in "$tmp/slapd.pid" /run/nslcd/nslcd.pid /run/sssd.pid; do [ -f "$f" ] && d+=("$(cat "$f")"); done
+        kill "${d[@]}" 2>/dev/null
+        for f in "${d[@]}"; do while kill -0 "$f" 2>/dev/null; do sleep 0.05; done; done
+        rm -rf "$tmp"
+}
+trap stop EXIT
 ip link set lo up
 mkdir "$tmp/run" "$tmp/lib" "$tmp/db"
 mount --bind "$tmp/run" /run && mkdir -p /run/nslcd && chown nslcd:nslcd /run/nslcd
@@ -98,4 +107,20 @@ mount --bind "$tmp/ns-ours" /etc/nsswitch.conf
 echo "libnss_apppoolid (files apppoolid): $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
 umount /etc/nsswitch.conf; mount --bind "$tmp/ns-ldap" /etc/nsswitch.conf
 echo "nslcd (files ldap):                 $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
+if [ -x /usr/sbin/sssd ]; then
+        mkdir -p "$tmp/sssd" "$tmp/sssd-log" /var/lib/sss/db /var/lib/sss/mc /var/lib/sss/pipes/private \
+                /var/lib/sss/pubconf /var/lib/sss/gpo_cache /var/lib/sss/secrets
+        printf '[sssd]\nservices = nss\ndomains = farm\n[domain/farm]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1:3890/\nldap_search_base = %s\nldap_schema = rfc2307\nldap_id_mapping = false\nldap_user_objectsid = sambaSID\nldap_group_objectsid = sambaSID\n' \
+                $base > "$tmp/sssd/sssd.conf"
+        chmod 600 "$tmp/sssd/sssd.conf"
+        mount --bind "$tmp/sssd" /etc/sssd; mount --bind "$tmp/sssd-log" /var/log/sssd
+        sssd -D --logger=files
+        until [ -S /var/lib/sss/pipes/nss ]; do sleep 0.01; done
+        sed -E 's/^(passwd|group):.*$/\1: files sss/' /etc/nsswitch.conf > "$tmp/ns-sss"
+        umount /etc/nsswitch.conf; mount --bind "$tmp/ns-sss" /etc/nsswitch.conf
+        echo "sssd cold (files sss):              $("$build/tests/bench/bench-getpw" 1 $sample) (getpwnam: misses, LDAP)"
+        echo "sssd warm (memory cache):           $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
+else
+        echo "sssd: not installed (.ci/deps installs sssd-common sssd-ldap libnss-sss)"
+fi
 INNER
