@@ -70,8 +70,8 @@ farm_start() {
                 done
                 printf 'dn: olcDatabase={-1}frontend,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcFrontendConfig\nolcDatabase: {-1}frontend\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n\n'
                 printf 'dn: olcDatabase={0}config,cn=config\nobjectClass: olcDatabaseConfig\nolcDatabase: {0}config\nolcAccess: to * by * none\n\n'
-                printf 'dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\nolcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\nolcDbDirectory: %s\nolcDbMaxSize: 104857600\nolcDbIndex: objectClass,uid,uidNumber,gidNumber,memberUid eq\nolcDbIndex: sambaSID eq\nolcSizeLimit: unlimited\nolcAccess: to * by * read\n' \
-                        $base "$tmp/db"
+                printf 'dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {1}mdb\nolcSuffix: %s\nolcRootDN: gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth\nolcDbDirectory: %s\nolcDbMaxSize: 104857600\nolcDbIndex: objectClass,uid,uidNumber,gidNumber,memberUid eq\nolcDbIndex: sambaSID eq\nolcSizeLimit: unlimited\nolcAccess: to attrs=userPassword by anonymous auth by * none\nolcAccess: to * by dn.exact=cn=publisher,%s write by * read\n' \
+                        $base "$tmp/db" $base
         } > "$tmp/config.ldif"
         slapadd -q -n 0 -F "$tmp/slapd.d" -l "$tmp/config.ldif" || { echo "FAIL: cn=config with apppoolid-sid.ldif"; exit 1; }
         printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: farm\no: farm\n\ndn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\ndn: ou=Group,%s\nobjectClass: organizationalUnit\nou: Group\n' \

@@ -4,14 +4,15 @@
 # config, mdb, in a network namespace of its own) and two "hosts" (farmlib.sh),
 # each with its own state directory, nsswitch.conf ("files apppoolid ldap")
 # and nslcd. Nothing of the machine is changed.
-# Usage: test-farm.sh APPPOOLCTL NSS_MODULE_DIR STATEDIR SCHEMA_DIR (data/)
+# Usage: test-farm.sh APPPOOLCTL NSS_MODULE_DIR STATEDIR SCHEMA_DIR (data/) ldap|noldap
+# (ldap: apppoolctl has registry publish, meson -Dldap)
 set -u
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: needs root (namespaces, slapd, nslcd, real launches)"
         exit 77
 fi
-ctl=$(realpath "$1") moddir=$(realpath "$2") statedir=$3 schemadir=$(realpath "$4")
-for tool in slapd slapadd slaptest ldapadd ldapsearch nslcd ip unshare nsenter getfacl; do
+ctl=$(realpath "$1") moddir=$(realpath "$2") statedir=$3 schemadir=$(realpath "$4") ldap=${5:-noldap}
+for tool in slapd slapadd slaptest slappasswd ldapadd ldapmodify ldapsearch nslcd ip unshare nsenter getfacl; do
         command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (.ci/deps installs it)"; exit 1; }
 done
 case $statedir in /var/lib/*) ;; *) echo "FAIL: statedir $statedir is not under /var/lib"; exit 1 ;; esac
@@ -69,11 +70,53 @@ check "host 2 other pool cannot" "/bin/cat: /mnt/page: Permission denied" "$(on 
 check "host 2 ACL by name" "group:apppool-web:rwx" "$(on 2 getfacl -cp /mnt 2>/dev/null | grep '^group:apppool-web')"
 
 # ---- a pool added and published later shows on host 2, nothing restarted ----
-on 1 "$ctl" pool add late >/dev/null || exit 1
-on 1 "$ctl" registry export --ldif --base $base | grep -A20 '^dn: uid=apppool-late,' | sed '/^$/,$d' > "$tmp/late.ldif"
-printf '\n' >> "$tmp/late.ldif"
-on 1 "$ctl" registry export --ldif --base $base | grep -A5 '^dn: cn=apppool-late,' | sed '/^$/,$d' >> "$tmp/late.ldif"
-ldap_add -f "$tmp/late.ldif"; check "publish late" 0 $?
+if [ "$ldap" = ldap ]; then
+        # registry publish (libldap, SASL EXTERNAL over ldapi as root, the
+        # rootdn): what ldapadd loaded from the export is already up to date.
+        publish() { on 1 "$ctl" registry publish "$ldapi" --base $base "$@"; }
+        check "publish after ldapadd: nothing to change" "nothing to change: the 13 entries in $ldapi are up to date" "$(publish 2>&1)"
+        on 1 "$ctl" pool add late >/dev/null || exit 1
+        check "publish late" "added uid=apppool-late,ou=People,$base
+added cn=apppool-late,ou=Group,$base
+modified cn=iis_iusrs,ou=Group,$base
+published to $ldapi: 2 added, 1 modified, 12 unchanged" "$(publish 2>&1)"
+        check "publish again: nothing to change" "nothing to change: the 15 entries in $ldapi are up to date" "$(publish 2>&1)"
+        # What differs is put back; what others added to a multi-valued
+        # attribute stays (nothing of the directory's is deleted).
+        printf 'dn: uid=apppool-web,ou=People,%s\nchangetype: modify\nreplace: loginShell\nloginShell: /bin/bash\n\ndn: cn=iis_iusrs,ou=Group,%s\nchangetype: modify\nadd: memberUid\nmemberUid: someone\n' \
+                $base $base | ldapmodify -Q -Y EXTERNAL -H "$ldapi" >/dev/null; check "tamper" 0 $?
+        check "publish repairs" "modified uid=apppool-web,ou=People,$base
+published to $ldapi: 0 added, 1 modified, 14 unchanged" "$(publish 2>&1)"
+        check "web's shell back" "/usr/sbin/nologin" "$(on 2 getent passwd apppool-web | cut -d: -f7)"
+        check "a member added by others stays" 1 "$(on 2 getent group iis_iusrs | cut -d: -f4 | tr , '\n' | grep -cx someone)"
+        # A simple bind, its DN and password from a file only root can read.
+        printf 'dn: cn=publisher,%s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: publisher\nuserPassword: %s\n' \
+                $base "$(slappasswd -s 'pass word')" | ldap_add; check "add publisher" 0 $?
+        printf 'cn=publisher,%s\npass word\n' $base > "$tmp/bind"
+        chmod 644 "$tmp/bind"
+        check "a bind file others can read is refused" "apppoolctl: --bind-file $tmp/bind: must be a regular file of yours that only you can read (it is mode 0644, owner 0): chmod 600
+2" "$(publish --bind-file "$tmp/bind" 2>&1; echo "$?")"
+        chmod 600 "$tmp/bind"
+        on 1 "$ctl" pool add later >/dev/null || exit 1
+        check "publish with --bind-file" "published to $ldapi: 2 added, 1 modified, 14 unchanged" "$(publish --bind-file "$tmp/bind" 2>&1 | tail -n 1)"
+        check "later on host 2" "$(uid_of 1 later | cut -d' ' -f2)" "$(on 2 getent passwd apppool-later | cut -d: -f3)"
+        printf 'cn=publisher,%s\nwrong\n' $base > "$tmp/bind"
+        check "a wrong password" "apppoolctl: registry publish $ldapi: simple bind as cn=publisher,$base: Invalid credentials
+1" \
+                "$(publish --bind-file "$tmp/bind" 2>&1; echo "$?")"
+        # Over ldap:// a password would cross the network in clear: StartTLS
+        # first, and this slapd has no TLS.
+        printf 'cn=publisher,%s\npass word\n' $base > "$tmp/bind"
+        out=$(on 1 "$ctl" registry publish ldap://169.254.213.1/ --base $base --bind-file "$tmp/bind" 2>&1); r=$?
+        check "no StartTLS, no bind" "1 1" "$r $(grep -c '^apppoolctl: registry publish ldap://169.254.213.1/: StartTLS (required on ldap://; or use ldaps:// or ldapi://): ' <<< "$out")"
+else
+        echo "(apppoolctl built without LDAP: registry publish not tested; the entries go in with ldapadd)"
+        on 1 "$ctl" pool add late >/dev/null || exit 1
+        on 1 "$ctl" registry export --ldif --base $base | grep -A20 '^dn: uid=apppool-late,' | sed '/^$/,$d' > "$tmp/late.ldif"
+        printf '\n' >> "$tmp/late.ldif"
+        on 1 "$ctl" registry export --ldif --base $base | grep -A5 '^dn: cn=apppool-late,' | sed '/^$/,$d' >> "$tmp/late.ldif"
+        ldap_add -f "$tmp/late.ldif"; check "publish late" 0 $?
+fi
 late=$(uid_of 1 late)
 check "late on host 2" "apppool-late:$(cut -d' ' -f2 <<< "$late")" "$(on 2 getent passwd apppool-late | cut -d: -f1,3)"
 

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* apppoolctl registry publish URI (meson -Dldap=enabled): the entries
+ * apid_registry_export_ldif() writes, put into a directory through libldap,
+ * incrementally: each entry is read back first (a base search), added when
+ * missing, modified only in the attributes that differ, left alone when equal;
+ * a second run changes nothing and says so. Multi-valued attributes other
+ * hosts or administrators may add to (objectClass, memberUid) only get the
+ * values missing; single-valued ones are replaced. Nothing is deleted.
+ *
+ * Authentication: SASL EXTERNAL (ldapi://, the caller's uid is the
+ * identity), or a simple bind whose DN and password come from a file only its
+ * owner can read (--bind-file; never a password on the command line, where
+ * ps shows it). A password never crosses a network in clear: ldap:// URIs
+ * get StartTLS first, and fail if the server cannot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ldap.h>
+#include <nettle/base64.h>
+
+#include "apppoolctl.h"
+
+#define MAX_ATTRS 32
+#define TIMEOUT_S 30
+
+struct av {
+        char *name;
+        struct berval val;
+        int decoded; /* val is a buffer of its own (was base64) */
+};
+
+struct entry {
+        struct av dn;
+        struct av *av;
+        size_t n;
+};
+
+struct entries {
+        struct entry *e;
+        size_t n;
+        char *text; /* the LDIF, cut into names and values in place */
+};
+
+static void entries_free(struct entries *l)
+{
+        size_t i, k;
+
+        for (i = 0; i < l->n; i++) {
+                for (k = 0; k < l->e[i].n; k++)
+                        if (l->e[i].av[k].decoded)
+                                free(l->e[i].av[k].val.bv_val);
+                if (l->e[i].dn.decoded)
+                        free(l->e[i].dn.val.bv_val);
+                free(l->e[i].av);
+        }
+        free(l->e);
+        apid_free(l->text);
+}
+
+/* "name: value" or "name:: base64" of our own export (no folding, no URLs);
+ * the value is decoded into a new buffer when base64. */
+static int parse_line(char *line, struct av *a)
+{
+        char *colon = strchr(line, ':');
+        struct berval *val = &a->val;
+
+        if (!colon || colon == line)
+                return -1;
+        *colon = '\0';
+        a->name = line;
+        a->decoded = colon[1] == ':';
+        if (colon[1] == ':') {
+                const char *b = colon[2] == ' ' ? colon + 3 : colon + 2;
+                size_t n = BASE64_DECODE_LENGTH(strlen(b)), len = n;
+                struct base64_decode_ctx d;
+                uint8_t *out = malloc(n + 1);
+
+                if (!out)
+                        return -1;
+                base64_decode_init(&d);
+                if (!base64_decode_update(&d, &len, out, strlen(b), b) || !base64_decode_final(&d)) {
+                        free(out);
+                        return -1;
+                }
+                out[len] = '\0';
+                val->bv_val = (char *)out;
+                val->bv_len = len;
+                return 0;
+        }
+        val->bv_val = colon[1] == ' ' ? colon + 2 : colon + 1;
+        val->bv_len = strlen(val->bv_val);
+        return 0;
+}
+
+static int parse_ldif(struct entries *l)
+{
+        char *save = NULL, *line;
+        struct entry *cur = NULL;
+        struct av a;
+        void *p;
+
+        for (line = strtok_r(l->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (line[0] == '#')
+                        continue;
+                if (parse_line(line, &a) < 0)
+                        return -1;
+                if (strcasecmp(a.name, "dn") == 0) {
+                        p = realloc(l->e, (l->n + 1) * sizeof(*l->e));
+                        if (!p)
+                                goto fail;
+                        l->e = p;
+                        cur = &l->e[l->n++];
+                        memset(cur, 0, sizeof(*cur));
+                        cur->dn = a;
+                        continue;
+                }
+                if (!cur || cur->n >= MAX_ATTRS)
+                        goto fail;
+                p = realloc(cur->av, (cur->n + 1) * sizeof(*cur->av));
+                if (!p)
+                        goto fail;
+                cur->av = p;
+                cur->av[cur->n++] = a;
+        }
+        return 0;
+fail:
+        if (a.decoded)
+                free(a.val.bv_val);
+        return -1;
+}
+
+/* objectClass names compare as the schema does (case-insensitively); other
+ * values byte for byte, as the server returns what it stored. */
+static int same_value(const char *attr, const struct berval *a, const struct berval *b)
+{
+        if (a->bv_len != b->bv_len)
+                return 0;
+        if (strcasecmp(attr, "objectClass") == 0)
+                return strncasecmp(a->bv_val, b->bv_val, a->bv_len) == 0;
+        return memcmp(a->bv_val, b->bv_val, a->bv_len) == 0;
+}
+
+static int in_values(const char *attr, const struct berval *v, struct berval **vals)
+{
+        for (; vals && *vals; vals++)
+                if (same_value(attr, v, *vals))
+                        return 1;
+        return 0;
+}
+
+static int additive(const char *attr)
+{
+        return strcasecmp(attr, "objectClass") == 0 || strcasecmp(attr, "memberUid") == 0;
+}
+
+static int ldap_fail(LDAP *ld, const char *uri, const char *what, const char *dn, int rc)
+{
+        char *diag = NULL;
+
+        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        fprintf(stderr, "%s: registry publish %s: %s%s%s: %s%s%s%s\n", program_name, uri, what, dn ? " " : "",
+                dn ? dn : "", ldap_err2string(rc), diag && *diag ? " (" : "", diag && *diag ? diag : "",
+                diag && *diag ? ")" : "");
+        ldap_memfree(diag);
+        return EXIT_LIBRARY;
+}
+
+/* The distinct attribute names of e, in order. */
+static size_t attr_names(const struct entry *e, char **names)
+{
+        size_t i, k, n = 0;
+
+        for (i = 0; i < e->n; i++) {
+                for (k = 0; k < n && strcasecmp(names[k], e->av[i].name) != 0; k++)
+                        ;
+                if (k == n)
+                        names[n++] = e->av[i].name;
+        }
+        names[n] = NULL;
+        return n;
+}
+
+/* One LDAPMod per attribute: op, and the values of e for it (all, or, with
+ * have, those not in have). Returns how many values it holds. */
+static size_t make_mod(LDAPMod *mod, struct berval **bv, int op, const struct entry *e, char *name,
+                       struct berval **have)
+{
+        size_t i, n = 0;
+
+        for (i = 0; i < e->n; i++)
+                if (strcasecmp(e->av[i].name, name) == 0 && !(have && in_values(name, &e->av[i].val, have)))
+                        bv[n++] = (struct berval *)&e->av[i].val;
+        bv[n] = NULL;
+        mod->mod_op = op | LDAP_MOD_BVALUES;
+        mod->mod_type = name;
+        mod->mod_bvalues = bv;
+        return n;
+}
+
+/* 1 if the directory's values equal ours as sets. */
+static int same_set(const struct entry *e, const char *name, struct berval **have)
+{
+        size_t i, ours = 0, theirs = 0;
+
+        for (i = 0; i < e->n; i++)
+                if (strcasecmp(e->av[i].name, name) == 0) {
+                        if (!in_values(name, &e->av[i].val, have))
+                                return 0;
+                        ours++;
+                }
+        for (; have && have[theirs]; theirs++)
+                ;
+        return ours == theirs;
+}
+
+/* Publish one entry: 'a' added, 'm' modified, '=' unchanged; or an error. */
+static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, char *what)
+{
+        struct timeval tv = { TIMEOUT_S, 0 };
+        char *names[MAX_ATTRS + 1];
+        LDAPMod mods[MAX_ATTRS], *modp[MAX_ATTRS + 1];
+        struct berval *bv[MAX_ATTRS][MAX_ATTRS + 1];
+        LDAPMessage *res = NULL, *msg;
+        size_t i, n = attr_names(e, names), m = 0;
+        int rc;
+
+        rc = ldap_search_ext_s(ld, e->dn.val.bv_val, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv, 0, &res);
+        if (rc == LDAP_NO_SUCH_OBJECT) {
+                ldap_msgfree(res);
+                for (i = 0; i < n; i++) {
+                        make_mod(&mods[i], bv[i], LDAP_MOD_ADD, e, names[i], NULL);
+                        modp[i] = &mods[i];
+                }
+                modp[n] = NULL;
+                rc = ldap_add_ext_s(ld, e->dn.val.bv_val, modp, NULL, NULL);
+                if (rc != LDAP_SUCCESS)
+                        return ldap_fail(ld, uri, "add", e->dn.val.bv_val, rc);
+                *what = 'a';
+                return 0;
+        }
+        if (rc != LDAP_SUCCESS) {
+                ldap_msgfree(res);
+                return ldap_fail(ld, uri, "search", e->dn.val.bv_val, rc);
+        }
+        msg = ldap_first_entry(ld, res);
+        for (i = 0; msg && i < n; i++) {
+                struct berval **have = ldap_get_values_len(ld, msg, names[i]);
+
+                if (additive(names[i])) {
+                        if (make_mod(&mods[m], bv[m], LDAP_MOD_ADD, e, names[i], have) > 0)
+                                m++;
+                } else if (!same_set(e, names[i], have)) {
+                        make_mod(&mods[m], bv[m], LDAP_MOD_REPLACE, e, names[i], NULL);
+                        m++;
+                }
+                ldap_value_free_len(have);
+        }
+        ldap_msgfree(res);
+        *what = '=';
+        if (m == 0)
+                return 0;
+        for (i = 0; i < m; i++)
+                modp[i] = &mods[i];
+        modp[m] = NULL;
+        rc = ldap_modify_ext_s(ld, e->dn.val.bv_val, modp, NULL, NULL);
+        if (rc != LDAP_SUCCESS)
+                return ldap_fail(ld, uri, "modify", e->dn.val.bv_val, rc);
+        *what = 'm';
+        return 0;
+}
+
+/* --bind-file: "DN\npassword\n", a regular file of the caller's that no one
+ * else can read (as ssh and ldapsearch -y want their secrets). */
+static int read_bind_file(const char *path, char *buf, size_t size, char **dn, char **pw)
+{
+        struct stat st;
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char *nl;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                fprintf(stderr, "%s: --bind-file %s: %s\n", program_name, path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return EXIT_USAGE;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+                fprintf(stderr, "%s: --bind-file %s: must be a regular file of yours that only you can read "
+                        "(it is mode %04o, owner %u): chmod 600\n", program_name, path,
+                        (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+                close(fd);
+                return EXIT_USAGE;
+        }
+        n = read(fd, buf, size - 1);
+        close(fd);
+        if (n < 0 || (size_t)n >= size - 1) {
+                fprintf(stderr, "%s: --bind-file %s: %s\n", program_name, path,
+                        n < 0 ? strerror(errno) : "longer than 4 KiB");
+                return EXIT_USAGE;
+        }
+        buf[n] = '\0';
+        nl = strchr(buf, '\n');
+        if (!nl || nl == buf || nl[1] == '\0' || nl[1] == '\n') {
+                fprintf(stderr, "%s: --bind-file %s: expected the bind DN on the first line and the password "
+                        "on the second\n", program_name, path);
+                return EXIT_USAGE;
+        }
+        *nl = '\0';
+        *dn = buf;
+        *pw = nl + 1;
+        (*pw)[strcspn(*pw, "\n")] = '\0';
+        return 0;
+}
+
+static int connect_bind(LDAP **ldp, const char *uri, const char *bind_file)
+{
+        int version = LDAP_VERSION3, rc, r;
+        struct timeval tv = { TIMEOUT_S, 0 };
+        struct berval cred = { 0, NULL };
+        char buf[4096], *dn = NULL, *pw = NULL;
+        LDAP *ld = NULL;
+
+        if (strncasecmp(uri, "ldapi://", 8) != 0 && strncasecmp(uri, "ldaps://", 8) != 0 &&
+            strncasecmp(uri, "ldap://", 7) != 0)
+                return fail_usage("registry publish: URI '%s' is not ldapi://, ldaps:// or ldap://", uri);
+        if (bind_file) {
+                r = read_bind_file(bind_file, buf, sizeof(buf), &dn, &pw);
+                if (r)
+                        return r;
+        }
+        rc = ldap_initialize(&ld, uri);
+        if (rc != LDAP_SUCCESS) {
+                r = fail_usage("registry publish: URI '%s': %s", uri, ldap_err2string(rc));
+                goto out;
+        }
+        ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+        ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+        /* ldap:// carries the bind in clear unless StartTLS protects it. */
+        if (strncasecmp(uri, "ldap://", 7) == 0) {
+                rc = ldap_start_tls_s(ld, NULL, NULL);
+                if (rc != LDAP_SUCCESS) {
+                        r = ldap_fail(ld, uri, "StartTLS (required on ldap://; or use ldaps:// or ldapi://)", NULL,
+                                      rc);
+                        goto out;
+                }
+        }
+        if (pw) {
+                cred.bv_val = pw;
+                cred.bv_len = strlen(pw);
+                rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+        } else {
+                /* EXTERNAL with an empty authorization identity (an initial
+                 * response of zero bytes, RFC 4422 appendix A): the server
+                 * takes the identity the transport proved (the peer's uid on
+                 * ldapi://). No initial response at all would make the
+                 * server ask for one first. */
+                static char empty[] = "";
+
+                cred.bv_val = empty;
+                rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+        }
+        if (rc != LDAP_SUCCESS) {
+                r = ldap_fail(ld, uri, pw ? "simple bind as" : "SASL EXTERNAL bind", dn, rc);
+                goto out;
+        }
+        *ldp = ld;
+        ld = NULL;
+        r = 0;
+out:
+        explicit_bzero(buf, sizeof(buf));
+        if (ld)
+                ldap_unbind_ext_s(ld, NULL, NULL);
+        return r;
+}
+
+/* registry publish URI [--base DN] [--user-ou OU] [--group-ou OU] [--bind-file FILE] */
+int cmd_registry_publish(int argc, char **argv)
+{
+        const char *uri = NULL, *base = NULL, *user_ou = NULL, *group_ou = NULL, *bind_file = NULL;
+        struct entries l = { 0 };
+        size_t i, added = 0, modified = 0, same = 0;
+        apid_ctx *ctx = NULL;
+        LDAP *ld = NULL;
+        int r;
+
+        for (i = 2; i < (size_t)argc; i++) {
+                const char **opt = strcmp(argv[i], "--base") == 0        ? &base
+                                   : strcmp(argv[i], "--user-ou") == 0   ? &user_ou
+                                   : strcmp(argv[i], "--group-ou") == 0  ? &group_ou
+                                   : strcmp(argv[i], "--bind-file") == 0 ? &bind_file
+                                                                         : NULL;
+
+                if (opt && i + 1 < (size_t)argc)
+                        *opt = argv[++i];
+                else if (!opt && !uri && argv[i][0] != '-')
+                        uri = argv[i];
+                else
+                        return fail_usage("registry publish: expected URI [--base DN] [--user-ou OU] "
+                                          "[--group-ou OU] [--bind-file FILE]");
+        }
+        if (!uri)
+                return fail_usage("registry publish: expected URI (ldapi://, ldaps:// or ldap://)");
+        if (apid_ctx_new(&ctx) != APID_OK)
+                return fail_library();
+        r = apid_registry_export_ldif(ctx, base, user_ou, group_ou, &l.text);
+        apid_ctx_unref(ctx);
+        if (r != APID_OK)
+                return fail_library();
+        if (parse_ldif(&l) < 0) {
+                entries_free(&l);
+                fprintf(stderr, "%s: registry publish: cannot read the export\n", program_name);
+                return EXIT_LIBRARY;
+        }
+        r = connect_bind(&ld, uri, bind_file);
+        for (i = 0; r == 0 && i < l.n; i++) {
+                char what = '=';
+
+                r = publish_entry(ld, uri, &l.e[i], &what);
+                if (r == 0 && what != '=')
+                        printf("%s %s\n", what == 'a' ? "added" : "modified", l.e[i].dn.val.bv_val);
+                added += what == 'a';
+                modified += what == 'm';
+                same += what == '=';
+        }
+        if (ld)
+                ldap_unbind_ext_s(ld, NULL, NULL);
+        if (r == 0 && added + modified == 0)
+                printf("nothing to change: the %zu entries in %s are up to date\n", same, uri);
+        else if (r == 0)
+                printf("published to %s: %zu added, %zu modified, %zu unchanged\n", uri, added, modified, same);
+        entries_free(&l);
+        return r;
+}
