@@ -12,6 +12,7 @@
  * owner can read (--bind-file; never a password on the command line, where
  * ps shows it). A password never crosses a network in clear: ldap:// URIs
  * get StartTLS first, and fail if the server cannot. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,8 +26,14 @@
 
 #include "apppoolctl.h"
 
-#define MAX_ATTRS 32
+#define MAX_ATTRS 32 /* distinct attributes of an entry (ours have 11 at most) */
 #define TIMEOUT_S 30
+
+static int fail_oom(void)
+{
+        fprintf(stderr, "%s: registry publish: out of memory\n", program_name);
+        return EXIT_LIBRARY;
+}
 
 struct av {
         char *name;
@@ -37,7 +44,7 @@ struct av {
 struct entry {
         struct av dn;
         struct av *av;
-        size_t n;
+        size_t n, cap;
 };
 
 struct entries {
@@ -119,12 +126,15 @@ static int parse_ldif(struct entries *l)
                         cur->dn = a;
                         continue;
                 }
-                if (!cur || cur->n >= MAX_ATTRS)
+                if (!cur)
                         goto fail;
-                p = realloc(cur->av, (cur->n + 1) * sizeof(*cur->av));
-                if (!p)
-                        goto fail;
-                cur->av = p;
+                if (cur->n == cur->cap) {
+                        p = realloc(cur->av, (cur->cap ? 2 * cur->cap : 16) * sizeof(*cur->av));
+                        if (!p)
+                                goto fail;
+                        cur->av = p;
+                        cur->cap = cur->cap ? 2 * cur->cap : 16;
+                }
                 cur->av[cur->n++] = a;
         }
         return 0;
@@ -134,23 +144,56 @@ fail:
         return -1;
 }
 
-/* objectClass names compare as the schema does (case-insensitively); other
- * values byte for byte, as the server returns what it stored. */
-static int same_value(const char *attr, const struct berval *a, const struct berval *b)
+/* The directory's values of one attribute, sorted for lookups (the shared
+ * group has a memberUid per pool: thousands). objectClass names compare as
+ * the schema does, case-insensitively; other values byte for byte, as the
+ * server returns what it stored. */
+struct have {
+        struct berval **v;
+        size_t n;
+        int ci;
+};
+
+static int cmp_bv(const struct berval *a, const struct berval *b, int ci)
 {
-        if (a->bv_len != b->bv_len)
-                return 0;
-        if (strcasecmp(attr, "objectClass") == 0)
-                return strncasecmp(a->bv_val, b->bv_val, a->bv_len) == 0;
-        return memcmp(a->bv_val, b->bv_val, a->bv_len) == 0;
+        size_t i, n = a->bv_len < b->bv_len ? a->bv_len : b->bv_len;
+
+        for (i = 0; i < n; i++) {
+                int x = (unsigned char)a->bv_val[i], y = (unsigned char)b->bv_val[i];
+
+                if (ci && x < 0x80 && y < 0x80) {
+                        x = tolower(x);
+                        y = tolower(y);
+                }
+                if (x != y)
+                        return x - y;
+        }
+        return (a->bv_len > b->bv_len) - (a->bv_len < b->bv_len);
 }
 
-static int in_values(const char *attr, const struct berval *v, struct berval **vals)
+static int cmp_exact(const void *a, const void *b)
 {
-        for (; vals && *vals; vals++)
-                if (same_value(attr, v, *vals))
-                        return 1;
-        return 0;
+        return cmp_bv(*(struct berval *const *)a, *(struct berval *const *)b, 0);
+}
+
+static int cmp_ci(const void *a, const void *b)
+{
+        return cmp_bv(*(struct berval *const *)a, *(struct berval *const *)b, 1);
+}
+
+static void have_init(struct have *h, const char *attr, struct berval **vals)
+{
+        h->v = vals;
+        h->ci = strcasecmp(attr, "objectClass") == 0;
+        for (h->n = 0; vals && vals[h->n]; h->n++)
+                ;
+        if (h->n > 1)
+                qsort(h->v, h->n, sizeof(*h->v), h->ci ? cmp_ci : cmp_exact);
+}
+
+static int in_have(const struct have *h, const struct berval *v)
+{
+        return h->n && bsearch(&v, h->v, h->n, sizeof(*h->v), h->ci ? cmp_ci : cmp_exact) != NULL;
 }
 
 static int additive(const char *attr)
@@ -170,108 +213,132 @@ static int ldap_fail(LDAP *ld, const char *uri, const char *what, const char *dn
         return EXIT_LIBRARY;
 }
 
-/* The distinct attribute names of e, in order. */
-static size_t attr_names(const struct entry *e, char **names)
+/* The distinct attribute names of e, in order (at most MAX_ATTRS). */
+static int attr_names(const struct entry *e, char **names, size_t *count)
 {
         size_t i, k, n = 0;
 
         for (i = 0; i < e->n; i++) {
                 for (k = 0; k < n && strcasecmp(names[k], e->av[i].name) != 0; k++)
                         ;
+                if (k == n && n == MAX_ATTRS)
+                        return -1;
                 if (k == n)
                         names[n++] = e->av[i].name;
         }
         names[n] = NULL;
-        return n;
+        *count = n;
+        return 0;
 }
 
-/* One LDAPMod per attribute: op, and the values of e for it (all, or, with
- * have, those not in have). Returns how many values it holds. */
-static size_t make_mod(LDAPMod *mod, struct berval **bv, int op, const struct entry *e, char *name,
-                       struct berval **have)
+/* An LDAPMod for one attribute: op, and e's values of it (all, or with h,
+ * those the directory lacks). The value array is malloc'd (freed by
+ * free_mods); returns how many values, or -1 when out of memory. */
+static ssize_t make_mod(LDAPMod *mod, int op, const struct entry *e, char *name, const struct have *h)
 {
         size_t i, n = 0;
+        struct berval **bv = calloc(e->n + 1, sizeof(*bv));
 
-        for (i = 0; i < e->n; i++)
-                if (strcasecmp(e->av[i].name, name) == 0 && !(have && in_values(name, &e->av[i].val, have)))
-                        bv[n++] = (struct berval *)&e->av[i].val;
-        bv[n] = NULL;
         mod->mod_op = op | LDAP_MOD_BVALUES;
         mod->mod_type = name;
         mod->mod_bvalues = bv;
-        return n;
+        if (!bv)
+                return -1;
+        for (i = 0; i < e->n; i++)
+                if (strcasecmp(e->av[i].name, name) == 0 && !(h && in_have(h, &e->av[i].val)))
+                        bv[n++] = (struct berval *)&e->av[i].val;
+        return (ssize_t)n;
 }
 
-/* 1 if the directory's values equal ours as sets. */
-static int same_set(const struct entry *e, const char *name, struct berval **have)
+/* 1 if the directory's values equal e's as sets. */
+static int same_set(const struct entry *e, const char *name, const struct have *h)
 {
-        size_t i, ours = 0, theirs = 0;
+        size_t i, ours = 0;
 
         for (i = 0; i < e->n; i++)
                 if (strcasecmp(e->av[i].name, name) == 0) {
-                        if (!in_values(name, &e->av[i].val, have))
+                        if (!in_have(h, &e->av[i].val))
                                 return 0;
                         ours++;
                 }
-        for (; have && have[theirs]; theirs++)
-                ;
-        return ours == theirs;
+        return ours == h->n;
+}
+
+static void free_mods(LDAPMod *mods, size_t n)
+{
+        while (n--)
+                free(mods[n].mod_bvalues);
 }
 
 /* Publish one entry: 'a' added, 'm' modified, '=' unchanged; or an error. */
 static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, char *what)
 {
         struct timeval tv = { TIMEOUT_S, 0 };
+        const char *dn = e->dn.val.bv_val;
         char *names[MAX_ATTRS + 1];
         LDAPMod mods[MAX_ATTRS], *modp[MAX_ATTRS + 1];
-        struct berval *bv[MAX_ATTRS][MAX_ATTRS + 1];
         LDAPMessage *res = NULL, *msg;
-        size_t i, n = attr_names(e, names), m = 0;
-        int rc;
+        size_t i, n, m = 0;
+        int rc, r = 0;
 
-        rc = ldap_search_ext_s(ld, e->dn.val.bv_val, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv, 0, &res);
+        if (attr_names(e, names, &n) < 0) {
+                fprintf(stderr, "%s: registry publish: %s: more than %d attributes\n", program_name, dn, MAX_ATTRS);
+                return EXIT_LIBRARY;
+        }
+        rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv, 0, &res);
         if (rc == LDAP_NO_SUCH_OBJECT) {
                 ldap_msgfree(res);
-                for (i = 0; i < n; i++) {
-                        make_mod(&mods[i], bv[i], LDAP_MOD_ADD, e, names[i], NULL);
-                        modp[i] = &mods[i];
+                for (m = 0; m < n; m++) {
+                        modp[m] = &mods[m];
+                        if (make_mod(&mods[m], LDAP_MOD_ADD, e, names[m], NULL) < 0) {
+                                free_mods(mods, m + 1);
+                                return fail_oom();
+                        }
                 }
                 modp[n] = NULL;
-                rc = ldap_add_ext_s(ld, e->dn.val.bv_val, modp, NULL, NULL);
-                if (rc != LDAP_SUCCESS)
-                        return ldap_fail(ld, uri, "add", e->dn.val.bv_val, rc);
+                rc = ldap_add_ext_s(ld, dn, modp, NULL, NULL);
+                free_mods(mods, n);
                 *what = 'a';
-                return 0;
+                return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "add", dn, rc);
         }
-        if (rc != LDAP_SUCCESS) {
+        msg = rc == LDAP_SUCCESS ? ldap_first_entry(ld, res) : NULL;
+        if (!msg) {
                 ldap_msgfree(res);
-                return ldap_fail(ld, uri, "search", e->dn.val.bv_val, rc);
+                return ldap_fail(ld, uri, "read back", dn, rc == LDAP_SUCCESS ? LDAP_INSUFFICIENT_ACCESS : rc);
         }
-        msg = ldap_first_entry(ld, res);
-        for (i = 0; msg && i < n; i++) {
-                struct berval **have = ldap_get_values_len(ld, msg, names[i]);
+        for (i = 0; i < n && r == 0; i++) {
+                struct berval **vals = ldap_get_values_len(ld, msg, names[i]);
+                struct have h;
+                ssize_t k = 0;
 
-                if (additive(names[i])) {
-                        if (make_mod(&mods[m], bv[m], LDAP_MOD_ADD, e, names[i], have) > 0)
-                                m++;
-                } else if (!same_set(e, names[i], have)) {
-                        make_mod(&mods[m], bv[m], LDAP_MOD_REPLACE, e, names[i], NULL);
+                have_init(&h, names[i], vals);
+                if (additive(names[i]))
+                        k = make_mod(&mods[m], LDAP_MOD_ADD, e, names[i], &h);
+                else if (!same_set(e, names[i], &h))
+                        k = make_mod(&mods[m], LDAP_MOD_REPLACE, e, names[i], NULL);
+                else
+                        mods[m].mod_bvalues = NULL;
+                if (k < 0)
+                        r = fail_oom();
+                if (k > 0)
                         m++;
-                }
-                ldap_value_free_len(have);
+                else
+                        free(mods[m].mod_bvalues);
+                ldap_value_free_len(vals);
         }
         ldap_msgfree(res);
         *what = '=';
-        if (m == 0)
-                return 0;
+        if (r || m == 0) {
+                free_mods(mods, m);
+                return r;
+        }
         for (i = 0; i < m; i++)
                 modp[i] = &mods[i];
         modp[m] = NULL;
-        rc = ldap_modify_ext_s(ld, e->dn.val.bv_val, modp, NULL, NULL);
-        if (rc != LDAP_SUCCESS)
-                return ldap_fail(ld, uri, "modify", e->dn.val.bv_val, rc);
+        rc = ldap_modify_ext_s(ld, dn, modp, NULL, NULL);
+        free_mods(mods, m);
         *what = 'm';
-        return 0;
+        return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "modify", dn, rc);
 }
 
 /* --bind-file: "DN\npassword\n", a regular file of the caller's that no one

@@ -3,7 +3,8 @@
 # Farm benchmarks (docs/farm.md), one run: N pools (default 10000) as LDIF,
 # made with the library's SIDs and the documented uid derivation;
 # registry import --ldif of them; registry export --ldif (time, size);
-# slapadd and slapd start; getpwnam/getpwuid of pool accounts through our NSS
+# slapadd and slapd start; registry publish (built with -Dldap) into an
+# empty suffix (every entry added) and again (every entry read back, equal); getpwnam/getpwuid of pool accounts through our NSS
 # module ("files apppoolid") and through nslcd ("files ldap", the host has
 # no registry) and through SSSD ("files sss": once cold, every getpwnam a
 # cache miss that asks slapd, then warm, from SSSD's memory cache), if SSSD
@@ -28,7 +29,7 @@ stop() {
 }
 trap stop EXIT
 ip link set lo up
-mkdir "$tmp/run" "$tmp/lib" "$tmp/db"
+mkdir "$tmp/run" "$tmp/lib" "$tmp/db" "$tmp/db2"
 mount --bind "$tmp/run" /run && mkdir -p /run/nslcd && chown nslcd:nslcd /run/nslcd
 mount --bind "$tmp/lib" /var/lib
 unset APPPOOLID_STATE_DIR
@@ -85,16 +86,32 @@ maxsize 1073741824
 suffix "$base"
 directory $tmp/db
 index objectClass,uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
+rootdn "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
+access to * by * read
+database mdb
+maxsize 1073741824
+suffix "dc=empty,dc=test"
+directory $tmp/db2
+index objectClass,uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
+rootdn "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 access to * by * read
 CONF
 printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: farm\no: farm\n\ndn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\ndn: ou=Group,%s\nobjectClass: organizationalUnit\nou: Group\n' \
         $base $base $base > "$tmp/base.ldif"
 slapadd -q -f "$tmp/slapd.conf" -l "$tmp/base.ldif"
+sed 's/dc=farm,dc=test/dc=empty,dc=test/; s/^dc: farm/dc: empty/' "$tmp/base.ldif" | slapadd -q -f "$tmp/slapd.conf" -b dc=empty,dc=test
 a=$(t); slapadd -q -f "$tmp/slapd.conf" -l "$tmp/export.ldif"; b=$(t)
 echo "slapadd of the export ($(grep -c '^dn' "$tmp/export.ldif") entries): $(ms "$a" "$b")"
-a=$(t); slapd -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:3890/"
+ldapi="ldapi://$(printf %s "$tmp/ldapi" | sed 's|/|%2F|g')"
+a=$(t); slapd -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:3890/ $ldapi"
 until ldapsearch -LLL -x -H ldap://127.0.0.1:3890/ -b $base -s base dn >/dev/null 2>&1; do sleep 0.01; done; b=$(t)
 echo "slapd start until it answers: $(ms "$a" "$b")"
+if ! "$ctl" registry publish 2>&1 | grep -q 'without LDAP'; then
+        a=$(t); out=$("$ctl" registry publish "$ldapi" --base dc=empty,dc=test | tail -n 1); b=$(t)
+        echo "registry publish into an empty suffix: $(ms "$a" "$b") ($out)"
+        a=$(t); out=$("$ctl" registry publish "$ldapi" --base $base); b=$(t)
+        echo "registry publish, all up to date: $(ms "$a" "$b") ($out)"
+fi
 printf 'uid nslcd\ngid nslcd\nuri ldap://127.0.0.1:3890/\nbase %s\n' $base > "$tmp/nslcd.conf"
 chown root:nslcd "$tmp/nslcd.conf"; chmod 640 "$tmp/nslcd.conf"
 mount --bind "$tmp/nslcd.conf" /etc/nslcd.conf
