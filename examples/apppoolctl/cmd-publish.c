@@ -28,6 +28,7 @@
 
 #define MAX_ATTRS 32 /* distinct attributes of an entry (ours have 11 at most) */
 #define TIMEOUT_S 30
+#define WINDOW 64 /* read-backs in flight */
 
 static int fail_oom(void)
 {
@@ -270,8 +271,28 @@ static void free_mods(LDAPMod *mods, size_t n)
                 free(mods[n].mod_bvalues);
 }
 
-/* Publish one entry: 'a' added, 'm' modified, '=' unchanged; or an error. */
-static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, char *what)
+/* Ask for e as the directory has it (a base search for e's attributes);
+ * the answer is collected by publish_entry(). */
+static int read_back(LDAP *ld, const char *uri, const struct entry *e, int *msgid)
+{
+        struct timeval tv = { TIMEOUT_S, 0 };
+        char *names[MAX_ATTRS + 1];
+        size_t n;
+        int rc;
+
+        if (attr_names(e, names, &n) < 0) {
+                fprintf(stderr, "%s: registry publish: %s: more than %d attributes\n", program_name,
+                        e->dn.val.bv_val, MAX_ATTRS);
+                return EXIT_LIBRARY;
+        }
+        rc = ldap_search_ext(ld, e->dn.val.bv_val, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv,
+                             0, msgid);
+        return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "search", e->dn.val.bv_val, rc);
+}
+
+/* Publish one entry, given the answer to its read_back(): 'a' added, 'm'
+ * modified, '=' unchanged; or an error. */
+static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, int msgid, char *what)
 {
         struct timeval tv = { TIMEOUT_S, 0 };
         const char *dn = e->dn.val.bv_val;
@@ -281,11 +302,15 @@ static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, char 
         size_t i, n, m = 0;
         int rc, r = 0;
 
-        if (attr_names(e, names, &n) < 0) {
-                fprintf(stderr, "%s: registry publish: %s: more than %d attributes\n", program_name, dn, MAX_ATTRS);
-                return EXIT_LIBRARY;
+        if (attr_names(e, names, &n) < 0)
+                return EXIT_LIBRARY; /* read_back() said so */
+        rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        if (rc <= 0) {
+                ldap_msgfree(res);
+                return ldap_fail(ld, uri, "search", dn, rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN);
         }
-        rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv, 0, &res);
+        if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+                rc = LDAP_DECODING_ERROR;
         if (rc == LDAP_NO_SUCH_OBJECT) {
                 ldap_msgfree(res);
                 for (m = 0; m < n; m++) {
@@ -486,15 +511,26 @@ int cmd_registry_publish(int argc, char **argv)
                 return EXIT_LIBRARY;
         }
         r = connect_bind(&ld, uri, bind_file);
-        for (i = 0; r == 0 && i < l.n; i++) {
-                char what = '=';
+        /* The read-backs go out WINDOW at a time, so that a large registry
+         * costs the server's time, not one round trip after another. */
+        for (i = 0; r == 0 && i < l.n; i += WINDOW) {
+                size_t k, end = i + WINDOW < l.n ? i + WINDOW : l.n, sent = i;
+                int ids[WINDOW];
 
-                r = publish_entry(ld, uri, &l.e[i], &what);
-                if (r == 0 && what != '=')
-                        printf("%s %s\n", what == 'a' ? "added" : "modified", l.e[i].dn.val.bv_val);
-                added += what == 'a';
-                modified += what == 'm';
-                same += what == '=';
+                while (r == 0 && sent < end) {
+                        r = read_back(ld, uri, &l.e[sent], &ids[sent - i]);
+                        sent += r == 0;
+                }
+                for (k = i; r == 0 && k < sent; k++) {
+                        char what = '=';
+
+                        r = publish_entry(ld, uri, &l.e[k], ids[k - i], &what);
+                        if (r == 0 && what != '=')
+                                printf("%s %s\n", what == 'a' ? "added" : "modified", l.e[k].dn.val.bv_val);
+                        added += r == 0 && what == 'a';
+                        modified += r == 0 && what == 'm';
+                        same += r == 0 && what == '=';
+                }
         }
         if (ld)
                 ldap_unbind_ext_s(ld, NULL, NULL);
