@@ -55,6 +55,10 @@ sid, kind = ctypes.c_char_p(), ctypes.c_int()
 err = lib.sss_nss_getsidbyname(sys.argv[1].encode(), ctypes.byref(sid), ctypes.byref(kind))
 print(sid.value.decode() if err == 0 else "error %d" % err)' "$user")"
 done
+# A file of web's on the shared storage shows web's names on host 3.
+webuid=$(uid_of 1 web | cut -d' ' -f2)
+touch "$tmp/shared/page" && chown "$webuid:$webuid" "$tmp/shared/page"
+check "ls -l through sss" "apppool-web apppool-web" "$(on 3 ls -l /mnt/page | awk '{print $3, $4}')"
 check "the accounts came from the directory" 1 "$([ -z "$(on 3 getent -s files passwd "${users[0]}")" ] && echo 1)"
 check "LocalService through sss" "$(on 1 getent passwd apppool-localservice)" "$(on 3 getent passwd apppool-localservice)"
 # Members in any order (SSSD's is its own): sorted.
