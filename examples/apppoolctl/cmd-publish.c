@@ -26,7 +26,7 @@
 
 #include "apppoolctl.h"
 
-#define MAX_ATTRS 32 /* distinct attributes of an entry (ours have 11 at most) */
+#define MAX_ATTRS 32 /* distinct attributes of an entry (the export writes at most 9) */
 #define TIMEOUT_S 30
 #define WINDOW 64 /* read-backs in flight */
 
