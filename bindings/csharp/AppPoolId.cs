@@ -63,6 +63,11 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern IntPtr apid_identity_get_user(IntPtr identity);
         [DllImport(Lib)] internal static extern uint apid_identity_get_uid(IdentityHandle identity);
         [DllImport(Lib)] internal static extern uint apid_identity_get_gid(IdentityHandle identity);
+        [DllImport(Lib)] internal static extern uint apid_identity_get_pool_gid(IdentityHandle identity);
+        [DllImport(Lib)] internal static extern IntPtr apid_identity_get_pool_group(IntPtr identity);
+        [DllImport(Lib)] internal static extern int apid_registry_export_ldif(ContextHandle ctx, byte[] baseDn, byte[] userOu,
+                                                                             byte[] groupOu, out IntPtr ldif);
+        [DllImport(Lib)] internal static extern int apid_registry_import_ldif(ContextHandle ctx, byte[] path);
         [DllImport(Lib)] internal static extern int apid_acl_edit_new(ContextHandle ctx, out IntPtr edit);
         [DllImport(Lib)] internal static extern void apid_acl_edit_free(IntPtr edit);
         [DllImport(Lib)] internal static extern int apid_acl_edit_add(AclEditHandle edit, int op, byte[] spec);
@@ -76,6 +81,8 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_launch_attr_new(out IntPtr attr);
         [DllImport(Lib)] internal static extern void apid_launch_attr_free(IntPtr attr);
         [DllImport(Lib)] internal static extern int apid_launch_attr_pass_fd(IntPtr attr, int parentFd, int childFd);
+        [DllImport(Lib)] internal static extern int apid_launch_attr_set_terminal(IntPtr attr, int ttyFd);
+        [DllImport(Lib)] internal static extern int apid_launch_attr_set_timeout(IntPtr attr, uint timeoutMs);
         [DllImport(Lib)] internal static extern int apid_launch(TokenHandle token, IntPtr attr, byte[] path, IntPtr[] argv, out IntPtr process);
         [DllImport(Lib)] internal static extern void apid_process_free(IntPtr process);
         [DllImport(Lib)] internal static extern int apid_process_get_pid(IntPtr process);
@@ -257,6 +264,25 @@ namespace AppPoolId
             Native.Check(Native.apid_pool_delete(Handle, Native.Utf8(name, "name"), removeProfile ? 2 : 1));
         }
 
+        /// <summary>The registry's identities as LDIF for a web farm's directory
+        /// (apppoolctl registry export --ldif; docs/farm.md): a posixAccount with
+        /// its sambaSID and a posixGroup per pool and built-in account, and the
+        /// shared group. Null: dc=example,dc=org, ou=People, ou=Group.</summary>
+        public string ExportLdif(string baseDn = null, string userOu = null, string groupOu = null)
+        {
+            Native.Check(Native.apid_registry_export_ldif(Handle, Native.Utf8(baseDn, "baseDn"), Native.Utf8(userOu, "userOu"),
+                                                          Native.Utf8(groupOu, "groupOu"), out IntPtr ldif));
+            return Native.Take(ldif);
+        }
+
+        /// <summary>Import the identities of an LDIF file (ExportLdif() or ldapsearch
+        /// -LLL output) so that this host uses the farm's ids. All or nothing; a
+        /// refusal names the file and the entry's line.</summary>
+        public void ImportLdif(string path)
+        {
+            Native.Check(Native.apid_registry_import_ldif(Handle, Native.Utf8(path ?? throw new ArgumentNullException("path"), "path")));
+        }
+
         public AclEdit NewAclEdit()
         {
             Native.Check(Native.apid_acl_edit_new(Handle, out IntPtr e));
@@ -319,6 +345,11 @@ namespace AppPoolId
         public string User => Native.With(Handle, h => Native.FromUtf8(Native.apid_identity_get_user(h)));
         public uint Uid => Native.apid_identity_get_uid(Handle);
         public uint Gid => Native.apid_identity_get_gid(Handle);
+        /// <summary>The pool's own group (gid == the pool's own uid), whatever
+        /// the identity type the workers run as: what "IIS AppPool\name" grants reach.</summary>
+        public uint PoolGid => Native.apid_identity_get_pool_gid(Handle);
+        /// <summary>The name of that group (the pool's own user name).</summary>
+        public string PoolGroup => Native.With(Handle, h => Native.FromUtf8(Native.apid_identity_get_pool_group(h)));
 
         public Token NewToken()
         {
@@ -378,6 +409,25 @@ namespace AppPoolId
         /// descriptor numbers to the caller's (null: stdio inherited).</summary>
         public Process Launch(string[] argv, IDictionary<int, int> fds = null)
         {
+            return Launch(argv, new LaunchOptions { Fds = fds });
+        }
+
+        /// <summary>Launch a program under this token with the options given
+        /// (descriptors, a terminal, the launch timeout).</summary>
+        public Process Launch(string[] argv, LaunchOptions options)
+        {
+            if (options == null)
+                throw new ArgumentNullException("options");
+            uint timeoutMs = 0;
+            if (options.Timeout.HasValue)
+            {
+                double ms = Math.Ceiling(options.Timeout.Value.TotalMilliseconds);
+                if (ms < 1)
+                    throw new ArgumentOutOfRangeException("options", "Timeout " + options.Timeout.Value + ": must be more than 0");
+                // Beyond the library's bound (1 h) it refuses, naming the value.
+                timeoutMs = ms > uint.MaxValue ? uint.MaxValue : (uint)ms;
+            }
+            IDictionary<int, int> fds = options.Fds;
             if (argv == null || argv.Length == 0)
                 throw new ArgumentException("argv must not be empty");
             var utf8 = new byte[argv.Length][];
@@ -390,6 +440,10 @@ namespace AppPoolId
                 if (fds != null)
                     foreach (var kv in fds)
                         Native.Check(Native.apid_launch_attr_pass_fd(attr, kv.Value, kv.Key));
+                if (options.Terminal != -1)
+                    Native.Check(Native.apid_launch_attr_set_terminal(attr, options.Terminal));
+                if (timeoutMs != 0)
+                    Native.Check(Native.apid_launch_attr_set_timeout(attr, timeoutMs));
                 var args = new IntPtr[argv.Length + 1];
                 for (int i = 0; i < argv.Length; i++)
                 {
@@ -410,6 +464,20 @@ namespace AppPoolId
         }
 
         public void Dispose() => Handle.Dispose();
+    }
+
+    /// <summary>How Token.Launch() starts a worker.</summary>
+    public sealed class LaunchOptions
+    {
+        /// <summary>The worker's descriptor numbers mapped to the caller's (null: stdio inherited).</summary>
+        public IDictionary<int, int> Fds { get; set; }
+        /// <summary>A terminal descriptor (the slave of a pty the caller opened for
+        /// this worker alone) that becomes the worker's 0, 1 and 2 (those not in
+        /// Fds) and its controlling terminal; -1: none (the default).</summary>
+        public int Terminal { get; set; } = -1;
+        /// <summary>How long the launch waits for the child to reach execve before
+        /// killing it and failing (null: the library's 5 s; at most 1 h).</summary>
+        public TimeSpan? Timeout { get; set; }
     }
 
     /// <summary>A launched worker.</summary>

@@ -6,6 +6,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Runtime.InteropServices;
 using System.Threading;
 using AppPoolId;
 
@@ -23,6 +24,24 @@ static class Tests
     static extern int close(int fd);
     [System.Runtime.InteropServices.DllImport("libc")]
     static extern int gettid();
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern IntPtr read(int fd, byte[] buf, IntPtr count);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int openpty(out int master, out int slave, IntPtr name, IntPtr termp, IntPtr winp);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern IntPtr ttyname(int fd);
+
+    /// Everything until EOF from a descriptor, as text.
+    static string ReadAll(int fd)
+    {
+        var all = new List<byte>();
+        var buf = new byte[4096];
+        long n;
+        while ((n = (long)read(fd, buf, (IntPtr)buf.Length)) > 0)
+            for (long i = 0; i < n; i++)
+                all.Add(buf[i]);
+        return System.Text.Encoding.UTF8.GetString(all.ToArray());
+    }
 
     /// Wait for a real condition (no fixed sleep); gives up after 60 s.
     static void WaitFor(Func<bool> condition)
@@ -316,6 +335,150 @@ static class Tests
                         pool["processModel.identityType"] = kind;
                     onlyOwnersRead();
                 }
+            }
+        });
+
+        Check("LDIF export, and its import on a host joining the farm", () =>
+        {
+            // Host A's identities as LDIF (what ldapadd loads); host B, from an
+            // empty state directory, imports them: same users, uids, gids, SIDs.
+            using (var a = new Context(Path.Combine(dir, "ldif-a")))
+            using (var b = new Context(Path.Combine(dir, "ldif-b")))
+            {
+                var names = new[] { "web", "Ünïcode Pool" };
+                foreach (var n in names)
+                    a.CreatePool(n).Dispose();
+                string ldif = a.ExportLdif("dc=farm,dc=test");
+                using (var pool = a.OpenPool("web"))
+                using (var id = pool.GetIdentity())
+                {
+                    string entry = ldif.Split(new[] { "dn: uid=" + id.User + ",ou=People,dc=farm,dc=test\n" }, StringSplitOptions.None)[1]
+                        .Split(new[] { "\n\n" }, StringSplitOptions.None)[0];
+                    foreach (var line in new[] { "uidNumber: " + id.Uid, "sambaSID: " + Sids.ForPool("web"), "gecos: IIS APPPOOL\\web" })
+                        if (!(entry + "\n").Contains(line + "\n"))
+                            throw new Exception("no '" + line + "' in web's entry:\n" + entry);
+                    if (!a.ExportLdif("dc=x", "ou=Users", "ou=Groups").Contains("dn: cn=" + id.User + ",ou=Groups,dc=x\n"))
+                        throw new Exception("the OUs given are not used");
+                }
+                if (!ldif.Contains("\ncn:: "))
+                    throw new Exception("the non-ASCII name is not base64");
+                string path = Path.Combine(dir, "farm.ldif");
+                File.WriteAllText(path, ldif);
+                b.ImportLdif(path);
+                foreach (var n in names)
+                    using (var pa = a.OpenPool(n))
+                    using (var ia = pa.GetIdentity())
+                    using (var pb = b.OpenPool(n))
+                    using (var ib = pb.GetIdentity())
+                        Equal(ia.User + " " + ia.Uid + " " + ia.Gid + " " + ia.Sid, ib.User + " " + ib.Uid + " " + ib.Gid + " " + ib.Sid, n);
+                Equal(ldif, b.ExportLdif("dc=farm,dc=test"), "B's export");
+            }
+        });
+
+        Check("LDIF refusals name the value and change nothing", () =>
+        {
+            using (var a = new Context(Path.Combine(dir, "ldif-r")))
+            using (var c = new Context(Path.Combine(dir, "ldif-c")))
+            {
+                a.CreatePool("web").Dispose();
+                a.CreatePool("other").Dispose();
+                var e = Throws(() => a.ExportLdif("nodn"));
+                if (e.Status != -1 || !e.Message.Contains("nodn"))
+                    throw new Exception("bad base: " + e.Status + " " + e.Message);
+                // web's entry carrying other's SID.
+                string ldif = a.ExportLdif();
+                int at = ldif.IndexOf(Sids.ForPool("web"));
+                string path = Path.Combine(dir, "forged.ldif");
+                File.WriteAllText(path, ldif.Substring(0, at) + Sids.ForPool("other") + ldif.Substring(at + Sids.ForPool("web").Length));
+                e = Throws(() => c.ImportLdif(path));
+                if (!System.Text.RegularExpressions.Regex.IsMatch(e.Message, System.Text.RegularExpressions.Regex.Escape(path) + @", line \d+"))
+                    throw new Exception("the refusal does not name the file and line: " + e.Message);
+                Equal(-3, Throws(() => c.OpenPool("other")).Status, "nothing imported");
+            }
+        });
+
+        Check("PoolGid and PoolGroup whatever the identity type", () =>
+        {
+            using (var ctx = new Context(Path.Combine(dir, "state-group")))
+            using (var pool = ctx.CreatePool("grouped"))
+            {
+                uint uid;
+                string user;
+                using (var own = pool.GetIdentity())
+                {
+                    Equal(own.Uid + " " + own.User, own.PoolGid + " " + own.PoolGroup, "own");
+                    uid = own.Uid;
+                    user = own.User;
+                }
+                pool["processModel.identityType"] = "NetworkService";
+                using (var shared = pool.GetIdentity())
+                {
+                    if (shared.Uid == uid)
+                        throw new Exception("NetworkService runs as the pool's own uid");
+                    Equal(uid + " " + user, shared.PoolGid + " " + shared.PoolGroup, "NetworkService");
+                }
+            }
+        });
+
+        Check("launch with a terminal", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            // The pty slave given as terminal is the worker's stdin and stderr
+            // (stdout is our pipe) and its controlling terminal (/dev/tty opens).
+            Equal(0, openpty(out int master, out int slave, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero), "openpty");
+            var fds = new int[2];
+            Equal(0, pipe(fds), "pipe");
+            string probe = "[ -t 0 ] && echo tty0; [ -t 2 ] && echo tty2; tty; (exec 3</dev/tty) 2>/dev/null && echo ctty";
+            try
+            {
+                using (var ctx = new Context(Path.Combine(dir, "state-tty")))
+                using (var pool = ctx.CreatePool("tty"))
+                using (var id = pool.GetIdentity())
+                using (var token = id.NewToken())
+                {
+                    using (var proc = token.Launch(new[] { "/bin/sh", "-c", probe },
+                            new LaunchOptions { Fds = new Dictionary<int, int> { { 1, fds[1] } }, Terminal = slave }))
+                    {
+                        close(fds[1]);
+                        fds[1] = -1;
+                        Equal(0, proc.Wait(), "exit");
+                        Equal("tty0\ntty2\n" + Marshal.PtrToStringAnsi(ttyname(slave)) + "\nctty\n", ReadAll(fds[0]), "output");
+                    }
+                    var e = Throws(() => token.Launch(new[] { "true" }, new LaunchOptions { Terminal = fds[0] }));
+                    Equal(-1, e.Status, "a pipe as the terminal");
+                }
+            }
+            finally
+            {
+                foreach (int fd in new[] { master, slave, fds[0], fds[1] })
+                    if (fd >= 0)
+                        close(fd);
+            }
+        });
+
+        Check("the launch timeout reaches the library", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            using (var ctx = new Context(Path.Combine(dir, "state-timeout")))
+            using (var pool = ctx.CreatePool("timed"))
+            using (var id = pool.GetIdentity())
+            using (var token = id.NewToken())
+            {
+                using (var proc = token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.FromSeconds(2.5) }))
+                    Equal(0, proc.Wait(), "exit");
+                ThrowsOf<ArgumentOutOfRangeException>(() => token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.Zero }));
+                // The library's own bound (1 h), its message naming the value.
+                var e = Throws(() => token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.FromSeconds(3601) }));
+                if (e.Status != -1 || !e.Message.Contains("3601000"))
+                    throw new Exception("3601 s: " + e.Status + " " + e.Message);
             }
         });
 

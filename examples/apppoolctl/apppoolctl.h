@@ -27,6 +27,9 @@ int cmd_lookup(int argc, char **argv);
 int cmd_pool(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
+#ifdef APPPOOLCTL_LDAP
+int cmd_registry_publish(int argc, char **argv);
+#endif
 int cmd_acl_edit(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -465,6 +465,7 @@ int cmd_registry(int argc, char **argv)
                        "       %s registry import FILE\n"
                        "       %s registry export --ldif [--base DN] [--user-ou OU] [--group-ou OU] [FILE]\n"
                        "       %s registry import --ldif FILE\n"
+                       "       %s registry publish URI [--base DN] [--user-ou OU] [--group-ou OU] [--bind-file FILE]\n"
                        "       %s registry principal\n"
                        "\n"
                        "Registry-wide settings: idRangeStart, idRangeSize, sharedGroup, localSystemUser,\n"
@@ -472,10 +473,22 @@ int cmd_registry(int argc, char **argv)
                        "share one set of pool id assignments across a web farm (import is all or nothing).\n"
                        "--ldif writes the identities as RFC 2307 entries with sambaSID for a directory\n"
                        "(OpenLDAP + nslcd or SSSD; docs/farm.md), and reads them back (ldapsearch -LLL too).\n"
+                       "publish puts those entries into the directory at URI: adds what is missing, modifies\n"
+                       "what differs, deletes nothing (SASL EXTERNAL over ldapi://, or a simple bind with the\n"
+                       "DN and password on the two lines of a mode 0600 --bind-file; StartTLS on ldap://).\n"
                        "principal prints the name pools use on the network (DOMAIN\\HOST$ or the host name).\n",
                        program_name, program_name, program_name, program_name, program_name, program_name,
-                       program_name);
+                       program_name, program_name);
                 return 0;
+        }
+        if (strcmp(verb, "publish") == 0) {
+#ifdef APPPOOLCTL_LDAP
+                return cmd_registry_publish(argc, argv);
+#else
+                fprintf(stderr, "%s: registry publish: this apppoolctl was built without LDAP "
+                        "(meson -Dldap=enabled, libldap-dev)\n", program_name);
+                return EXIT_USAGE;
+#endif
         }
         if ((strcmp(verb, "export") == 0 || strcmp(verb, "import") == 0) && argc > 2 &&
             strcmp(argv[2], "--ldif") == 0)

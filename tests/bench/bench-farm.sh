@@ -3,9 +3,12 @@
 # Farm benchmarks (docs/farm.md), one run: N pools (default 10000) as LDIF,
 # made with the library's SIDs and the documented uid derivation;
 # registry import --ldif of them; registry export --ldif (time, size);
-# slapadd and slapd start; getpwnam/getpwuid of pool accounts through our NSS
+# slapadd and slapd start; registry publish (built with -Dldap) into an
+# empty suffix (every entry added) and again (every entry read back, equal); getpwnam/getpwuid of pool accounts through our NSS
 # module ("files apppoolid") and through nslcd ("files ldap", the host has
-# no registry). Private mount and network namespaces: nothing on the system
+# no registry) and through SSSD ("files sss": once cold, every getpwnam a
+# cache miss that asks slapd, then warm, from SSSD's memory cache), if SSSD
+# is installed. Private mount and network namespaces: nothing on the system
 # changes. Usage: bench-farm.sh BUILDDIR [POOLS] [ROUNDS]
 set -eu
 build=$(realpath "$1") pools=${2:-10000} rounds=${3:-3}
@@ -17,9 +20,16 @@ build=$1 pools=$2 rounds=$3 src=$4
 ctl=$build/examples/apppoolctl base=dc=farm,dc=test
 tmp=$(mktemp -d /tmp/apid-bench-farm-XXXXXX)
 chmod 755 "$tmp"
-trap '[ -f "$tmp/slapd.pid" ] && kill $(cat "$tmp/slapd.pid"); [ -f /run/nslcd/nslcd.pid ] && kill $(cat /run/nslcd/nslcd.pid); sleep 0.2; rm -rf "$tmp"' EXIT
+stop() {
+        local f d=()
+        for f in "$tmp/slapd.pid" /run/nslcd/nslcd.pid /run/sssd.pid; do [ -f "$f" ] && d+=("$(cat "$f")"); done
+        kill "${d[@]}" 2>/dev/null
+        for f in "${d[@]}"; do while kill -0 "$f" 2>/dev/null; do sleep 0.05; done; done
+        rm -rf "$tmp"
+}
+trap stop EXIT
 ip link set lo up
-mkdir "$tmp/run" "$tmp/lib" "$tmp/db"
+mkdir "$tmp/run" "$tmp/lib" "$tmp/db" "$tmp/db2"
 mount --bind "$tmp/run" /run && mkdir -p /run/nslcd && chown nslcd:nslcd /run/nslcd
 mount --bind "$tmp/lib" /var/lib
 unset APPPOOLID_STATE_DIR
@@ -76,16 +86,32 @@ maxsize 1073741824
 suffix "$base"
 directory $tmp/db
 index objectClass,uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
+rootdn "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
+access to * by * read
+database mdb
+maxsize 1073741824
+suffix "dc=empty,dc=test"
+directory $tmp/db2
+index objectClass,uid,uidNumber,gidNumber,cn,memberUid,sambaSID eq
+rootdn "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 access to * by * read
 CONF
 printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: farm\no: farm\n\ndn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\ndn: ou=Group,%s\nobjectClass: organizationalUnit\nou: Group\n' \
         $base $base $base > "$tmp/base.ldif"
 slapadd -q -f "$tmp/slapd.conf" -l "$tmp/base.ldif"
+sed 's/dc=farm,dc=test/dc=empty,dc=test/; s/^dc: farm/dc: empty/' "$tmp/base.ldif" | slapadd -q -f "$tmp/slapd.conf" -b dc=empty,dc=test
 a=$(t); slapadd -q -f "$tmp/slapd.conf" -l "$tmp/export.ldif"; b=$(t)
 echo "slapadd of the export ($(grep -c '^dn' "$tmp/export.ldif") entries): $(ms "$a" "$b")"
-a=$(t); slapd -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:3890/"
+ldapi="ldapi://$(printf %s "$tmp/ldapi" | sed 's|/|%2F|g')"
+a=$(t); slapd -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:3890/ $ldapi"
 until ldapsearch -LLL -x -H ldap://127.0.0.1:3890/ -b $base -s base dn >/dev/null 2>&1; do sleep 0.01; done; b=$(t)
 echo "slapd start until it answers: $(ms "$a" "$b")"
+if ! "$ctl" registry publish 2>&1 | grep -q 'without LDAP'; then
+        a=$(t); out=$("$ctl" registry publish "$ldapi" --base dc=empty,dc=test | tail -n 1); b=$(t)
+        echo "registry publish into an empty suffix: $(ms "$a" "$b") ($out)"
+        a=$(t); out=$("$ctl" registry publish "$ldapi" --base $base); b=$(t)
+        echo "registry publish, all up to date: $(ms "$a" "$b") ($out)"
+fi
 printf 'uid nslcd\ngid nslcd\nuri ldap://127.0.0.1:3890/\nbase %s\n' $base > "$tmp/nslcd.conf"
 chown root:nslcd "$tmp/nslcd.conf"; chmod 640 "$tmp/nslcd.conf"
 mount --bind "$tmp/nslcd.conf" /etc/nslcd.conf
@@ -98,4 +124,20 @@ mount --bind "$tmp/ns-ours" /etc/nsswitch.conf
 echo "libnss_apppoolid (files apppoolid): $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
 umount /etc/nsswitch.conf; mount --bind "$tmp/ns-ldap" /etc/nsswitch.conf
 echo "nslcd (files ldap):                 $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
+if [ -x /usr/sbin/sssd ]; then
+        mkdir -p "$tmp/sssd" "$tmp/sssd-log" /var/lib/sss/db /var/lib/sss/mc /var/lib/sss/pipes/private \
+                /var/lib/sss/pubconf /var/lib/sss/gpo_cache /var/lib/sss/secrets
+        printf '[sssd]\nservices = nss\ndomains = farm\n[domain/farm]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1:3890/\nldap_search_base = %s\nldap_schema = rfc2307\nldap_id_mapping = false\nldap_user_objectsid = sambaSID\nldap_group_objectsid = sambaSID\n' \
+                $base > "$tmp/sssd/sssd.conf"
+        chmod 600 "$tmp/sssd/sssd.conf"
+        mount --bind "$tmp/sssd" /etc/sssd; mount --bind "$tmp/sssd-log" /var/log/sssd
+        sssd -D --logger=files
+        until [ -S /var/lib/sss/pipes/nss ]; do sleep 0.01; done
+        sed -E 's/^(passwd|group):.*$/\1: files sss/' /etc/nsswitch.conf > "$tmp/ns-sss"
+        umount /etc/nsswitch.conf; mount --bind "$tmp/ns-sss" /etc/nsswitch.conf
+        echo "sssd cold (files sss):              $("$build/tests/bench/bench-getpw" 1 $sample) (getpwnam: misses, LDAP)"
+        echo "sssd warm (memory cache):           $("$build/tests/bench/bench-getpw" "$rounds" $sample)"
+else
+        echo "sssd: not installed (.ci/deps installs sssd-common sssd-ldap libnss-sss)"
+fi
 INNER

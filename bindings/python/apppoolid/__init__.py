@@ -25,6 +25,7 @@ is called.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import threading
 from ctypes import c_char_p, c_void_p
@@ -333,6 +334,29 @@ class Context(_Handle):
                 _check(lib.apid_identity_from_user(h, raw, ctypes.byref(out)))
         return Identity(out)
 
+    def export_ldif(self, base: Optional[str] = None, *, user_ou: Optional[str] = None,
+                    group_ou: Optional[str] = None) -> str:
+        """The registry's identities as LDIF for a web farm's directory
+        (``apppoolctl registry export --ldif``; docs/farm.md): a posixAccount
+        with its sambaSID and a posixGroup per pool and built-in account,
+        and the shared group. ``base`` defaults to ``dc=example,dc=org``,
+        the containers to ``ou=People`` and ``ou=Group``."""
+        raw = [None if v is None else _b(v, what)
+               for v, what in ((base, "base"), (user_ou, "user_ou"), (group_ou, "group_ou"))]
+        out = c_void_p()
+        with self._use() as h:
+            _check(lib.apid_registry_export_ldif(h, raw[0], raw[1], raw[2], ctypes.byref(out)))
+        return _take_string(out)
+
+    def import_ldif(self, path: StrPath) -> None:
+        """Import the identities of an LDIF file (from :meth:`export_ldif` or
+        ``ldapsearch -LLL``) so that this host uses the farm's ids
+        (``apppoolctl registry import --ldif``). All or nothing: a refusal
+        names the file and the entry's line, and imports nothing."""
+        raw = _b(path, "path")
+        with self._use() as h:
+            _check(lib.apid_registry_import_ldif(h, raw))
+
     def acl_edit(self) -> "AclEdit":
         """A new, empty ACL edit (icacls)."""
         out = c_void_p()
@@ -584,11 +608,24 @@ class _LaunchAttr(_Handle):
 
 
 def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = None,
-           pass_fds: Optional[Mapping[int, int]] = None) -> Process:
+           pass_fds: Optional[Mapping[int, int]] = None, terminal: Optional[int] = None,
+           timeout: Optional[float] = None) -> Process:
     """Launch ``argv`` under ``token``. ``pass_fds`` maps the worker's descriptor
-    numbers to the caller's (``{1: pipe_w, 3: listening_socket}``)."""
+    numbers to the caller's (``{1: pipe_w, 3: listening_socket}``).
+    ``terminal``: a terminal descriptor (the slave of a pty the caller opened
+    for this worker alone) that becomes the worker's 0, 1 and 2 (those not in
+    ``pass_fds``) and its controlling terminal. ``timeout``: seconds the
+    launch waits for the child to reach execve (default 5; at most 3600),
+    after which the child is killed and the launch fails."""
     if not argv:
         raise ValueError("argv must not be empty")
+    timeout_ms = None
+    if timeout is not None:
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"timeout {timeout!r}: must be a number of seconds more than 0")
+        # Whole milliseconds, rounded up, never 0 (which is the C default);
+        # beyond 3600 s the library refuses, naming the value.
+        timeout_ms = min(math.ceil(timeout * 1000), 0xFFFFFFFF)
     raw_argv = [_b(a, f"argv[{i}]") for i, a in enumerate(argv)]
     raw_cwd = None if cwd is None else _b(cwd, "cwd")
     fds = [(int(child_fd), int(parent_fd)) for child_fd, parent_fd in (pass_fds or {}).items()]
@@ -599,6 +636,10 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
             _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
         if raw_cwd is not None:
             _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
+        if terminal is not None:
+            _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
+        if timeout_ms is not None:
+            _check(lib.apid_launch_attr_set_timeout(ah, timeout_ms))
         args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
         proc = c_void_p()
         with token._use() as th:

@@ -295,3 +295,90 @@ def test_the_pool_group_whatever_the_identity_type(ctx):
     shared = ctx.open_pool("grouped").identity()
     assert shared.uid != own.uid
     assert (shared.pool_gid, shared.pool_group) == (own.uid, own.user)
+
+
+def test_ldif_export_then_import_on_a_host_joining_the_farm(tmp_path):
+    """Host A's identities as LDIF (what ldapadd loads); host B, from an empty
+    state directory, imports them and has the same pools, users, uids and SIDs."""
+    with apppoolid.Context(state_dir=tmp_path / "a") as a, apppoolid.Context(state_dir=tmp_path / "b") as b:
+        for name in ("web", "Ünïcode Pool"):
+            a.create_pool(name)
+        ldif = a.export_ldif("dc=farm,dc=test")
+        web = a.open_pool("web").identity()
+        entry = ldif.split(f"dn: uid={web.user},ou=People,dc=farm,dc=test\n")[1].split("\n\n")[0]
+        assert f"uidNumber: {web.uid}" in entry and f"sambaSID: {apppoolid.pool_sid('web')}" in entry
+        assert "gecos: IIS APPPOOL\\web" in entry
+        assert "objectClass: posixGroup" in ldif
+        # Non-ASCII is base64 ("cn::"), as LDIF requires.
+        assert "cn:: " in ldif
+        assert f"dn: cn={web.user},ou=Groups,dc=x\n" in a.export_ldif("dc=x", user_ou="ou=Users", group_ou="ou=Groups")
+        path = tmp_path / "farm.ldif"
+        path.write_text(ldif, encoding="utf-8")
+        assert b.pools() == []
+        b.import_ldif(path)
+        assert b.pools() == a.pools()
+        for name in a.pools():
+            ia, ib = a.open_pool(name).identity(), b.open_pool(name).identity()
+            assert (ib.user, ib.uid, ib.gid, ib.sid) == (ia.user, ia.uid, ia.gid, ia.sid)
+        assert b.export_ldif("dc=farm,dc=test") == ldif
+
+
+def test_ldif_refusals_name_the_value_and_change_nothing(tmp_path):
+    with apppoolid.Context(state_dir=tmp_path / "a") as a, apppoolid.Context(state_dir=tmp_path / "c") as c:
+        a.create_pool("web")
+        a.create_pool("other")
+        with pytest.raises(apppoolid.InvalidArgument, match="nodn"):
+            a.export_ldif("nodn")
+        # web's entry carrying other's SID: refused, naming the file and line.
+        forged = a.export_ldif().replace(apppoolid.pool_sid("web"), apppoolid.pool_sid("other"), 1)
+        path = tmp_path / "forged.ldif"
+        path.write_text(forged, encoding="utf-8")
+        with pytest.raises(apppoolid.Error, match=rf"{path}, line \d+"):
+            c.import_ldif(path)
+        assert c.pools() == []
+        with pytest.raises(apppoolid.Error, match="missing.ldif"):
+            c.import_ldif(tmp_path / "missing.ldif")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
+def test_launch_with_a_terminal(ctx):
+    """The pty slave given as terminal is the worker's stdin and stderr (stdout
+    is our pipe) and its controlling terminal (/dev/tty opens)."""
+    ident = ctx.create_pool("tty").identity()
+    master, slave = os.openpty()
+    r, w = os.pipe()
+    probe = '[ -t 0 ] && echo tty0; [ -t 2 ] && echo tty2; tty; (exec 3</dev/tty) 2>/dev/null && echo ctty'
+    try:
+        with ident.token() as token:
+            with apppoolid.launch(token, ["/bin/sh", "-c", probe], pass_fds={1: w}, terminal=slave) as proc:
+                os.close(w)
+                w = -1
+                assert proc.wait() == 0
+                assert os.read(r, 1000).decode() == f"tty0\ntty2\n{os.ttyname(slave)}\nctty\n"
+            # Without it the worker gets no terminal, even one passed as stdin.
+            r2, w2 = os.pipe()
+            with apppoolid.launch(token, ["/bin/sh", "-c", probe], pass_fds={0: slave, 1: w2}) as proc:
+                os.close(w2)
+                assert proc.wait() != 0  # the last probe, /dev/tty, fails
+                assert os.read(r2, 1000).decode() == "not a tty\n"
+            os.close(r2)
+            with pytest.raises(apppoolid.InvalidArgument):
+                apppoolid.launch(token, ["true"], terminal=r)  # a pipe is no terminal
+    finally:
+        for fd in (master, slave, r, w):
+            if fd >= 0:
+                os.close(fd)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
+def test_launch_timeout_reaches_the_library(ctx):
+    ident = ctx.create_pool("timed").identity()
+    with ident.token() as token:
+        with apppoolid.launch(token, ["true"], timeout=2.5) as proc:
+            assert proc.wait() == 0
+        for bad in (0, -1, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="timeout"):
+                apppoolid.launch(token, ["true"], timeout=bad)
+        # The library's own bound (1 h), with its message naming the value.
+        with pytest.raises(apppoolid.InvalidArgument, match="3601000"):
+            apppoolid.launch(token, ["true"], timeout=3601)
