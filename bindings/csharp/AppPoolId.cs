@@ -409,12 +409,13 @@ namespace AppPoolId
         /// descriptor numbers to the caller's (null: stdio inherited).</summary>
         public Process Launch(string[] argv, IDictionary<int, int> fds = null)
         {
-            return Launch(argv, new LaunchOptions { Fds = fds });
+            return Launch(new LaunchOptions { Fds = fds }, argv);
         }
 
         /// <summary>Launch a program under this token with the options given
-        /// (descriptors, a terminal, the launch timeout).</summary>
-        public Process Launch(string[] argv, LaunchOptions options)
+        /// (descriptors, a terminal, the launch timeout). The options come
+        /// first so that Launch(argv, null) still means the overload above.</summary>
+        public Process Launch(LaunchOptions options, params string[] argv)
         {
             if (options == null)
                 throw new ArgumentNullException("options");

@@ -440,15 +440,16 @@ static class Tests
                 using (var id = pool.GetIdentity())
                 using (var token = id.NewToken())
                 {
-                    using (var proc = token.Launch(new[] { "/bin/sh", "-c", probe },
-                            new LaunchOptions { Fds = new Dictionary<int, int> { { 1, fds[1] } }, Terminal = slave }))
+                    using (var proc = token.Launch(
+                            new LaunchOptions { Fds = new Dictionary<int, int> { { 1, fds[1] } }, Terminal = slave },
+                            "/bin/sh", "-c", probe))
                     {
                         close(fds[1]);
                         fds[1] = -1;
                         Equal(0, proc.Wait(), "exit");
                         Equal("tty0\ntty2\n" + Marshal.PtrToStringAnsi(ttyname(slave)) + "\nctty\n", ReadAll(fds[0]), "output");
                     }
-                    var e = Throws(() => token.Launch(new[] { "true" }, new LaunchOptions { Terminal = fds[0] }));
+                    var e = Throws(() => token.Launch(new LaunchOptions { Terminal = fds[0] }, "true"));
                     Equal(-1, e.Status, "a pipe as the terminal");
                 }
             }
@@ -472,11 +473,14 @@ static class Tests
             using (var id = pool.GetIdentity())
             using (var token = id.NewToken())
             {
-                using (var proc = token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.FromSeconds(2.5) }))
+                using (var proc = token.Launch(new LaunchOptions { Timeout = TimeSpan.FromSeconds(2.5) }, "true"))
                     Equal(0, proc.Wait(), "exit");
-                ThrowsOf<ArgumentOutOfRangeException>(() => token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.Zero }));
+                // The options overload must not make Launch(argv, null) ambiguous.
+                using (var proc = token.Launch(new[] { "true" }, null))
+                    Equal(0, proc.Wait(), "exit, null descriptors");
+                ThrowsOf<ArgumentOutOfRangeException>(() => token.Launch(new LaunchOptions { Timeout = TimeSpan.Zero }, "true"));
                 // The library's own bound (1 h), its message naming the value.
-                var e = Throws(() => token.Launch(new[] { "true" }, new LaunchOptions { Timeout = TimeSpan.FromSeconds(3601) }));
+                var e = Throws(() => token.Launch(new LaunchOptions { Timeout = TimeSpan.FromSeconds(3601) }, "true"));
                 if (e.Status != -1 || !e.Message.Contains("3601000"))
                     throw new Exception("3601 s: " + e.Status + " " + e.Message);
             }
