@@ -21,7 +21,7 @@ LAYERS = [
     ("idmap", ["idmap/"]),
     ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c"]),
     ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "launch/"]),
-    ("acl", ["acl-spec.c", "acl.c", "acl-walk.c", "acl-save.c", "acl/"]),
+    ("acl", ["acl/"]),
     ("nss module", ["nss/"]),
 ]
 

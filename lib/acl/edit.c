@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ACL edits: the edit object, and the change to one path, computed with
- * libacl. The walk over a tree is in acl-walk.c. */
+ * libacl. The walk over a tree is in walk.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

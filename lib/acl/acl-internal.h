@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Private declarations of the ACL edit (lib/acl*.c). */
+/* Private declarations of the ACL engine (lib/acl/). */
 #ifndef APID_ACL_INTERNAL_H
 #define APID_ACL_INTERNAL_H
 
@@ -79,7 +79,7 @@ struct apid_acl_edit {
         uid_t tree_uid;           /* owner of the top: foreign hard links below it are skipped */
 };
 
-/* acl.c */
+/* edit.c */
 int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int is_dir,
                         void *cache);
 void apid__acl_event(apid_acl_edit *e, int event, const char *rel, const char *detail);
@@ -87,7 +87,7 @@ int apid__acl_failed(apid_acl_edit *e, const char *rel, int status);
 void *apid__acl_cache_new(void);
 void apid__acl_cache_free(void *cache);
 
-/* acl-walk.c */
+/* walk.c */
 int apid__acl_walk(apid_acl_edit *e, const char *path);
 /* Open name below dirfd without following a link: O_PATH, or a directory. */
 int apid__open_nofollow(int dirfd, const char *name, int directory);
@@ -96,7 +96,7 @@ ssize_t apid__getxattr_at(int dirfd, const char *name, const char *attr, void *b
 int apid__setxattr_at(int dirfd, const char *name, const char *attr, const void *buf, size_t size);
 int apid__removexattr_at(int dirfd, const char *name, const char *attr);
 
-/* acl-save.c: one entry in the getfacl format. */
+/* save.c: one entry in the getfacl format. */
 int apid__acl_write_entry(FILE *f, const char *path, int fd, int is_dir);
 
 #endif
