@@ -1,214 +1,278 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Applying an edit to a tree: a walk through directory file descriptors that
- * never follows a symbolic link, on two threads, with xattrs read and written
- * relative to the directory (getxattrat/setxattrat, Linux 6.13; on older
- * kernels through /proc/self/fd of an O_PATH descriptor). */
+/* One walk for every tree operation (apply, reset, dry run, save): through
+ * directory descriptors, never following a symbolic link (every directory is
+ * entered with openat(O_NOFOLLOW | O_DIRECTORY) relative to its parent's
+ * descriptor), to a depth the caller sets. What cannot be walked is handed
+ * to the caller as an event naming the path, the step and the errno, and the
+ * walk goes on unless the caller says stop: an entry that changes under the
+ * walk (a name swapped for a link or another kind of file, or gone) is an
+ * event of its own, so a race inside the tree never ends the rest of it.
+ *
+ * The walk keeps one open directory per level, on the heap (no recursion,
+ * no path buffer per level); with several threads, they share the top's
+ * subdirectories and each walks its own subtrees. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "acl-internal.h"
 
-#define THREADS 2
-/* Each level holds a directory descriptor and a path buffer on the stack. */
-#define MAX_DEPTH 256
+#define MAX_THREADS 8
 
-/* The *xattrat system calls (Linux 6.13), not yet in Debian 12's headers. */
-#ifndef __NR_setxattrat
-#define __NR_setxattrat 463
-#define __NR_getxattrat 464
-#define __NR_removexattrat 466
-#endif
-
-struct xattr_args {
-        uint64_t value;
-        uint32_t size;
-        uint32_t flags;
+struct run {
+        const struct apid__walker *w;
+        int stop;   /* set once a callback said stop; read without a lock (a late stop costs an entry) */
+        int status; /* the first status < 0, under lock */
+        pthread_mutex_t lock;
 };
 
-static int have_xattrat = -1; /* unknown, 0, 1; a benign race: every thread finds the same */
+/* The path of the entry being looked at, grown on the heap. */
+struct path {
+        char *s;
+        size_t len, cap;
+};
 
-static int xattrat_available(void)
+static int stopped(struct run *run)
 {
-        if (have_xattrat < 0) {
-                struct xattr_args args = { 0, 0, 0 };
-                long r = syscall(__NR_getxattrat, AT_FDCWD, "/", AT_SYMLINK_NOFOLLOW, "user.apppoolid-probe", &args,
-                                 sizeof(args));
+        return __atomic_load_n(&run->stop, __ATOMIC_RELAXED);
+}
 
-                have_xattrat = !(r < 0 && errno == ENOSYS);
+static int stop_with(struct run *run, int status)
+{
+        if (status < 0) {
+                pthread_mutex_lock(&run->lock);
+                if (!run->status)
+                        run->status = status;
+                pthread_mutex_unlock(&run->lock);
+                __atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
         }
-        return have_xattrat;
+        return status;
 }
 
-int apid__open_nofollow(int dirfd, const char *name, int directory)
+int apid__walk_status(int err)
 {
-        return openat(dirfd, name,
-                      (directory ? O_RDONLY | O_DIRECTORY : O_PATH) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        return err == ENOENT ? APID_ENOTFOUND : err == EACCES || err == EPERM ? APID_EPERM
+               : err == ENOMEM ? APID_ENOMEM : APID_ESYS;
 }
 
-ssize_t apid__getxattr_at(int dirfd, const char *name, const char *attr, void *buf, size_t size)
+void apid__walk_event_format(const struct apid__walk_event *ev, char *buf, size_t size)
 {
-        char proc[64];
-        ssize_t r;
+        snprintf(buf, size, "%s: %s: %s", ev->rel, ev->step, ev->why ? ev->why : strerror(ev->err));
+}
+
+static int event(struct run *run, int kind, const char *rel, const char *step, int err, const char *why)
+{
+        struct apid__walk_event ev = { kind, rel, step, err, why };
+
+        return stop_with(run, run->w->event(run->w->data, &ev));
+}
+
+static int path_reserve(struct path *p, size_t need)
+{
+        size_t cap = p->cap ? p->cap : 256;
+        char *grown;
+
+        if (need <= p->cap)
+                return 0;
+        while (cap < need)
+                cap *= 2;
+        grown = realloc(p->s, cap);
+        if (!grown)
+                return -1;
+        p->s = grown;
+        p->cap = cap;
+        return 0;
+}
+
+static int path_copy(struct path *p, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (path_reserve(p, n + 1) < 0)
+                return -1;
+        memcpy(p->s, s, n + 1);
+        p->len = n;
+        return 0;
+}
+
+/* path := its first base bytes, '/', name (just name under "."). */
+static int path_set(struct path *p, size_t base, const char *name)
+{
+        size_t n = strlen(name);
+
+        if (path_reserve(p, base + 1 + n + 1) < 0)
+                return -1;
+        if (base == 1 && p->s[0] == '.') {
+                memcpy(p->s, name, n + 1);
+                p->len = n;
+        } else {
+                p->s[base] = '/';
+                memcpy(p->s + base + 1, name, n + 1);
+                p->len = base + 1 + n;
+        }
+        return 0;
+}
+
+/* What an entry is: 1 a directory, 0 a file, -1 neither (event sent), -2 gone or failed (event sent). */
+static int classify(struct run *run, int dfd, const struct dirent *de, const char *rel, struct stat *st,
+                    int *have_st)
+{
+        unsigned char type = de->d_type;
+
+        *have_st = 0;
+        if (type == DT_UNKNOWN || (run->w->flags & APID__WALK_STAT)) {
+                if (fstatat(dfd, de->d_name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        int err = errno;
+
+                        event(run, err == ENOENT ? APID__WALK_CHANGED : APID__WALK_ERROR, rel, "stat", err,
+                              err == ENOENT ? "vanished during the walk" : NULL);
+                        return -2;
+                }
+                *have_st = 1;
+                type = S_ISDIR(st->st_mode) ? DT_DIR : S_ISREG(st->st_mode) ? DT_REG : S_ISLNK(st->st_mode) ? DT_LNK
+                                                                                                           : DT_CHR;
+        }
+        if (type == DT_DIR)
+                return 1;
+        if (type == DT_REG)
+                return 0;
+        event(run, APID__WALK_NOT_FILE, rel, "type", 0, type == DT_LNK ? "symbolic link" : "special file");
+        return -1;
+}
+
+/* Open a directory to enter, never following: a directory swapped for a
+ * link (or a file) since it was listed makes O_NOFOLLOW | O_DIRECTORY fail,
+ * which is reported as a change, not followed. NULL: event sent. */
+static DIR *enter(struct run *run, int dfd, const char *name, const char *rel, unsigned depth)
+{
         int fd, err;
-
-        if (xattrat_available()) {
-                struct xattr_args args = { (uint64_t)(uintptr_t)buf, (uint32_t)size, 0 };
-
-                return syscall(__NR_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attr, &args, sizeof(args));
-        }
-        fd = apid__open_nofollow(dirfd, name, 0);
-        if (fd < 0)
-                return -1;
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        r = getxattr(proc, attr, buf, size);
-        err = errno;
-        close(fd);
-        errno = err;
-        return r;
-}
-
-int apid__setxattr_at(int dirfd, const char *name, const char *attr, const void *buf, size_t size)
-{
-        char proc[64];
-        int fd, r, err;
-
-        if (xattrat_available()) {
-                struct xattr_args args = { (uint64_t)(uintptr_t)buf, (uint32_t)size, 0 };
-
-                return (int)syscall(__NR_setxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attr, &args, sizeof(args));
-        }
-        fd = apid__open_nofollow(dirfd, name, 0);
-        if (fd < 0)
-                return -1;
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        r = setxattr(proc, attr, buf, size, 0);
-        err = errno;
-        close(fd);
-        errno = err;
-        return r;
-}
-
-int apid__removexattr_at(int dirfd, const char *name, const char *attr)
-{
-        char proc[64];
-        int fd, r, err;
-
-        if (xattrat_available())
-                return (int)syscall(__NR_removexattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attr);
-        fd = apid__open_nofollow(dirfd, name, 0);
-        if (fd < 0)
-                return -1;
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        r = removexattr(proc, attr);
-        err = errno;
-        close(fd);
-        errno = err;
-        return r;
-}
-
-/* ---- the walk ---- */
-
-static int join(char *out, size_t size, const char *rel, const char *name)
-{
-        int n = strcmp(rel, ".") == 0 ? snprintf(out, size, "%s", name) : snprintf(out, size, "%s/%s", rel, name);
-
-        return n >= 0 && (size_t)n < size ? 0 : -1;
-}
-
-static int stopped(apid_acl_edit *e)
-{
-        int s;
-
-        pthread_mutex_lock(&e->lock);
-        s = e->stop;
-        pthread_mutex_unlock(&e->lock);
-        return s;
-}
-
-/* Open a subdirectory to descend into, without following: a directory
- * swapped for a link since it was listed makes O_NOFOLLOW | O_DIRECTORY fail. */
-static int descend(apid_acl_edit *e, int dirfd, const char *name, const char *rel, int *status)
-{
-        int sub = apid__open_nofollow(dirfd, name, 1);
-
-        if (sub < 0)
-                *status = apid__acl_failed(e, rel, apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", rel,
-                                                              errno == ELOOP || errno == ENOTDIR
-                                                                      ? "no longer a directory (not followed)"
-                                                                      : strerror(errno)));
-        return sub;
-}
-
-/* Walk the directory dfd (already edited itself); takes ownership of dfd. */
-static int walk_dir(apid_acl_edit *e, int dfd, const char *rel, unsigned depth, void *cache)
-{
         DIR *d;
-        struct dirent *de = NULL;
-        int r = APID_OK;
 
-        if (depth > MAX_DEPTH) {
-                close(dfd);
-                return apid__acl_failed(e, rel, apid__fail(APID_ERANGE, 0, "%s: nested deeper than %d", rel,
-                                                           MAX_DEPTH));
+        if (depth > run->w->max_depth) {
+                char why[64];
+
+                snprintf(why, sizeof(why), "nested deeper than %u directories; not entered", run->w->max_depth);
+                event(run, APID__WALK_ERROR, rel, "depth", 0, why);
+                return NULL;
         }
-        d = fdopendir(dfd);
+        fd = apid__open_nofollow(dfd, name, 1);
+        if (fd < 0) {
+                err = errno;
+                if (err == ELOOP || err == ENOTDIR)
+                        event(run, APID__WALK_CHANGED, rel, "cannot descend", err,
+                              "no longer a directory (not followed)");
+                else if (err == ENOENT)
+                        event(run, APID__WALK_CHANGED, rel, "cannot descend", err, "vanished during the walk");
+                else
+                        event(run, APID__WALK_ERROR, rel, "cannot descend", err, NULL);
+                return NULL;
+        }
+        d = fdopendir(fd);
         if (!d) {
-                close(dfd);
-                return apid__acl_failed(e, rel, apid__fail(APID_ESYS, errno, "%s: %s", rel, strerror(errno)));
+                err = errno;
+                close(fd);
+                event(run, APID__WALK_ERROR, rel, "cannot descend", err, NULL);
         }
-        while (r == APID_OK && !stopped(e) && (errno = 0, de = readdir(d))) {
-                char child[4096];
-                unsigned char type = de->d_type;
-                int is_dir, sub;
+        return d;
+}
 
+struct level {
+        DIR *d;
+        size_t len; /* the length of its path */
+};
+
+/* Walk below the directory top (already visited, at depth), whose path is
+ * p->s; takes top. */
+static void walk_below(struct run *run, void *local, DIR *top, struct path *p, unsigned depth)
+{
+        struct level *stack = NULL;
+        size_t n = 0, cap = 0;
+
+        cap = 16;
+        stack = malloc(cap * sizeof(*stack));
+        if (!stack) {
+                closedir(top);
+                event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
+                return;
+        }
+        stack[n++] = (struct level){ top, p->len };
+        while (n > 0) {
+                struct level *lv = &stack[n - 1];
+                struct apid__walk_entry en;
+                struct dirent *de;
+                struct stat st;
+                int kind, have_st, r;
+                DIR *sub;
+
+                if (stopped(run)) {
+                        closedir(lv->d);
+                        n--;
+                        continue;
+                }
+                errno = 0;
+                de = readdir(lv->d);
+                if (!de) {
+                        /* readdir() returns NULL at the end and on an error: errno tells. */
+                        int err = errno;
+
+                        if (err) {
+                                p->s[lv->len] = '\0';
+                                event(run, APID__WALK_ERROR, p->s, "reading the directory", err, NULL);
+                        }
+                        closedir(lv->d);
+                        n--;
+                        continue;
+                }
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (join(child, sizeof(child), rel, de->d_name) < 0) {
-                        r = apid__acl_failed(e, rel, apid__fail(APID_ERANGE, 0, "%s/%s: path too long", rel,
-                                                                de->d_name));
+                if (path_set(p, lv->len, de->d_name) < 0) {
+                        p->s[lv->len] = '\0';
+                        event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
                         continue;
                 }
-                if (type == DT_UNKNOWN) {
-                        struct stat st;
+                kind = classify(run, dirfd(lv->d), de, p->s, &st, &have_st);
+                if (kind < 0)
+                        continue;
+                en.dirfd = dirfd(lv->d);
+                en.name = de->d_name;
+                en.rel = p->s;
+                en.is_dir = kind;
+                en.st = have_st ? &st : NULL;
+                r = stop_with(run, run->w->visit(run->w->data, local, &en));
+                if (r != APID_OK || !kind)
+                        continue;
+                sub = enter(run, dirfd(lv->d), de->d_name, p->s, depth + (unsigned)n);
+                if (!sub)
+                        continue;
+                if (n == cap) {
+                        struct level *grown = realloc(stack, 2 * cap * sizeof(*stack));
 
-                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                r = apid__acl_failed(e, child,
-                                                     apid__fail(APID_ESYS, errno, "%s: %s", child, strerror(errno)));
+                        if (!grown) {
+                                closedir(sub);
+                                event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
                                 continue;
                         }
-                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+                        stack = grown;
+                        cap *= 2;
                 }
-                if (type != DT_DIR && type != DT_REG) {
-                        apid__acl_event(e, APID_ACL_SKIPPED, child, type == DT_LNK ? "symbolic link" : "special file");
-                        continue;
-                }
-                is_dir = type == DT_DIR;
-                r = apid__acl_edit_path(e, dirfd(d), de->d_name, child, is_dir, cache);
-                if (r < 0 || !is_dir)
-                        continue;
-                sub = descend(e, dirfd(d), de->d_name, child, &r);
-                if (sub >= 0)
-                        r = walk_dir(e, sub, child, depth + 1, cache);
+                stack[n++] = (struct level){ sub, p->len };
         }
-        if (r == APID_OK && errno && !de)
-                r = apid__acl_failed(e, rel, apid__fail(APID_ESYS, errno, "%s: reading the directory: %s", rel,
-                                                        strerror(errno)));
-        closedir(d);
-        return r;
+        free(stack);
 }
 
-/* Two threads share the top-level subdirectories; each walks its own subtrees. */
-struct work {
-        apid_acl_edit *e;
-        int rootfd;
+/* Several threads: the top's files are visited here, its subdirectories
+ * shared by the workers. */
+struct share {
+        struct run *run;
+        int topfd;
+        const char *top_rel;
         char **names;
         size_t n, next;
         pthread_mutex_t lock;
@@ -216,229 +280,147 @@ struct work {
 
 static void *worker(void *arg)
 {
-        struct work *w = arg;
-        void *cache = apid__acl_cache_new();
+        struct share *sh = arg;
+        struct run *run = sh->run;
+        void *local = run->w->local_new ? run->w->local_new(run->w->data) : NULL;
+        struct path p = { NULL, 0, 0 };
 
-        for (;;) {
-                const char *name;
-                int sub, status;
-
-                pthread_mutex_lock(&w->lock);
-                name = w->next < w->n ? w->names[w->next++] : NULL;
-                pthread_mutex_unlock(&w->lock);
-                if (!name || stopped(w->e))
-                        break;
-                if (apid__acl_edit_path(w->e, w->rootfd, name, name, 1, cache) < 0)
-                        continue;
-                sub = descend(w->e, w->rootfd, name, name, &status);
-                if (sub >= 0)
-                        walk_dir(w->e, sub, name, 1, cache);
+        if (run->w->local_new && !local) {
+                event(run, APID__WALK_ERROR, sh->top_rel, "walking", ENOMEM, NULL);
+                return NULL;
         }
-        apid__acl_cache_free(cache);
+        for (;;) {
+                struct apid__walk_entry en;
+                const char *name;
+                DIR *sub;
+
+                pthread_mutex_lock(&sh->lock);
+                name = sh->next < sh->n ? sh->names[sh->next++] : NULL;
+                pthread_mutex_unlock(&sh->lock);
+                if (!name || stopped(run))
+                        break;
+                if (path_copy(&p, sh->top_rel) < 0 || path_set(&p, p.len, name) < 0) {
+                        event(run, APID__WALK_ERROR, sh->top_rel, "walking", ENOMEM, NULL);
+                        break;
+                }
+                en = (struct apid__walk_entry){ sh->topfd, name, p.s, 1, NULL };
+                if (stop_with(run, run->w->visit(run->w->data, local, &en)) != APID_OK)
+                        continue;
+                sub = enter(run, sh->topfd, name, p.s, 1);
+                if (sub)
+                        walk_below(run, local, sub, &p, 1);
+        }
+        free(p.s);
+        if (run->w->local_free)
+                run->w->local_free(run->w->data, local);
         return NULL;
 }
 
-/* The root's own files here; its subdirectories to the workers. */
-static int walk_root(apid_acl_edit *e, int rootfd, void *cache)
+static void walk_shared(struct run *run, void *local, DIR *top, const char *top_rel, struct path *p)
 {
-        struct work w;
-        pthread_t threads[THREADS];
-        DIR *d;
-        struct dirent *de = NULL;
-        int dfd, i, started = 0, r = APID_OK;
+        struct share sh;
+        pthread_t threads[MAX_THREADS];
+        unsigned i, started = 0, want = run->w->threads > MAX_THREADS ? MAX_THREADS : run->w->threads;
+        struct dirent *de;
+        size_t k;
 
-        dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-        if (dfd < 0 || !(d = fdopendir(dfd))) {
-                if (dfd >= 0)
-                        close(dfd);
-                return apid__acl_failed(e, ".", apid__fail(APID_ESYS, errno, ".: %s", strerror(errno)));
-        }
-        memset(&w, 0, sizeof(w));
-        w.e = e;
-        w.rootfd = rootfd;
-        pthread_mutex_init(&w.lock, NULL);
-        while (r == APID_OK && !stopped(e) && (errno = 0, de = readdir(d))) {
-                unsigned char type = de->d_type;
+        memset(&sh, 0, sizeof(sh));
+        sh.run = run;
+        sh.topfd = dirfd(top);
+        sh.top_rel = top_rel;
+        pthread_mutex_init(&sh.lock, NULL);
+        while (!stopped(run)) {
+                struct apid__walk_entry en;
+                struct stat st;
+                int kind, have_st;
 
+                errno = 0;
+                de = readdir(top);
+                if (!de) {
+                        if (errno)
+                                event(run, APID__WALK_ERROR, p->s, "reading the directory", errno, NULL);
+                        break;
+                }
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (type == DT_UNKNOWN) {
-                        struct stat st;
+                {
+                        size_t base = p->len;
+                        char *rel;
 
-                        if (fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                r = apid__acl_failed(e, de->d_name, apid__fail(APID_ESYS, errno, "%s: %s", de->d_name,
-                                                                               strerror(errno)));
-                                continue;
-                        }
-                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
-                }
-                if (type == DT_DIR) {
-                        char **grown = realloc(w.names, (w.n + 1) * sizeof(char *));
-
-                        if (!grown || !(grown[w.n] = strdup(de->d_name))) {
-                                w.names = grown ? grown : w.names;
-                                r = apid__fail_oom();
+                        if (path_set(p, base, de->d_name) < 0) {
+                                event(run, APID__WALK_ERROR, sh.top_rel, "walking", ENOMEM, NULL);
+                                p->s[base] = '\0', p->len = base;
                                 break;
                         }
-                        w.names = grown;
-                        w.n++;
-                } else if (type == DT_REG) {
-                        r = apid__acl_edit_path(e, rootfd, de->d_name, de->d_name, 0, cache);
-                } else {
-                        apid__acl_event(e, APID_ACL_SKIPPED, de->d_name,
-                                        type == DT_LNK ? "symbolic link" : "special file");
+                        rel = p->s;
+                        kind = classify(run, sh.topfd, de, rel, &st, &have_st);
+                        if (kind == 0) {
+                                en = (struct apid__walk_entry){ sh.topfd, de->d_name, rel, 0, have_st ? &st : NULL };
+                                stop_with(run, run->w->visit(run->w->data, local, &en));
+                        }
+                        p->s[base] = '\0', p->len = base;
+                }
+                if (kind == 1) {
+                        char **grown = realloc(sh.names, (sh.n + 1) * sizeof(char *));
+
+                        if (!grown || !(grown[sh.n] = strdup(de->d_name))) {
+                                sh.names = grown ? grown : sh.names;
+                                event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
+                                break;
+                        }
+                        sh.names = grown;
+                        sh.n++;
                 }
         }
-        if (r == APID_OK && errno && !de)
-                r = apid__acl_failed(e, ".", apid__fail(APID_ESYS, errno, ".: reading the directory: %s",
-                                                        strerror(errno)));
-        closedir(d);
-        if (r == APID_OK) {
-                for (i = 0; i < THREADS && (size_t)i < w.n; i++)
-                        if (pthread_create(&threads[i], NULL, worker, &w) == 0)
+        if (!stopped(run)) {
+                for (i = 0; i < want && i < sh.n; i++)
+                        if (pthread_create(&threads[i], NULL, worker, &sh) == 0)
                                 started++;
                 if (started == 0)
-                        worker(&w);
+                        worker(&sh);
                 for (i = 0; i < started; i++)
                         pthread_join(threads[i], NULL);
         }
-        for (i = 0; (size_t)i < w.n; i++)
-                free(w.names[i]);
-        free(w.names);
-        pthread_mutex_destroy(&w.lock);
-        return r;
+        for (k = 0; k < sh.n; k++)
+                free(sh.names[k]);
+        free(sh.names);
+        pthread_mutex_destroy(&sh.lock);
+        closedir(top);
 }
 
-/* Strict edits are checked before anything is written. */
-static int strict_check(apid_acl_edit *e)
+int apid__walk(const struct apid__walker *w, int pfd, const char *base, const char *top_rel, const struct stat *st)
 {
-        size_t i;
+        struct run run;
+        struct path p = { NULL, 0, 0 };
+        struct apid__walk_entry en = { pfd, base, top_rel, S_ISDIR(st->st_mode), st };
+        void *local = NULL;
+        DIR *top;
+        int r;
 
-        for (i = 0; i < e->n_aces; i++) {
-                struct apid__ace *a = &e->aces[i];
-                int kind;
-
-                if (a->op == APID_ACL_REMOVE)
-                        continue;
-                for (kind = 0; kind < 2; kind++)
-                        if (a->lost[kind][0])
-                                return apid__fail(APID_EUNSUPPORTED, 0, "%s on a %s (strict): %s", a->spec,
-                                                  kind ? "directory" : "file", a->lost[kind]);
-                if ((a->flags & (APID__ACE_OI | APID__ACE_CI)) &&
-                    ((a->flags & (APID__ACE_OI | APID__ACE_CI)) != (APID__ACE_OI | APID__ACE_CI) ||
-                     (a->flags & APID__ACE_NP)))
-                        return apid__fail(APID_EUNSUPPORTED, 0,
-                                          "%s (strict): POSIX default ACLs cannot express (OI) without (CI), (CI) "
-                                          "without (OI), or (NP)", a->spec);
-                if (a->op == APID_ACL_DENY && a->t.tag != APID__T_USER)
-                        return apid__fail(APID_EUNSUPPORTED, 0,
-                                          "%s (strict): POSIX has no deny entries; only a deny for a user can be "
-                                          "expressed (as that user's own entry)", a->spec);
-        }
-        return APID_OK;
-}
-
-APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
-{
-        void *cache;
-        struct stat st;
-        char *parent = NULL, *base, *canonical = NULL;
-        int pfd = -1, rootfd = -1, r;
-
-        if (!e || !path)
-                return apid__fail(APID_EINVAL, 0, "apid_acl_edit_apply: NULL argument");
-        if (!e->n_aces && !e->reset)
-                return apid__fail(APID_EINVAL, 0, "ACL edit of %s: nothing to apply", path);
-        if (!path[0])
-                return apid__fail(APID_EINVAL, 0, "ACL edit: empty path");
-        memset(e->counts, 0, sizeof(e->counts));
-        e->first_error = 0;
-        e->stop = 0;
-        for (size_t i = 0; i < e->n_aces; i++)
-                e->aces[i].reported[0] = e->aces[i].reported[1] = 0;
-        if ((e->flags & APID_ACL_STRICT) && (r = strict_check(e)) < 0)
-                return r;
-        /* The path's last component is edited relative to its parent, never followed. */
-        parent = strdup(path);
-        if (!parent)
-                return apid__fail_oom();
-        while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
-                parent[strlen(parent) - 1] = '\0';
-        base = strrchr(parent, '/');
-        if (base == parent) {
-                pfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                base = parent[1] ? parent + 1 : (char *)".";
-        } else if (base) {
-                *base++ = '\0';
-                pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        } else {
-                pfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                base = parent;
-        }
-        if (pfd < 0) {
-                r = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: %s", path, strerror(errno));
-                free(parent);
-                return r;
-        }
-        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                r = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: %s", path, strerror(errno));
+        memset(&run, 0, sizeof(run));
+        run.w = w;
+        pthread_mutex_init(&run.lock, NULL);
+        if (w->local_new && !(local = w->local_new(w->data))) {
+                r = apid__fail_oom();
                 goto out;
         }
-        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-                r = apid__fail(APID_EINVAL, 0, "%s: not a file or directory (%s)", path,
-                               S_ISLNK(st.st_mode) ? "a symbolic link, not followed" : "a special file");
+        r = stop_with(&run, w->visit(w->data, local, &en));
+        if (r != APID_OK || !en.is_dir || !(w->flags & APID__WALK_RECURSIVE))
+                goto out;
+        if (path_copy(&p, top_rel) < 0) {
+                r = stop_with(&run, apid__fail_oom());
                 goto out;
         }
-        /* The journal names paths from the root without "..", as getfacl
-         * would: the canonical path, leading '/' removed. */
-        canonical = realpath(path, NULL);
-        if (!canonical) {
-                r = apid__fail(APID_ESYS, errno, "%s: %s", path, strerror(errno));
-                goto out;
-        }
-        e->root_display = canonical[1] ? canonical + 1 : ".";
-        e->tree_uid = st.st_uid;
-        if (e->journal_path && !(e->flags & APID_ACL_DRY_RUN)) {
-                int jfd = open(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-                e->journal = jfd >= 0 ? fdopen(jfd, "w") : NULL;
-                if (!e->journal) {
-                        r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
-                        if (jfd >= 0)
-                                close(jfd);
-                        goto out;
-                }
-        }
-        cache = apid__acl_cache_new();
-        r = apid__acl_edit_path(e, pfd, base, ".", S_ISDIR(st.st_mode), cache);
-        if (r == APID_OK && S_ISDIR(st.st_mode) && (e->flags & APID_ACL_RECURSIVE) && !stopped(e)) {
-                rootfd = apid__open_nofollow(pfd, base, 1);
-                if (rootfd < 0)
-                        r = apid__acl_failed(e, ".", apid__fail(APID_ESYS, errno, "%s: %s", path, strerror(errno)));
-                else
-                        r = walk_root(e, rootfd, cache);
-        }
-        apid__acl_cache_free(cache);
-        if (e->journal) {
-                if (fclose(e->journal) != 0 && r == APID_OK)
-                        r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
-                e->journal = NULL;
-        }
-        if (e->progress)
-                e->progress(e->counts[APID_ACL_CHANGED] + e->counts[APID_ACL_UNCHANGED] + e->counts[APID_ACL_SKIPPED] +
-                                    e->counts[APID_ACL_FAILED],
-                            e->counts[APID_ACL_CHANGED], e->progress_data);
-        /* The first failure as it was, errno included (it was re-raised
-         * with errno 0), also when it stopped the walk: it may have been
-         * recorded on another thread, whose last error is not this one's. */
-        if (e->first_error && (r == APID_OK || r == e->first_error))
-                r = apid__error_restore(&e->first);
+        top = enter(&run, pfd, base, top_rel, 0);
+        if (top && w->threads > 1)
+                walk_shared(&run, local, top, top_rel, &p);
+        else if (top)
+                walk_below(&run, local, top, &p, 0);
 out:
-        if (rootfd >= 0)
-                close(rootfd);
-        close(pfd);
-        free(parent);
-        free(canonical);
-        e->root_display = NULL;
+        if (local && w->local_free)
+                w->local_free(w->data, local);
+        free(p.s);
+        r = run.status < 0 ? run.status : r < 0 ? r : APID_OK;
+        pthread_mutex_destroy(&run.lock);
         return r;
 }
