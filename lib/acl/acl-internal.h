@@ -192,6 +192,7 @@ struct apid__walker {
 };
 #define APID__WALK_RECURSIVE 1u
 #define APID__WALK_STAT 2u /* fstatat() every entry (else only when readdir cannot say its type) */
+#define APID__WALK_BARE_TOP 4u /* a top named "." names its children "x", not "./x" */
 
 /* Walk top (base below pfd, display path top_rel, a file or directory
  * described by *st). Returns the first status < 0 a callback returned, an

@@ -736,7 +736,7 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
         e->root_display = canonical[1] ? canonical + 1 : ".";
         w.data = e;
         w.max_depth = e->max_depth;
-        w.flags = (e->flags & APID_ACL_RECURSIVE) ? APID__WALK_RECURSIVE : 0;
+        w.flags = APID__WALK_BARE_TOP | ((e->flags & APID_ACL_RECURSIVE) ? APID__WALK_RECURSIVE : 0);
         e->tree_uid = st.st_uid;
         if (e->journal_path && !(e->flags & APID_ACL_DRY_RUN)) {
                 int jfd = open(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -102,14 +102,15 @@ static int path_copy(struct path *p, const char *s)
         return 0;
 }
 
-/* path := its first base bytes, '/', name (just name under "."). */
+/* path := its first base bytes, '/', name (just name when base is 0: the
+ * children of a bare top). */
 static int path_set(struct path *p, size_t base, const char *name)
 {
         size_t n = strlen(name);
 
         if (path_reserve(p, base + 1 + n + 1) < 0)
                 return -1;
-        if (base == 1 && p->s[0] == '.') {
+        if (base == 0) {
                 memcpy(p->s, name, n + 1);
                 p->len = n;
         } else {
@@ -224,7 +225,8 @@ static void walk_below(struct run *run, void *local, DIR *top, struct path *p, u
 
                         if (err) {
                                 p->s[lv->len] = '\0';
-                                event(run, APID__WALK_ERROR, p->s, "reading the directory", err, NULL);
+                                event(run, APID__WALK_ERROR, lv->len ? p->s : ".", "reading the directory", err,
+                                      NULL);
                         }
                         closedir(lv->d);
                         n--;
@@ -234,7 +236,7 @@ static void walk_below(struct run *run, void *local, DIR *top, struct path *p, u
                         continue;
                 if (path_set(p, lv->len, de->d_name) < 0) {
                         p->s[lv->len] = '\0';
-                        event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
+                        event(run, APID__WALK_ERROR, lv->len ? p->s : ".", "walking", ENOMEM, NULL);
                         continue;
                 }
                 kind = classify(run, dirfd(lv->d), de, p->s, &st, &have_st);
@@ -273,6 +275,7 @@ struct share {
         struct run *run;
         int topfd;
         const char *top_rel;
+        const char *prefix; /* of its children's paths: top_rel, or "" for a bare top */
         char **names;
         size_t n, next;
         pthread_mutex_t lock;
@@ -299,7 +302,7 @@ static void *worker(void *arg)
                 pthread_mutex_unlock(&sh->lock);
                 if (!name || stopped(run))
                         break;
-                if (path_copy(&p, sh->top_rel) < 0 || path_set(&p, p.len, name) < 0) {
+                if (path_copy(&p, sh->prefix) < 0 || path_set(&p, p.len, name) < 0) {
                         event(run, APID__WALK_ERROR, sh->top_rel, "walking", ENOMEM, NULL);
                         break;
                 }
@@ -316,7 +319,8 @@ static void *worker(void *arg)
         return NULL;
 }
 
-static void walk_shared(struct run *run, void *local, DIR *top, const char *top_rel, struct path *p)
+static void walk_shared(struct run *run, void *local, DIR *top, const char *top_rel, const char *prefix,
+                        struct path *p)
 {
         struct share sh;
         pthread_t threads[MAX_THREADS];
@@ -328,6 +332,7 @@ static void walk_shared(struct run *run, void *local, DIR *top, const char *top_
         sh.run = run;
         sh.topfd = dirfd(top);
         sh.top_rel = top_rel;
+        sh.prefix = prefix;
         pthread_mutex_init(&sh.lock, NULL);
         while (!stopped(run)) {
                 struct apid__walk_entry en;
@@ -393,6 +398,7 @@ int apid__walk(const struct apid__walker *w, int pfd, const char *base, const ch
         struct run run;
         struct path p = { NULL, 0, 0 };
         struct apid__walk_entry en = { pfd, base, top_rel, S_ISDIR(st->st_mode), st };
+        const char *prefix;
         void *local = NULL;
         DIR *top;
         int r;
@@ -407,13 +413,14 @@ int apid__walk(const struct apid__walker *w, int pfd, const char *base, const ch
         r = stop_with(&run, w->visit(w->data, local, &en));
         if (r != APID_OK || !en.is_dir || !(w->flags & APID__WALK_RECURSIVE))
                 goto out;
-        if (path_copy(&p, top_rel) < 0) {
+        prefix = (w->flags & APID__WALK_BARE_TOP) && strcmp(top_rel, ".") == 0 ? "" : top_rel;
+        if (path_copy(&p, prefix) < 0) {
                 r = stop_with(&run, apid__fail_oom());
                 goto out;
         }
         top = enter(&run, pfd, base, top_rel, 0);
         if (top && w->threads > 1)
-                walk_shared(&run, local, top, top_rel, &p);
+                walk_shared(&run, local, top, top_rel, prefix, &p);
         else if (top)
                 walk_below(&run, local, top, &p, 0);
 out:
