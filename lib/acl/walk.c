@@ -157,9 +157,10 @@ static DIR *enter(struct run *run, int dfd, const char *name, const char *rel, u
         DIR *d;
 
         if (depth > run->w->max_depth) {
-                char why[64];
+                char why[96];
 
-                snprintf(why, sizeof(why), "nested deeper than %u directories; not entered", run->w->max_depth);
+                snprintf(why, sizeof(why), "nested deeper than the limit of %u directory levels; not entered",
+                         run->w->max_depth);
                 event(run, APID__WALK_ERROR, rel, "depth", 0, why);
                 return NULL;
         }

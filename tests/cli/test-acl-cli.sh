@@ -105,4 +105,16 @@ chmod u-s "$h/t/-lead"; chown daemon "$h/t/plain"
 check "setuid not restored" "-rwxr-xr-x" "$(stat -c %A "$h/t/-lead")"
 check "owner not restored" "daemon" "$(stat -c %U "$h/t/plain")"
 
+# --max-depth: a directory below the limit is edited, not entered, and reported.
+mkdir -p "$tmp/deep/a/b" && : > "$tmp/deep/a/b/f"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 1 >/dev/null 2>"$tmp/err"; check "max-depth status" 1 $?
+check "max-depth message" "apppoolctl: a/b: depth: nested deeper than the limit of 1 directory levels; not entered" \
+        "$(cat "$tmp/err")"
+check "max-depth: not entered" "" "$(getfacl -cnp "$tmp/deep/a/b/f" 2>/dev/null | grep "^group:$uid:")"
+check "max-depth: edited" "group:$uid:r--" "$(getfacl -cnp "$tmp/deep/a/b" 2>/dev/null | grep "^group:$uid:")"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 2 >/dev/null; check "max-depth 2" 0 $?
+check "max-depth 2: entered" "group:$uid:r--" "$(getfacl -cnp "$tmp/deep/a/b/f" 2>/dev/null | grep "^group:$uid:")"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth x >/dev/null 2>&1; check "max-depth x" 2 $?
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 0 >/dev/null 2>&1; check "max-depth 0" 1 $?
+
 finish
