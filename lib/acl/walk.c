@@ -295,6 +295,7 @@ static void *worker(void *arg)
         }
         for (;;) {
                 struct apid__walk_entry en;
+                struct stat st;
                 const char *name;
                 DIR *sub;
 
@@ -308,6 +309,20 @@ static void *worker(void *arg)
                         break;
                 }
                 en = (struct apid__walk_entry){ sh->topfd, name, p.s, 1, NULL };
+                if (run->w->flags & APID__WALK_STAT) {
+                        if (fstatat(sh->topfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                                int err = errno;
+
+                                event(run, err == ENOENT ? APID__WALK_CHANGED : APID__WALK_ERROR, p.s, "stat", err,
+                                      err == ENOENT ? "vanished during the walk" : NULL);
+                                continue;
+                        }
+                        if (!S_ISDIR(st.st_mode)) {
+                                event(run, APID__WALK_CHANGED, p.s, "stat", 0, "no longer a directory");
+                                continue;
+                        }
+                        en.st = &st;
+                }
                 if (stop_with(run, run->w->visit(run->w->data, local, &en)) != APID_OK)
                         continue;
                 sub = enter(run, sh->topfd, name, p.s, 1);
