@@ -171,12 +171,19 @@ int cmd_acl_edit(int argc, char **argv)
                                (unsigned long long)apid_acl_edit_count(edit, APID_ACL_FAILED),
                                (unsigned long long)apid_acl_edit_count(edit, APID_ACL_APPROXIMATED),
                                (flags & APID_ACL_DRY_RUN) ? "true" : "false");
-                else
-                        printf("Successfully processed %llu files (%llu changed%s); Failed processing %llu files\n",
+                else {
+                        /* Skipped paths were each reported above with why; the count says how many. */
+                        uint64_t skipped = apid_acl_edit_count(edit, APID_ACL_SKIPPED);
+                        char skip[48] = "";
+
+                        if (skipped)
+                                snprintf(skip, sizeof(skip), ", %llu skipped", (unsigned long long)skipped);
+                        printf("Successfully processed %llu files (%llu changed%s%s); Failed processing %llu files\n",
                                (unsigned long long)ok,
-                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED), skip,
                                (flags & APID_ACL_DRY_RUN) ? ", dry run: nothing written" : "",
                                (unsigned long long)failed);
+                }
                 if (s != APID_OK && !r)
                         r = EXIT_LIBRARY; /* each failure was printed as it happened */
         }

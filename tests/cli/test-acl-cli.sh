@@ -62,6 +62,7 @@ secret_before=$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)
 out=$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)
 check "hard link skipped" "skipped: planted: hard link (2 links) owned by uid 0, not by the owner of the tree (uid $uid) and of its directory: left alone (--follow-hardlinks to edit it)" \
         "$(grep '^skipped:' <<< "$out")"
+check "skipped counted" "Successfully processed 2 files (2 changed, 1 skipped); Failed processing 0 files" "$(tail -1 <<< "$out")"
 check "root file untouched" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)"
 check "own file granted" "group:$uid:r-x" "$(getfacl -cnp "$tmp/pooldir/own.txt" 2>/dev/null | grep "^group:$uid:")"
 check "json skipped" '"skipped":1' "$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --json | tail -1 | grep -o '"skipped":1')"

@@ -53,7 +53,7 @@ spid=$!
 for _ in $(seq 1 600); do grep -q ready "$tmp/swaps" && break; sleep 0.1; done
 check "swapper running" "ready" "$(head -1 "$tmp/swaps")"
 
-summary_re='^Successfully processed [0-9]+ files \([0-9]+ changed\); Failed processing 0 files$'
+summary_re='^Successfully processed [0-9]+ files \([0-9]+ changed(, [0-9]+ skipped)?\); Failed processing 0 files$'
 skip_re='^(processed file: .+|skipped: [^:]+: (symbolic link|changed type during the walk; left alone|changed during the walk: .*; left alone))$'
 bad=0 incomplete=0 raced=0 i=0
 # At least RUNS runs, and more (up to 200) until a run has met a swap.
@@ -74,13 +74,20 @@ while [ $i -lt "$runs" ] || { [ $raced -eq 0 ] && [ $i -lt 200 ]; }; do
                 bad=$((bad + 1))
                 echo "run $i: unexpected lines:"; head -n -1 "$tmp/out" | grep -Ev "$skip_re" | head -3
         fi
+        # ... and the summary counts exactly those lines.
+        listed=$(grep -c '^skipped: ' "$tmp/out")
+        counted=$(tail -1 "$tmp/out" | sed -n 's/.*changed, \([0-9]*\) skipped).*/\1/p')
+        if [ "${counted:-0}" -ne "$listed" ]; then
+                bad=$((bad + 1))
+                echo "run $i: $listed skipped lines, summary says ${counted:-0}"
+        fi
         raced=$((raced + $(grep -c 'changed during the walk\|changed type during the walk' "$tmp/out")))
         i=$((i + 1))
 done
 kill "$spid"; wait "$spid"; spid=
 echo "$i runs, $raced entries skipped as changed during the walk; swapper: $(tail -1 "$tmp/swaps")"
 check "every run completed" 0 "$incomplete"
-check "every skipped entry reported with why" 0 "$bad"
+check "every skipped entry reported with why, and counted" 0 "$bad"
 check "the runs met the swaps" 1 "$((raced > 0))"
 check "nothing outside the tree changed" "$outside_before" "$(getfacl -R -n -p "$tmp/outside" 2>/dev/null)"
 
