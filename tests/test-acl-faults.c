@@ -221,6 +221,25 @@ static void restore_continue_keeps_first_failure(void **state)
                      ": missing: No such file or directory");
 }
 
+/* The top itself: its readdir fails on the thread that shares its
+ * subdirectories out; the failure names the top ("."), with its errno. */
+static void apply_reports_a_failed_readdir_of_the_top(void **state)
+{
+        struct fixture *f = *state;
+        char tree[600];
+        apid_acl_edit *e = NULL;
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        fail_readdir_dir = "/tree";
+        fault_errno = EIO;
+        must(apid_acl_edit_new(f->ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_GRANT, "Everyone:R"));
+        must(apid_acl_edit_set_flags(e, APID_ACL_RECURSIVE));
+        expect_error(apid_acl_edit_apply(e, tree), APID_ESYS, EIO, ".: reading the directory: Input/output error");
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_FAILED), 1);
+        apid_acl_edit_free(e);
+}
+
 /* The depth limit is a setting: a directory below it is edited, not
  * entered, and the failure names it, with no errno (none was met). */
 static void apply_reports_the_depth_limit(void **state)
@@ -265,6 +284,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(apply_keeps_errno_of_first_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(restore_continue_keeps_first_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(apply_reports_the_depth_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(apply_reports_a_failed_readdir_of_the_top, setup, teardown),
         };
 
         unsetenv(APID_STATE_DIR_ENV);

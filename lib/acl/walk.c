@@ -194,14 +194,11 @@ struct level {
  * p->s; takes top. */
 static void walk_below(struct run *run, void *local, DIR *top, struct path *p, unsigned depth)
 {
-        struct level *stack = NULL;
-        size_t n = 0, cap = 0;
-
-        cap = 16;
-        stack = malloc(cap * sizeof(*stack));
+        size_t n = 0, cap = 16;
+        struct level *stack = malloc(cap * sizeof(*stack));
         if (!stack) {
                 closedir(top);
-                event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
+                event(run, APID__WALK_ERROR, p->len ? p->s : ".", "walking", ENOMEM, NULL);
                 return;
         }
         stack[n++] = (struct level){ top, p->len };
@@ -359,7 +356,7 @@ static void walk_shared(struct run *run, void *local, DIR *top, const char *top_
                 de = readdir(top);
                 if (!de) {
                         if (errno)
-                                event(run, APID__WALK_ERROR, p->s, "reading the directory", errno, NULL);
+                                event(run, APID__WALK_ERROR, top_rel, "reading the directory", errno, NULL);
                         break;
                 }
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -386,7 +383,7 @@ static void walk_shared(struct run *run, void *local, DIR *top, const char *top_
 
                         if (!grown || !(grown[sh.n] = strdup(de->d_name))) {
                                 sh.names = grown ? grown : sh.names;
-                                event(run, APID__WALK_ERROR, p->s, "walking", ENOMEM, NULL);
+                                event(run, APID__WALK_ERROR, top_rel, "walking", ENOMEM, NULL);
                                 break;
                         }
                         sh.names = grown;
