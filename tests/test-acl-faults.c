@@ -221,6 +221,61 @@ static void restore_continue_keeps_first_failure(void **state)
                      ": missing: No such file or directory");
 }
 
+/* The top itself: its readdir fails on the thread that shares its
+ * subdirectories out; the failure names the top ("."), with its errno. */
+static void apply_reports_a_failed_readdir_of_the_top(void **state)
+{
+        struct fixture *f = *state;
+        char tree[600];
+        apid_acl_edit *e = NULL;
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        fail_readdir_dir = "/tree";
+        fault_errno = EIO;
+        must(apid_acl_edit_new(f->ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_GRANT, "Everyone:R"));
+        must(apid_acl_edit_set_flags(e, APID_ACL_RECURSIVE));
+        expect_error(apid_acl_edit_apply(e, tree), APID_ESYS, EIO, ".: reading the directory: Input/output error");
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_FAILED), 1);
+        apid_acl_edit_free(e);
+}
+
+/* The depth limit is a setting: a directory below it is edited, not
+ * entered, and the failure names it, with no errno (none was met). */
+static void apply_reports_the_depth_limit(void **state)
+{
+        struct fixture *f = *state;
+        static const uint32_t flags[] = { APID_ACL_RECURSIVE, APID_ACL_RECURSIVE | APID_ACL_CONTINUE };
+        char tree[600], p[700];
+        apid_acl_edit *e = NULL;
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        snprintf(p, sizeof(p), "%s/tree/sub/deep", f->dir);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/tree/sub/deep/file", f->dir);
+        close(open(p, O_CREAT | O_WRONLY, 0644));
+        must(apid_acl_edit_new(f->ctx, &e));
+        must(apid_acl_edit_add(e, APID_ACL_GRANT, "Everyone:R"));
+        assert_int_equal(apid_acl_edit_set_max_depth(e, 0), APID_EINVAL);
+        assert_int_equal(apid_acl_edit_set_max_depth(e, 4097), APID_EINVAL);
+        assert_int_equal(apid_acl_edit_set_max_depth(NULL, 1), APID_EINVAL);
+        for (size_t i = 0; i < 2; i++) {
+                must(apid_acl_edit_set_flags(e, flags[i]));
+                must(apid_acl_edit_set_max_depth(e, 1));
+                expect_error(apid_acl_edit_apply(e, tree), APID_ERANGE, 0,
+                             "sub/deep: depth: nested deeper than the limit of 1 directory levels; not entered");
+                assert_int_equal(apid_acl_edit_count(e, APID_ACL_FAILED), 1);
+                /* tree, sub, victim, other and deep itself: everything above the limit. */
+                assert_int_equal(apid_acl_edit_count(e, APID_ACL_CHANGED) + apid_acl_edit_count(e, APID_ACL_UNCHANGED),
+                                 5);
+        }
+        /* One level more reaches the file below. */
+        must(apid_acl_edit_set_max_depth(e, 2));
+        must(apid_acl_edit_apply(e, tree));
+        assert_int_equal(apid_acl_edit_count(e, APID_ACL_CHANGED) + apid_acl_edit_count(e, APID_ACL_UNCHANGED), 6);
+        apid_acl_edit_free(e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -228,6 +283,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(save_reports_a_failed_readdir, setup, teardown),
                 cmocka_unit_test_setup_teardown(apply_keeps_errno_of_first_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(restore_continue_keeps_first_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(apply_reports_the_depth_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(apply_reports_a_failed_readdir_of_the_top, setup, teardown),
         };
 
         unsetenv(APID_STATE_DIR_ENV);

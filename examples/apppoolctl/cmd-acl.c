@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apppoolctl grant|deny|remove|reset and apppoolctl acl show|save|restore:
  * icacls for libapppoolid. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,6 +63,7 @@ static int usage_acl(void)
                "SPEC is TRUSTEE:RIGHTS as icacls writes it, e.g. 'IIS AppPool\\DefaultAppPool:(OI)(CI)RX'.\n"
                "Options: -R (icacls /T), --strict (refuse approximations), --continue (/C),\n"
                "         --dry-run, --json, --quiet (/Q), --journal FILE (for rollback with 'acl restore'),\n"
+               "         --max-depth N (directory levels entered below PATH with -R; default 256),\n"
                "         --follow-hardlinks (also edit a file with several links that a pool may have\n"
                "         planted: not the tree owner's, or in a directory others can write).\n"
                "Only changed and skipped paths, approximations and failures are printed. docs/acl.md has the mapping.\n",
@@ -80,10 +83,11 @@ int cmd_acl_edit(int argc, char **argv)
                 { "replace", no_argument, NULL, 'r' },
                 { "journal", required_argument, NULL, 'J' },
                 { "follow-hardlinks", no_argument, NULL, 'H' },
+                { "max-depth", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        const char *verb = argv[0], *journal = NULL;
+        const char *verb = argv[0], *journal = NULL, *max_depth = NULL;
         struct output o = { 0, 0, 0 };
         uint32_t flags = 0;
         apid_acl_edit *edit = NULL;
@@ -101,6 +105,7 @@ int cmd_acl_edit(int argc, char **argv)
                 case 'r': replace = 1; break;
                 case 'J': journal = optarg; break;
                 case 'H': flags |= APID_ACL_FOLLOW_HARDLINKS; break;
+                case 'D': max_depth = optarg; break;
                 case 'h': return usage_acl();
                 default: return fail_usage("%s: bad option", verb);
                 }
@@ -137,6 +142,17 @@ int cmd_acl_edit(int argc, char **argv)
                     (journal && apid_acl_edit_set_journal(edit, journal) != APID_OK))
                         r = fail_library();
         }
+        if (!r && max_depth) {
+                char *end;
+                unsigned long depth;
+
+                errno = 0;
+                depth = strtoul(max_depth, &end, 10);
+                if (errno || end == max_depth || *end || max_depth[0] == '-' || depth > UINT_MAX)
+                        r = fail_usage("--max-depth '%s': not a number", max_depth);
+                else if (apid_acl_edit_set_max_depth(edit, (unsigned)depth) != APID_OK)
+                        r = fail_library();
+        }
         if (!r) {
                 int s = apid_acl_edit_apply(edit, argv[optind]);
                 uint64_t ok = apid_acl_edit_count(edit, APID_ACL_CHANGED) + apid_acl_edit_count(edit, APID_ACL_UNCHANGED);
@@ -155,12 +171,19 @@ int cmd_acl_edit(int argc, char **argv)
                                (unsigned long long)apid_acl_edit_count(edit, APID_ACL_FAILED),
                                (unsigned long long)apid_acl_edit_count(edit, APID_ACL_APPROXIMATED),
                                (flags & APID_ACL_DRY_RUN) ? "true" : "false");
-                else
-                        printf("Successfully processed %llu files (%llu changed%s); Failed processing %llu files\n",
+                else {
+                        /* Skipped paths were each reported above with why; the count says how many. */
+                        uint64_t skipped = apid_acl_edit_count(edit, APID_ACL_SKIPPED);
+                        char skip[48] = "";
+
+                        if (skipped)
+                                snprintf(skip, sizeof(skip), ", %llu skipped", (unsigned long long)skipped);
+                        printf("Successfully processed %llu files (%llu changed%s%s); Failed processing %llu files\n",
                                (unsigned long long)ok,
-                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED),
+                               (unsigned long long)apid_acl_edit_count(edit, APID_ACL_CHANGED), skip,
                                (flags & APID_ACL_DRY_RUN) ? ", dry run: nothing written" : "",
                                (unsigned long long)failed);
+                }
                 if (s != APID_OK && !r)
                         r = EXIT_LIBRARY; /* each failure was printed as it happened */
         }

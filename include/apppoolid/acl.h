@@ -204,13 +204,34 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_progress_fn(apid_acl_edit *ed
 APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_journal(apid_acl_edit *edit, const char *path);
 
 /**
+ * @brief How deep a recursive apply goes: the number of directory levels
+ *        below the path that the walk enters (default 256).
+ *
+ * A directory deeper than this is edited itself but not entered; it is
+ * reported as an #APID_ACL_FAILED event naming it ("depth: nested deeper
+ * than N directories"), and the apply returns #APID_ERANGE (at the end with
+ * #APID_ACL_CONTINUE). The walk holds one open directory per level it is in
+ * (a file descriptor and libc's buffer of about 32 KiB), so the limit also
+ * bounds its descriptors and memory. The setting stays for later applies of
+ * the same edit.
+ * @param edit   the edit (not thread-safe: set it before apid_acl_edit_apply()).
+ * @param depth  1 to 4096.
+ * @return #APID_OK; #APID_EINVAL (NULL, or a depth out of range: unchanged).
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_max_depth(apid_acl_edit *edit, unsigned depth);
+
+/**
  * @brief Apply the edit to a path (and, with #APID_ACL_RECURSIVE, to
  *        everything below it).
  *
  * The walk goes through directory file descriptors and never follows a
  * symbolic link, so a link or a directory swapped for one during the walk
  * cannot make it write outside the tree. Symbolic links, devices, sockets
- * and FIFOs are skipped. A file (not the path itself) with more than one hard
+ * and FIFOs are skipped. An entry that changes during the walk (it vanishes,
+ * or its name now holds a link or another kind of file) is left alone and
+ * reported as #APID_ACL_SKIPPED with what changed, and the walk goes on: a
+ * race inside the tree is not an error. A file (not the path itself) with more than one hard
  * link whose owner differs from the owner of the top directory or of the
  * directory holding it, or in a directory others than its owner can write,
  * is skipped unless #APID_ACL_FOLLOW_HARDLINKS is set.

@@ -62,6 +62,7 @@ secret_before=$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)
 out=$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R)
 check "hard link skipped" "skipped: planted: hard link (2 links) owned by uid 0, not by the owner of the tree (uid $uid) and of its directory: left alone (--follow-hardlinks to edit it)" \
         "$(grep '^skipped:' <<< "$out")"
+check "skipped counted" "Successfully processed 2 files (2 changed, 1 skipped); Failed processing 0 files" "$(tail -1 <<< "$out")"
 check "root file untouched" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null)"
 check "own file granted" "group:$uid:r-x" "$(getfacl -cnp "$tmp/pooldir/own.txt" 2>/dev/null | grep "^group:$uid:")"
 check "json skipped" '"skipped":1' "$("$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --json | tail -1 | grep -o '"skipped":1')"
@@ -104,5 +105,17 @@ chmod u-s "$h/t/-lead"; chown daemon "$h/t/plain"
 "$ctl" acl restore "$tmp/getfacl.acl" --base "$h"; check "restore again" 0 $?
 check "setuid not restored" "-rwxr-xr-x" "$(stat -c %A "$h/t/-lead")"
 check "owner not restored" "daemon" "$(stat -c %U "$h/t/plain")"
+
+# --max-depth: a directory below the limit is edited, not entered, and reported.
+mkdir -p "$tmp/deep/a/b" && : > "$tmp/deep/a/b/f"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 1 >/dev/null 2>"$tmp/err"; check "max-depth status" 1 $?
+check "max-depth message" "apppoolctl: a/b: depth: nested deeper than the limit of 1 directory levels; not entered" \
+        "$(cat "$tmp/err")"
+check "max-depth: not entered" "" "$(getfacl -cnp "$tmp/deep/a/b/f" 2>/dev/null | grep "^group:$uid:")"
+check "max-depth: edited" "group:$uid:r--" "$(getfacl -cnp "$tmp/deep/a/b" 2>/dev/null | grep "^group:$uid:")"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 2 >/dev/null; check "max-depth 2" 0 $?
+check "max-depth 2: entered" "group:$uid:r--" "$(getfacl -cnp "$tmp/deep/a/b/f" 2>/dev/null | grep "^group:$uid:")"
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth x >/dev/null 2>&1; check "max-depth x" 2 $?
+"$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 0 >/dev/null 2>&1; check "max-depth 0" 1 $?
 
 finish

@@ -22,7 +22,7 @@ LAYERS = [
     ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c",
                         "lookup.c"]),
     ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "launch/"]),
-    ("acl", ["acl-spec.c", "acl.c", "acl-walk.c", "acl-save.c", "acl/"]),
+    ("acl", ["acl/"]),
     ("nss module", ["nss/"]),
 ]
 

@@ -120,6 +120,7 @@ static int has_dotdot(const char *path)
 /* ---- save ---- */
 
 struct save {
+        FILE *f;
         const char *display;
         int pfd;
         const char *base;
@@ -128,61 +129,39 @@ struct save {
         struct apid__namecache *names; /* for this save */
 };
 
-static int save_tree(FILE *f, int parent, const char *name, const char *display, int is_dir, int recursive,
-                     unsigned depth, struct apid__namecache *names)
+/* Each entry of the walk: its ACLs, in the getfacl format. */
+static int save_visit(void *data, void *local, const struct apid__walk_entry *en)
 {
-        int fd = apid__open_nofollow(parent, name, 0), r, sub;
-        DIR *d;
-        struct dirent *de = NULL;
+        struct save *s = data;
+        int fd = apid__open_nofollow(en->dirfd, en->name, 0), r;
 
+        (void)local;
         if (fd < 0)
-                return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
-        r = apid__acl_write_entry_names(f, display, fd, is_dir, names);
+                return apid__fail(apid__walk_status(errno), errno, "%s: %s", en->rel, strerror(errno));
+        r = apid__acl_write_entry_names(s->f, en->rel, fd, en->is_dir, s->names);
         close(fd);
-        if (r < 0 || !is_dir || !recursive)
-                return r;
-        if (depth > 256)
-                return apid__fail(APID_ERANGE, 0, "%s: nested deeper than 256", display);
-        sub = apid__open_nofollow(parent, name, 1);
-        if (sub < 0)
-                return apid__fail(APID_ESYS, errno, "%s: cannot descend: %s", display, strerror(errno));
-        d = fdopendir(sub);
-        if (!d) {
-                close(sub);
-                return apid__fail(APID_ESYS, errno, "%s: %s", display, strerror(errno));
-        }
-        while (r == APID_OK && (errno = 0, de = readdir(d))) {
-                char child[4096];
-                struct stat st;
-
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if ((size_t)snprintf(child, sizeof(child), "%s/%s", display, de->d_name) >= sizeof(child)) {
-                        r = apid__fail(APID_ERANGE, 0, "%s/%s: path too long", display, de->d_name);
-                        break;
-                }
-                /* A save is what a restore rolls back from: an entry it
-                 * cannot look at fails the save (even one that vanished under
-                 * it), rather than leaving the entry out without a word. */
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s: stat: %s", child,
-                                       strerror(errno));
-                        break;
-                }
-                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-                        continue; /* links and special files have no ACL of their own */
-                r = save_tree(f, dirfd(d), de->d_name, child, S_ISDIR(st.st_mode), 1, depth + 1, names);
-        }
-        /* readdir() returns NULL at the end and on an error: errno tells. */
-        if (r == APID_OK && !de && errno != 0)
-                r = apid__fail(APID_ESYS, errno, "%s: reading the directory: %s", display, strerror(errno));
-        closedir(d);
         return r;
+}
+
+/* A save is what a restore rolls back from: an entry it cannot look at
+ * fails the save (even one that vanished under it), rather than leaving the
+ * entry out without a word. Links and special files have no ACL of their own. */
+static int save_event(void *data, const struct apid__walk_event *ev)
+{
+        char msg[512];
+
+        (void)data;
+        if (ev->kind == APID__WALK_NOT_FILE)
+                return APID_OK;
+        apid__walk_event_format(ev, msg, sizeof(msg));
+        return apid__fail(ev->err ? apid__walk_status(ev->err) : APID_ERANGE, ev->err, "%s", msg);
 }
 
 static int save_fill(FILE *f, void *arg)
 {
         struct save *s = arg;
+        struct apid__walker w = { save_visit, save_event, NULL, NULL, s, APID__WALK_DEFAULT_DEPTH, 1,
+                                  APID__WALK_STAT | (s->recursive ? APID__WALK_RECURSIVE : 0) };
         struct stat st;
 
         if (fstatat(s->pfd, s->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -190,7 +169,8 @@ static int save_fill(FILE *f, void *arg)
                                   strerror(errno));
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                 return apid__fail(APID_EINVAL, 0, "%s: not a file or directory", s->display);
-        return save_tree(f, s->pfd, s->base, s->display, S_ISDIR(st.st_mode), s->recursive, 0, s->names);
+        s->f = f;
+        return apid__walk(&w, s->pfd, s->base, s->display, &st);
 }
 
 APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags)
