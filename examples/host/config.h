@@ -22,15 +22,36 @@
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H
 
+#include <stddef.h>
+
 #define MAX_POOLS 32
 #define MAX_SITES 32
 #define MAX_WORKERS 64
+
+#define MAX_SCHEDULE 24
+
+/* The IIS process model of one pool, under appcmd's names (see pm_key()). */
+struct pm_config {
+        int always_running;     /* startMode: 0 = OnDemand (IIS default), 1 = AlwaysRunning */
+        int idle_timeout;       /* processModel.idleTimeout, s: 1200; 0 = never */
+        int pinging;            /* processModel.pingingEnabled: 1 */
+        int ping_interval;      /* processModel.pingInterval, s: 30 */
+        int ping_response;      /* processModel.pingResponseTime, s: 90 */
+        int max_processes;      /* processModel.maxProcesses (web garden): 1 */
+        int queue_length;       /* queueLength, the listen backlog: 1000 */
+        long long requests;     /* recycling.periodicRestart.requests: 0 = off */
+        long long memory_kb;    /* recycling.periodicRestart.memory (virtual), KB: 0 = off */
+        long long private_kb;   /* recycling.periodicRestart.privateMemory, KB: 0 = off */
+        int schedule[MAX_SCHEDULE]; /* recycling.periodicRestart.schedule: seconds after midnight */
+        int n_schedule;
+};
 
 struct pool_config {
         char name[128];
         int max_crashes;
         int interval;
         int recycle;
+        struct pm_config pm;
 };
 
 struct site_config {
@@ -39,7 +60,7 @@ struct site_config {
         char root[1024];
         char address[64];
         int port;
-        int workers;
+        int workers;            /* 0 until set: the pool's maxProcesses */
         char program[1024];
 };
 
@@ -52,8 +73,15 @@ struct config {
         int startup_timeout;    /* s: a recycle's new worker must be ready within this */
         int header_timeout;     /* s: a request head must arrive within this */
         int idle_timeout;       /* s: an idle keep-alive connection closes after this */
+        char status_address[64]; /* the status page (loopback only); "" = off */
+        int status_port;
         char error[512];
 };
+
+/* One process-model key of a pool (appcmd's name): 1 if it is one and
+ * valid, 0 if it is not one of them, -1 with error set when the value is bad. */
+int pm_key(struct pm_config *pm, const char *key, const char *value, char *error, size_t size);
+void pm_defaults(struct pm_config *pm);
 
 /* Read a configuration from text (the file's contents). Returns 0, or -1
  * with config->error naming the line, the key and the value. */
