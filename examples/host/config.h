@@ -5,6 +5,17 @@
  *   rapid_fail_max_crashes = 5        ; IIS defaults: 5 crashes in 5 minutes
  *   rapid_fail_interval = 300
  *   recycle_interval = 0              ; seconds; 0 = no periodic recycle
+ *   startMode = OnDemand              ; the IIS process model, appcmd's names
+ *   processModel.idleTimeout = 00:20:00   ; (struct pm_config, pm_key())
+ *   processModel.pingingEnabled = true
+ *   processModel.pingInterval = 00:00:30
+ *   processModel.pingResponseTime = 00:01:30
+ *   processModel.maxProcesses = 1
+ *   queueLength = 1000
+ *   recycling.periodicRestart.requests = 0
+ *   recycling.periodicRestart.memory = 0          ; KB
+ *   recycling.periodicRestart.privateMemory = 0   ; KB
+ *   recycling.periodicRestart.schedule = 03:00:00,15:30:00
  *
  *   [site Default]
  *   pool = DefaultAppPool
@@ -18,6 +29,7 @@
  *   startup_timeout = 30    ; a recycle's new workers must be ready by then
  *   header_timeout = 10     ; the worker closes a connection whose head is late
  *   idle_timeout = 5        ; ... and an idle keep-alive connection
+ *   status = 127.0.0.1:8090 ; the status page (loopback only); none by default
  */
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H

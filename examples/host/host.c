@@ -963,9 +963,11 @@ int main(int argc, char **argv)
                                "Serve static sites, each site's workers running as its application pool under a\n"
                                "restricted token. Signals: SIGHUP recycles every pool, SIGUSR1 logs the status,\n"
                                "SIGTERM or SIGINT stops. The configuration (INI) has [pool NAME] sections\n"
-                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval), [site NAME]\n"
+                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval, and IIS's\n"
+                               "startMode, processModel.*, queueLength, recycling.periodicRestart.*), [site NAME]\n"
                                "sections (pool, root, listen = 127.0.0.1:PORT, workers, program) and [host]\n"
-                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout).\n"
+                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout, status).\n"
+                               "See apppool-host.ini(5).\n"
                                "APPPOOL_WORKER names the worker program (default %s).\n", WORKER_PROGRAM);
                         return 0;
                 default:
