@@ -438,7 +438,7 @@ static void status(void)
                                 snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s", w->pid,
                                          w->retiring ? "(retiring)" : w->ready ? "" : "(starting)");
                 logmsg("status: pool %s (uid %u) %s; workers:%s", cfg.pools[p].name, pools[p].uid,
-                       pools[p].stopped ? "stopped" : "started", pids[0] ? pids : " none");
+                       pools[p].stopped ? "stopped" : pools[p].idle ? "idle" : "started", pids[0] ? pids : " none");
         }
 }
 

@@ -66,7 +66,7 @@ check "no host state was created by a bad configuration" 0 "$([ -e "$tmp/state" 
 
 # The host: a pool per setting.
 pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
-sched=$(date -d '+8 seconds' +%H:%M:%S)
+sched=$(date -d '+15 seconds' +%H:%M:%S)
 weird_pool="O'Brien {ü} \$~!"
 weird_site='<script>alert("x")</script> & '\''q'\'' </td>'
 cat > "$tmp/host.ini" <<INI
@@ -84,7 +84,7 @@ queueLength = 77
 [pool Ping]
 startMode = AlwaysRunning
 processModel.pingInterval = 1
-processModel.pingResponseTime = 00:00:02
+processModel.pingResponseTime = 00:00:03
 [pool Requests]
 startMode = AlwaysRunning
 recycling.periodicRestart.requests = 5
@@ -168,16 +168,16 @@ second=$(site_pid i)
 check "idle: started again, a new worker" 1 "$([ -n "$second" ] && [ "$second" != "$first" ] && echo 1 || echo "$first/$second")"
 
 # Pings: a worker stopped with SIGSTOP does not answer; within
-# pingResponseTime (2 s) after a ping it is killed and replaced.
+# pingResponseTime (3 s) after a ping it is killed and replaced.
 hung=$(site_pid p)
 kill -STOP "$hung"
-until_ok 20 logged "pool Ping: worker pid $hung did not answer a ping within 2 s"; check "ping: the hung worker is found" 0 $?
+until_ok 20 logged "pool Ping: worker pid $hung did not answer a ping within 3 s"; check "ping: the hung worker is found" 0 $?
 until_ok 10 test -n "$(site_pid p)" -a "$(site_pid p)" != "$hung"
 check "ping: replaced" 1 "$([ -n "$(site_pid p)" ] && [ "$(site_pid p)" != "$hung" ] && echo 1 || echo "$(site_pid p)")"
 check "ping: the hung worker is gone" 1 "$(kill -0 "$hung" 2>/dev/null && echo 0 || echo 1)"
 check "ping: the new worker serves" 200 "$(code "http://127.0.0.1:$pp/")"
 answered=$(site_pid p)
-sleep 3 # three ping intervals: a worker that answers is kept
+sleep 4 # four ping intervals, over a response time: a worker that answers is kept
 check "ping: a worker that answers is kept" "$answered" "$(site_pid p)"
 
 # requests = 5: the fifth request recycles; no request fails meanwhile.
@@ -210,8 +210,8 @@ until_ok 10 test "$(site_pid h)" != "$oldh" -a "$(site_pid v)" != "$oldv"
 check "memory: new workers serve" "200 200" "$(code "http://127.0.0.1:$ph/") $(code "http://127.0.0.1:$pv/")"
 logged "pool HogV recycled (privateMemory"; check "memory: a virtual mapping is not private memory" 1 $?
 
-# schedule: the time of day 8 s after the host started.
-until_ok 20 logged "pool Sched recycled (schedule: $sched)"; check "schedule: recycled at $sched" 0 $?
+# schedule: the time of day 15 s after the configuration was written.
+until_ok 30 logged "pool Sched recycled (schedule: $sched)"; check "schedule: recycled at $sched" 0 $?
 until_ok 10 test "$(site_pid k)" != "$oldk"; check "schedule: a new worker" 1 "$([ "$(site_pid k)" != "$oldk" ] && echo 1 || echo 0)"
 check "schedule: once" 1 "$(grep -c "pool Sched recycled" "$tmp/log")"
 check "requests: once" 1 "$(grep -c "pool Requests recycled" "$tmp/log")"
