@@ -285,6 +285,8 @@ all=$(children)
 kill -TERM "$hpid"
 timeout 15 tail --pid="$hpid" -f /dev/null
 check "host exited" 1 "$(kill -0 "$hpid" 2>/dev/null && echo 0 || echo 1)"
+wait "$hpid"
+check "host exit status (0; under ASan, no leak)" 0 $?
 hpid=
 check "no worker left" "" "$(for p in $all; do kill -0 "$p" 2>/dev/null && echo "$p"; done)"
 if [ "$fail" -ne 0 ]; then echo "--- host log"; cat "$tmp/log"; tail -5 "$tmp/chrome.log" 2>/dev/null; fi
