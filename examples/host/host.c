@@ -81,6 +81,7 @@ struct pool_state {
         int idle;                       /* OnDemand and no workers: the next connection starts them */
         long long last_activity;        /* ms, monotonic: a request, or a connection open */
         time_t schedule_checked;        /* recycling.periodicRestart.schedule: times up to this are done */
+        long long measure_after;        /* ms: no recycle by measurement before (after a failed recycle) */
         int restarts, recycles;
         time_t last_recycle_done;       /* wall clock, for the status page; 0: never */
         char last_why[192];
@@ -343,6 +344,8 @@ static void recycle_abort(int p, const char *reason)
                 w->fresh = w->old = 0;
         }
         pools[p].recycling = 0;
+        /* A limit still exceeded would retry at once, and again: wait. */
+        pools[p].measure_after = mono_ms() + cfg.startup_timeout * 1000LL;
         logmsg("pool %s: recycle (%s) failed: %s; the old workers keep serving", cfg.pools[p].name,
                pools[p].recycle_why, reason);
         top_up(p);
@@ -649,6 +652,8 @@ static void pm_tick(void)
                         pm_go_idle(p);
                         continue;
                 }
+                if (now < ps->measure_after)
+                        continue; /* (the schedule too: it is looked at again after that) */
                 pm_recycle_reason(p, wall, why, sizeof(why));
                 ps->schedule_checked = wall;
                 if (why[0])

@@ -65,13 +65,17 @@ BAD
 check "no host state was created by a bad configuration" 0 "$([ -e "$tmp/state" ] && echo 1 || echo 0)"
 
 # The host: a pool per setting.
-pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
+pq=$(port) pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
 sched=$(date -d '+15 seconds' +%H:%M:%S)
 weird_pool="O'Brien {ü} \$~!"
 weird_site='<script>alert("x")</script> & '\''q'\'' </td>'
+mkdir -p "$tmp/bin"; chmod 755 "$tmp/bin"
+printf '#!/bin/sh\nexec %s "$@"\n' "$worker" > "$tmp/bin/swap.sh"; chmod 755 "$tmp/bin/swap.sh"
+cp "$tmp/bin/swap.sh" "$tmp/bin/swap.good"
 cat > "$tmp/host.ini" <<INI
 [host]
 shutdown_timeout = 5
+startup_timeout = 8
 header_timeout = 3
 idle_timeout = 2
 status = 127.0.0.1:$ps
@@ -88,6 +92,9 @@ processModel.pingResponseTime = 00:00:03
 [pool Requests]
 startMode = AlwaysRunning
 recycling.periodicRestart.requests = 5
+[pool Retry]
+startMode = AlwaysRunning
+recycling.periodicRestart.requests = 3
 [pool HogP]
 startMode = AlwaysRunning
 recycling.periodicRestart.privateMemory = 40000
@@ -115,6 +122,11 @@ listen = 127.0.0.1:$pp
 pool = Requests
 root = $tmp/www/r
 listen = 127.0.0.1:$pr
+[site Q]
+pool = Retry
+root = $tmp/www/q
+listen = 127.0.0.1:$pq
+program = $tmp/bin/swap.sh
 [site H]
 pool = HogP
 root = $tmp/www/h
@@ -198,6 +210,21 @@ exited=$(line "worker exited: site R, pid $old,")
 check "requests: overlapping (new started < recycled < old exited)" 1 \
         "$([ -n "$started" ] && [ -n "$exited" ] && [ "$started" -lt "$rec" ] && [ "$rec" -lt "$exited" ] && echo 1 || echo "$started $rec $exited")"
 
+# A recycle by measurement whose new worker cannot start: the old worker
+# keeps serving, and the host waits startup_timeout (8 s) before it tries
+# again (not once a second); once the program is fixed, it succeeds.
+oldq=$(site_pid q)
+printf '#!/bin/sh\nexit 3\n' > "$tmp/bin/swap.sh"
+for i in 1 2 3; do code "http://127.0.0.1:$pq/" > /dev/null; done
+until_ok 15 logged "pool Retry: recycle (requests: pid $oldq served 3 requests, limit 3) failed: new worker pid [0-9]* exited (status 3)"
+check "failed recycle by requests: logged" 0 $?
+check "failed recycle: the old worker serves" "200 $oldq" "$(code "http://127.0.0.1:$pq/") $(site_pid q)"
+sleep 3 # three ticks: no new attempt within the back-off
+check "failed recycle: no retry at once" 1 "$(grep -c "pool Retry: recycle (requests" "$tmp/log")"
+cp "$tmp/bin/swap.good" "$tmp/bin/swap.sh"
+until_ok 20 logged "pool Retry recycled (requests: pid $oldq served"; check "failed recycle: retried after the back-off" 0 $?
+check "failed recycle: a new worker" 1 "$([ "$(site_pid q)" != "$oldq" ] && echo 1 || echo 0)"
+
 # privateMemory (40000 KB) and memory (virtual, 600000 KB): the hog grows.
 oldh=$(site_pid h) oldv=$(site_pid v)
 check "privateMemory: the hog grows" 200 "$(code "http://127.0.0.1:$ph/grow")"
@@ -221,7 +248,7 @@ children() { ps -o pid= --ppid "$hpid" | tr -d ' ' | sort -n | tr '\n' ' '; }
 jpids() { curl -s "http://127.0.0.1:$ps/status.json" > "$tmp/status.json" &&
         $py -c 'import json,sys; print(" ".join(sorted((str(w["pid"]) for p in json.load(open(sys.argv[1]))["pools"] for w in p["workers"]), key=int)) + " ")' "$tmp/status.json"; }
 until_ok 15 test "$(jpids)" = "$(children)"; check "status.json: the workers ps shows" "$(children)" "$(jpids)"
-check "status.json: every pool" "Garden HogP HogV Idle O'Brien {ü} \$~! Ping Requests Sched" \
+check "status.json: every pool" "Garden HogP HogV Idle O'Brien {ü} \$~! Ping Requests Retry Sched" \
         "$($py -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["pools"])))' "$tmp/status.json")"
 for pool in Garden Ping Requests "$weird_pool"; do
         want=$("$ctl" pool show --json "$pool" | $py -c 'import json,sys; j=json.load(sys.stdin); print(j["uid"], j["sid"])')
