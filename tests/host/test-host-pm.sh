@@ -68,7 +68,9 @@ check "no host state was created by a bad configuration" 0 "$([ -e "$tmp/state" 
 pq=$(port) pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
 sched=$(date -d '+15 seconds' +%H:%M:%S)
 weird_pool="O'Brien {ü} \$~!"
-weird_site='<script>alert("x")</script> & '\''q'\'' </td>'
+# (and a byte that is not UTF-8: U+FFFD in the page and in the JSON)
+weird_base='<script>alert("x")</script> & '\''q'\'' </td>'
+weird_site="$weird_base"$'\xff'
 mkdir -p "$tmp/bin"; chmod 755 "$tmp/bin"
 printf '#!/bin/sh\nexec %s "$@"\n' "$worker" > "$tmp/bin/swap.sh"; chmod 755 "$tmp/bin/swap.sh"
 cp "$tmp/bin/swap.sh" "$tmp/bin/swap.good"
@@ -263,7 +265,8 @@ check "status.json: restarts after the hung worker" "True" "$(field Ping 'p["res
 check "status.json: workers' requests, uptime, memory" "True" \
         "$(field Requests 'all(w["requests"] >= 0 and w["uptime"] >= 0 and w["private_kb"] > 0 and w["virtual_kb"] > w["private_kb"] and w["state"] == "ready" for w in p["workers"])')"
 check "status.json: requests counted" "True" "$(field Idle 'sum(w["requests"] for w in p["workers"]) == 2 or p["state"] == "idle"')"
-check "status.json: a site name kept exactly" "$weird_site" "$(field "$weird_pool" 'p["workers"][0]["site"]')"
+check "status.json: a site name kept exactly, not UTF-8 as U+FFFD" "$weird_base"$'\xef\xbf\xbd' \
+        "$(field "$weird_pool" 'p["workers"][0]["site"]')"
 check "status.json: no raw < in the document" 0 "$(grep -c '<' "$tmp/status.json")"
 curl -s "http://127.0.0.1:$ps/" > "$tmp/status.html"
 check "status page: the site name escaped" 1 "$(grep -c '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39; &lt;/td&gt;' "$tmp/status.html")"
