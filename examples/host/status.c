@@ -216,8 +216,8 @@ char *status_html(const struct status_snapshot *s, size_t *len)
                 "<title>apppool-host status</title>\n<style>");
         put(&b, style, sizeof(style) - 1);
         putf(&b, "</style>\n</head>\n<body>\n<h1>apppool-host</h1>\n<p class=\"meta\">host pid %d &middot; %d "
-                 "pools &middot; as of <time>%s</time> &middot; <a href=\"status.json\">status.json</a></p>\n",
-             s->host_pid, s->n_pools, t);
+                 "pool%s &middot; as of <time>%s</time> &middot; <a href=\"status.json\">status.json</a></p>\n",
+             s->host_pid, s->n_pools, s->n_pools == 1 ? "" : "s", t);
         for (p = 0; p < s->n_pools; p++) {
                 const struct status_pool *pool = &s->pools[p];
 
