@@ -514,8 +514,16 @@ int main(int argc, char **argv)
         }
         /* Before anything else takes descriptor 4. */
         ready_pipe = fcntl(READY_FD, F_GETFD) >= 0;
-        if (fcntl(CTL_FD, F_GETFD) >= 0 && fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) == 0)
-                ctl_fd = CTL_FD;
+        {
+                /* Only the host's kind of socket: a descriptor 5 inherited
+                 * from elsewhere is left alone. */
+                int type = 0;
+                socklen_t len = sizeof(type);
+
+                if (getsockopt(CTL_FD, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET &&
+                    fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) == 0)
+                        ctl_fd = CTL_FD;
+        }
         root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 fprintf(stderr, "apppool-worker[%d]: document root %s: %s\n", getpid(), argv[optind], strerror(errno));
