@@ -82,6 +82,7 @@ struct pool_state {
         long long last_activity;        /* ms, monotonic: a request, or a connection open */
         time_t schedule_checked;        /* recycling.periodicRestart.schedule: times up to this are done */
         long long measure_after;        /* ms: no recycle by measurement before (after a failed recycle) */
+        long long activate_after;       /* ms: an idle pool whose start failed waits until then */
         int restarts, recycles;
         time_t last_recycle_done;       /* wall clock, for the status page; 0: never */
         char last_why[192];
@@ -475,6 +476,16 @@ static void pm_watch_listeners(int p, int on)
         }
 }
 
+static int pool_has_workers(int p)
+{
+        struct worker *w;
+
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && !w->retiring)
+                        return 1;
+        return 0;
+}
+
 /* A connection is waiting on site s of an idle pool: start the pool. */
 static void pm_activate(int s)
 {
@@ -487,6 +498,13 @@ static void pm_activate(int s)
         pools[p].last_activity = mono_ms();
         logmsg("pool %s started on demand: a connection to site %s", cfg.pools[p].name, cfg.sites[s].name);
         top_up(p);
+        if (!pool_has_workers(p)) {
+                /* Not a launch a second: the connections wait in the queue. */
+                pools[p].idle = 1;
+                pools[p].activate_after = pools[p].last_activity + cfg.startup_timeout * 1000LL;
+                logmsg("pool %s: cannot start on demand; its connections wait, and it is tried again in %d s",
+                       cfg.pools[p].name, cfg.startup_timeout);
+        }
 }
 
 static void pm_go_idle(int p)
@@ -620,6 +638,10 @@ static void pm_tick(void)
                 char why[192];
                 int busy = 0;
 
+                if (ps->idle && ps->activate_after && now >= ps->activate_after) {
+                        ps->activate_after = 0;
+                        pm_watch_listeners(p, 1); /* a connection still waiting starts it again */
+                }
                 if (ps->stopped || ps->idle) {
                         ps->schedule_checked = wall; /* no worker: nothing to recycle */
                         continue;

@@ -65,7 +65,7 @@ BAD
 check "no host state was created by a bad configuration" 0 "$([ -e "$tmp/state" ] && echo 1 || echo 0)"
 
 # The host: a pool per setting.
-pq=$(port) pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
+pb=$(port) pq=$(port) pi=$(port) pa=$(port) pp=$(port) pr=$(port) ph=$(port) pv=$(port) pk=$(port) px=$(port) ps=$(port)
 sched=$(date -d '+15 seconds' +%H:%M:%S)
 weird_pool="O'Brien {ü} \$~!"
 # (and a byte that is not UTF-8: U+FFFD in the page and in the JSON)
@@ -94,6 +94,7 @@ processModel.pingResponseTime = 00:00:03
 [pool Requests]
 startMode = AlwaysRunning
 recycling.periodicRestart.requests = 5
+[pool Broken]
 [pool Retry]
 startMode = AlwaysRunning
 recycling.periodicRestart.requests = 3
@@ -124,6 +125,11 @@ listen = 127.0.0.1:$pp
 pool = Requests
 root = $tmp/www/r
 listen = 127.0.0.1:$pr
+[site B]
+pool = Broken
+root = $tmp/www/b
+listen = 127.0.0.1:$pb
+program = $tmp/bin/missing
 [site Q]
 pool = Retry
 root = $tmp/www/q
@@ -180,6 +186,14 @@ until_ok 10 test -z "$(site_pid i)"; check "idleTimeout: its worker is gone" "" 
 check "idle: a new connection is served" "200 200" "$(code "http://127.0.0.1:$pi/") $(code "http://127.0.0.1:$pi/index.html")"
 second=$(site_pid i)
 check "idle: started again, a new worker" 1 "$([ -n "$second" ] && [ "$second" != "$first" ] && echo 1 || echo "$first/$second")"
+
+# On demand, a program that cannot be launched: the connection waits in the
+# queue, and the host tries again after startup_timeout (8 s), not at once.
+check "OnDemand, no program: the connection waits" 000 "$(code -m 2 "http://127.0.0.1:$pb/")"
+until_ok 10 logged "pool Broken: cannot start on demand; its connections wait, and it is tried again in 8 s"
+check "OnDemand, no program: logged" 0 $?
+sleep 2 # two ticks: no second attempt
+check "OnDemand, no program: no launch loop" 1 "$(grep -c "site B: cannot start a worker" "$tmp/log")"
 
 # Pings: a worker stopped with SIGSTOP does not answer; within
 # pingResponseTime (3 s) after a ping it is killed and replaced.
@@ -250,7 +264,7 @@ children() { ps -o pid= --ppid "$hpid" | tr -d ' ' | sort -n | tr '\n' ' '; }
 jpids() { curl -s "http://127.0.0.1:$ps/status.json" > "$tmp/status.json" &&
         $py -c 'import json,sys; print(" ".join(sorted((str(w["pid"]) for p in json.load(open(sys.argv[1]))["pools"] for w in p["workers"]), key=int)) + " ")' "$tmp/status.json"; }
 until_ok 15 test "$(jpids)" = "$(children)"; check "status.json: the workers ps shows" "$(children)" "$(jpids)"
-check "status.json: every pool" "Garden HogP HogV Idle O'Brien {ü} \$~! Ping Requests Retry Sched" \
+check "status.json: every pool" "Broken Garden HogP HogV Idle O'Brien {ü} \$~! Ping Requests Retry Sched" \
         "$($py -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["pools"])))' "$tmp/status.json")"
 for pool in Garden Ping Requests "$weird_pool"; do
         want=$("$ctl" pool show --json "$pool" | $py -c 'import json,sys; j=json.load(sys.stdin); print(j["uid"], j["sid"])')
