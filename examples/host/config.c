@@ -82,7 +82,7 @@ static int handler(void *user, const char *section, const char *key, const char 
                         return 1;
                 }
                 FAIL("[host] %s = '%s': unknown key or bad value (shutdown_timeout, startup_timeout, "
-                     "header_timeout, idle_timeout: 1..3600 seconds)", key, value);
+                     "header_timeout, idle_timeout: 1..3600 seconds; status)", key, value);
         }
         if (strncmp(section, "pool ", 5) == 0) {
                 struct pool_config *pc = NULL;
@@ -254,8 +254,10 @@ static int timespan(const char *v, long long min, long long max, int *out)
                                 return -1;
                         v = dot + 1;
                 }
-                if (sscanf(v, "%2lld:%2lld:%2lld", &h, &m, &sec) != 3 || h > 23 || m > 59 || sec > 59 ||
-                    strlen(v) < 5 || v[strlen(v) - 3] != ':')
+                int n = 0;
+
+                if (sscanf(v, "%2lld:%2lld:%2lld%n", &h, &m, &sec, &n) != 3 || (size_t)n != strlen(v) || h > 23 ||
+                    m > 59 || sec > 59 || v[n - 3] != ':')
                         return -1;
                 sec += days * 86400 + h * 3600 + m * 60;
         }

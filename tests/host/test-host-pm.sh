@@ -49,6 +49,7 @@ processModel.idleTimeout|-5|expected a time span
 processModel.pingingEnabled|yes|expected true or false
 processModel.pingInterval|0|expected a time span, HH:MM:SS or seconds, 1 s
 processModel.pingResponseTime|1.2|expected a time span
+processModel.pingResponseTime|00:00:03:04|expected a time span
 processModel.maxProcesses|0|expected a number of workers, 1 to 64
 processModel.maxProcesses|65|expected a number of workers, 1 to 64
 queueLength|9|expected a listen backlog, 10 to 65535
