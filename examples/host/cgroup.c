@@ -253,6 +253,20 @@ static int use(struct pool_cgroups *c, int h, const char *name)
         return make_dir(c, h, mount, own, name);
 }
 
+/* recycling.periodicRestart.privateMemory is IIS's recycle threshold: the
+ * host measures private memory once a second and recycles overlapping
+ * (host.c, pm_*). The cgroup holds the kernel's backstop above it, twice the
+ * threshold and at least 256 MiB more, so that the measurement recycles a
+ * worker that grows at a normal pace, and one that grows faster than it can
+ * see is killed by the kernel in its own cgroup rather than taking memory
+ * from the other pools. */
+static unsigned long long memory_backstop(uint64_t kb)
+{
+        unsigned long long b = (unsigned long long)kb * 1024, twice = 2 * b, plus = b + (256ULL << 20);
+
+        return twice > plus ? twice : plus;
+}
+
 static int apply(struct pool_cgroups *c)
 {
         const struct pool_limits *l = &c->limits;
@@ -260,7 +274,7 @@ static int apply(struct pool_cgroups *c)
         int h;
 
         if (l->private_memory) {
-                unsigned long long bytes = (unsigned long long)l->private_memory * 1024;
+                unsigned long long bytes = memory_backstop(l->private_memory);
 
                 h = c->v2[H_MEMORY] ? H_V2 : H_MEMORY;
                 if (c->v2[H_MEMORY]) {
@@ -402,7 +416,8 @@ const char *limits_exit_reason(int p, int sig, int *failure)
         if (oom_kills(c, &n) == 0 && n > c->oom_kills) {
                 c->oom_kills++;
                 snprintf(why, sizeof(why), "killed by the kernel's OOM killer in the pool's cgroup: its memory limit, "
-                         "recycling.periodicRestart.privateMemory = %llu KB", (unsigned long long)c->limits.private_memory);
+                         "%llu KB (the backstop above recycling.periodicRestart.privateMemory = %llu KB)",
+                         memory_backstop(c->limits.private_memory) / 1024, (unsigned long long)c->limits.private_memory);
                 return why;
         }
         return NULL;

@@ -5,6 +5,17 @@
  *   rapid_fail_max_crashes = 5        ; IIS defaults: 5 crashes in 5 minutes
  *   rapid_fail_interval = 300
  *   recycle_interval = 0              ; seconds; 0 = no periodic recycle
+ *   startMode = OnDemand              ; the IIS process model, appcmd's names
+ *   processModel.idleTimeout = 00:20:00   ; (struct pm_config, pm_key())
+ *   processModel.pingingEnabled = true
+ *   processModel.pingInterval = 00:00:30
+ *   processModel.pingResponseTime = 00:01:30
+ *   processModel.maxProcesses = 1
+ *   queueLength = 1000
+ *   recycling.periodicRestart.requests = 0
+ *   recycling.periodicRestart.memory = 0          ; KB
+ *   recycling.periodicRestart.privateMemory = 0   ; KB
+ *   recycling.periodicRestart.schedule = 03:00:00,15:30:00
  *
  *   [site Default]
  *   pool = DefaultAppPool
@@ -18,15 +29,35 @@
  *   startup_timeout = 30    ; a recycle's new workers must be ready by then
  *   header_timeout = 10     ; the worker closes a connection whose head is late
  *   idle_timeout = 5        ; ... and an idle keep-alive connection
+ *   status = 127.0.0.1:8090 ; the status page (loopback only); none by default
  */
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H
 
 #include "limits.h"
+#include <stddef.h>
 
 #define MAX_POOLS 32
 #define MAX_SITES 32
 #define MAX_WORKERS 64
+
+#define MAX_SCHEDULE 24
+
+/* The IIS process model of one pool, under appcmd's names (see pm_key()). */
+struct pm_config {
+        int always_running;     /* startMode: 0 = OnDemand (IIS default), 1 = AlwaysRunning */
+        int idle_timeout;       /* processModel.idleTimeout, s: 1200; 0 = never */
+        int pinging;            /* processModel.pingingEnabled: 1 */
+        int ping_interval;      /* processModel.pingInterval, s: 30 */
+        int ping_response;      /* processModel.pingResponseTime, s: 90 */
+        int max_processes;      /* processModel.maxProcesses (web garden): 1 */
+        int queue_length;       /* queueLength, the listen backlog: 1000 */
+        long long requests;     /* recycling.periodicRestart.requests: 0 = off */
+        long long memory_kb;    /* recycling.periodicRestart.memory (virtual), KB: 0 = off */
+        long long private_kb;   /* recycling.periodicRestart.privateMemory, KB: 0 = off */
+        int schedule[MAX_SCHEDULE]; /* recycling.periodicRestart.schedule: seconds after midnight */
+        int n_schedule;
+};
 
 struct pool_config {
         char name[128];
@@ -34,6 +65,7 @@ struct pool_config {
         int interval;
         int recycle;
         struct pool_limits limits; /* cpu.*, privateMemory, linux.pidsMax: limits.h */
+        struct pm_config pm;
 };
 
 struct site_config {
@@ -42,7 +74,7 @@ struct site_config {
         char root[1024];
         char address[64];
         int port;
-        int workers;
+        int workers;            /* 0 until set: the pool's maxProcesses */
         char program[1024];
 };
 
@@ -55,8 +87,15 @@ struct config {
         int startup_timeout;    /* s: a recycle's new worker must be ready within this */
         int header_timeout;     /* s: a request head must arrive within this */
         int idle_timeout;       /* s: an idle keep-alive connection closes after this */
+        char status_address[64]; /* the status page (loopback only); "" = off */
+        int status_port;
         char error[512];
 };
+
+/* One process-model key of a pool (appcmd's name): 1 if it is one and
+ * valid, 0 if it is not one of them, -1 with error set when the value is bad. */
+int pm_key(struct pm_config *pm, const char *key, const char *value, char *error, size_t size);
+void pm_defaults(struct pm_config *pm);
 
 /* Read a configuration from text (the file's contents). Returns 0, or -1
  * with config->error naming the line, the key and the value. */

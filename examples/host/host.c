@@ -31,6 +31,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "status.h"
 
 #ifndef WORKER_PROGRAM
 #define WORKER_PROGRAM "/usr/local/libexec/apppool-worker"
@@ -38,7 +39,7 @@
 #define MAX_CRASHES_KEPT 1024
 #define LOG_LINE 2048
 
-enum { TAG_PROC, TAG_LOG, TAG_READY };
+enum { TAG_PROC, TAG_LOG, TAG_READY, TAG_CTL, TAG_LISTEN, TAG_ADMIN };
 
 struct worker;
 struct tag {
@@ -55,9 +56,15 @@ struct worker {
         int old;        /* stops once the recycle's fresh workers are ready */
         int log_fd;     /* read end of the worker's stdout+stderr, -1 once closed */
         int ready_fd;   /* read end of its readiness pipe, -1 once closed */
+        int ctl_fd;     /* the host's end of its control socket (descriptor 5), -1 once closed */
+        long long started_ms;           /* monotonic */
+        unsigned long long requests;    /* served, as the worker last reported */
+        int conns;                      /* open connections, as last reported */
+        long long ping_sent, next_ping; /* ms, monotonic; ping_sent 0: no ping outstanding */
+        int hung;                       /* killed for not answering a ping: replaced */
         char line[LOG_LINE];
         size_t line_len;
-        struct tag proc_tag, log_tag, ready_tag;
+        struct tag proc_tag, log_tag, ready_tag, ctl_tag;
         struct worker *next;
 };
 
@@ -70,7 +77,17 @@ struct pool_state {
         time_t last_recycle;
         int recycling, recycle_again;
         time_t recycle_deadline;
-        char recycle_why[64];
+        char recycle_why[192];
+        /* The process model (pm_*() below). */
+        int idle;                       /* OnDemand and no workers: the next connection starts them */
+        long long last_activity;        /* ms, monotonic: a request, or a connection open */
+        time_t schedule_checked;        /* recycling.periodicRestart.schedule: times up to this are done */
+        long long measure_after;        /* ms: no recycle by measurement before (after a failed recycle) */
+        long long activate_after;       /* ms: an idle pool whose start failed waits until then */
+        int restarts, recycles;
+        time_t last_recycle_done;       /* wall clock, for the status page; 0: never */
+        char last_why[192];
+        char *account, *sid;
 };
 
 static struct config cfg;
@@ -79,6 +96,16 @@ static int site_fd[MAX_SITES], site_pool[MAX_SITES];
 static struct worker *workers, *graveyard;
 static int epfd = -1, devnull = -1, shutting_down, broken;
 static time_t deadline;
+static struct tag listen_tags[MAX_SITES]; /* an OnDemand pool's idle listening sockets */
+static struct status_server *status_srv;
+
+static long long mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
@@ -177,6 +204,8 @@ static void free_worker(struct worker *w)
                 close(w->log_fd);
         if (w->ready_fd >= 0)
                 close(w->ready_fd);
+        if (w->ctl_fd >= 0)
+                close(w->ctl_fd);
         apid_process_free(w->proc);
         free(w);
 }
@@ -191,20 +220,23 @@ static struct worker *start_worker(int s, int fresh)
         char header[16], idle[16];
         const char *argv[] = { site->program, "--header-timeout", header, "--idle-timeout", idle, site->root, NULL };
         apid_launch_attr *attr = NULL;
-        int logp[2] = { -1, -1 }, readyp[2] = { -1, -1 }, r;
+        int logp[2] = { -1, -1 }, readyp[2] = { -1, -1 }, ctl[2] = { -1, -1 }, r;
         struct worker *w;
 
         snprintf(header, sizeof(header), "%d", cfg.header_timeout);
         snprintf(idle, sizeof(idle), "%d", cfg.idle_timeout);
         w = calloc(1, sizeof(*w));
         if (!w || pipe2(logp, O_CLOEXEC) < 0 || pipe2(readyp, O_CLOEXEC) < 0 ||
-            fcntl(logp[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(readyp[0], F_SETFL, O_NONBLOCK) < 0) {
+            fcntl(logp[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(readyp[0], F_SETFL, O_NONBLOCK) < 0 ||
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || fcntl(ctl[0], F_SETFL, O_NONBLOCK) < 0) {
                 logmsg("site %s: cannot start a worker: %s", site->name, strerror(errno));
                 for (r = 0; r < 2; r++) {
                         if (logp[r] >= 0)
                                 close(logp[r]);
                         if (readyp[r] >= 0)
                                 close(readyp[r]);
+                        if (ctl[r] >= 0)
+                                close(ctl[r]);
                 }
                 free(w);
                 return NULL;
@@ -221,6 +253,8 @@ static struct worker *start_worker(int s, int fresh)
         if (r == APID_OK)
                 r = apid_launch_attr_pass_fd(attr, readyp[1], 4);
         if (r == APID_OK)
+                r = apid_launch_attr_pass_fd(attr, ctl[1], 5);
+        if (r == APID_OK)
                 r = apid_launch_attr_set_parent_death_signal(attr, SIGKILL);
         if (r == APID_OK)
                 r = limits_attach(site_pool[s], attr);
@@ -229,8 +263,10 @@ static struct worker *start_worker(int s, int fresh)
         apid_launch_attr_free(attr);
         close(logp[1]);
         close(readyp[1]);
+        close(ctl[1]);
         w->log_fd = logp[0];
         w->ready_fd = readyp[0];
+        w->ctl_fd = ctl[0];
         if (r != APID_OK) {
                 logmsg("site %s: cannot start a worker: %s", site->name, apid_error_message());
                 w->proc = NULL;
@@ -243,8 +279,11 @@ static struct worker *start_worker(int s, int fresh)
         w->proc_tag = (struct tag){ TAG_PROC, w };
         w->log_tag = (struct tag){ TAG_LOG, w };
         w->ready_tag = (struct tag){ TAG_READY, w };
+        w->ctl_tag = (struct tag){ TAG_CTL, w };
+        w->started_ms = mono_ms();
+        w->next_ping = w->started_ms + cfg.pools[site_pool[s]].pm.ping_interval * 1000LL;
         if (watch(apid_process_get_fd(w->proc), &w->proc_tag) < 0 || watch(w->log_fd, &w->log_tag) < 0 ||
-            watch(w->ready_fd, &w->ready_tag) < 0) {
+            watch(w->ready_fd, &w->ready_tag) < 0 || watch(w->ctl_fd, &w->ctl_tag) < 0) {
                 /* Nobody would reap it: it must not outlive this call. */
                 fatal("epoll_ctl(ADD) for a new worker");
                 kill_and_reap(w);
@@ -309,6 +348,8 @@ static void recycle_abort(int p, const char *reason)
                 w->fresh = w->old = 0;
         }
         pools[p].recycling = 0;
+        /* A limit still exceeded would retry at once, and again: wait. */
+        pools[p].measure_after = mono_ms() + cfg.startup_timeout * 1000LL;
         logmsg("pool %s: recycle (%s) failed: %s; the old workers keep serving", cfg.pools[p].name,
                pools[p].recycle_why, reason);
         top_up(p);
@@ -333,6 +374,9 @@ static void recycle_check(int p)
         }
         pools[p].recycling = 0;
         pools[p].last_recycle = time(NULL);
+        pools[p].last_recycle_done = pools[p].last_recycle;
+        pools[p].recycles++;
+        memcpy(pools[p].last_why, pools[p].recycle_why, sizeof(pools[p].last_why)); /* same size */
         logmsg("pool %s recycled (%s)", cfg.pools[p].name, pools[p].recycle_why);
         if (pools[p].recycle_again) {
                 pools[p].recycle_again = 0;
@@ -349,8 +393,8 @@ static void recycle_pool(int p, const char *why)
         struct worker *w;
         int s, i;
 
-        if (ps->stopped || shutting_down || broken)
-                return;
+        if (ps->stopped || ps->idle || shutting_down || broken)
+                return; /* (an idle pool has nothing to recycle: its next worker is new) */
         if (ps->recycling) {
                 ps->recycle_again = 1;
                 return;
@@ -401,8 +445,310 @@ static void status(void)
                                 snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s", w->pid,
                                          w->retiring ? "(retiring)" : w->ready ? "" : "(starting)");
                 logmsg("status: pool %s (uid %u) %s; workers:%s", cfg.pools[p].name, pools[p].uid,
-                       pools[p].stopped ? "stopped" : "started", pids[0] ? pids : " none");
+                       pools[p].stopped ? "stopped" : pools[p].idle ? "idle" : "started", pids[0] ? pids : " none");
         }
+}
+
+/* The IIS process model (appcmd's names; docs/host.md):
+ *  - startMode OnDemand: an idle pool has no worker; the host watches its
+ *    listening sockets, and the first connection starts its workers, which
+ *    accept that connection from the shared socket (nothing is dropped);
+ *  - processModel.idleTimeout: a pool with no request and no open
+ *    connection for that long stops its workers and is idle again;
+ *  - processModel.pinging*: a ready worker is sent "ping" on its control
+ *    socket every pingInterval; one that does not answer within
+ *    pingResponseTime is killed and replaced (a failure, as in IIS);
+ *  - recycling.periodicRestart.requests, .memory, .privateMemory,
+ *    .schedule: an overlapping recycle (recycle_pool()), with the reason.
+ * Activity: each worker reports "report REQUESTS CONNECTIONS" on its control
+ * socket when they change (at most once a second) and answers a ping with
+ * "pong REQUESTS CONNECTIONS"; the host never looks at the traffic itself. */
+static void pm_watch_listeners(int p, int on)
+{
+        int s;
+
+        for (s = 0; s < cfg.n_sites; s++) {
+                struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listen_tags[s] };
+
+                if (site_pool[s] != p)
+                        continue;
+                listen_tags[s] = (struct tag){ TAG_LISTEN, NULL };
+                if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, site_fd[s], on ? &ev : NULL) < 0 &&
+                    !(!on && errno == ENOENT))
+                        fatal(on ? "epoll_ctl(ADD) for a listening socket" : "epoll_ctl(DEL) for a listening socket");
+        }
+}
+
+static int pool_has_workers(int p)
+{
+        struct worker *w;
+
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && !w->retiring)
+                        return 1;
+        return 0;
+}
+
+/* A connection is waiting on site s of an idle pool: start the pool. */
+static void pm_activate(int s)
+{
+        int p = site_pool[s];
+
+        pm_watch_listeners(p, 0); /* level-triggered: never leave it watched */
+        if (!pools[p].idle || pools[p].stopped || shutting_down || broken)
+                return;
+        pools[p].idle = 0;
+        pools[p].last_activity = mono_ms();
+        logmsg("pool %s started on demand: a connection to site %s", cfg.pools[p].name, cfg.sites[s].name);
+        top_up(p);
+        if (!pool_has_workers(p)) {
+                /* Not a launch a second: the connections wait in the queue. */
+                pools[p].idle = 1;
+                pools[p].activate_after = pools[p].last_activity + cfg.startup_timeout * 1000LL;
+                logmsg("pool %s: cannot start on demand; its connections wait, and it is tried again in %d s",
+                       cfg.pools[p].name, cfg.startup_timeout);
+        }
+}
+
+static void pm_go_idle(int p)
+{
+        struct worker *w;
+
+        logmsg("pool %s idle for %d s (processModel.idleTimeout): its workers stop; the next connection starts them",
+               cfg.pools[p].name, cfg.pools[p].pm.idle_timeout);
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p && !w->retiring)
+                        retire(w, SIGTERM);
+        pools[p].idle = 1;
+        pm_watch_listeners(p, 1);
+}
+
+/* At start: AlwaysRunning pools get their workers, OnDemand ones wait. */
+static void pm_start(void)
+{
+        int p;
+
+        for (p = 0; p < cfg.n_pools && !broken; p++) {
+                pools[p].schedule_checked = time(NULL);
+                if (cfg.pools[p].pm.always_running) {
+                        top_up(p);
+                } else {
+                        pools[p].idle = 1;
+                        pm_watch_listeners(p, 1);
+                }
+        }
+}
+
+/* Messages on a worker's control socket (the worker is not trusted: what it
+ * says only steers its own pool's idle timeout and recycling). */
+static void pm_on_ctl(struct worker *w)
+{
+        int p = site_pool[w->site], i;
+        long long now = mono_ms();
+
+        for (i = 0; i < 32 && w->ctl_fd >= 0; i++) {
+                unsigned long long requests;
+                char msg[64];
+                int conns;
+                ssize_t n = recv(w->ctl_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n <= 0) {
+                        close(w->ctl_fd); /* also leaves the epoll set */
+                        w->ctl_fd = -1;
+                        return;
+                }
+                msg[n] = '\0';
+                if (sscanf(msg, "pong %llu %d", &requests, &conns) == 2) {
+                        w->ping_sent = 0;
+                        w->next_ping = now + cfg.pools[p].pm.ping_interval * 1000LL;
+                } else if (sscanf(msg, "report %llu %d", &requests, &conns) != 2) {
+                        continue;
+                }
+                if (requests != w->requests || conns > 0)
+                        pools[p].last_activity = now;
+                w->requests = requests;
+                w->conns = conns > 0 ? conns : 0;
+        }
+}
+
+/* The first time of day of the schedule in (from, to], local time; -1 if none. */
+static int pm_schedule_due(const struct pm_config *pm, time_t from, time_t to)
+{
+        struct tm day;
+        int i, back;
+
+        if (!localtime_r(&to, &day))
+                return -1;
+        for (back = 1; back >= 0; back--)
+                for (i = 0; i < pm->n_schedule; i++) {
+                        struct tm t = day;
+                        time_t when;
+
+                        t.tm_mday -= back;
+                        t.tm_hour = pm->schedule[i] / 3600;
+                        t.tm_min = pm->schedule[i] / 60 % 60;
+                        t.tm_sec = pm->schedule[i] % 60;
+                        t.tm_isdst = -1;
+                        when = mktime(&t);
+                        if (when != (time_t)-1 && when > from && when <= to)
+                                return pm->schedule[i];
+                }
+        return -1;
+}
+
+/* Why pool p must be recycled now (requests, memory, schedule), or "". */
+static void pm_recycle_reason(int p, time_t wall, char *why, size_t size)
+{
+        const struct pm_config *pm = &cfg.pools[p].pm;
+        struct worker *w;
+        int t;
+
+        why[0] = '\0';
+        for (w = workers; w && !why[0]; w = w->next) {
+                long long vm, priv;
+
+                if (site_pool[w->site] != p || w->retiring || !w->ready)
+                        continue;
+                if (pm->requests && w->requests >= (unsigned long long)pm->requests)
+                        snprintf(why, size, "requests: pid %d served %llu requests, limit %lld", w->pid, w->requests,
+                                 pm->requests);
+                else if ((pm->memory_kb || pm->private_kb) && proc_memory(w->pid, &vm, &priv) == 0) {
+                        if (pm->private_kb && priv > pm->private_kb)
+                                snprintf(why, size, "privateMemory: pid %d uses %lld KB, limit %lld KB", w->pid, priv,
+                                         pm->private_kb);
+                        else if (pm->memory_kb && vm > pm->memory_kb)
+                                snprintf(why, size, "memory: pid %d uses %lld KB of virtual memory, limit %lld KB",
+                                         w->pid, vm, pm->memory_kb);
+                }
+        }
+        if (!why[0] && (t = pm_schedule_due(pm, pools[p].schedule_checked, wall)) >= 0)
+                snprintf(why, size, "schedule: %02d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* Once a second: pings, idle timeouts, recycling by measurement. */
+static void pm_tick(void)
+{
+        long long now = mono_ms();
+        time_t wall = time(NULL);
+        int p;
+
+        for (p = 0; p < cfg.n_pools && !broken; p++) {
+                const struct pm_config *pm = &cfg.pools[p].pm;
+                struct pool_state *ps = &pools[p];
+                struct worker *w;
+                char why[192];
+                int busy = 0;
+
+                if (ps->idle && ps->activate_after && now >= ps->activate_after) {
+                        ps->activate_after = 0;
+                        pm_watch_listeners(p, 1); /* a connection still waiting starts it again */
+                }
+                if (ps->stopped || ps->idle) {
+                        ps->schedule_checked = wall; /* no worker: nothing to recycle */
+                        continue;
+                }
+                for (w = workers; w; w = w->next) {
+                        if (site_pool[w->site] != p || w->retiring)
+                                continue;
+                        busy |= w->conns > 0;
+                        if (!pm->pinging || !w->ready || w->hung)
+                                continue;
+                        if (w->ping_sent && now - w->ping_sent >= pm->ping_response * 1000LL) {
+                                logmsg("pool %s: worker pid %d did not answer a ping within %d s "
+                                       "(processModel.pingResponseTime); it is killed and replaced",
+                                       cfg.pools[p].name, w->pid, pm->ping_response);
+                                w->hung = 1;
+                                if (apid_process_signal(w->proc, SIGKILL) != APID_OK)
+                                        logmsg("SIGKILL to pid %d: %s", w->pid, apid_error_message());
+                        } else if (!w->ping_sent && now >= w->next_ping) {
+                                /* Unanswered (a full socket, a closed one) is as good as no answer. */
+                                if (w->ctl_fd >= 0)
+                                        (void)send(w->ctl_fd, "ping", 4, MSG_DONTWAIT | MSG_NOSIGNAL);
+                                w->ping_sent = now;
+                        }
+                }
+                if (ps->recycling)
+                        continue; /* (the schedule is looked at again after it) */
+                if (busy)
+                        ps->last_activity = now;
+                if (!pm->always_running && pm->idle_timeout && now - ps->last_activity >= pm->idle_timeout * 1000LL) {
+                        pm_go_idle(p);
+                        continue;
+                }
+                if (now < ps->measure_after)
+                        continue; /* (the schedule too: it is looked at again after that) */
+                pm_recycle_reason(p, wall, why, sizeof(why));
+                ps->schedule_checked = wall;
+                if (why[0])
+                        recycle_pool(p, why);
+        }
+}
+
+/* The status page's snapshot: pools, identities, workers, measured now. */
+static void status_fill(struct status_snapshot *snap)
+{
+        long long now = mono_ms();
+        time_t wall = time(NULL);
+        int p, i;
+
+        memset(snap, 0, sizeof(*snap));
+        snap->host_pid = getpid();
+        snap->now = wall;
+        snap->pools = calloc((size_t)cfg.n_pools, sizeof(*snap->pools));
+        if (!snap->pools)
+                return;
+        snap->n_pools = cfg.n_pools;
+        for (p = 0; p < cfg.n_pools; p++) {
+                struct status_pool *sp = &snap->pools[p];
+                struct pool_state *ps = &pools[p];
+                struct worker *w;
+                int n = 0;
+
+                sp->name = cfg.pools[p].name;
+                sp->account = ps->account;
+                sp->sid = ps->sid;
+                sp->uid = ps->uid;
+                sp->state = ps->stopped ? "stopped" : ps->idle ? "idle" : "running";
+                sp->start_mode = cfg.pools[p].pm.always_running ? "AlwaysRunning" : "OnDemand";
+                sp->restarts = ps->restarts;
+                sp->recycles = ps->recycles;
+                for (i = 0; i < ps->n_crashes; i++)
+                        sp->failures += ps->crashes[i] > wall - cfg.pools[p].interval;
+                sp->max_failures = cfg.pools[p].max_crashes;
+                sp->interval = cfg.pools[p].interval;
+                sp->tripped = ps->stopped;
+                sp->last_recycle = ps->last_recycle_done;
+                sp->last_why = ps->last_why;
+                for (w = workers; w; w = w->next)
+                        n += site_pool[w->site] == p;
+                sp->workers = n ? calloc((size_t)n, sizeof(*sp->workers)) : NULL;
+                if (!sp->workers)
+                        continue;
+                for (w = workers; w; w = w->next) {
+                        struct status_worker *sw;
+
+                        if (site_pool[w->site] != p)
+                                continue;
+                        sw = &sp->workers[sp->n_workers++];
+                        sw->pid = w->pid;
+                        sw->site = cfg.sites[w->site].name;
+                        sw->state = w->retiring ? "retiring" : w->ready ? "ready" : "starting";
+                        sw->uptime = (now - w->started_ms) / 1000;
+                        sw->requests = w->requests;
+                        proc_memory(w->pid, &sw->virtual_kb, &sw->private_kb);
+                }
+        }
+}
+
+static void status_release(struct status_snapshot *snap)
+{
+        int p;
+
+        for (p = 0; p < snap->n_pools; p++)
+                free(snap->pools[p].workers);
+        free(snap->pools);
 }
 
 static void reap(struct worker *w)
@@ -464,6 +810,7 @@ static void reap(struct worker *w)
                 stop_pool(p, why);
         } else if (!(w->old && pools[p].recycling)) {
                 /* (An old worker that dies during a recycle is being replaced already.) */
+                pools[p].restarts++;
                 start_worker(s, 0);
         }
 }
@@ -497,7 +844,8 @@ static int open_listener(struct site_config *s)
         a.sin_port = htons((uint16_t)s->port);
         inet_pton(AF_INET, s->address, &a.sin_addr);
         if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 512) < 0) {
+            bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            listen(fd, cfg.pools[site_pool[s - cfg.sites]].pm.queue_length) < 0) { /* IIS queueLength */
                 logmsg("site %s: cannot listen on %s:%d: %s", s->name, s->address, s->port, strerror(errno));
                 if (fd >= 0)
                         close(fd);
@@ -544,6 +892,19 @@ static int ensure_root(struct site_config *s)
         return 0;
 }
 
+/* The account and SID, as the status page shows them. */
+static int pool_identity_strings(int p, const apid_identity *id)
+{
+        char *sid = NULL;
+
+        if (apid_sid_to_string(apid_identity_get_sid(id), &sid) != APID_OK)
+                return -1;
+        pools[p].sid = strdup(sid);
+        apid_free(sid);
+        pools[p].account = strdup(apid_identity_get_account(id));
+        return pools[p].sid && pools[p].account ? 0 : -1;
+}
+
 static int setup(apid_ctx *ctx)
 {
         int p, s;
@@ -574,6 +935,11 @@ static int setup(apid_ctx *ctx)
                         return -1;
                 }
                 pools[p].last_recycle = time(NULL);
+                if (pool_identity_strings(p, id) < 0) {
+                        apid_identity_free(id);
+                        apid_pool_free(pool);
+                        return fail(cfg.pools[p].name);
+                }
                 apid_identity_free(id);
                 apid_pool_free(pool);
         }
@@ -644,7 +1010,7 @@ int main(int argc, char **argv)
         const char *config_path = NULL, *program = getenv("APPPOOL_WORKER");
         struct epoll_event events[32];
         struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
-        static struct tag signal_tag, timer_tag;
+        static struct tag signal_tag, timer_tag, admin_tag;
         apid_ctx *ctx = NULL;
         char *text = NULL;
         sigset_t mask;
@@ -659,9 +1025,11 @@ int main(int argc, char **argv)
                                "Serve static sites, each site's workers running as its application pool under a\n"
                                "restricted token. Signals: SIGHUP recycles every pool, SIGUSR1 logs the status,\n"
                                "SIGTERM or SIGINT stops. The configuration (INI) has [pool NAME] sections\n"
-                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval), [site NAME]\n"
+                               "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval, and IIS's\n"
+                               "startMode, processModel.*, queueLength, recycling.periodicRestart.*), [site NAME]\n"
                                "sections (pool, root, listen = 127.0.0.1:PORT, workers, program) and [host]\n"
-                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout).\n"
+                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout, status).\n"
+                               "See apppool-host.ini(5).\n"
                                "APPPOOL_WORKER names the worker program (default %s).\n", WORKER_PROGRAM);
                         return 0;
                 default:
@@ -715,9 +1083,18 @@ int main(int argc, char **argv)
                 logmsg("event loop: epoll_ctl: %s", strerror(errno));
                 return 1;
         }
-        for (s = 0; s < cfg.n_sites && !broken; s++)
-                for (i = 0; i < cfg.sites[s].workers && !broken; i++)
-                        start_worker(s, 0);
+        if (cfg.status_port) {
+                int admin_fd;
+
+                status_srv = status_open(cfg.status_address, cfg.status_port, &admin_fd);
+                if (!status_srv || watch(admin_fd, &admin_tag) < 0) {
+                        logmsg("status page: cannot listen on %s:%d: %s", cfg.status_address, cfg.status_port,
+                               strerror(errno));
+                        return 1;
+                }
+                logmsg("status page on http://%s:%d/ (and /status.json)", cfg.status_address, cfg.status_port);
+        }
+        pm_start();
         while (!broken && (!shutting_down || workers)) {
                 int n = epoll_wait(epfd, events, 32, -1);
 
@@ -781,6 +1158,17 @@ int main(int argc, char **argv)
                                             now - pools[p].last_recycle >= cfg.pools[p].recycle)
                                                 recycle_pool(p, "periodic");
                                 }
+                                if (!shutting_down && !broken) {
+                                        pm_tick();
+                                        if (status_srv)
+                                                status_sweep(status_srv);
+                                }
+                        } else if (tag == &admin_tag) {
+                                status_run(status_srv, status_fill, status_release);
+                        } else if (tag->kind == TAG_LISTEN) {
+                                pm_activate((int)(tag - listen_tags));
+                        } else if (tag->kind == TAG_CTL) {
+                                pm_on_ctl(tag->w);
                         } else if (tag->kind == TAG_PROC) {
                                 reap(tag->w);
                         } else if (tag->kind == TAG_LOG) {
@@ -810,8 +1198,12 @@ int main(int argc, char **argv)
                 }
                 status_code = 1;
         }
-        for (p = 0; p < cfg.n_pools; p++)
+        status_close(status_srv);
+        for (p = 0; p < cfg.n_pools; p++) {
                 apid_token_free(pools[p].token);
+                free(pools[p].account);
+                free(pools[p].sid);
+        }
         for (s = 0; s < cfg.n_sites; s++)
                 close(site_fd[s]);
         apid_ctx_unref(ctx);

@@ -7,6 +7,10 @@
  * whatever the path, and no path leaves the root.
  * Descriptor 4, when open, is the host's readiness pipe: "READY=1\n" is
  * written to it once the worker accepts connections.
+ * Descriptor 5, when open, is the host's control socket (SOCK_SEQPACKET):
+ * the host's "ping" is answered with "pong REQUESTS CONNECTIONS", and the
+ * worker reports "report REQUESTS CONNECTIONS" when those change, at most
+ * once a second (the host's idle timeout and request-count recycling).
  * SIGTERM: stop accepting, finish every connection already accepted
  * (including one whose request has not arrived yet, bounded by the header
  * timeout; an idle keep-alive one by the idle timeout), exit 0.
@@ -35,6 +39,8 @@
 
 #define LISTEN_FD 3
 #define READY_FD 4
+#define CTL_FD 5
+#define REPORT_MS 1000        /* activity reports to the host at most this often */
 #define MAX_EVENTS 64
 #define SWEEP_MS 250          /* timeouts are checked this often */
 #define ACCEPT_BACKOFF_MS 100 /* no accept for this long after EMFILE */
@@ -59,6 +65,9 @@ static int header_timeout_ms = 10000, idle_timeout_ms = 5000;
 static int listening = 0, have_openat2 = 1;
 static long long accept_paused_until = 0;
 static struct conn *conns;
+static int ctl_fd = -1, reported_conns = -1;
+static unsigned long long served, reported_served;
+static long long next_report;
 
 static void die(const char *what)
 {
@@ -317,6 +326,7 @@ static int serve(struct conn *c)
                 }
                 /* Once told to stop, every answer closes its connection. */
                 c->keep_alive = req.keep_alive && !stopping;
+                served++;
                 memmove(c->in, c->in + req.length, c->in_len - req.length);
                 c->in_len -= req.length;
                 respond(c, &req);
@@ -421,6 +431,50 @@ static void sweep(long long now)
         }
 }
 
+/* The host's control socket: answer its pings; -1 once it is gone. */
+static void on_ctl(void)
+{
+        char msg[64], reply[64];
+        ssize_t n;
+        int len;
+
+        while ((n = recv(ctl_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
+                msg[n] = '\0';
+                if (strcmp(msg, "ping") != 0)
+                        continue;
+                len = snprintf(reply, sizeof(reply), "pong %llu %d", served, open_conns);
+                if (send(ctl_fd, reply, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+                        break;
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                close(ctl_fd); /* also leaves the epoll set */
+                ctl_fd = -1;
+        }
+}
+
+/* Tell the host what changed, at most once a second; the epoll timeout
+ * (returned) wakes the loop for a report that had to wait. */
+static int report(long long now, int timeout)
+{
+        char msg[64];
+        int len;
+
+        if (ctl_fd < 0 || (served == reported_served && open_conns == reported_conns))
+                return timeout;
+        if (now < next_report) {
+                int wait = (int)(next_report - now);
+
+                return timeout < 0 || wait < timeout ? wait : timeout;
+        }
+        len = snprintf(msg, sizeof(msg), "report %llu %d", served, open_conns);
+        if (send(ctl_fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) == len) {
+                reported_served = served;
+                reported_conns = open_conns;
+        }
+        next_report = now + REPORT_MS;
+        return timeout < 0 || REPORT_MS < timeout ? REPORT_MS : timeout;
+}
+
 static int seconds(const char *v, int *out_ms)
 {
         char *end;
@@ -440,7 +494,7 @@ int main(int argc, char **argv)
                 { NULL, 0, NULL, 0 },
         };
         struct epoll_event ev, events[MAX_EVENTS];
-        static int signal_tag;
+        static int signal_tag, ctl_tag;
         long long next_sweep = 0;
         sigset_t mask;
         int sfd, i, c, ready_pipe;
@@ -460,6 +514,16 @@ int main(int argc, char **argv)
         }
         /* Before anything else takes descriptor 4. */
         ready_pipe = fcntl(READY_FD, F_GETFD) >= 0;
+        {
+                /* Only the host's kind of socket: a descriptor 5 inherited
+                 * from elsewhere is left alone. */
+                int type = 0;
+                socklen_t len = sizeof(type);
+
+                if (getsockopt(CTL_FD, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET &&
+                    fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) == 0)
+                        ctl_fd = CTL_FD;
+        }
         root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 fprintf(stderr, "apppool-worker[%d]: document root %s: %s\n", getpid(), argv[optind], strerror(errno));
@@ -484,6 +548,12 @@ int main(int argc, char **argv)
         ev.data.ptr = &signal_tag;
         if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
                 die("epoll_ctl(signalfd)");
+        if (ctl_fd >= 0) {
+                ev.events = EPOLLIN;
+                ev.data.ptr = &ctl_tag;
+                if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl_fd, &ev) < 0)
+                        die("epoll_ctl(control socket)");
+        }
         listen_on();
         /* Ready: the host may now retire the workers this one replaces. */
         if (ready_pipe) {
@@ -499,6 +569,7 @@ int main(int argc, char **argv)
                         timeout = SWEEP_MS;
                 if (accept_paused_until && (timeout < 0 || accept_paused_until - now < timeout))
                         timeout = accept_paused_until > now ? (int)(accept_paused_until - now) : 0;
+                timeout = report(now, timeout);
                 n = epoll_wait(epfd, events, MAX_EVENTS, timeout);
                 if (n < 0 && errno != EINTR)
                         die("epoll_wait");
@@ -506,6 +577,8 @@ int main(int argc, char **argv)
                         if (events[i].data.ptr == NULL) {
                                 if (!stopping)
                                         accept_all();
+                        } else if (events[i].data.ptr == &ctl_tag) {
+                                on_ctl();
                         } else if (events[i].data.ptr == &signal_tag) {
                                 struct signalfd_siginfo si;
 

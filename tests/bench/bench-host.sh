@@ -3,6 +3,8 @@
 # Benchmark (not a test): requests per second of the example host serving one
 # static file, with wrk on loopback, next to nginx serving the same file from
 # the same machine in the same run. Needs root, wrk and nginx (Debian packages).
+# Then, in the same run, the host's p99 latency with no recycle and during
+# recycles (a SIGHUP every second), with wrk --latency.
 # Usage: bench-host.sh BUILDDIR [SECONDS] [CONNECTIONS]
 set -eu
 build=$(realpath "$1") secs=${2:-5} conns=${3:-64}
@@ -52,3 +54,23 @@ echo "wrk -t2 -c$conns -d${secs}s, a 4096-byte file, loopback, 2 workers each"
 echo "apppool-host (workers as IIS APPPOOL\\BenchPool, restricted token)  $h req/s"
 echo "nginx (2 worker processes, sendfile)                                $n req/s"
 /usr/bin/python3 -c "print(f'ratio apppool-host / nginx: {float(\"$h\") / float(\"$n\"):.2f}')"
+
+# p99 latency: a quiet phase, then the same load while the pool is recycled
+# every second (each recycle starts 2 new workers, waits for them, retires
+# the old ones), alternating twice so that drift on a shared machine shows.
+p99() { awk '/^ +99%/ {print $2}' "$1"; }
+errors() { awk '/Socket errors/ {gsub(",", ""); e = $4 + $6 + $8 + $10} /Non-2xx/ {n = $NF} END {print e + 0, n + 0}' "$1"; }
+for round in 1 2; do
+        wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$ph/index.html" > "$tmp/quiet" 2>&1
+        n0=$(grep -c "recycled" "$tmp/host.log" || true)
+        wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$ph/index.html" > "$tmp/busy" 2>&1 &
+        wpid=$!
+        for i in $(seq "$secs"); do sleep 1; kill -HUP "$hpid"; done
+        wait "$wpid"
+        n1=$(grep -c "recycled" "$tmp/host.log" || true)
+        read -r qe qn < <(errors "$tmp/quiet")
+        read -r be bn < <(errors "$tmp/busy")
+        echo "round $round: p99 without recycles $(p99 "$tmp/quiet") ($(awk '/Requests\/sec/ {print $2}' "$tmp/quiet") req/s," \
+                "$qe socket errors, $qn non-2xx); during $((n1 - n0)) recycles $(p99 "$tmp/busy")" \
+                "($(awk '/Requests\/sec/ {print $2}' "$tmp/busy") req/s, $be socket errors, $bn non-2xx)"
+done

@@ -57,6 +57,10 @@ idle_timeout = 2
 [pool Crashy]
 rapid_fail_max_crashes = 3
 rapid_fail_interval = 60
+startMode = AlwaysRunning
+[pool PoolD]
+startMode = AlwaysRunning
+processModel.pingingEnabled = false
 [site A]
 pool = PoolA
 root = $tmp/www/a

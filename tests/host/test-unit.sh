@@ -47,6 +47,8 @@ setpriv_caps() { # CAP_A CAP_B... -> -all,+a,+b
 export APPPOOLID_STATE_DIR=$tmp/state APPPOOL_WORKER=$worker
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$tmp/host.ini" <<INI
+[pool UnitPool]
+startMode = AlwaysRunning
 [site U]
 pool = UnitPool
 root = $tmp/www
