@@ -328,7 +328,6 @@ int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **
         if (r == APID_OK) {
                 struct sock_filter *small;
                 size_t n;
-
                 int ok = apid__filter_compact(*out, *len, seccomp_arch_native(), &small, &n) == 0;
 
                 if (ok) {
@@ -403,7 +402,7 @@ int apid__filter_prebuilt(const struct sock_filter **p, size_t *n)
         uint32_t arch = seccomp_arch_native();
 
         /* The running architecture, and the program's own check of it
-         * (load arch; jeq ARCH), then its integrity: a few hundred
+         * (load arch; jeq ARCH), then its integrity: its 125 or so
          * instructions hashed, once per process. */
         if (arch != APID__PREBUILT_ARCH || len > BPF_MAXINSNS ||
             b[0].code != (BPF_LD | BPF_W | BPF_ABS) || b[0].k != offsetof(struct seccomp_data, arch) ||
