@@ -29,8 +29,8 @@
  * filter-compact.c: the kernel JIT-compiles the filter at every launch. */
 #include <errno.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
