@@ -30,10 +30,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include <seccomp.h>
 
@@ -298,7 +300,7 @@ static int export(scmp_filter_ctx sc, struct sock_filter **out, size_t *len)
         return r;
 }
 
-static int compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len)
+int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted)
 {
         scmp_filter_ctx sc;
         struct deny d;
@@ -326,22 +328,118 @@ static int compile(char *const *deny, size_t n_deny, struct sock_filter **out, s
         if (r == APID_OK) {
                 struct sock_filter *small;
                 size_t n;
+                int ok = apid__filter_compact(*out, *len, seccomp_arch_native(), &small, &n) == 0;
 
-                if (apid__filter_compact(*out, *len, seccomp_arch_native(), &small, &n) == 0) {
+                if (ok) {
                         free(*out);
                         *out = small;
                         *len = n;
                 }
+                if (compacted)
+                        *compacted = ok;
         }
         seccomp_release(sc);
         free(d.nr);
         return r;
 }
 
-/* The default program is the same for every token: compiled once. */
+/* The default program, compiled at build time (lib/gen-default-filter.c
+ * writes filter-default.h: apid__prebuilt_bpf, its length, architecture and
+ * hash; a length of 0 where none was made, as in a cross build).
+ *
+ * Why taking it instead of compiling is sound. A seccomp program is a
+ * function of the struct seccomp_data the kernel hands it: the AUDIT_ARCH_*
+ * value, the system call number and the arguments. It calls no library and
+ * asks the kernel nothing, so what it answers depends only on what the
+ * numbers mean on its architecture, which is the kernel's ABI and fixed:
+ * not on the libseccomp or the kernel that run it. A number the running
+ * kernel does not know fails with ENOSYS whether or not the program lets it
+ * through. The architecture checks stay in the program: the first
+ * instructions compare seccomp_data.arch with the build's AUDIT_ARCH_* (a
+ * 32-bit call from a 64-bit worker kills the process), and the x32 range of
+ * x86-64 is a run with the same answer, both written by libseccomp and kept
+ * by the compaction as they are at run time. So it is taken only where the
+ * running architecture is the one it was made for (a library built for
+ * i386 and run on x86-64 asks for i386: libseccomp's native architecture
+ * is the library's, not the kernel's), which its own second instruction
+ * must also name; the build checked it against libseccomp's program by
+ * emulation (filter-compact.c; a failed check fails the build) and
+ * tests/test-filter-compact.c checks that it is byte for byte what this
+ * file compiles at run time. What a different libseccomp at run time could
+ * change is only which names it knows: a name the build's libseccomp did
+ * not know stays off the list (ENOSYS) until the next build, which closes,
+ * never opens. A token with deny names is compiled at run time, as before. */
+#ifndef APID_FILTER_NO_PREBUILT
+#include "filter-default.h"
+#else
+#define APID__PREBUILT_LEN 0
+#endif
+
+/* FNV-1a over the instructions, field by field (no padding read). */
+uint64_t apid__filter_hash(const struct sock_filter *p, size_t n)
+{
+        uint64_t h = 0xcbf29ce484222325u;
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                const uint32_t v[4] = { p[i].code, p[i].jt, p[i].jf, p[i].k };
+                size_t j;
+
+                for (j = 0; j < 4; j++) {
+                        h ^= v[j];
+                        h *= 0x100000001b3u;
+                }
+        }
+        return h;
+}
+
+/* The build's program, when it is usable in this process: 1 and *p, *n. */
+int apid__filter_prebuilt(const struct sock_filter **p, size_t *n)
+{
+#if APID__PREBUILT_LEN > 0
+        const struct sock_filter *b = apid__prebuilt_bpf;
+        const size_t len = APID__PREBUILT_LEN;
+        uint32_t arch = seccomp_arch_native();
+
+        /* The running architecture, and the program's own check of it
+         * (load arch; jeq ARCH), then its integrity: its 125 or so
+         * instructions hashed, once per process. */
+        if (arch != APID__PREBUILT_ARCH || len > BPF_MAXINSNS ||
+            b[0].code != (BPF_LD | BPF_W | BPF_ABS) || b[0].k != offsetof(struct seccomp_data, arch) ||
+            b[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || b[1].k != arch ||
+            apid__filter_hash(b, len) != APID__PREBUILT_HASH)
+                return 0;
+        *p = b;
+        *n = len;
+        return 1;
+#else
+        (void)p;
+        (void)n;
+        return 0;
+#endif
+}
+
+/* The default program is the same for every token: compiled (or taken
+ * from the build) once. */
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sock_filter *default_bpf;
 static size_t default_len;
+
+static int default_program(void)
+{
+        const struct sock_filter *pre;
+        size_t n;
+
+        if (apid__filter_prebuilt(&pre, &n)) {
+                default_bpf = malloc(n * sizeof(*pre));
+                if (!default_bpf)
+                        return apid__fail_oom();
+                memcpy(default_bpf, pre, n * sizeof(*pre));
+                default_len = n;
+                return APID_OK;
+        }
+        return apid__filter_compile(NULL, 0, &default_bpf, &default_len, NULL);
+}
 
 int apid__filter_build(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len)
 {
@@ -349,10 +447,10 @@ int apid__filter_build(char *const *deny, size_t n_deny, struct sock_filter **ou
         int r = APID_OK;
 
         if (n_deny)
-                return compile(deny, n_deny, out, len);
+                return apid__filter_compile(deny, n_deny, out, len, NULL);
         pthread_mutex_lock(&default_lock);
         if (!default_bpf)
-                r = compile(NULL, 0, &default_bpf, &default_len);
+                r = default_program();
         copy = r == APID_OK ? malloc(default_len * sizeof(*copy)) : NULL;
         if (copy) {
                 memcpy(copy, default_bpf, default_len * sizeof(*copy));

@@ -14,6 +14,19 @@
  * program without deny names is compiled once per process and copied. */
 int apid__filter_build(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len);
 
+/* The same without the cache or the build's program: libseccomp and the
+ * compaction, every time. *compacted (if not NULL): whether the compaction
+ * (and its check by emulation) succeeded, else *out is libseccomp's. */
+int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted);
+
+/* The default program compiled at build time (filter-default.h), when this
+ * process may use it: the running architecture is the one it was made for
+ * and its hash matches. 1 and *p (static, not to be freed), *n; else 0. */
+int apid__filter_prebuilt(const struct sock_filter **p, size_t *n);
+
+/* FNV-1a (64-bit) of a program's instructions, as filter-default.h records it. */
+uint64_t apid__filter_hash(const struct sock_filter *p, size_t n);
+
 /* filter-compact.c: the same program as p, written as a binary search over
  * runs of system call numbers with one answer; 0 and *out (malloc'd), or -1
  * when p is not of the form expected (then keep p). arch: the native

@@ -13,7 +13,11 @@
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/seccomp.h>
 
@@ -174,11 +178,107 @@ static void the_allow_list(void **state)
         free(p);
 }
 
+/* The program compiled at build time (lib/filter-default.h) is byte for
+ * byte what the run-time compiler makes of a default token now: a change
+ * to filter.c, filter-compact.c or libseccomp that the build did not pick
+ * up fails here. And it is what apid__filter_build() hands out. */
+static void prebuilt_is_the_runtime_program(void **state)
+{
+        const struct sock_filter *pre = NULL;
+        struct sock_filter *p = NULL, *q = NULL;
+        size_t n_pre = 0, n = 0, m = 0;
+        int compacted = 0;
+
+        (void)state;
+        if (!apid__filter_prebuilt(&pre, &n_pre)) {
+#ifdef APID_EXPECT_PREBUILT
+                fail_msg("no usable build-time program (architecture %#x)", seccomp_arch_native());
+#else
+                skip();
+#endif
+        }
+        assert_int_equal(apid__filter_compile(NULL, 0, &p, &n, &compacted), 0);
+        assert_true(compacted);
+        print_message("build-time program: %zu instructions, run-time: %zu\n", n_pre, n);
+        assert_int_equal(n, n_pre);
+        assert_memory_equal(p, pre, n * sizeof(*p));
+        assert_int_equal(apid__filter_hash(p, n), apid__filter_hash(pre, n_pre));
+        assert_int_equal(apid__filter_build(NULL, 0, &q, &m), 0);
+        assert_int_equal(m, n_pre);
+        assert_memory_equal(q, pre, m * sizeof(*q));
+        free(p);
+        free(q);
+}
+
+/* Load prog in a child (no_new_privs, seccomp) and return the errno of
+ * syscall(nr) there (0 when it succeeded), or minus the signal that killed
+ * the child. */
+static int errno_under(const struct sock_filter *prog, size_t n, long nr)
+{
+        struct sock_fprog fp = { .len = (unsigned short)n, .filter = (struct sock_filter *)prog };
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                long r;
+
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+                    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0)
+                        _exit(254);
+                r = syscall(nr, 0, 0, 0, 0, 0, 0);
+                _exit(r < 0 ? (errno & 0x7f) : 0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFSIGNALED(status))
+                return -WTERMSIG(status);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 254);
+        return WEXITSTATUS(status);
+}
+
+/* A token with a deny name does not get the build's program: its own,
+ * compiled at run time, in which the name fails with EPERM (seen in the
+ * kernel), while under the default program the same call works. */
+static void deny_names_compile_at_run_time(void **state)
+{
+        char *deny[] = { (char *)"getppid" };
+        const struct sock_filter *pre = NULL;
+        struct sock_filter *d = NULL, *c = NULL, *def = NULL;
+        size_t n_pre = 0, n = 0, m = 0, n_def = 0;
+
+        (void)state;
+        assert_int_equal(apid__filter_build(deny, 1, &d, &n), 0);
+        assert_int_equal(apid__filter_compile(deny, 1, &c, &m, NULL), 0);
+        assert_int_equal(n, m);
+        assert_memory_equal(d, c, n * sizeof(*d));
+        assert_int_equal(apid__filter_build(NULL, 0, &def, &n_def), 0);
+        assert_false(n == n_def && memcmp(d, def, n * sizeof(*d)) == 0);
+        if (apid__filter_prebuilt(&pre, &n_pre))
+                assert_false(n == n_pre && memcmp(d, pre, n * sizeof(*d)) == 0);
+        assert_int_equal(errno_under(def, n_def, SYS_getppid), 0);
+        assert_int_equal(errno_under(d, n, SYS_getppid), EPERM);
+        /* The rest of the list is still there: closed and unknown calls. */
+        assert_int_equal(errno_under(d, n, SYS_ptrace), EPERM);
+        assert_int_equal(errno_under(def, n_def, SYS_ptrace), EPERM);
+        assert_int_equal(errno_under(def, n_def, 1000), ENOSYS);
+        assert_int_equal(errno_under(d, n, SYS_getpid), 0);
+#ifdef __x86_64__
+        /* An x32 system call kills the process, under either program. */
+        assert_int_equal(errno_under(def, n_def, 0x40000000 | SYS_getpid), -SIGSYS);
+        assert_int_equal(errno_under(d, n, 0x40000000 | SYS_getpid), -SIGSYS);
+#endif
+        free(d);
+        free(c);
+        free(def);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(random_rule_sets),
                 cmocka_unit_test(the_allow_list),
+                cmocka_unit_test(prebuilt_is_the_runtime_program),
+                cmocka_unit_test(deny_names_compile_at_run_time),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,8 @@ LAYERS = [
     ("idmap", ["idmap/"]),
     ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c",
                         "lookup.c"]),
-    ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "launch/"]),
+    ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "gen-default-filter.c",
+                      "launch/"]),
     ("acl", ["acl/"]),
     ("nss module", ["nss/"]),
 ]
