@@ -138,6 +138,18 @@ int apid__reg_account_insert(struct sqlite3 *db, const struct apid__account *a);
  * that uses it (NULL for none) and whether that pool loads its profile. */
 int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__account *a, const char *pool_name,
                                                           int loads_profile, void *arg), void *arg);
+/* The snapshot's change log (issue 17): the uids whose records changed since
+ * the last complete snapshot (*all set when a registry setting changed, and
+ * only a complete one will do), kept by triggers; cleared when a complete
+ * snapshot is built. records_changed_each is accounts_each for those uids. */
+int apid__reg_snapshot_changes(struct sqlite3 *db, uint32_t **uids, size_t *count, int *all);
+int apid__reg_snapshot_changes_clear(struct sqlite3 *db);
+int apid__reg_records_changed_each(struct sqlite3 *db, int (*fn)(const struct apid__posix_record *a,
+                                                                 const char *pool_name, int loads_profile,
+                                                                 void *arg), void *arg);
+/* Every live pool's user and uid, by uid; the shared group's record. */
+int apid__reg_pool_users_each(struct sqlite3 *db, int (*fn)(const char *user, uint32_t uid, void *arg), void *arg);
+int apid__reg_shared_group(struct sqlite3 *db, struct apid__posix_record *out);
 
 /* config.c, for ldif.c: one "account" or "pool" record of the TSV export
  * format, checked and stored as registry import does; the checks import
@@ -220,6 +232,7 @@ struct apid__nss_build {
         char *data;
         size_t size;
         uint64_t generation;
+        uint64_t base_generation; /* 0: complete (published as a base too); else a delta over it */
 };
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
 /* After COMMIT: put it in place atomically, unless a newer generation is

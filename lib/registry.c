@@ -41,6 +41,37 @@ static const char *const migrations[] = {
         "  name TEXT NOT NULL,"
         "  value TEXT NOT NULL,"
         "  PRIMARY KEY (key, name));",
+        /* 1 -> 2: the uids whose snapshot records changed since the last
+         * complete snapshot (lib/nssfile.c writes a delta of these), kept
+         * by triggers so that no write path can forget one; -1: a change
+         * of the registry's settings, which needs a complete snapshot. */
+        "CREATE TABLE snapshot_changes (uid INTEGER PRIMARY KEY);"
+        "CREATE TRIGGER snapshot_accounts_insert AFTER INSERT ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_accounts_update AFTER UPDATE ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid);"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_accounts_delete AFTER DELETE ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid); END;"
+        "CREATE TRIGGER snapshot_pools_insert AFTER INSERT ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_pools_update AFTER UPDATE ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid);"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_pools_delete AFTER DELETE ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid); END;"
+        "CREATE TRIGGER snapshot_settings_insert AFTER INSERT ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key = new.key; END;"
+        "CREATE TRIGGER snapshot_settings_update AFTER UPDATE ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key IN (old.key, new.key); END;"
+        "CREATE TRIGGER snapshot_settings_delete AFTER DELETE ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key = old.key; END;"
+        "CREATE TRIGGER snapshot_config_insert AFTER INSERT ON config WHEN new.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;"
+        "CREATE TRIGGER snapshot_config_update AFTER UPDATE ON config WHEN new.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;"
+        "CREATE TRIGGER snapshot_config_delete AFTER DELETE ON config WHEN old.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -925,22 +956,25 @@ int apid__reg_account_insert(sqlite3 *db, const struct apid__account *a)
         return step_done(db, st, "recording an id");
 }
 
-int apid__reg_accounts_each(sqlite3 *db,
-                            int (*fn)(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg),
-                            void *arg)
+static int records_query(sqlite3 *db, const char *where,
+                         int (*fn)(const struct apid__posix_record *a, const char *pool_name, int loads_profile,
+                                   void *arg),
+                         void *arg)
 {
+        char sql[512];
         sqlite3_stmt *st;
-        int r, rc;
+        int r = APID_OK, rc;
 
-        r = prepare(db,
-                    "SELECT a.uid, a.sid, a.user, a.kind, a.probe, p.name,"
-                    "       (SELECT value FROM settings s WHERE s.key = p.key"
-                    "          AND s.name = 'processModel.loadUserProfile')"
-                    "  FROM accounts a LEFT JOIN pools p ON p.uid = a.uid ORDER BY a.uid", &st);
+        snprintf(sql, sizeof(sql),
+                 "SELECT a.uid, a.sid, a.user, a.kind, a.probe, p.name,"
+                 "       (SELECT value FROM settings s WHERE s.key = p.key"
+                 "          AND s.name = 'processModel.loadUserProfile')"
+                 "  FROM accounts a LEFT JOIN pools p ON p.uid = a.uid%s ORDER BY a.uid", where);
+        r = prepare(db, sql, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct apid__account a;
+                struct apid__posix_record a;
                 const unsigned char *pool = sqlite3_column_text(st, 5);
                 const unsigned char *profile = sqlite3_column_text(st, 6);
 
@@ -957,4 +991,88 @@ int apid__reg_accounts_each(sqlite3 *db,
         if (r < 0)
                 return r;
         return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing accounts");
+}
+
+int apid__reg_accounts_each(sqlite3 *db,
+                            int (*fn)(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg),
+                            void *arg)
+{
+        return records_query(db, "", fn, arg);
+}
+
+int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+{
+        sqlite3_stmt *st;
+        uint32_t *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        *all = 0;
+        r = prepare(db, "SELECT uid FROM snapshot_changes ORDER BY uid", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t uid = sqlite3_column_int64(st, 0);
+                uint32_t *grown;
+
+                if (uid < 0 || uid > UINT32_MAX) {
+                        *all = 1;
+                        continue;
+                }
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                list = grown;
+                list[n++] = (uint32_t)uid;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                free(list);
+                return db_fail(db, rc, "listing snapshot changes");
+        }
+        *uids = list;
+        *count = n;
+        return APID_OK;
+}
+
+int apid__reg_snapshot_changes_clear(sqlite3 *db)
+{
+        return exec(db, "DELETE FROM snapshot_changes", "clearing snapshot changes");
+}
+
+int apid__reg_records_changed_each(sqlite3 *db,
+                                   int (*fn)(const struct apid__posix_record *a, const char *pool_name,
+                                             int loads_profile, void *arg),
+                                   void *arg)
+{
+        return records_query(db, " WHERE a.uid IN (SELECT uid FROM snapshot_changes)", fn, arg);
+}
+
+int apid__reg_pool_users_each(sqlite3 *db, int (*fn)(const char *user, uint32_t uid, void *arg), void *arg)
+{
+        sqlite3_stmt *st;
+        int r = APID_OK, rc;
+
+        rc = sqlite3_prepare_v2(db, "SELECT a.user, a.uid FROM accounts a JOIN pools p ON p.uid = a.uid ORDER BY a.uid",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return db_fail(db, rc, "preparing a statement");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const unsigned char *user = sqlite3_column_text(st, 0);
+
+                r = fn(user ? (const char *)user : "", (uint32_t)sqlite3_column_int64(st, 1), arg);
+                if (r < 0)
+                        break;
+        }
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing pool users");
+}
+
+int apid__reg_shared_group(sqlite3 *db, struct apid__posix_record *out)
+{
+        return account_query(db, "kind", NULL, APID__POSIX_GROUP, out);
 }

@@ -144,6 +144,7 @@ static void reader_refuses(void **state)
                 offsetof(struct apid__snap_header, by_sid),  offsetof(struct apid__snap_header, gr_by_gid),
                 offsetof(struct apid__snap_header, strings), offsetof(struct apid__snap_header, strings_size),
                 offsetof(struct apid__snap_header, n_users), offsetof(struct apid__snap_header, n_groups),
+                offsetof(struct apid__snap_header, gone_uids), offsetof(struct apid__snap_header, n_gone_gids),
         };
         size_t i;
 
@@ -160,7 +161,7 @@ static void reader_refuses(void **state)
         copy[offsetof(struct apid__snap_header, generation)] ^= 1; /* check value */
         assert_int_equal(apid__snap_check(copy, b->size, &s), -1);
         RESET();
-        forge(copy, offsetof(struct apid__snap_header, version), 3);
+        forge(copy, offsetof(struct apid__snap_header, version), 2); /* the previous format */
         assert_int_equal(apid__snap_check(copy, b->size, &s), -1);
         /* Every table offset or count pointed past the end. */
         for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
