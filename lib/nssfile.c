@@ -515,11 +515,20 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
         }
         /* A complete snapshot is linked in as the base of the deltas that
          * follow, then as the head: the same file, written once. */
-        if (write_temp(dirfd, b) < 0 ||
-            (!b->base_generation && linkat(dirfd, TEMP_FILE, dirfd, base, 0) < 0 && errno != EEXIST) ||
-            renameat(dirfd, TEMP_FILE, dirfd, APID__NSS_FILE) < 0) {
+        if (write_temp(dirfd, b) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, APID__NSS_FILE, strerror(errno));
+                goto out;
+        }
+        if (!b->base_generation && linkat(dirfd, TEMP_FILE, dirfd, base, 0) < 0) {
+                r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, base, strerror(errno));
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+                goto out;
+        }
+        if (renameat(dirfd, TEMP_FILE, dirfd, APID__NSS_FILE) < 0) {
                 r = apid__fail(APID_ESYS, errno, "NSS snapshot %s/%s: %s", dir, APID__NSS_FILE, strerror(errno));
                 (void)unlinkat(dirfd, TEMP_FILE, 0);
+                if (!b->base_generation)
+                        (void)unlinkat(dirfd, base, 0); /* no head needs it */
                 goto out;
         }
         (void)fsync(dirfd); /* the rename, durable */

@@ -75,6 +75,8 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+static int commit_guard(void *arg);
+
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
         int status, err = 0;
@@ -587,6 +589,13 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                 sqlite3_close_v2(db);
                 return r;
         }
+        /* Nothing commits on this connection but apid__reg_run's COMMIT. A
+         * statement that fails for want of memory or I/O may make SQLite roll
+         * the whole transaction back on its own; a caller that went on would
+         * then run its next statements each in a transaction of its own, and
+         * commit half a change (the fault-injection test found it). The hook
+         * turns any such commit into a rollback. */
+        sqlite3_commit_hook(db, commit_guard, NULL);
         /* Keep the -wal and -shm files when the last writer closes, so that
          * read-only readers (which cannot create them) can open the registry. */
         {
@@ -597,6 +606,39 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
         *cached = db;
         *out = db;
         return APID_OK;
+}
+
+static _Thread_local int committing; /* apid__reg_run's own COMMIT in progress */
+
+/* A COMMIT whose fsync of the WAL failed has written its frames, commit
+ * mark included: SQLite reports the error and keeps them out of the WAL
+ * index, but the next process that recovers the WAL (the first to open it
+ * after the last connection closed) would read them back, and the change
+ * the caller was told had failed would appear. A write of nothing (the
+ * schema cookie set to itself) at once puts a new frame where the failed
+ * ones start and breaks their checksum chain. If that fails too, the disk
+ * is failing and the caller has the first error. */
+static void overwrite_failed_commit(sqlite3 *db)
+{
+        struct apid__error_state e;
+        char sql[64];
+        int version;
+
+        apid__error_save(&e);
+        if (user_version(db, &version) == APID_OK) {
+                snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT", version);
+                committing = 1;
+                if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                committing = 0;
+        }
+        apid__error_restore(&e);
+}
+
+static int commit_guard(void *arg)
+{
+        (void)arg;
+        return !committing; /* non-zero: the commit becomes a rollback */
 }
 
 int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg)
@@ -647,9 +689,15 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
-        r = exec(db, "COMMIT", "committing");
+        committing = 1;
+        r = sqlite3_get_autocommit(db) ? apid__fail(APID_ESYS, 0, "registry in %s: the transaction was rolled back "
+                                                    "under us (a failed statement)", dir)
+                                        : exec(db, "COMMIT", "committing");
+        committing = 0;
         if (r < 0) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                if (write)
+                        overwrite_failed_commit(db);
                 goto out;
         }
         /* Committed: the change stands whatever happens to the snapshot; a
