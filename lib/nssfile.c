@@ -63,7 +63,7 @@ static int add_member(struct snap *s, const char *user)
         return APID_OK;
 }
 
-static int add_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+static int add_record(const struct apid__posix_record *a, const char *pool_name, int loads_profile, void *arg)
 {
         struct snap *s = arg;
         _cleanup_free_ char *key = NULL;
@@ -73,21 +73,21 @@ static int add_account(const struct apid__account *a, const char *pool_name, int
         const char *gecos;
         int r;
 
-        if (a->kind == APID__ACCOUNT_GROUP) {
+        if (a->kind == APID__POSIX_GROUP) {
                 snprintf(s->shared, sizeof(s->shared), "%s", a->user);
                 s->shared_gid = a->uid;
                 return APID_OK;
         }
-        if (a->kind == APID__ACCOUNT_POOL && !pool_name)
+        if (a->kind == APID__POSIX_POOL && !pool_name)
                 return APID_OK; /* a deleted pool: its uid stays reserved, but it is no account */
         /* A record an older library imported unchecked ("../x", a uid below
          * the range): never published, and it does not stop every write. */
         if (!apid__posix_name_valid(a->user) || a->uid < 65536 || a->uid > 2147483647u) {
-                apid__log(s->ctx, APID_LOG_WARNING, "NSS snapshot: account %s (uid %u) left out: not a valid name "
+                apid__log(s->ctx, APID_LOG_WARNING, "NSS snapshot: id record %s (uid %u) left out: not a valid name "
                           "or id", a->sid, a->uid);
                 return APID_OK;
         }
-        if (a->kind == APID__ACCOUNT_POOL) {
+        if (a->kind == APID__POSIX_POOL) {
                 r = apid_pool_name_canonical(pool_name, &key);
                 if (r < 0)
                         return r;
@@ -275,7 +275,7 @@ static int build_delta(struct snap *s, const uint32_t *changed, size_t n)
         int r;
 
         s->delta = 1;
-        r = apid__reg_records_changed_each(s->db, add_account, s);
+        r = apid__reg_records_changed_each(s->db, add_record, s);
         if (r < 0)
                 return r;
         /* The shared group lists every pool user: with one provisioned, the
@@ -329,7 +329,7 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
                 if (r == APID_OK)
                         r = apid__reg_snapshot_changes_clear(db);
                 if (r == APID_OK)
-                        r = apid__reg_accounts_each(db, add_account, &s);
+                        r = apid__reg_records_each(db, add_record, &s);
         }
         if (r == APID_OK)
                 r = encode(&s, out);

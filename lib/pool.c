@@ -126,7 +126,7 @@ static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         if (r < 0)
                 return r;
         /* IIS event 9001: another pool name maps to the same SID. */
-        r = apid__reg_account_by_sid(db, sid_text, &a);
+        r = apid__reg_record_by_sid(db, sid_text, &a);
         if (r == APID_OK && apid__reg_pool_key_by_uid(db, a.uid, &other_key) == APID_OK) {
                 r = apid__reg_pool_get(db, other_key, &row);
                 free(other_key);
@@ -244,7 +244,7 @@ static int delete_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         r = apid__reg_pool_get(db, d->key, &row);
         if (r < 0)
                 return r;
-        r = apid__reg_account_by_uid(db, row.uid, &a);
+        r = apid__reg_record_by_uid(db, row.uid, &a);
         apid__pool_row_clear(&row);
         if (r < 0)
                 return r;

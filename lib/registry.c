@@ -944,7 +944,7 @@ int apid__reg_setting_put(sqlite3 *db, const char *key, const char *name, const 
 }
 
 static int account_query(sqlite3 *db, const char *where, const char *text, int64_t number,
-                         struct apid__account *out)
+                         struct apid__posix_record *out)
 {
         char sql[128];
         sqlite3_stmt *st;
@@ -967,28 +967,28 @@ static int account_query(sqlite3 *db, const char *where, const char *text, int64
                 out->probe = (uint32_t)sqlite3_column_int64(st, 4);
                 r = APID_OK;
         } else {
-                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading an account");
+                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading an id record");
         }
         sqlite3_finalize(st);
         return r;
 }
 
-int apid__reg_account_by_sid(sqlite3 *db, const char *sid, struct apid__account *out)
+int apid__reg_record_by_sid(sqlite3 *db, const char *sid, struct apid__posix_record *out)
 {
         return account_query(db, "sid", sid, 0, out);
 }
 
-int apid__reg_account_by_uid(sqlite3 *db, uint32_t uid, struct apid__account *out)
+int apid__reg_record_by_uid(sqlite3 *db, uint32_t uid, struct apid__posix_record *out)
 {
         return account_query(db, "uid", NULL, uid, out);
 }
 
-int apid__reg_account_by_user(sqlite3 *db, const char *user, struct apid__account *out)
+int apid__reg_record_by_user(sqlite3 *db, const char *user, struct apid__posix_record *out)
 {
         return account_query(db, "user", user, 0, out);
 }
 
-int apid__reg_account_insert(sqlite3 *db, const struct apid__account *a)
+int apid__reg_record_insert(sqlite3 *db, const struct apid__posix_record *a)
 {
         sqlite3_stmt *st;
         int r;
@@ -1038,11 +1038,11 @@ static int records_query(sqlite3 *db, const char *where,
         sqlite3_finalize(st);
         if (r < 0)
                 return r;
-        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing accounts");
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing id records");
 }
 
-int apid__reg_accounts_each(sqlite3 *db,
-                            int (*fn)(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg),
+int apid__reg_records_each(sqlite3 *db,
+                            int (*fn)(const struct apid__posix_record *a, const char *pool_name, int loads_profile, void *arg),
                             void *arg)
 {
         return records_query(db, "", fn, arg);
