@@ -203,8 +203,10 @@ int apid__pool_open_key(apid_ctx *ctx, const char *key, apid_pool **out)
         memset(&o, 0, sizeof(o));
         o.key = key;
         r = apid__reg_run(ctx, 0, 0, open_in, &o);
-        if (r < 0)
+        if (r < 0) {
+                apid__pool_row_clear(&o.row); /* read, then the transaction's end failed */
                 return r;
+        }
         r = pool_new(ctx, &o.row, out);
         apid__pool_row_clear(&o.row);
         return r;
