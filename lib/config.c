@@ -64,6 +64,8 @@ static int provision_shared_group(apid_ctx *ctx, struct sqlite3 *db, const char 
                 return apid__fail(APID_EEXISTS, 0, "sharedGroup '%s': the shared group was provisioned as '%s'", name,
                                   a.user);
         }
+        if (r != APID_ENOTFOUND)
+                return r; /* the registry failed: not "absent" */
         r = apid_sid_parse(IIS_IUSRS_SID, &sid);
         if (r == APID_OK)
                 r = apid__posix_record_assign(ctx, db, sid, APID__POSIX_GROUP, name, &a);
@@ -496,8 +498,11 @@ static int import_pool(struct sqlite3 *db, char **f)
         if (r == 0)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': its account is named '%s', pool add names it '%s'",
                                   q, a.user, expect);
-        if (apid__reg_pool_key_by_uid(db, uid, &other) == APID_OK)
+        r = apid__reg_pool_key_by_uid(db, uid, &other);
+        if (r == APID_OK)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u is pool '%s' here", q, uid, other);
+        if (r != APID_ENOTFOUND)
+                return r; /* the registry failed: not "no such pool" */
         return apid__reg_pool_insert(db, key, f[1], uid);
 }
 

@@ -127,7 +127,13 @@ static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 return r;
         /* IIS event 9001: another pool name maps to the same SID. */
         r = apid__reg_record_by_sid(db, sid_text, &a);
-        if (r == APID_OK && apid__reg_pool_key_by_uid(db, a.uid, &other_key) == APID_OK) {
+        if (r == APID_OK) {
+                int k = apid__reg_pool_key_by_uid(db, a.uid, &other_key);
+
+                if (k != APID_OK && k != APID_ENOTFOUND)
+                        return k; /* the registry failed: not "no other pool" */
+        }
+        if (other_key) {
                 r = apid__reg_pool_get(db, other_key, &row);
                 free(other_key);
                 if (r < 0)
