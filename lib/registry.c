@@ -675,7 +675,29 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         if (write) {
                 r = migrate(db, dir);
         } else {
-                r = user_version(db, &version);
+                /* A read-only connection (readonly_shm) that meets a writer
+                 * of another process in the middle of updating the WAL index
+                 * gets SQLITE_READONLY_RECOVERY or _CANTINIT ("attempt to
+                 * write a readonly database") on its first read: it may not
+                 * take the lock that would let it wait. Transient, like
+                 * SQLITE_BUSY: the read starts again, a bounded number of
+                 * times (found by the ThreadSanitizer run of lookups from 8
+                 * threads while a process writes). */
+                for (int tries = 0;; tries++) {
+                        int ext;
+
+                        r = user_version(db, &version);
+                        ext = sqlite3_extended_errcode(db);
+                        if (r == APID_OK || tries == 200 ||
+                            (ext != SQLITE_READONLY_RECOVERY && ext != SQLITE_READONLY_CANTINIT &&
+                             (ext & 0xff) != SQLITE_BUSY))
+                                break;
+                        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                        usleep(1000);
+                        r = exec(db, "BEGIN", "starting a transaction");
+                        if (r < 0)
+                                goto out;
+                }
                 if (r == APID_OK && version != SCHEMA_VERSION)
                         r = version == 0 ? apid__fail(APID_ENOTFOUND, 0, "registry in %s: empty", dir)
                                          : apid__fail(APID_ECORRUPT, 0,
