@@ -50,23 +50,25 @@ APID_EXPORT int apid_registry_get(apid_ctx *ctx, const char *setting, char **out
 
 static int provision_shared_group(apid_ctx *ctx, struct sqlite3 *db, const char *name)
 {
-        struct apid__account a;
+        struct apid__posix_record a;
         apid_sid *sid = NULL;
         int r;
 
         r = apid__nss_group_by_name(name, NULL);
         if (r != APID_ENOTFOUND)
                 return r; /* an existing group, or the source failed */
-        r = apid__reg_account_by_sid(db, IIS_IUSRS_SID, &a);
+        r = apid__reg_record_by_sid(db, IIS_IUSRS_SID, &a);
         if (r == APID_OK) {
                 if (strcmp(a.user, name) == 0)
                         return APID_OK;
                 return apid__fail(APID_EEXISTS, 0, "sharedGroup '%s': the shared group was provisioned as '%s'", name,
                                   a.user);
         }
+        if (r != APID_ENOTFOUND)
+                return r; /* the registry failed: not "absent" */
         r = apid_sid_parse(IIS_IUSRS_SID, &sid);
         if (r == APID_OK)
-                r = apid__account_assign(ctx, db, sid, APID__ACCOUNT_GROUP, name, &a);
+                r = apid__posix_record_assign(ctx, db, sid, APID__POSIX_GROUP, name, &a);
         apid_sid_free(sid);
         if (r == APID_OK)
                 apid__log(ctx, APID_LOG_INFO, "provisioned shared group %s (gid %u)", name, a.uid);
@@ -225,7 +227,7 @@ struct export_arg {
         apid_ctx *ctx;
 };
 
-static int export_account(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg)
+static int export_account(const struct apid__posix_record *a, const char *pool_name, int loads_profile, void *arg)
 {
         struct export_arg *e = arg;
 
@@ -249,7 +251,7 @@ static int export_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                         return r;
                 fprintf(e->f, "setting\t%s\t%s\n", apid__registry_settings[k].name, v);
         }
-        r = apid__reg_accounts_each(db, export_account, e);
+        r = apid__reg_records_each(db, export_account, e);
         if (r < 0)
                 return r;
         r = apid__reg_pool_keys(db, &names, &n);
@@ -387,13 +389,13 @@ static int import_setting(apid_ctx *ctx, struct sqlite3 *db, const struct import
 
 static int import_account(struct sqlite3 *db, char **f)
 {
-        struct apid__account a, here;
+        struct apid__posix_record a, here;
         apid_sid *sid = NULL;
         uint32_t kind;
         int r;
 
         memset(&a, 0, sizeof(a));
-        if (parse_u32(f[1], &a.uid) < 0 || parse_u32(f[4], &kind) < 0 || kind > APID__ACCOUNT_GROUP ||
+        if (parse_u32(f[1], &a.uid) < 0 || parse_u32(f[4], &kind) < 0 || kind > APID__POSIX_GROUP ||
             parse_u32(f[5], &a.probe) < 0 || strlen(f[3]) == 0 || strlen(f[2]) >= sizeof(a.sid) ||
             apid_sid_parse(f[2], &sid) < 0)
                 return apid__fail(APID_EINVAL, 0, "malformed account record");
@@ -410,7 +412,7 @@ static int import_account(struct sqlite3 *db, char **f)
         a.kind = (int)kind;
         snprintf(a.sid, sizeof(a.sid), "%s", f[2]);
         snprintf(a.user, sizeof(a.user), "%s", f[3]);
-        r = apid__reg_account_by_sid(db, a.sid, &here);
+        r = apid__reg_record_by_sid(db, a.sid, &here);
         if (r == APID_OK) {
                 if (here.uid != a.uid)
                         return apid__fail(APID_ECOLLISION, 0, "%s has uid %u here and %u in the file", a.sid,
@@ -423,10 +425,10 @@ static int import_account(struct sqlite3 *db, char **f)
         if (r != APID_ENOTFOUND)
                 return r;
         /* The rules pool add follows: name, NSS, SID, range, candidate. */
-        r = apid__account_check(db, &a, 1);
+        r = apid__posix_record_check(db, &a, 1);
         if (r < 0)
                 return r;
-        r = apid__reg_account_by_uid(db, a.uid, &here);
+        r = apid__reg_record_by_uid(db, a.uid, &here);
         if (r == APID_OK)
                 return apid__fail(APID_ECOLLISION, 0, "uid %u is %s here, %s in the file", a.uid, here.sid, a.sid);
         if (r != APID_ENOTFOUND)
@@ -437,12 +439,12 @@ static int import_account(struct sqlite3 *db, char **f)
         if (r)
                 return apid__fail(APID_ECOLLISION, 0, "uid %u (%s) belongs to an existing account here", a.uid,
                                   a.user);
-        r = apid__reg_account_by_user(db, a.user, &here);
+        r = apid__reg_record_by_user(db, a.user, &here);
         if (r == APID_OK)
                 return apid__fail(APID_ECOLLISION, 0, "user %s is %s here", a.user, here.sid);
         if (r != APID_ENOTFOUND)
                 return r;
-        return apid__reg_account_insert(db, &a);
+        return apid__reg_record_insert(db, &a);
 }
 
 static int import_pool(struct sqlite3 *db, char **f)
@@ -451,7 +453,7 @@ static int import_pool(struct sqlite3 *db, char **f)
         _cleanup_free_ char *sid_text = NULL;
         _cleanup_free_ char *other = NULL;
         struct apid__pool_row row;
-        struct apid__account a;
+        struct apid__posix_record a;
         apid_sid *sid = NULL;
         char expect[33], q[160];
         uint32_t uid;
@@ -482,12 +484,12 @@ static int import_pool(struct sqlite3 *db, char **f)
         apid_sid_free(sid);
         if (r < 0)
                 return r;
-        r = apid__reg_account_by_uid(db, uid, &a);
+        r = apid__reg_record_by_uid(db, uid, &a);
         if (r == APID_ENOTFOUND)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u has no account record", q, uid);
         if (r < 0)
                 return r;
-        if (a.kind != APID__ACCOUNT_POOL || strcmp(a.sid, sid_text) != 0)
+        if (a.kind != APID__POSIX_POOL || strcmp(a.sid, sid_text) != 0)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u is the account of %s, not of the pool's SID %s",
                                   q, uid, a.sid, sid_text);
         r = apid__pool_user_name_matches(f[1], a.user, expect);
@@ -496,8 +498,11 @@ static int import_pool(struct sqlite3 *db, char **f)
         if (r == 0)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': its account is named '%s', pool add names it '%s'",
                                   q, a.user, expect);
-        if (apid__reg_pool_key_by_uid(db, uid, &other) == APID_OK)
+        r = apid__reg_pool_key_by_uid(db, uid, &other);
+        if (r == APID_OK)
                 return apid__fail(APID_ECOLLISION, 0, "pool '%s': uid %u is pool '%s' here", q, uid, other);
+        if (r != APID_ENOTFOUND)
+                return r; /* the registry failed: not "no such pool" */
         return apid__reg_pool_insert(db, key, f[1], uid);
 }
 

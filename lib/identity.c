@@ -122,7 +122,7 @@ static int shared_gid(struct sqlite3 *db, uint32_t *out, int *from_nss)
         *out = (uint32_t)-1;
         if (r < 0 || !name[0])
                 return r;
-        r = apid__reg_account_by_user(db, name, &a);
+        r = apid__reg_record_by_user(db, name, &a);
         if (r == APID_OK && a.kind == APID__POSIX_GROUP) {
                 *out = a.uid;
                 return APID_OK;
@@ -148,7 +148,7 @@ static int shared_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct shared_arg *s = arg;
         struct apid__posix_record a;
-        int r = apid__reg_account_by_user(db, s->name, &a);
+        int r = apid__reg_record_by_user(db, s->name, &a);
 
         if (r == APID_OK && a.kind != APID__POSIX_GROUP)
                 r = APID_ENOTFOUND;
@@ -166,7 +166,7 @@ static int builtin_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
 {
         struct builtin_arg *b = arg;
         struct apid__posix_record a;
-        int r = apid__reg_account_by_user(db, b->name, &a);
+        int r = apid__reg_record_by_user(db, b->name, &a);
 
         if (r == APID_OK && a.kind != APID__POSIX_BUILTIN)
                 r = APID_ENOTFOUND;
@@ -212,7 +212,7 @@ static int not_another_pool(struct sqlite3 *db, const apid_identity *id, uint32_
         int i, r;
 
         for (i = 0; i < 2; i++) {
-                r = apid__reg_account_by_uid(db, ids[i], &o);
+                r = apid__reg_record_by_uid(db, ids[i], &o);
                 if (r == APID_ENOTFOUND || (r == APID_OK && (o.kind != APID__POSIX_POOL || o.uid == own)))
                         continue;
                 if (r < 0)
@@ -236,7 +236,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         r = apid_sid_to_string(id->sid, &sid_text);
         if (r < 0)
                 return r;
-        r = apid__reg_account_by_uid(db, apid__pool_uid(pool), &a);
+        r = apid__reg_record_by_uid(db, apid__pool_uid(pool), &a);
         if (r == APID_ENOTFOUND)
                 return apid__fail(APID_ECORRUPT, 0, "pool %s: its uid %u has no account record", id->pool_name,
                                   apid__pool_uid(pool));
@@ -271,7 +271,7 @@ static int build(apid_ctx *ctx, struct sqlite3 *db, void *arg)
                 if (r < 0)
                         return r;
                 /* A provisioned account, or an existing one of that name. */
-                r = apid__reg_account_by_user(db, user, &b2);
+                r = apid__reg_record_by_user(db, user, &b2);
                 if (r == APID_OK && b2.kind == APID__POSIX_BUILTIN) {
                         id->uid = id->gid = b2.uid;
                 } else {
@@ -348,11 +348,11 @@ static int find_pool(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         int r;
 
         if (f->sid)
-                r = apid__reg_account_by_sid(db, f->sid, &a);
+                r = apid__reg_record_by_sid(db, f->sid, &a);
         else if (f->user)
-                r = apid__reg_account_by_user(db, f->user, &a);
+                r = apid__reg_record_by_user(db, f->user, &a);
         else
-                r = apid__reg_account_by_uid(db, f->uid, &a);
+                r = apid__reg_record_by_uid(db, f->uid, &a);
         if (r == APID_OK && a.kind != APID__POSIX_POOL)
                 r = APID_ENOTFOUND;
         if (r == APID_OK)

@@ -95,12 +95,6 @@ struct apid__posix_record {
         char user[33];
 };
 enum { APID__POSIX_POOL = 0, APID__POSIX_BUILTIN = 1, APID__POSIX_GROUP = 2 };
-/* The old names, for the files not renamed yet (the store's registry.c and
- * nssfile.c, and config.c, being rewritten on other branches). */
-#define apid__account apid__posix_record
-#define APID__ACCOUNT_POOL APID__POSIX_POOL
-#define APID__ACCOUNT_BUILTIN APID__POSIX_BUILTIN
-#define APID__ACCOUNT_GROUP APID__POSIX_GROUP
 
 /* A pool's row: names and its non-default settings. */
 struct apid__pool_row {
@@ -130,14 +124,26 @@ int apid__reg_pool_insert(struct sqlite3 *db, const char *key, const char *name,
 int apid__reg_pool_remove(struct sqlite3 *db, const char *key);
 int apid__reg_pool_key_by_uid(struct sqlite3 *db, uint32_t uid, char **key);
 int apid__reg_setting_put(struct sqlite3 *db, const char *key, const char *name, const char *value);
-int apid__reg_account_by_sid(struct sqlite3 *db, const char *sid, struct apid__account *out);
-int apid__reg_account_by_uid(struct sqlite3 *db, uint32_t uid, struct apid__account *out);
-int apid__reg_account_by_user(struct sqlite3 *db, const char *user, struct apid__account *out);
-int apid__reg_account_insert(struct sqlite3 *db, const struct apid__account *a);
+int apid__reg_record_by_sid(struct sqlite3 *db, const char *sid, struct apid__posix_record *out);
+int apid__reg_record_by_uid(struct sqlite3 *db, uint32_t uid, struct apid__posix_record *out);
+int apid__reg_record_by_user(struct sqlite3 *db, const char *user, struct apid__posix_record *out);
+int apid__reg_record_insert(struct sqlite3 *db, const struct apid__posix_record *a);
 /* Call fn for every account, ordered by uid, with the name of the live pool
  * that uses it (NULL for none) and whether that pool loads its profile. */
-int apid__reg_accounts_each(struct sqlite3 *db, int (*fn)(const struct apid__account *a, const char *pool_name,
+int apid__reg_records_each(struct sqlite3 *db, int (*fn)(const struct apid__posix_record *a, const char *pool_name,
                                                           int loads_profile, void *arg), void *arg);
+/* The snapshot's change log (issue 17): the uids whose records changed since
+ * the last complete snapshot (*all set when a registry setting changed, and
+ * only a complete one will do), kept by triggers; cleared when a complete
+ * snapshot is built. records_changed_each is accounts_each for those uids. */
+int apid__reg_snapshot_changes(struct sqlite3 *db, uint32_t **uids, size_t *count, int *all);
+int apid__reg_snapshot_changes_clear(struct sqlite3 *db);
+int apid__reg_records_changed_each(struct sqlite3 *db, int (*fn)(const struct apid__posix_record *a,
+                                                                 const char *pool_name, int loads_profile,
+                                                                 void *arg), void *arg);
+/* Every live pool's user and uid, by uid; the shared group's record. */
+int apid__reg_pool_users_each(struct sqlite3 *db, int (*fn)(const char *user, uint32_t uid, void *arg), void *arg);
+int apid__reg_shared_group(struct sqlite3 *db, struct apid__posix_record *out);
 
 /* config.c, for ldif.c: one "account" or "pool" record of the TSV export
  * format, checked and stored as registry import does; the checks import
@@ -175,9 +181,7 @@ int apid__identity_type_from_name(const char *name);
 /* Settings of the registry with their defaults (lib/registry-settings in pool.c). */
 int apid__config(struct sqlite3 *db, const char *name, char **value); /* value or default */
 /* lib/idmap/idmap.h declares the POSIX account records' rules and choice
- * (apid__posix_record_check, apid__posix_record_assign); the old names: */
-#define apid__account_assign apid__posix_record_assign
-#define apid__account_check apid__posix_record_check
+ * (apid__posix_record_check, apid__posix_record_assign): */
 int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid *sid, int kind,
                               const char *user_base, struct apid__posix_record *out);
 int apid__posix_record_check(struct sqlite3 *db, const struct apid__posix_record *a, int check_nss);
@@ -220,6 +224,7 @@ struct apid__nss_build {
         char *data;
         size_t size;
         uint64_t generation;
+        uint64_t base_generation; /* 0: complete (published as a base too); else a delta over it */
 };
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
 /* After COMMIT: put it in place atomically, unless a newer generation is

@@ -212,7 +212,7 @@ static int export_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         int r;
 
         x->db = db;
-        r = apid__reg_accounts_each(db, export_account, x);
+        r = apid__reg_records_each(db, export_account, x);
         if (r == APID_OK && x->have_shared)
                 r = group_entry(x, x->shared.user, x->shared.uid, x->shared.sid, "BUILTIN\\IIS_IUSRS");
         return r;

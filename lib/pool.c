@@ -147,8 +147,14 @@ static int create_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         if (r < 0)
                 return r;
         /* IIS event 9001: another pool name maps to the same SID. */
-        r = apid__reg_account_by_sid(db, sid_text, &a);
-        if (r == APID_OK && apid__reg_pool_key_by_uid(db, a.uid, &other_key) == APID_OK) {
+        r = apid__reg_record_by_sid(db, sid_text, &a);
+        if (r == APID_OK) {
+                int k = apid__reg_pool_key_by_uid(db, a.uid, &other_key);
+
+                if (k != APID_OK && k != APID_ENOTFOUND)
+                        return k; /* the registry failed: not "no other pool" */
+        }
+        if (other_key) {
                 r = apid__reg_pool_get(db, other_key, &row);
                 free(other_key);
                 if (r < 0)
@@ -224,8 +230,10 @@ int apid__pool_open_key(apid_ctx *ctx, const char *key, apid_pool **out)
         memset(&o, 0, sizeof(o));
         o.key = key;
         r = apid__reg_run(ctx, 0, 0, open_in, &o);
-        if (r < 0)
+        if (r < 0) {
+                apid__pool_row_clear(&o.row); /* read, then the transaction's end failed */
                 return r;
+        }
         r = pool_new(ctx, &o.row, out);
         apid__pool_row_clear(&o.row);
         return r;
@@ -268,7 +276,7 @@ static int delete_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         r = apid__reg_pool_get(db, d->key, &row);
         if (r < 0)
                 return r;
-        r = apid__reg_account_by_uid(db, row.uid, &a);
+        r = apid__reg_record_by_uid(db, row.uid, &a);
         apid__pool_row_clear(&row);
         if (r < 0)
                 return r;

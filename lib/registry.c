@@ -42,8 +42,42 @@ static const char *const migrations[] = {
         "  name TEXT NOT NULL,"
         "  value TEXT NOT NULL,"
         "  PRIMARY KEY (key, name));",
+        /* 1 -> 2: the uids whose snapshot records changed since the last
+         * complete snapshot (lib/nssfile.c writes a delta of these), kept
+         * by triggers so that no write path can forget one; -1: a change
+         * of the registry's settings, which needs a complete snapshot. */
+        "CREATE TABLE snapshot_changes (uid INTEGER PRIMARY KEY);"
+        "CREATE INDEX accounts_groups ON accounts(kind) WHERE kind = 2;"
+        "CREATE TRIGGER snapshot_accounts_insert AFTER INSERT ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_accounts_update AFTER UPDATE ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid);"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_accounts_delete AFTER DELETE ON accounts BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid); END;"
+        "CREATE TRIGGER snapshot_pools_insert AFTER INSERT ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_pools_update AFTER UPDATE ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid);"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (new.uid); END;"
+        "CREATE TRIGGER snapshot_pools_delete AFTER DELETE ON pools BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (old.uid); END;"
+        "CREATE TRIGGER snapshot_settings_insert AFTER INSERT ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key = new.key; END;"
+        "CREATE TRIGGER snapshot_settings_update AFTER UPDATE ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key IN (old.key, new.key); END;"
+        "CREATE TRIGGER snapshot_settings_delete AFTER DELETE ON settings BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes SELECT uid FROM pools WHERE key = old.key; END;"
+        "CREATE TRIGGER snapshot_config_insert AFTER INSERT ON config WHEN new.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;"
+        "CREATE TRIGGER snapshot_config_update AFTER UPDATE ON config WHEN new.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;"
+        "CREATE TRIGGER snapshot_config_delete AFTER DELETE ON config WHEN old.name NOT LIKE 'nss.%' BEGIN"
+        "  INSERT OR IGNORE INTO snapshot_changes VALUES (-1); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int commit_guard(void *arg);
 
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
@@ -557,6 +591,13 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                 sqlite3_close_v2(db);
                 return r;
         }
+        /* Nothing commits on this connection but apid__reg_run's COMMIT. A
+         * statement that fails for want of memory or I/O may make SQLite roll
+         * the whole transaction back on its own; a caller that went on would
+         * then run its next statements each in a transaction of its own, and
+         * commit half a change (the fault-injection test found it). The hook
+         * turns any such commit into a rollback. */
+        sqlite3_commit_hook(db, commit_guard, NULL);
         /* Keep the -wal and -shm files when the last writer closes, so that
          * read-only readers (which cannot create them) can open the registry. */
         {
@@ -567,6 +608,39 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
         *cached = db;
         *out = db;
         return APID_OK;
+}
+
+static _Thread_local int committing; /* apid__reg_run's own COMMIT in progress */
+
+/* A COMMIT whose fsync of the WAL failed has written its frames, commit
+ * mark included: SQLite reports the error and keeps them out of the WAL
+ * index, but the next process that recovers the WAL (the first to open it
+ * after the last connection closed) would read them back, and the change
+ * the caller was told had failed would appear. A write of nothing (the
+ * schema cookie set to itself) at once puts a new frame where the failed
+ * ones start and breaks their checksum chain. If that fails too, the disk
+ * is failing and the caller has the first error. */
+static void overwrite_failed_commit(sqlite3 *db)
+{
+        struct apid__error_state e;
+        char sql[64];
+        int version;
+
+        apid__error_save(&e);
+        if (user_version(db, &version) == APID_OK) {
+                snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT", version);
+                committing = 1;
+                if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                committing = 0;
+        }
+        apid__error_restore(&e);
+}
+
+static int commit_guard(void *arg)
+{
+        (void)arg;
+        return !committing; /* non-zero: the commit becomes a rollback */
 }
 
 int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *arg)
@@ -602,7 +676,29 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         if (write) {
                 r = migrate(db, dir);
         } else {
-                r = user_version(db, &version);
+                /* A read-only connection (readonly_shm) that meets a writer
+                 * of another process in the middle of updating the WAL index
+                 * gets SQLITE_READONLY_RECOVERY or _CANTINIT ("attempt to
+                 * write a readonly database") on its first read: it may not
+                 * take the lock that would let it wait. Transient, like
+                 * SQLITE_BUSY: the read starts again, a bounded number of
+                 * times (found by the ThreadSanitizer run of lookups from 8
+                 * threads while a process writes). */
+                for (int tries = 0;; tries++) {
+                        int ext;
+
+                        r = user_version(db, &version);
+                        ext = sqlite3_extended_errcode(db);
+                        if (r == APID_OK || tries == 200 ||
+                            (ext != SQLITE_READONLY_RECOVERY && ext != SQLITE_READONLY_CANTINIT &&
+                             (ext & 0xff) != SQLITE_BUSY))
+                                break;
+                        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                        usleep(1000);
+                        r = exec(db, "BEGIN", "starting a transaction");
+                        if (r < 0)
+                                goto out;
+                }
                 if (r == APID_OK && version != SCHEMA_VERSION)
                         r = version == 0 ? apid__fail(APID_ENOTFOUND, 0, "registry in %s: empty", dir)
                                          : apid__fail(APID_ECORRUPT, 0,
@@ -617,9 +713,15 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
-        r = exec(db, "COMMIT", "committing");
+        committing = 1;
+        r = sqlite3_get_autocommit(db) ? apid__fail(APID_ESYS, 0, "registry in %s: the transaction was rolled back "
+                                                    "under us (a failed statement)", dir)
+                                        : exec(db, "COMMIT", "committing");
+        committing = 0;
         if (r < 0) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                if (write)
+                        overwrite_failed_commit(db);
                 goto out;
         }
         /* This process's lookup caches must not answer from an older
@@ -870,19 +972,20 @@ int apid__reg_setting_put(sqlite3 *db, const char *key, const char *name, const 
 }
 
 static int account_query(sqlite3 *db, const char *where, const char *text, int64_t number,
-                         struct apid__account *out)
+                         struct apid__posix_record *out)
 {
         char sql[128];
         sqlite3_stmt *st;
         int r, rc;
 
-        snprintf(sql, sizeof(sql), "SELECT uid, sid, user, kind, probe FROM accounts WHERE %s = ?", where);
+        snprintf(sql, sizeof(sql), "SELECT uid, sid, user, kind, probe FROM accounts WHERE %s%s", where,
+                 text || number >= 0 ? " = ?" : "");
         r = prepare(db, sql, &st);
         if (r < 0)
                 return r;
         if (text)
                 sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-        else
+        else if (number >= 0)
                 sqlite3_bind_int64(st, 1, number);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
@@ -893,28 +996,28 @@ static int account_query(sqlite3 *db, const char *where, const char *text, int64
                 out->probe = (uint32_t)sqlite3_column_int64(st, 4);
                 r = APID_OK;
         } else {
-                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading an account");
+                r = rc == SQLITE_DONE ? APID_ENOTFOUND : db_fail(db, rc, "reading an id record");
         }
         sqlite3_finalize(st);
         return r;
 }
 
-int apid__reg_account_by_sid(sqlite3 *db, const char *sid, struct apid__account *out)
+int apid__reg_record_by_sid(sqlite3 *db, const char *sid, struct apid__posix_record *out)
 {
         return account_query(db, "sid", sid, 0, out);
 }
 
-int apid__reg_account_by_uid(sqlite3 *db, uint32_t uid, struct apid__account *out)
+int apid__reg_record_by_uid(sqlite3 *db, uint32_t uid, struct apid__posix_record *out)
 {
         return account_query(db, "uid", NULL, uid, out);
 }
 
-int apid__reg_account_by_user(sqlite3 *db, const char *user, struct apid__account *out)
+int apid__reg_record_by_user(sqlite3 *db, const char *user, struct apid__posix_record *out)
 {
         return account_query(db, "user", user, 0, out);
 }
 
-int apid__reg_account_insert(sqlite3 *db, const struct apid__account *a)
+int apid__reg_record_insert(sqlite3 *db, const struct apid__posix_record *a)
 {
         sqlite3_stmt *st;
         int r;
@@ -930,22 +1033,25 @@ int apid__reg_account_insert(sqlite3 *db, const struct apid__account *a)
         return step_done(db, st, "recording an id");
 }
 
-int apid__reg_accounts_each(sqlite3 *db,
-                            int (*fn)(const struct apid__account *a, const char *pool_name, int loads_profile, void *arg),
-                            void *arg)
+static int records_query(sqlite3 *db, const char *where,
+                         int (*fn)(const struct apid__posix_record *a, const char *pool_name, int loads_profile,
+                                   void *arg),
+                         void *arg)
 {
+        char sql[512];
         sqlite3_stmt *st;
-        int r, rc;
+        int r = APID_OK, rc;
 
-        r = prepare(db,
-                    "SELECT a.uid, a.sid, a.user, a.kind, a.probe, p.name,"
-                    "       (SELECT value FROM settings s WHERE s.key = p.key"
-                    "          AND s.name = 'processModel.loadUserProfile')"
-                    "  FROM accounts a LEFT JOIN pools p ON p.uid = a.uid ORDER BY a.uid", &st);
+        snprintf(sql, sizeof(sql),
+                 "SELECT a.uid, a.sid, a.user, a.kind, a.probe, p.name,"
+                 "       (SELECT value FROM settings s WHERE s.key = p.key"
+                 "          AND s.name = 'processModel.loadUserProfile')"
+                 "  FROM accounts a LEFT JOIN pools p ON p.uid = a.uid%s ORDER BY a.uid", where);
+        r = prepare(db, sql, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct apid__account a;
+                struct apid__posix_record a;
                 const unsigned char *pool = sqlite3_column_text(st, 5);
                 const unsigned char *profile = sqlite3_column_text(st, 6);
 
@@ -961,5 +1067,91 @@ int apid__reg_accounts_each(sqlite3 *db,
         sqlite3_finalize(st);
         if (r < 0)
                 return r;
-        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing accounts");
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing id records");
+}
+
+int apid__reg_records_each(sqlite3 *db,
+                            int (*fn)(const struct apid__posix_record *a, const char *pool_name, int loads_profile, void *arg),
+                            void *arg)
+{
+        return records_query(db, "", fn, arg);
+}
+
+int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+{
+        sqlite3_stmt *st;
+        uint32_t *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        *all = 0;
+        r = prepare(db, "SELECT uid FROM snapshot_changes ORDER BY uid", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t uid = sqlite3_column_int64(st, 0);
+                uint32_t *grown;
+
+                if (uid < 0 || uid > UINT32_MAX) {
+                        *all = 1;
+                        continue;
+                }
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                list = grown;
+                list[n++] = (uint32_t)uid;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                free(list);
+                return db_fail(db, rc, "listing snapshot changes");
+        }
+        *uids = list;
+        *count = n;
+        return APID_OK;
+}
+
+int apid__reg_snapshot_changes_clear(sqlite3 *db)
+{
+        return exec(db, "DELETE FROM snapshot_changes", "clearing snapshot changes");
+}
+
+int apid__reg_records_changed_each(sqlite3 *db,
+                                   int (*fn)(const struct apid__posix_record *a, const char *pool_name,
+                                             int loads_profile, void *arg),
+                                   void *arg)
+{
+        return records_query(db, " WHERE a.uid IN (SELECT uid FROM snapshot_changes)", fn, arg);
+}
+
+int apid__reg_pool_users_each(sqlite3 *db, int (*fn)(const char *user, uint32_t uid, void *arg), void *arg)
+{
+        sqlite3_stmt *st;
+        int r = APID_OK, rc;
+
+        rc = sqlite3_prepare_v2(db, "SELECT a.user, a.uid FROM accounts a JOIN pools p ON p.uid = a.uid ORDER BY a.uid",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return db_fail(db, rc, "preparing a statement");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const unsigned char *user = sqlite3_column_text(st, 0);
+
+                r = fn(user ? (const char *)user : "", (uint32_t)sqlite3_column_int64(st, 1), arg);
+                if (r < 0)
+                        break;
+        }
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? APID_OK : db_fail(db, rc, "listing pool users");
+}
+
+int apid__reg_shared_group(sqlite3 *db, struct apid__posix_record *out)
+{
+        /* A literal, so that the partial index accounts_groups answers it
+         * (every write that publishes a delta asks). */
+        return account_query(db, "kind = 2", NULL, -1, out);
 }

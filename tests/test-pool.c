@@ -218,7 +218,7 @@ static void newer_schema_is_refused(void **state)
         assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(apid_pool_create(f->ctx, "y", NULL), APID_ECORRUPT);
-        assert_non_null(strstr(apid_error_message(), "schema version 99 is newer than this library knows (1)"));
+        assert_non_null(strstr(apid_error_message(), "schema version 99 is newer than this library knows (2)"));
 }
 
 static void settings_have_iis_defaults_and_checks(void **state)

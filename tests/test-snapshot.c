@@ -2,7 +2,8 @@
 /* Unit tests of the NSS snapshot's binary format (lib/store/snapshot.c),
  * compiled in: build and read back, every index; the reader's refusals of
  * forged headers, offsets and records; every one-byte corruption of a small
- * snapshot never answers a record other than the one asked for. */
+ * snapshot never answers a record other than the one asked for; a delta
+ * over its base (format 3). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -144,6 +146,7 @@ static void reader_refuses(void **state)
                 offsetof(struct apid__snap_header, by_sid),  offsetof(struct apid__snap_header, gr_by_gid),
                 offsetof(struct apid__snap_header, strings), offsetof(struct apid__snap_header, strings_size),
                 offsetof(struct apid__snap_header, n_users), offsetof(struct apid__snap_header, n_groups),
+                offsetof(struct apid__snap_header, gone_uids), offsetof(struct apid__snap_header, n_gone_gids),
         };
         size_t i;
 
@@ -160,7 +163,7 @@ static void reader_refuses(void **state)
         copy[offsetof(struct apid__snap_header, generation)] ^= 1; /* check value */
         assert_int_equal(apid__snap_check(copy, b->size, &s), -1);
         RESET();
-        forge(copy, offsetof(struct apid__snap_header, version), 3);
+        forge(copy, offsetof(struct apid__snap_header, version), 2); /* the previous format */
         assert_int_equal(apid__snap_check(copy, b->size, &s), -1);
         /* Every table offset or count pointed past the end. */
         for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -223,6 +226,91 @@ static void every_byte_corrupted(void **state)
         free(b);
 }
 
+static void write_file(const char *path, const void *data, size_t size)
+{
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, size, f), size);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* Format 3's delta (issue 17): a head over a base, opened from files as the
+ * NSS module does. The delta replaces p1 (a new home), removes p2 and its
+ * group, adds p9: lookups by every key and the iteration by index answer
+ * the merged view, never the base's replaced or removed records; a head
+ * whose base is missing, or of another generation, is refused whole. */
+static void delta_over_base(void **state)
+{
+        struct built *b = build_n(8);
+        struct apid__snap_user_in u[2] = {
+                { "apppool-p1", "IIS APPPOOL\\p1", "/srv/p1", "P1", "S-1-5-82-1", 100001 },
+                { "apppool-p9", "IIS APPPOOL\\p9", "/nonexistent", "P9", "S-1-5-82-9", 100009 },
+        };
+        struct apid__snap_group_in g[2] = { { "apppool-p1", "", 100001 }, { "apppool-p9", "", 100009 } };
+        uint32_t gone[] = { 100002 };
+        char dir[] = "/tmp/apid-snapdelta-XXXXXX", head[128], base[128], other[128];
+        struct apid__snap s;
+        struct apid__snap_user user;
+        struct apid__snap_group group;
+        void *delta;
+        size_t size, i, seen = 0, p1 = 0;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(head, sizeof(head), "%s/snap", dir);
+        assert_int_equal(apid__snap_base_path(base, sizeof(base), head, 42), 0);
+        assert_int_equal(apid__snap_base_path(other, sizeof(other), head, 41), 0);
+        assert_int_equal(apid__snap_build_delta(u, 2, g, 2, gone, 1, gone, 1, 50, 0, 1 << 20, &delta, &size),
+                         -EINVAL);
+        assert_int_equal(apid__snap_build_delta(u, 2, g, 2, gone, 1, gone, 1, 50, 42, 1 << 20, &delta, &size), 0);
+        write_file(head, delta, size);
+        /* No base yet: refused, not read as the delta alone. */
+        assert_int_equal(apid__snap_open(head, 0, 1 << 20, &s, NULL), -1);
+        write_file(other, b->data, b->size); /* generation 42 under the name of 41 */
+        assert_int_equal(apid__snap_open(head, 0, 1 << 20, &s, NULL), -1);
+        write_file(base, b->data, b->size);
+        assert_int_equal(apid__snap_open(head, 0, 1 << 20, &s, NULL), 0);
+        assert_int_equal(s.h->generation, 50);
+        assert_int_equal(s.h->n_users, 8 + 2);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_NAME, "apppool-p1", 0, &user), 0);
+        assert_string_equal(user.home, "/srv/p1");
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_UID, NULL, 100001, &user), 0);
+        assert_string_equal(user.home, "/srv/p1");
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_NAME, "apppool-p2", 0, &user), -1);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_UID, NULL, 100002, &user), -1);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_SID, "S-1-5-82-2", 0, &user), -1);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_KEY, "P2", 0, &user), -1);
+        assert_int_equal(apid__snap_find_group(&s, APID__SNAP_BY_UID, NULL, 100002, &group), -1);
+        assert_int_equal(apid__snap_find_group(&s, APID__SNAP_BY_NAME, "apppool-p2", 0, &group), -1);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_KEY, "P9", 0, &user), 0);
+        assert_int_equal(apid__snap_find_group(&s, APID__SNAP_BY_UID, NULL, 100009, &group), 0);
+        assert_int_equal(apid__snap_find_user(&s, APID__SNAP_BY_SID, "S-1-5-82-3", 0, &user), 0); /* the base's */
+        assert_int_equal(apid__snap_find_group(&s, APID__SNAP_BY_NAME, "apppool-users", 0, &group), 0);
+        for (i = 0; i < s.h->n_users; i++)
+                if (apid__snap_user_at(&s, (uint32_t)i, &user) == 0) {
+                        seen++;
+                        assert_int_not_equal(user.uid, 100002);
+                        if (user.uid == 100001) {
+                                p1++;
+                                assert_string_equal(user.home, "/srv/p1");
+                        }
+                }
+        assert_int_equal(seen, 8 - 2 + 2);
+        assert_int_equal(p1, 1);
+        apid__snap_close(&s);
+        /* A complete snapshot where the base should be: refused. */
+        write_file(base, delta, size);
+        assert_int_equal(apid__snap_open(head, 0, 1 << 20, &s, NULL), -1);
+        unlink(head);
+        unlink(base);
+        unlink(other);
+        rmdir(dir);
+        free(delta);
+        free(b->data);
+        free(b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -230,6 +318,7 @@ int main(void)
                 cmocka_unit_test(builder_refuses),
                 cmocka_unit_test(reader_refuses),
                 cmocka_unit_test(every_byte_corrupted),
+                cmocka_unit_test(delta_over_base),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

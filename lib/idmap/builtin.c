@@ -22,11 +22,14 @@ int apid__provision_builtin(apid_ctx *ctx, struct sqlite3 *db, int type)
         r = apid__config(db, b->setting, &user);
         if (r < 0)
                 return r;
-        if (apid__reg_account_by_user(db, user, &a) == APID_OK) {
+        r = apid__reg_record_by_user(db, user, &a);
+        if (r == APID_OK) {
                 if (a.kind == APID__POSIX_BUILTIN)
                         return APID_OK;
                 return apid__fail(APID_EEXISTS, 0, "account %s: the name is taken by a pool", user);
         }
+        if (r != APID_ENOTFOUND)
+                return r; /* the registry failed: not "absent" */
         r = apid__nss_user_exists(user);
         if (r != 0)
                 return r < 0 ? r : APID_OK; /* an account the administrator made */

@@ -324,7 +324,7 @@ static void ask_ahead(struct sqlite3 *db, const struct probe *p, uint32_t from, 
         for (i = from; i < limit && n < want; i++) {
                 uint32_t uid = probe_at(p, i);
 
-                if (apid__reg_account_by_uid(db, uid, &other) != APID_ENOTFOUND)
+                if (apid__reg_record_by_uid(db, uid, &other) != APID_ENOTFOUND)
                         continue;
                 (void)id_verdict(uid, user, sid_text);
                 n++;
@@ -338,7 +338,7 @@ static int candidate_ok(apid_ctx *ctx, struct sqlite3 *db, const struct probe *p
 {
         struct apid__posix_record other;
         uint32_t uid = probe_at(p, i);
-        int r = apid__reg_account_by_uid(db, uid, &other);
+        int r = apid__reg_record_by_uid(db, uid, &other);
 
         if (r == APID_OK) {
                 apid__log(ctx, APID_LOG_DEBUG, "%s: uid %u is taken by %s", a->sid, uid, other.sid);
@@ -374,7 +374,7 @@ int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid 
                 return r;
         /* A SID that had an id keeps it: a pool deleted and created again gets
          * its uid back, and nobody else ever gets it. */
-        r = apid__reg_account_by_sid(db, sid_text, out);
+        r = apid__reg_record_by_sid(db, sid_text, out);
         if (r != APID_ENOTFOUND)
                 return r;
         r = config_u32(db, "idRangeStart", &first);
@@ -403,7 +403,7 @@ int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid 
                         return apid__fail(APID_EEXISTS, 0, "account name %s: already used by another account",
                                           user_base);
                 }
-                r = apid__reg_account_by_user(db, a.user, &other);
+                r = apid__reg_record_by_user(db, a.user, &other);
                 if (r == APID_ENOTFOUND) {
                         r = name_verdict(a.user, a.sid, &ours);
                         if (r == APID__EAGAIN_NSS)
@@ -451,7 +451,7 @@ int apid__posix_record_assign(apid_ctx *ctx, struct sqlite3 *db, const apid_sid 
 insert:
         r = apid__posix_record_check(db, &a, 0); /* NSS asked above */
         if (r == APID_OK)
-                r = apid__reg_account_insert(db, &a);
+                r = apid__reg_record_insert(db, &a);
         if (r < 0)
                 return r;
         if (a.probe > 0)

@@ -29,12 +29,17 @@ static int in_bounds(size_t file, uint32_t off, uint32_t n, size_t size)
         return off % 4 == 0 && off <= file && (uint64_t)n * size <= (uint64_t)(file - off);
 }
 
-int apid__snap_check(const void *data, size_t size, struct apid__snap *s)
+/* One mapped file, checked: a complete snapshot, a delta, or a base. */
+struct part {
+        const unsigned char *data;
+        const struct apid__snap_header *h;
+};
+
+static int check_part(const void *data, size_t size)
 {
         const struct apid__snap_header *h = data;
         uint32_t nu, ng;
 
-        memset(s, 0, sizeof(*s));
         if (size < sizeof(*h) || ((uintptr_t)data % 8) != 0)
                 return -1;
         if (memcmp(h->magic, APID__SNAP_MAGIC, 8) != 0 || h->version != APID__SNAP_VERSION ||
@@ -48,22 +53,41 @@ int apid__snap_check(const void *data, size_t size, struct apid__snap *s)
             !in_bounds(size, h->by_name, nu, 4) || !in_bounds(size, h->by_uid, nu, 4) ||
             !in_bounds(size, h->by_sid, nu, 4) || !in_bounds(size, h->by_key, nu, 4) ||
             !in_bounds(size, h->gr_by_name, ng, 4) || !in_bounds(size, h->gr_by_gid, ng, 4) ||
+            !in_bounds(size, h->gone_uids, h->n_gone_uids, 4) || !in_bounds(size, h->gone_gids, h->n_gone_gids, 4) ||
+            (h->base_generation == 0 && (h->n_gone_uids || h->n_gone_gids)) ||
+            (h->base_generation != 0 && h->base_generation >= h->generation) ||
             h->strings > size || h->strings_size > size - h->strings || h->strings_size == 0 ||
             ((const char *)data)[h->strings + h->strings_size - 1] != '\0')
                 return -1;
-        s->data = data;
-        s->size = size;
-        s->h = h;
         return 0;
 }
 
-int apid__snap_open(const char *path, int root_only, size_t max_size, struct apid__snap *s, struct stat *st_out)
+int apid__snap_check(const void *data, size_t size, struct apid__snap *s)
+{
+        memset(s, 0, sizeof(*s));
+        if (check_part(data, size) < 0)
+                return -1;
+        s->data = data;
+        s->size = size;
+        s->h = data;
+        return 0;
+}
+
+int apid__snap_base_path(char *buf, size_t size, const char *path, uint64_t base_generation)
+{
+        int n = snprintf(buf, size, "%s.base-%llu", path, (unsigned long long)base_generation);
+
+        return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Map one file under the checks apid__snap_open documents. */
+static int map_file(const char *path, int root_only, size_t max_size, const void **data, size_t *size,
+                    struct stat *st_out)
 {
         struct stat st;
         void *p;
         int fd;
 
-        memset(s, 0, sizeof(*s));
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -1;
@@ -77,34 +101,101 @@ int apid__snap_open(const char *path, int root_only, size_t max_size, struct api
         close(fd);
         if (p == MAP_FAILED)
                 return -1;
-        if (apid__snap_check(p, (size_t)st.st_size, s) < 0) {
+        if (check_part(p, (size_t)st.st_size) < 0) {
                 munmap(p, (size_t)st.st_size);
                 return -1;
         }
-        s->mapped = 1;
+        *data = p;
+        *size = (size_t)st.st_size;
         if (st_out)
                 *st_out = st;
         return 0;
+}
+
+int apid__snap_open(const char *path, int root_only, size_t max_size, struct apid__snap *s, struct stat *st_out)
+{
+        int tries;
+
+        memset(s, 0, sizeof(*s));
+        /* A writer that compacts replaces the head, then removes the old
+         * base: a head read just before may name a base that is gone, and
+         * the head read again names the new one. */
+        for (tries = 0; tries < 4; tries++) {
+                const struct apid__snap_header *h, *bh;
+                const void *data, *base;
+                size_t size, base_size;
+                char bpath[4200];
+
+                if (map_file(path, root_only, max_size, &data, &size, st_out) < 0)
+                        return -1;
+                h = data;
+                if (h->base_generation == 0) {
+                        s->data = data;
+                        s->size = size;
+                        s->h = h;
+                        s->mapped = 1;
+                        return 0;
+                }
+                if (apid__snap_base_path(bpath, sizeof(bpath), path, h->base_generation) < 0 ||
+                    map_file(bpath, root_only, max_size, &base, &base_size, NULL) < 0) {
+                        munmap((void *)(uintptr_t)data, size);
+                        continue;
+                }
+                bh = base;
+                s->view = malloc(sizeof(*s->view));
+                if (bh->base_generation != 0 || bh->generation != h->base_generation || !s->view ||
+                    (uint64_t)bh->n_users + h->n_users > UINT32_MAX || (uint64_t)bh->n_groups + h->n_groups > UINT32_MAX) {
+                        free(s->view);
+                        s->view = NULL;
+                        munmap((void *)(uintptr_t)data, size);
+                        munmap((void *)(uintptr_t)base, base_size);
+                        return -1;
+                }
+                *s->view = *h;
+                s->view->n_users = bh->n_users + h->n_users;
+                s->view->n_groups = bh->n_groups + h->n_groups;
+                s->data = data;
+                s->size = size;
+                s->base_data = base;
+                s->base_size = base_size;
+                s->h = s->view;
+                s->mapped = 1;
+                return 0;
+        }
+        return -1;
 }
 
 void apid__snap_close(struct apid__snap *s)
 {
         if (s->mapped && s->data)
                 munmap((void *)(uintptr_t)s->data, s->size);
+        if (s->mapped && s->base_data)
+                munmap((void *)(uintptr_t)s->base_data, s->base_size);
+        free(s->view);
         memset(s, 0, sizeof(*s));
+}
+
+static struct part head_of(const struct apid__snap *s)
+{
+        return (struct part){ s->data, (const struct apid__snap_header *)(const void *)s->data };
+}
+
+static struct part base_of(const struct apid__snap *s)
+{
+        return (struct part){ s->base_data, (const struct apid__snap_header *)(const void *)s->base_data };
 }
 
 /* The string at off, if it lies wholly in the table and has at most max
  * bytes, none a control character or ':' (fields of passwd and group lines). */
-static const char *str_at(const struct apid__snap *s, uint32_t off, size_t max)
+static const char *str_at(struct part p, uint32_t off, size_t max)
 {
-        const char *t = (const char *)s->data + s->h->strings;
+        const char *t = (const char *)p.data + p.h->strings;
         const char *end;
         size_t n, i;
 
-        if (off >= s->h->strings_size)
+        if (off >= p.h->strings_size)
                 return NULL;
-        end = memchr(t + off, '\0', s->h->strings_size - off);
+        end = memchr(t + off, '\0', p.h->strings_size - off);
         n = (size_t)(end - (t + off));
         if (n > max)
                 return NULL;
@@ -139,35 +230,35 @@ static int members_ok(const char *m)
         return 1;
 }
 
-int apid__snap_user_at(const struct apid__snap *s, uint32_t i, struct apid__snap_user *u)
+static int part_user_at(struct part p, uint32_t i, struct apid__snap_user *u)
 {
         const struct apid__snap_urec *r;
 
-        if (i >= s->h->n_users)
+        if (i >= p.h->n_users)
                 return -1;
-        r = (const struct apid__snap_urec *)(const void *)(s->data + s->h->users) + i;
+        r = (const struct apid__snap_urec *)(const void *)(p.data + p.h->users) + i;
         u->uid = r->uid;
-        u->name = str_at(s, r->name, 32);
-        u->gecos = str_at(s, r->gecos, 512);
-        u->home = str_at(s, r->home, 4096);
-        u->key = str_at(s, r->key, 512);
-        u->sid = str_at(s, r->sid, 256);
+        u->name = str_at(p, r->name, 32);
+        u->gecos = str_at(p, r->gecos, 512);
+        u->home = str_at(p, r->home, 4096);
+        u->key = str_at(p, r->key, 512);
+        u->sid = str_at(p, r->sid, 256);
         if (!u->name || !u->gecos || !u->home || !u->key || !u->sid || !id_ok(u->uid) ||
             !apid__posix_name_valid(u->name) || u->home[0] != '/')
                 return -1;
         return 0;
 }
 
-int apid__snap_group_at(const struct apid__snap *s, uint32_t i, struct apid__snap_group *g)
+static int part_group_at(struct part p, uint32_t i, struct apid__snap_group *g)
 {
         const struct apid__snap_grec *r;
 
-        if (i >= s->h->n_groups)
+        if (i >= p.h->n_groups)
                 return -1;
-        r = (const struct apid__snap_grec *)(const void *)(s->data + s->h->groups) + i;
+        r = (const struct apid__snap_grec *)(const void *)(p.data + p.h->groups) + i;
         g->gid = r->gid;
-        g->name = str_at(s, r->name, 32);
-        g->members = str_at(s, r->members, APID__NSS_MAX_SNAPSHOT);
+        g->name = str_at(p, r->name, 32);
+        g->members = str_at(p, r->members, APID__NSS_MAX_SNAPSHOT);
         if (!g->name || !g->members || !id_ok(g->gid) || !apid__posix_name_valid(g->name) || !members_ok(g->members))
                 return -1;
         return 0;
@@ -175,43 +266,41 @@ int apid__snap_group_at(const struct apid__snap *s, uint32_t i, struct apid__sna
 
 /* The raw key of record i for an index, without the full check: a string
  * (bounds-checked, NULL if out of the table) or an id. */
-static const char *raw_str(const struct apid__snap *s, uint32_t off)
+static const char *raw_str(struct part p, uint32_t off)
 {
-        const char *t = (const char *)s->data + s->h->strings;
+        const char *t = (const char *)p.data + p.h->strings;
 
-        if (off >= s->h->strings_size)
+        if (off >= p.h->strings_size)
                 return NULL;
         return t + off; /* NUL-terminated: the table ends with a NUL (checked) */
 }
 
-static int user_cmp(const struct apid__snap *s, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id,
-                    int *cmp)
+static int user_cmp(struct part p, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id, int *cmp)
 {
-        const struct apid__snap_urec *r = (const struct apid__snap_urec *)(const void *)(s->data + s->h->users) + i;
+        const struct apid__snap_urec *r = (const struct apid__snap_urec *)(const void *)(p.data + p.h->users) + i;
         const char *k;
 
         if (by == APID__SNAP_BY_UID) {
                 *cmp = r->uid < id ? -1 : r->uid > id;
                 return 0;
         }
-        k = raw_str(s, by == APID__SNAP_BY_NAME ? r->name : by == APID__SNAP_BY_SID ? r->sid : r->key);
+        k = raw_str(p, by == APID__SNAP_BY_NAME ? r->name : by == APID__SNAP_BY_SID ? r->sid : r->key);
         if (!k)
                 return -1;
         *cmp = strcmp(k, text);
         return 0;
 }
 
-static int group_cmp(const struct apid__snap *s, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id,
-                     int *cmp)
+static int group_cmp(struct part p, uint32_t i, enum apid__snap_by by, const char *text, uint32_t id, int *cmp)
 {
-        const struct apid__snap_grec *r = (const struct apid__snap_grec *)(const void *)(s->data + s->h->groups) + i;
+        const struct apid__snap_grec *r = (const struct apid__snap_grec *)(const void *)(p.data + p.h->groups) + i;
         const char *k;
 
         if (by == APID__SNAP_BY_UID) {
                 *cmp = r->gid < id ? -1 : r->gid > id;
                 return 0;
         }
-        k = raw_str(s, r->name);
+        k = raw_str(p, r->name);
         if (!k)
                 return -1;
         *cmp = strcmp(k, text);
@@ -219,10 +308,10 @@ static int group_cmp(const struct apid__snap *s, uint32_t i, enum apid__snap_by 
 }
 
 /* Bisect index (n entries of record numbers below n); -1 if not found. */
-static int64_t bisect(const struct apid__snap *s, uint32_t index, uint32_t n, int group, enum apid__snap_by by,
-                      const char *text, uint32_t id)
+static int64_t bisect(struct part p, uint32_t index, uint32_t n, int group, enum apid__snap_by by, const char *text,
+                      uint32_t id)
 {
-        const uint32_t *ix = (const uint32_t *)(const void *)(s->data + index);
+        const uint32_t *ix = (const uint32_t *)(const void *)(p.data + index);
         uint32_t lo = 0, hi = n;
 
         while (lo < hi) {
@@ -231,7 +320,7 @@ static int64_t bisect(const struct apid__snap *s, uint32_t index, uint32_t n, in
 
                 if (rec >= n)
                         return -1;
-                if ((group ? group_cmp(s, rec, by, text, id, &c) : user_cmp(s, rec, by, text, id, &c)) < 0)
+                if ((group ? group_cmp(p, rec, by, text, id, &c) : user_cmp(p, rec, by, text, id, &c)) < 0)
                         return -1;
                 if (c == 0)
                         return rec;
@@ -243,20 +332,85 @@ static int64_t bisect(const struct apid__snap *s, uint32_t index, uint32_t n, in
         return -1;
 }
 
-int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
-                                   struct apid__snap_user *u)
+/* 1 if id is in the sorted array at off (n entries). */
+static int id_listed(struct part p, uint32_t off, uint32_t n, uint32_t id)
 {
-        const struct apid__snap_header *h = s->h;
-        uint32_t index;
+        const uint32_t *a = (const uint32_t *)(const void *)(p.data + off);
+        uint32_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+
+                if (a[mid] == id)
+                        return 1;
+                if (a[mid] < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
+}
+
+/* 1 if the delta replaces or removes the base's user (group) of this id. */
+static int superseded(struct part head, int group, uint32_t id)
+{
+        if (group)
+                return id_listed(head, head.h->gone_gids, head.h->n_gone_gids, id) ||
+                       bisect(head, head.h->gr_by_gid, head.h->n_groups, 1, APID__SNAP_BY_UID, NULL, id) >= 0;
+        return id_listed(head, head.h->gone_uids, head.h->n_gone_uids, id) ||
+               bisect(head, head.h->by_uid, head.h->n_users, 0, APID__SNAP_BY_UID, NULL, id) >= 0;
+}
+
+int apid__snap_user_at(const struct apid__snap *s, uint32_t i, struct apid__snap_user *u)
+{
+        struct part head = head_of(s);
+
+        if (!s->h)
+                return -1;
+        if (s->base_data) {
+                struct part base = base_of(s);
+
+                if (i < base.h->n_users) {
+                        if (part_user_at(base, i, u) < 0 || superseded(head, 0, u->uid))
+                                return -1;
+                        return 0;
+                }
+                i -= base.h->n_users;
+        }
+        return part_user_at(head, i, u);
+}
+
+int apid__snap_group_at(const struct apid__snap *s, uint32_t i, struct apid__snap_group *g)
+{
+        struct part head = head_of(s);
+
+        if (!s->h)
+                return -1;
+        if (s->base_data) {
+                struct part base = base_of(s);
+
+                if (i < base.h->n_groups) {
+                        if (part_group_at(base, i, g) < 0 || superseded(head, 1, g->gid))
+                                return -1;
+                        return 0;
+                }
+                i -= base.h->n_groups;
+        }
+        return part_group_at(head, i, g);
+}
+
+/* The record number in p of the user the query names, or -1. */
+static int64_t part_find_user(struct part p, enum apid__snap_by by, const char *text, uint32_t id,
+                              struct apid__snap_user *u)
+{
+        const struct apid__snap_header *h = p.h;
+        uint32_t index = by == APID__SNAP_BY_NAME ? h->by_name : by == APID__SNAP_BY_UID ? h->by_uid
+                         : by == APID__SNAP_BY_SID ? h->by_sid : h->by_key;
         int64_t rec;
         int c;
 
-        if (!h || (by != APID__SNAP_BY_UID && !text))
-                return -1;
-        index = by == APID__SNAP_BY_NAME ? h->by_name : by == APID__SNAP_BY_UID ? h->by_uid
-                : by == APID__SNAP_BY_SID ? h->by_sid : h->by_key;
-        rec = bisect(s, index, h->n_users, 0, by, text, id);
-        if (rec < 0 || apid__snap_user_at(s, (uint32_t)rec, u) < 0)
+        rec = bisect(p, index, h->n_users, 0, by, text, id);
+        if (rec < 0 || part_user_at(p, (uint32_t)rec, u) < 0)
                 return -1;
         /* The hit is the query's, whatever the index said. */
         c = by == APID__SNAP_BY_UID ? u->uid != id
@@ -264,13 +418,47 @@ int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_b
         return c == 0 ? rec : -1;
 }
 
+/* A delta's record first; else the base's, unless the delta replaces or
+ * removes it (a replaced record that no longer matches is not answered
+ * from the base). The number returned counts as apid__snap_user_at() does:
+ * the base's records first, then the delta's. */
+int64_t apid__snap_find_user_index(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
+                                   struct apid__snap_user *u)
+{
+        int64_t rec;
+
+        if (!s->h || (by != APID__SNAP_BY_UID && !text))
+                return -1;
+        rec = part_find_user(head_of(s), by, text, id, u);
+        if (rec >= 0)
+                return s->base_data ? (int64_t)base_of(s).h->n_users + rec : rec;
+        if (!s->base_data || (rec = part_find_user(base_of(s), by, text, id, u)) < 0)
+                return -1;
+        return superseded(head_of(s), 0, u->uid) ? -1 : rec;
+}
+
+/* Record rec (numbered as apid__snap_user_at() does) is the one the query
+ * names. Only a number apid__snap_find_user_index() returned for this
+ * mapping is ever asked (a cache's hash slot), so a base record the delta
+ * supersedes is never one: the key is compared, not the supersession. */
 int apid__snap_user_is(const struct apid__snap *s, uint32_t rec, enum apid__snap_by by, const char *text, uint32_t id)
 {
+        struct part p = head_of(s);
         int c;
 
         if (!s->h || rec >= s->h->n_users || (by != APID__SNAP_BY_UID && !text))
                 return 0;
-        return user_cmp(s, rec, by, text, id, &c) == 0 && c == 0;
+        if (s->base_data) {
+                struct part base = base_of(s);
+
+                if (rec < base.h->n_users)
+                        p = base;
+                else
+                        rec -= base.h->n_users;
+        }
+        if (rec >= p.h->n_users)
+                return 0;
+        return user_cmp(p, rec, by, text, id, &c) == 0 && c == 0;
 }
 
 int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
@@ -279,18 +467,27 @@ int apid__snap_find_user(const struct apid__snap *s, enum apid__snap_by by, cons
         return apid__snap_find_user_index(s, by, text, id, u) < 0 ? -1 : 0;
 }
 
+static int part_find_group(struct part p, enum apid__snap_by by, const char *text, uint32_t id,
+                           struct apid__snap_group *g)
+{
+        int64_t rec;
+
+        rec = bisect(p, by == APID__SNAP_BY_UID ? p.h->gr_by_gid : p.h->gr_by_name, p.h->n_groups, 1, by, text, id);
+        if (rec < 0 || part_group_at(p, (uint32_t)rec, g) < 0)
+                return -1;
+        return (by == APID__SNAP_BY_UID ? g->gid == id : strcmp(g->name, text) == 0) ? 0 : -1;
+}
+
 int apid__snap_find_group(const struct apid__snap *s, enum apid__snap_by by, const char *text, uint32_t id,
                           struct apid__snap_group *g)
 {
-        const struct apid__snap_header *h = s->h;
-        int64_t rec;
-
-        if (!h || (by != APID__SNAP_BY_UID && !text))
+        if (!s->h || (by != APID__SNAP_BY_UID && !text))
                 return -1;
-        rec = bisect(s, by == APID__SNAP_BY_UID ? h->gr_by_gid : h->gr_by_name, h->n_groups, 1, by, text, id);
-        if (rec < 0 || apid__snap_group_at(s, (uint32_t)rec, g) < 0)
+        if (part_find_group(head_of(s), by, text, id, g) == 0)
+                return 0;
+        if (!s->base_data || part_find_group(base_of(s), by, text, id, g) < 0)
                 return -1;
-        return (by == APID__SNAP_BY_UID ? g->gid == id : strcmp(g->name, text) == 0) ? 0 : -1;
+        return superseded(head_of(s), 1, g->gid) ? -1 : 0;
 }
 
 /* ---- building ---- */
@@ -381,8 +578,39 @@ static int add_index(struct buf *b, size_t n, struct sort_ctx *c, int group, enu
         return 0;
 }
 
-int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, const struct apid__snap_group_in *groups,
-                     size_t n_groups, uint64_t generation, size_t max_size, void **out, size_t *out_size)
+static int id_order(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Append ids sorted, without duplicates; *count receives how many. */
+static int add_ids(struct buf *b, const uint32_t *ids, size_t n, uint32_t *off, uint32_t *count)
+{
+        uint32_t *a;
+        size_t i, o = 0;
+        int r = reserve(b, n * 4);
+
+        if (r < 0)
+                return r;
+        *off = (uint32_t)b->len;
+        a = (uint32_t *)(void *)(b->p + b->len);
+        if (n)
+                memcpy(a, ids, n * 4);
+        qsort(a, n, 4, id_order);
+        for (i = 0; i < n; i++)
+                if (o == 0 || a[o - 1] != a[i])
+                        a[o++] = a[i];
+        *count = (uint32_t)o;
+        b->len += o * 4;
+        return 0;
+}
+
+static int build(const struct apid__snap_user_in *users, size_t n_users, const struct apid__snap_group_in *groups,
+                 size_t n_groups, const uint32_t *gone_uids, size_t n_gone_uids, const uint32_t *gone_gids,
+                 size_t n_gone_gids, uint64_t generation, uint64_t base_generation, size_t max_size, void **out,
+                 size_t *out_size)
 {
         struct buf b = { .max = max_size };
         struct sort_ctx c = { users, groups, APID__SNAP_BY_NAME };
@@ -421,6 +649,22 @@ int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, con
                 h->gr_by_name = ix[4];
                 h->gr_by_gid = ix[5];
         }
+        {
+                uint32_t off[2], n[2];
+
+                if (n_gone_uids > UINT32_MAX / 64 || n_gone_gids > UINT32_MAX / 64) {
+                        r = -E2BIG;
+                        goto fail;
+                }
+                if ((r = add_ids(&b, gone_uids, n_gone_uids, &off[0], &n[0])) < 0 ||
+                    (r = add_ids(&b, gone_gids, n_gone_gids, &off[1], &n[1])) < 0)
+                        goto fail;
+                h = (struct apid__snap_header *)(void *)b.p;
+                h->gone_uids = off[0];
+                h->n_gone_uids = n[0];
+                h->gone_gids = off[1];
+                h->n_gone_gids = n[1];
+        }
         tab = b.len;
         for (i = 0; i < n_users; i++) {
                 struct apid__snap_urec rec = { .uid = users[i].uid };
@@ -449,6 +693,7 @@ int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, con
         h->version = APID__SNAP_VERSION;
         h->header_size = sizeof(*h);
         h->generation = generation;
+        h->base_generation = base_generation;
         h->n_users = (uint32_t)n_users;
         h->n_groups = (uint32_t)n_groups;
         h->users = users_off;
@@ -486,4 +731,21 @@ int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, con
 fail:
         free(b.p);
         return r;
+}
+
+int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, const struct apid__snap_group_in *groups,
+                     size_t n_groups, uint64_t generation, size_t max_size, void **out, size_t *out_size)
+{
+        return build(users, n_users, groups, n_groups, NULL, 0, NULL, 0, generation, 0, max_size, out, out_size);
+}
+
+int apid__snap_build_delta(const struct apid__snap_user_in *users, size_t n_users,
+                           const struct apid__snap_group_in *groups, size_t n_groups, const uint32_t *gone_uids,
+                           size_t n_gone_uids, const uint32_t *gone_gids, size_t n_gone_gids, uint64_t generation,
+                           uint64_t base_generation, size_t max_size, void **out, size_t *out_size)
+{
+        if (base_generation == 0)
+                return -EINVAL;
+        return build(users, n_users, groups, n_groups, gone_uids, n_gone_uids, gone_gids, n_gone_gids, generation,
+                     base_generation, max_size, out, out_size);
 }

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The NSS snapshot's binary format (version 2): what libnss_apppoolid and
- * the library read without SQLite. One file, written whole by the library
+/* The NSS snapshot's binary format (version 3): what libnss_apppoolid and
+ * the library read without SQLite. Files written whole by the library
  * (lib/nssfile.c), memory-mapped by readers, trusted in nothing: the header
  * is checked (magic, version, sizes, the file's size, a header check value)
  * and every offset and string is bounds-checked on each access, every name
  * and id validated before it is answered.
  *
- *   header | user records | group records | index arrays | strings
+ *   header | user records | group records | index arrays | gone ids | strings
+ *
+ * Version 3 (issue 17, write cost): the file readers open ("the head") is
+ * either complete (base_generation 0) or a delta over a complete base, the
+ * file PATH.base-<base_generation> beside it, so that a change rewrites a
+ * few records rather than the whole table. A delta holds the users and
+ * groups that changed since its base (each replaces the base's record of
+ * the same uid or gid) and the uids and gids that are gone (the base's
+ * record is hidden). apid__snap_open() maps both and the lookups below merge
+ * them; a reader sees a head and the base it names, or nothing.
  *
  * Indexes are arrays of record numbers sorted by their key (user name, uid,
  * SID, canonical pool name; group name, gid), searched by bisection: a
@@ -20,7 +29,7 @@
 #include <stdint.h>
 
 #define APID__SNAP_MAGIC "APIDSNAP"
-#define APID__SNAP_VERSION 2u
+#define APID__SNAP_VERSION 3u
 #define APID__SNAP_MIN_ID 65536u
 #define APID__SNAP_MAX_ID 2147483647u
 
@@ -35,6 +44,9 @@ struct apid__snap_header {
         uint32_t by_name, by_uid, by_sid, by_key; /* user indexes */
         uint32_t gr_by_name, gr_by_gid;           /* group indexes */
         uint32_t strings, strings_size;
+        uint32_t gone_uids, n_gone_uids;          /* sorted uid array: users removed from the base */
+        uint32_t gone_gids, n_gone_gids;          /* sorted gid array: groups removed from the base */
+        uint64_t base_generation;                 /* 0: complete; else a delta over that base */
         uint32_t check; /* FNV-1a of the header bytes before it */
 };
 
@@ -46,12 +58,19 @@ struct apid__snap_grec {
         uint32_t name, gid, members; /* members: "a,b,c" */
 };
 
-/* A checked snapshot in memory. */
+/* A checked snapshot in memory. h is what a caller may read: for a delta
+ * opened with its base, a copy of the head's header whose n_users and
+ * n_groups count the base's records and the delta's together (indexes for
+ * apid__snap_user_at and apid__snap_group_at), generation the head's. The
+ * other fields are the reader's own. */
 struct apid__snap {
-        const unsigned char *data;
+        const unsigned char *data; /* the head */
         size_t size;
         const struct apid__snap_header *h;
         int mapped;
+        const unsigned char *base_data; /* a delta's base, mapped; NULL if none */
+        size_t base_size;
+        struct apid__snap_header *view; /* malloc'd h when there is a base */
 };
 
 /* A record, every field checked: valid names, ids in 65536..2^31-1, text
@@ -66,17 +85,23 @@ struct apid__snap_group {
 };
 
 /* 0 if data (size bytes) holds a snapshot whose header and tables are in
- * bounds; s points into data. */
+ * bounds; s points into data. A delta checked alone reads as its own
+ * records only (no base). */
 int apid__snap_check(const void *data, size_t size, struct apid__snap *s);
 /* Open and map path, O_NONBLOCK, fstat() first: a regular file, not group-
  * or world-writable, owned by root (or, unless root_only, by this euid), at
- * most max_size bytes. 0 on success; -1 if absent or refused. *st_out (may
- * be NULL) receives the file's stat for revalidation. */
+ * most max_size bytes; for a delta, its base too, under the same checks,
+ * which must be complete and of the generation the delta names (a base
+ * replaced in between: the head is read again). 0 on success; -1 if absent
+ * or refused. *st_out (may be NULL) receives the head's stat for
+ * revalidation: every publication replaces the head. */
 struct stat;
 int apid__snap_open(const char *path, int root_only, size_t max_size, struct apid__snap *s, struct stat *st_out);
 void apid__snap_close(struct apid__snap *s);
 
-/* Record i, checked. 0 if valid. */
+/* Record i, checked. 0 if valid. With a base, i < the base's count is the
+ * base's record i (-1, as an invalid one, when the delta replaces or
+ * removes it), the rest the delta's. */
 int apid__snap_user_at(const struct apid__snap *s, uint32_t i, struct apid__snap_user *u);
 int apid__snap_group_at(const struct apid__snap *s, uint32_t i, struct apid__snap_group *g);
 
@@ -110,5 +135,15 @@ struct apid__snap_group_in {
 };
 int apid__snap_build(const struct apid__snap_user_in *users, size_t n_users, const struct apid__snap_group_in *groups,
                      size_t n_groups, uint64_t generation, size_t max_size, void **out, size_t *out_size);
+/* A delta over the complete snapshot of generation base_generation (not 0):
+ * the users and groups that changed (added or replaced), and the uids and
+ * gids removed (any order; duplicates allowed). */
+int apid__snap_build_delta(const struct apid__snap_user_in *users, size_t n_users,
+                           const struct apid__snap_group_in *groups, size_t n_groups, const uint32_t *gone_uids,
+                           size_t n_gone_uids, const uint32_t *gone_gids, size_t n_gone_gids, uint64_t generation,
+                           uint64_t base_generation, size_t max_size, void **out, size_t *out_size);
+/* The name of a delta's base beside path ("PATH.base-GEN"); 0, or -1 if it
+ * does not fit in size bytes. */
+int apid__snap_base_path(char *buf, size_t size, const char *path, uint64_t base_generation);
 
 #endif

@@ -91,18 +91,19 @@ getent passwd apppool-defaultapppool >/dev/null; check "world-writable snapshot 
 chmod 644 "$statedir/nss-snapshot"
 # A snapshot forged with a valid header (lib/store/snapshot.h): a record
 # claiming uid 0, then a system uid, is refused, whatever the index says.
-cp "$statedir/nss-snapshot" "$tmp/snapshot.good"
+# (the head and the base it may need: set-uid forges the record where it is)
+mkdir "$tmp/snapshot.good" && cp "$statedir"/nss-snapshot* "$tmp/snapshot.good/"
 /usr/bin/python3 "$snap" set-uid "$statedir/nss-snapshot" apppool-defaultapppool 0
 getent passwd apppool-defaultapppool >/dev/null; check "uid 0 record ignored" 2 $?
 getent passwd 0 | grep -q '^root:'; check "root still root" 0 $?
-cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+cp "$tmp"/snapshot.good/* "$statedir/"
 /usr/bin/python3 "$snap" set-uid "$statedir/nss-snapshot" apppool-defaultapppool 100
 getent passwd apppool-defaultapppool >/dev/null; check "system uid record ignored" 2 $?
 # A snapshot cut short (its header's size no longer matches) is refused whole.
-cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+cp "$tmp"/snapshot.good/* "$statedir/"
 truncate -s -8 "$statedir/nss-snapshot"
 getent passwd apppool-defaultapppool >/dev/null; check "truncated snapshot ignored" 2 $?
-cp "$tmp/snapshot.good" "$statedir/nss-snapshot"
+cp "$tmp"/snapshot.good/* "$statedir/"
 getent passwd apppool-defaultapppool >/dev/null; check "good snapshot back" 0 $?
 
 # An import cannot make the module answer a name another source owns or

@@ -6,7 +6,8 @@
 #   publication leaves the previous snapshot, which never holds an account
 #   the registry lacks; the next writer publishes one that holds both;
 # - 15 rounds of 6 writers killed with kill -9 at random moments leave no
-#   temporary file, and after the next writer the snapshot is the registry's.
+#   temporary file, and after the next writer the snapshot is the registry's;
+# - format 3: deltas over a complete base, compacted past 128 changes.
 # Usage: test-publish.sh APPPOOLCTL SHIM
 set -u
 . "$(dirname "$0")/../cli/testlib.sh"
@@ -38,7 +39,15 @@ PY
 snap=$(dirname "$0")/snapshot.py
 snapshot_users() { /usr/bin/python3 "$snap" users "$state/nss-snapshot"; }
 snapshot_generation() { /usr/bin/python3 "$snap" generation "$state/nss-snapshot"; }
-litter() { cd "$state" && ls | grep -vxE 'registry\.db(-wal|-shm)?|nss-snapshot(\.lock)?' | paste -sd' '; }
+snapshot_base() { /usr/bin/python3 "$snap" base "$state/nss-snapshot"; }
+# Anything but the registry, the head, its lock and the one base the head
+# needs (a complete head is its own base, linked under both names).
+litter() {
+        local need
+        need=$(snapshot_base)
+        [ "$need" = 0 ] && need=$(snapshot_generation)
+        (cd "$state" && ls | grep -vxE "registry\\.db(-wal|-shm)?|nss-snapshot(\\.lock)?|nss-snapshot\\.base-$need" | paste -sd' ')
+}
 
 "$ctl" pool add web >/dev/null
 check "generation published" "$(registry_generation)" "$(snapshot_generation)"
@@ -86,4 +95,25 @@ check "rounds: no temporary file left" "" "$(litter)"
 check "rounds: the next writer publishes the registry" "$(registry_users)" "$(snapshot_users)"
 check "rounds: generations agree" "$(registry_generation)" "$(snapshot_generation)"
 check "rounds: no litter" "" "$(litter)"
+
+# Format 3: a write publishes a delta over the last complete snapshot; past
+# 128 changes since it, the next write publishes a complete one again, and
+# the base the deltas needed goes.
+"$ctl" pool add delta1 >/dev/null
+base=$(snapshot_base)
+[ "$base" -gt 0 ]; check "one pool add publishes a delta" 0 $?
+check "delta: the registry's users" "$(registry_users)" "$(snapshot_users)"
+"$ctl" pool delete delta1 --keep-profile >/dev/null
+check "delta: a deleted pool is gone" "$(registry_users)" "$(snapshot_users)"
+check "delta: over the same base" "$base" "$(snapshot_base)"
+"$ctl" pool add $(seq 1 130 | sed 's/^/bulk/') >/dev/null # one write each
+[ "$(snapshot_base)" -gt "$base" ]; check "130 changes: a new complete base" 0 $?
+check "compacted: the registry's users" "$(registry_users)" "$(snapshot_users)"
+check "compacted: the old base removed" "" "$(litter)"
+"$ctl" registry set sharedGroup apppool-users >/dev/null
+check "a registry setting: a complete snapshot" 0 "$(snapshot_base)"
+"$ctl" pool add delta2 >/dev/null
+check "the next write: a delta over it" "$(( $(registry_generation) - 1 ))" "$(snapshot_base)"
+check "delta: the registry's users" "$(registry_users)" "$(snapshot_users)"
+check "no litter at the end" "" "$(litter)"
 finish
