@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Benchmark (not a test): requests per second of the example host serving one
-# static file, with wrk on loopback, next to nginx serving the same file from
+# Benchmark (not a test): requests per second of the example host serving a
+# small static file and a 1 MiB one, with wrk on loopback, next to nginx serving the same file from
 # the same machine in the same run. Needs root, wrk and nginx (Debian packages).
 # Then, in the same run, the host's p99 latency with no recycle and during
 # recycles (a SIGHUP every second), with wrk --latency.
@@ -15,7 +15,8 @@ hpid= npid=
 trap '[ -n "$hpid" ] && kill $hpid 2>/dev/null; [ -n "$npid" ] && kill $npid 2>/dev/null; sleep 0.5; rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/www"
 head -c 4096 /dev/urandom | base64 -w 100 | head -c 4096 > "$tmp/www/index.html"
-chmod 755 "$tmp/www"; chmod 644 "$tmp/www/index.html"
+head -c 1048576 /dev/urandom > "$tmp/www/big.bin"
+chmod 755 "$tmp/www"; chmod 644 "$tmp/www/index.html" "$tmp/www/big.bin"
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ph=$(port) pn=$(port)
 cat > "$tmp/host.ini" <<INI
@@ -54,6 +55,19 @@ echo "wrk -t2 -c$conns -d${secs}s, a 4096-byte file, loopback, 2 workers each"
 echo "apppool-host (workers as IIS APPPOOL\\BenchPool, restricted token)  $h req/s"
 echo "nginx (2 worker processes, sendfile)                                $n req/s"
 /usr/bin/python3 -c "print(f'ratio apppool-host / nginx: {float(\"$h\") / float(\"$n\"):.2f}')"
+
+# Large files: 1 MiB each, fewer connections (the bytes, not the requests,
+# are the cost), same run.
+cmp <(curl -s "http://127.0.0.1:$ph/big.bin") "$tmp/www/big.bin"
+cmp <(curl -s "http://127.0.0.1:$pn/big.bin") "$tmp/www/big.bin"
+bconns=$(( conns < 16 ? conns : 16 ))
+brps() { wrk -t2 -c"$bconns" -d"${secs}s" "$1" | awk '/Requests\/sec/ {r = $2} /Transfer\/sec/ {t = $2} END {print r, t}'; }
+read -r bh bht < <(brps "http://127.0.0.1:$ph/big.bin")
+read -r bn bnt < <(brps "http://127.0.0.1:$pn/big.bin")
+echo "wrk -t2 -c$bconns -d${secs}s, a 1 MiB file"
+echo "apppool-host  $bh req/s ($bht/s)"
+echo "nginx         $bn req/s ($bnt/s)"
+/usr/bin/python3 -c "print(f'ratio apppool-host / nginx, 1 MiB: {float(\"$bh\") / float(\"$bn\"):.2f}')"
 
 # p99 latency: a quiet phase, then the same load while the pool is recycled
 # every second (each recycle starts 2 new workers, waits for them, retires
