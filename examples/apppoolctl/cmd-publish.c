@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ldap.h>
 #include <nettle/base64.h>
 
 #include "apppoolctl.h"
+#include "ldap-dl.h" /* <ldap.h>; libldap's functions as sym_NAME, loaded on first use */
 
 #define MAX_ATTRS 32 /* distinct attributes of an entry (the export writes at most 9) */
 #define TIMEOUT_S 30
@@ -206,11 +206,11 @@ static int ldap_fail(LDAP *ld, const char *uri, const char *what, const char *dn
 {
         char *diag = NULL;
 
-        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        sym_ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
         fprintf(stderr, "%s: registry publish %s: %s%s%s: %s%s%s%s\n", program_name, uri, what, dn ? " " : "",
-                dn ? dn : "", ldap_err2string(rc), diag && *diag ? " (" : "", diag && *diag ? diag : "",
+                dn ? dn : "", sym_ldap_err2string(rc), diag && *diag ? " (" : "", diag && *diag ? diag : "",
                 diag && *diag ? ")" : "");
-        ldap_memfree(diag);
+        sym_ldap_memfree(diag);
         return EXIT_LIBRARY;
 }
 
@@ -285,7 +285,7 @@ static int read_back(LDAP *ld, const char *uri, const struct entry *e, int *msgi
                         e->dn.val.bv_val, MAX_ATTRS);
                 return EXIT_LIBRARY;
         }
-        rc = ldap_search_ext(ld, e->dn.val.bv_val, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv,
+        rc = sym_ldap_search_ext(ld, e->dn.val.bv_val, LDAP_SCOPE_BASE, "(objectClass=*)", names, 0, NULL, NULL, &tv,
                              0, msgid);
         return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "search", e->dn.val.bv_val, rc);
 }
@@ -304,15 +304,15 @@ static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, int m
 
         if (attr_names(e, names, &n) < 0)
                 return EXIT_LIBRARY; /* read_back() said so */
-        rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        rc = sym_ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
         if (rc <= 0) {
-                ldap_msgfree(res);
+                sym_ldap_msgfree(res);
                 return ldap_fail(ld, uri, "search", dn, rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN);
         }
-        if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+        if (sym_ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
                 rc = LDAP_DECODING_ERROR;
         if (rc == LDAP_NO_SUCH_OBJECT) {
-                ldap_msgfree(res);
+                sym_ldap_msgfree(res);
                 for (m = 0; m < n; m++) {
                         modp[m] = &mods[m];
                         if (make_mod(&mods[m], LDAP_MOD_ADD, e, names[m], NULL) < 0) {
@@ -321,18 +321,18 @@ static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, int m
                         }
                 }
                 modp[n] = NULL;
-                rc = ldap_add_ext_s(ld, dn, modp, NULL, NULL);
+                rc = sym_ldap_add_ext_s(ld, dn, modp, NULL, NULL);
                 free_mods(mods, n);
                 *what = 'a';
                 return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "add", dn, rc);
         }
-        msg = rc == LDAP_SUCCESS ? ldap_first_entry(ld, res) : NULL;
+        msg = rc == LDAP_SUCCESS ? sym_ldap_first_entry(ld, res) : NULL;
         if (!msg) {
-                ldap_msgfree(res);
+                sym_ldap_msgfree(res);
                 return ldap_fail(ld, uri, "read back", dn, rc == LDAP_SUCCESS ? LDAP_INSUFFICIENT_ACCESS : rc);
         }
         for (i = 0; i < n && r == 0; i++) {
-                struct berval **vals = ldap_get_values_len(ld, msg, names[i]);
+                struct berval **vals = sym_ldap_get_values_len(ld, msg, names[i]);
                 struct have h;
                 ssize_t k = 0;
 
@@ -349,9 +349,9 @@ static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, int m
                         m++;
                 else
                         free(mods[m].mod_bvalues);
-                ldap_value_free_len(vals);
+                sym_ldap_value_free_len(vals);
         }
-        ldap_msgfree(res);
+        sym_ldap_msgfree(res);
         *what = '=';
         if (r || m == 0) {
                 free_mods(mods, m);
@@ -360,7 +360,7 @@ static int publish_entry(LDAP *ld, const char *uri, const struct entry *e, int m
         for (i = 0; i < m; i++)
                 modp[i] = &mods[i];
         modp[m] = NULL;
-        rc = ldap_modify_ext_s(ld, dn, modp, NULL, NULL);
+        rc = sym_ldap_modify_ext_s(ld, dn, modp, NULL, NULL);
         free_mods(mods, m);
         *what = 'm';
         return rc == LDAP_SUCCESS ? 0 : ldap_fail(ld, uri, "modify", dn, rc);
@@ -425,18 +425,23 @@ static int connect_bind(LDAP **ldp, const char *uri, const char *bind_file)
                 if (r)
                         return r;
         }
-        rc = ldap_initialize(&ld, uri);
+        /* libldap is loaded here, not at program start (ldap-dl.c): only
+         * publish pays for it, and only once the arguments are right. */
+        r = ldap_dl_open();
+        if (r)
+                goto out;
+        rc = sym_ldap_initialize(&ld, uri);
         if (rc != LDAP_SUCCESS) {
-                r = fail_usage("registry publish: URI '%s': %s", uri, ldap_err2string(rc));
+                r = fail_usage("registry publish: URI '%s': %s", uri, sym_ldap_err2string(rc));
                 goto out;
         }
-        ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-        ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+        sym_ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+        sym_ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+        sym_ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+        sym_ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
         /* ldap:// carries the bind in clear unless StartTLS protects it. */
         if (strncasecmp(uri, "ldap://", 7) == 0) {
-                rc = ldap_start_tls_s(ld, NULL, NULL);
+                rc = sym_ldap_start_tls_s(ld, NULL, NULL);
                 if (rc != LDAP_SUCCESS) {
                         r = ldap_fail(ld, uri, "StartTLS (required on ldap://; or use ldaps:// or ldapi://)", NULL,
                                       rc);
@@ -446,7 +451,7 @@ static int connect_bind(LDAP **ldp, const char *uri, const char *bind_file)
         if (pw) {
                 cred.bv_val = pw;
                 cred.bv_len = strlen(pw);
-                rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+                rc = sym_ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
         } else {
                 /* EXTERNAL with an empty authorization identity (an initial
                  * response of zero bytes, RFC 4422 appendix A): the server
@@ -456,7 +461,7 @@ static int connect_bind(LDAP **ldp, const char *uri, const char *bind_file)
                 static char empty[] = "";
 
                 cred.bv_val = empty;
-                rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+                rc = sym_ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
         }
         if (rc != LDAP_SUCCESS) {
                 r = ldap_fail(ld, uri, pw ? "simple bind as" : "SASL EXTERNAL bind", dn, rc);
@@ -468,7 +473,7 @@ static int connect_bind(LDAP **ldp, const char *uri, const char *bind_file)
 out:
         explicit_bzero(buf, sizeof(buf));
         if (ld)
-                ldap_unbind_ext_s(ld, NULL, NULL);
+                sym_ldap_unbind_ext_s(ld, NULL, NULL);
         return r;
 }
 
@@ -533,7 +538,7 @@ int cmd_registry_publish(int argc, char **argv)
                 }
         }
         if (ld)
-                ldap_unbind_ext_s(ld, NULL, NULL);
+                sym_ldap_unbind_ext_s(ld, NULL, NULL);
         if (r == 0 && added + modified == 0)
                 printf("nothing to change: the %zu entries in %s are up to date\n", same, uri);
         else if (r == 0)
