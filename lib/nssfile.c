@@ -362,30 +362,32 @@ int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen)
         return r;
 }
 
-/* The generation of the head in place (0: none, or not one readers would
- * take). Its header only: a head whose base is missing still says how new
- * it is, and mapping a complete one costs nothing per record. */
-static uint64_t published_generation(int dirfd)
+/* The head in place, its header only (a head whose base is missing still
+ * says how new it is, and mapping a complete one costs nothing per record):
+ * *gen its generation, *base the base it needs (its own generation when it
+ * is complete). Both 0 when there is none, or not one readers would take. */
+static void head_in_place(int dirfd, uint64_t *gen, uint64_t *base)
 {
         struct apid__snap s;
         struct stat st;
-        uint64_t g = 0;
         void *p;
         int fd = openat(dirfd, APID__NSS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
+        *gen = *base = 0;
         if (fd < 0)
-                return 0;
+                return;
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
             (uint64_t)st.st_size <= APID__NSS_MAX_SNAPSHOT) {
                 p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
                 if (p != MAP_FAILED) {
-                        if (apid__snap_check(p, (size_t)st.st_size, &s) == 0)
-                                g = s.h->generation;
+                        if (apid__snap_check(p, (size_t)st.st_size, &s) == 0) {
+                                *gen = s.h->generation;
+                                *base = s.h->base_generation ? s.h->base_generation : s.h->generation;
+                        }
                         munmap(p, (size_t)st.st_size);
                 }
         }
         close(fd);
-        return g;
 }
 
 #define BASE_PREFIX APID__NSS_FILE ".base-"
@@ -427,30 +429,6 @@ static void remove_litter(int dirfd, uint64_t keep)
                         (void)unlinkat(dirfd, n, 0);
         }
         closedir(d);
-}
-
-/* The base the head in place needs (0: none, or no usable head). */
-static uint64_t head_base(int dirfd)
-{
-        struct apid__snap s;
-        struct stat st;
-        uint64_t g = 0;
-        void *p;
-        int fd = openat(dirfd, APID__NSS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-
-        if (fd < 0)
-                return 0;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-            (uint64_t)st.st_size <= APID__NSS_MAX_SNAPSHOT) {
-                p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                if (p != MAP_FAILED) {
-                        if (apid__snap_check(p, (size_t)st.st_size, &s) == 0)
-                                g = s.h->base_generation ? s.h->base_generation : s.h->generation;
-                        munmap(p, (size_t)st.st_size);
-                }
-        }
-        close(fd);
-        return g;
 }
 
 static int write_all(int fd, const char *data, size_t size)
@@ -506,6 +484,7 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
         char base[64];
+        uint64_t head_gen, head_base_gen;
         int dirfd, lockfd = -1, r = APID_OK;
 
         dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -516,8 +495,9 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
                 r = apid__fail(APID_ESYS, errno, "NSS snapshot lock %s/%s: %s", dir, LOCK_FILE, strerror(errno));
                 goto out;
         }
-        remove_litter(dirfd, head_base(dirfd));
-        if (published_generation(dirfd) >= b->generation)
+        head_in_place(dirfd, &head_gen, &head_base_gen);
+        remove_litter(dirfd, head_base_gen);
+        if (head_gen >= b->generation)
                 goto out; /* a later writer published already: its snapshot holds ours */
         snprintf(base, sizeof(base), BASE_PREFIX "%llu",
                  (unsigned long long)(b->base_generation ? b->base_generation : b->generation));

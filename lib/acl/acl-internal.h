@@ -108,6 +108,8 @@ struct apid__acl_rules {
 
 /* The new access and default ACLs (*out_def NULL: a directory's default
  * ACL is left as it is, or a file) from in; the caller frees them. */
+/* A failed call's errno as a status, with rel and what in the message. */
+int apid__acl_sys_fail(const char *rel, const char *what);
 int apid__acl_compute(const struct apid__acl_rules *rules, const struct apid__acl_input *in, acl_t *out_acc,
                       acl_t *out_def);
 /* Whether the result depends on more than the ACL and the mode: the owner

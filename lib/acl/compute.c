@@ -423,7 +423,9 @@ static acl_t default_from(acl_t access)
         return d;
 }
 
-static int sys_fail(const char *rel, const char *what)
+/* A failed system or libacl call on path rel, doing what: its errno
+ * mapped to a status, the message naming both. Shared with edit.c. */
+int apid__acl_sys_fail(const char *rel, const char *what)
 {
         int err = errno;
         int status = err == EPERM || err == EACCES ? APID_EPERM
@@ -436,7 +438,6 @@ static int sys_fail(const char *rel, const char *what)
         return apid__fail(status, err, "%s: %s: %s", rel, what, strerror(err));
 }
 
-/* The parent's default ACL, for a reset (NULL when it has none). */
 /* What a new file gets from a default ACL: the kernel ANDs the owner,
  * group-class and other entries with the creation mode (0666 for a file). */
 static void as_created_file(acl_t acl)
@@ -500,7 +501,7 @@ int apid__acl_compute(const struct apid__acl_rules *e, const struct apid__acl_in
                                      "levels: (OI) without (CI), (CI) without (OI), and (NP) are not inherited; "
                                      "use -R to reach what exists");
                 if (!(is_dir && (a->flags & APID__ACE_IO)) && apply_ace(e, a, &nacc, kind, st, 0) < 0)
-                        r = sys_fail(rel, "editing the ACL");
+                        r = apid__acl_sys_fail(rel, "editing the ACL");
                 if (r == APID_OK && is_dir && (inherit || (a->op != APID_ACL_GRANT && a->op != APID_ACL_GRANT_REPLACE &&
                                                            ndef))) {
                         if (!ndef) {
@@ -511,11 +512,11 @@ int apid__acl_compute(const struct apid__acl_rules *e, const struct apid__acl_in
                                 }
                         }
                         if (apply_ace(e, a, &ndef, kind, st, 1) < 0)
-                                r = sys_fail(rel, "editing the default ACL");
+                                r = apid__acl_sys_fail(rel, "editing the default ACL");
                 }
         }
         if (r == APID_OK && (acl_calc_mask(&nacc) < 0 || (ndef && acl_entries(ndef) > 0 && acl_calc_mask(&ndef) < 0)))
-                r = sys_fail(rel, "computing the ACL mask");
+                r = apid__acl_sys_fail(rel, "computing the ACL mask");
         if (r == APID_OK) {
                 keep_acl_checked(nacc);
                 if (ndef && acl_entries(ndef) > 0)

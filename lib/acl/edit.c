@@ -338,19 +338,6 @@ static struct cache_slot *cache_find(struct cache *c, int is_dir, mode_t mode, c
 
 /* ---- one path ---- */
 
-static int sys_fail(const char *rel, const char *what)
-{
-        int err = errno;
-        int status = err == EPERM || err == EACCES ? APID_EPERM
-                     : err == EOPNOTSUPP       ? APID_EUNSUPPORTED
-                     : err == ENOENT           ? APID_ENOTFOUND
-                                               : APID_ESYS;
-
-        if (err == EOPNOTSUPP)
-                return apid__fail(status, err, "%s: %s: the file system does not support POSIX ACLs", rel, what);
-        return apid__fail(status, err, "%s: %s: %s", rel, what, strerror(err));
-}
-
 /* The parent's default ACL, for a reset (NULL when it has none). */
 static acl_t parent_default(int dirfd)
 {
@@ -493,7 +480,7 @@ static int write_result(apid_acl_edit *e, const struct apid__pinned *p, const ch
                 old = acl_get_file(p->proc, ACL_TYPE_ACCESS); /* NULL: the undo fails, and says so */
         if (acc_changed && (s->a_out.len == APID__BLOB_TOO_BIG ? acl_set_file(p->proc, ACL_TYPE_ACCESS, nacc)
                                                                : apid__blob_write(p, APID__XATTR_ACCESS, &s->a_out)) < 0) {
-                r = sys_fail(rel, "writing the ACL");
+                r = apid__acl_sys_fail(rel, "writing the ACL");
                 if (old)
                         acl_free(old);
                 return r;
@@ -501,9 +488,9 @@ static int write_result(apid_acl_edit *e, const struct apid__pinned *p, const ch
         r = APID_OK;
         if (def_changed && (s->d_out.len == APID__BLOB_TOO_BIG ? acl_set_file(p->proc, ACL_TYPE_DEFAULT, ndef)
                                                                : apid__blob_write(p, APID__XATTR_DEFAULT, &s->d_out)) < 0) {
-                r = sys_fail(rel, "writing the default ACL");
+                r = apid__acl_sys_fail(rel, "writing the default ACL");
                 if (acc_changed && undo_access(p, &s->a_in, old) < 0)
-                        r = sys_fail(rel, "writing the default ACL, then putting the ACL back");
+                        r = apid__acl_sys_fail(rel, "writing the default ACL, then putting the ACL back");
         }
         if (old)
                 acl_free(old);
@@ -577,7 +564,7 @@ static int edit_pinned(apid_acl_edit *e, struct cache *c, int cache_ok, const st
         s->d_in.len = APID__BLOB_NONE;
         if (apid__blob_read(p, APID__XATTR_ACCESS, &s->a_in) < 0 ||
             (is_dir && apid__blob_read(p, APID__XATTR_DEFAULT, &s->d_in) < 0))
-                return sys_fail(rel, "reading the ACL");
+                return apid__acl_sys_fail(rel, "reading the ACL");
         s->mode = s->a_in.len == APID__BLOB_NONE ? p->st.st_mode & 07777 : 0;
         if (s->a_in.len == APID__BLOB_TOO_BIG || s->d_in.len == APID__BLOB_TOO_BIG)
                 cache_ok = 0;
@@ -628,7 +615,7 @@ int apid__acl_edit_path(apid_acl_edit *e, int dirfd, const char *name, const cha
                         apid__acl_event(e, APID_ACL_SKIPPED, rel, why);
                         return APID__WALK_PRUNE;
                 }
-                return apid__acl_failed(e, rel, sys_fail(rel, "open"));
+                return apid__acl_failed(e, rel, apid__acl_sys_fail(rel, "open"));
         }
         if ((S_ISDIR(p.st.st_mode) ? 1 : 0) != is_dir || (!S_ISDIR(p.st.st_mode) && !S_ISREG(p.st.st_mode))) {
                 close(p.fd);
