@@ -261,7 +261,10 @@ curl -s -m 30 "http://127.0.0.1:$pk/spin?s=20" > /dev/null &
 spid=$!
 wait_for "KillW3wp logged" 20 grep -q "pool CgKill: CPU use .* above cpu.limit 5.000% (cpu.action KillW3wp): killing its workers" "$tmp/host.log"
 wait $spid
-expect_in "$(cat "$tmp/host.log")" "pid $k, killed by signal 9, killed by the host: cpu.limit exceeded (cpu.action KillW3wp)"
+# The client sees the connection close when the worker dies; the host logs
+# the exit when it reaps it, which may come a moment later.
+wait_for "CgKill's worker $k reaped, the reason logged" 20 grep -qF \
+        "pid $k, killed by signal 9, killed by the host: cpu.limit exceeded (cpu.action KillW3wp)" "$tmp/host.log"
 wait_for "CgKill's new worker" 20 sh -c "curl -s -m 2 http://127.0.0.1:$pk/pid | grep -q pid"
 k2=$(hog_pid $pk)
 [ "$k2" != "$k" ] || fail "CgKill: the same worker $k"
