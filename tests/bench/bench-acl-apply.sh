@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark (not a test): a recursive grant on 100,000 files against
 # `setfacl -R -m` with the same effect, a re-apply, and the floor (a program
-# that only writes the resulting ACL blob to every path: bench-acl-floor), on
+# that only writes the resulting ACL blob to every path: bench-acl-floor, and
+# one that only reads and compares every ACL: bench-acl-floor --read), on
 # identical trees in the same run. Checks the trees end with the same ACLs.
 # With PROFILE=1, also `strace -c -f` of a first apply and a re-apply on a
 # fresh tree (syscall counts and time: where the time goes).
@@ -47,15 +48,20 @@ if [ -n "${OTHER:-}" ]; then
 fi
 fl=$(cpu floor "$floor" "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floor" 2)
 flfd=$("$floor" --fd "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/floorfd" 2)
+# The read floor: the same walk reading every ACL of the applied tree and
+# comparing it (the least a re-apply can do), run right after the re-apply.
+flrd=$(cpu floorrd "$floor" --read "$tmp/ours/d000/f0000" "$tmp/ours/d000" "$tmp/ours" 2)
 for t in theirs ours floor floorfd; do (cd "$tmp/$t" && getfacl -R -n . 2>/dev/null) > "$tmp/$t.acl"; done
 same=yes
 for t in ours floor floorfd; do cmp -s "$tmp/theirs.acl" "$tmp/$t.acl" || { same="NO ($t)"; diff "$tmp/theirs.acl" "$tmp/$t.acl" | head -5; }; done
 echo "floor (setxattrat):          $fl"
 echo "floor (openat+fsetxattr):    $flfd"
-/usr/bin/python3 - "$t0" "$t1" "$t2" "$t3" "$dirs" "$per" "$same" "$fl" <<'PY'
+echo "read floor (getxattrat):     $flrd"
+/usr/bin/python3 - "$t0" "$t1" "$t2" "$t3" "$dirs" "$per" "$same" "$fl" "$flrd" <<'PY'
 import sys
 t0, t1, t2, t3 = map(float, sys.argv[1:5])
 dirs, per, same, fl = int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], float(sys.argv[8].split()[4])
+rd = float(sys.argv[9].split()[4])
 setfacl, ours, reapply = t1 - t0, t2 - t1, t3 - t2
 n = dirs * per + dirs + 1
 print(f"tree: {n} paths")
@@ -63,12 +69,16 @@ print(f"setfacl -R -m g:GID:rx,d:g:GID:rx        {setfacl:8.3f} s")
 print(f"apppoolctl grant -R (OI)(CI)RX (first)   {ours:8.3f} s")
 print(f"apppoolctl grant -R (OI)(CI)RX (again)   {reapply:8.3f} s")
 print(f"floor: one blob write per path           {fl:8.3f} s")
+print(f"read floor: one ACL read per path         {rd:8.3f} s")
 print(f"same ACLs on all trees (getfacl -R):     {same}")
 print(f"ratio setfacl / first apply:             {setfacl / ours:.2f}x   (target >= 2)")
 print(f"ratio first apply / re-apply:            {ours / reapply:.2f}x   (target >= 10)")
 print(f"first apply / floor:                     {ours / fl:.2f}x")
+print(f"re-apply / read floor:                   {reapply / rd:.2f}x")
+print(f"write floor / read floor:                {fl / rd:.2f}x   (the best first/re-apply ratio a program")
+print(f"                                                  that reads every ACL could show)")
 PY
-echo "CPU seconds (user+sys): setfacl $(cpus setfacl), first apply $(cpus first), re-apply $(cpus again), floor $(cpus floor)"
+echo "CPU seconds (user+sys): setfacl $(cpus setfacl), first apply $(cpus first), re-apply $(cpus again), floor $(cpus floor), read floor $(cpus floorrd)"
 if [ "${PROFILE:-0}" = 1 ]; then
         echo "--- strace -c -f, first apply"
         strace -c -f -o "$tmp/strace1" "$ctl" grant "$tmp/prof" "$spec" -R --quiet >/dev/null; head -14 "$tmp/strace1"

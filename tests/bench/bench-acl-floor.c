@@ -6,7 +6,11 @@
  * --fd, openat + fsetxattr + close (as on older kernels); directories get the
  * default ACL too. THREADS threads share the top-level directories, as
  * apppoolctl's walk does.
- * Usage: bench-acl-floor [--fd] REF_FILE REF_DIR TREE [THREADS] */
+ * With --read, the floor of a re-apply instead: each path's ACLs are read
+ * (one getxattrat() each, nothing written) and compared with the blobs, the
+ * least a re-apply must do to know that nothing needs a write. A path whose
+ * ACL differs is counted as an error.
+ * Usage: bench-acl-floor [--fd | --read] REF_FILE REF_DIR TREE [THREADS] */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -26,6 +30,9 @@
 #ifndef __NR_setxattrat
 #define __NR_setxattrat 463
 #endif
+#ifndef __NR_getxattrat
+#define __NR_getxattrat 464
+#endif
 
 struct xattr_args {
         uint64_t value;
@@ -35,7 +42,7 @@ struct xattr_args {
 
 static char facc[512], dacc[512], ddef[512];
 static ssize_t nfacc, ndacc, nddef;
-static int use_fd;
+static int use_fd, use_read;
 static int rootfd;
 static char **tops;
 static size_t ntops, next_top;
@@ -44,6 +51,13 @@ static unsigned long paths, errors;
 
 static int put(int dirfd, const char *name, const char *attr, const char *blob, ssize_t len)
 {
+        if (use_read) {
+                char got[512];
+                struct xattr_args a = { (uint64_t)(uintptr_t)got, (uint32_t)sizeof(got), 0 };
+                long n = syscall(__NR_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attr, &a, sizeof(a));
+
+                return n == len && memcmp(got, blob, (size_t)len) == 0 ? 0 : -1;
+        }
         if (!use_fd) {
                 struct xattr_args a = { (uint64_t)(uintptr_t)blob, (uint32_t)len, 0 };
 
@@ -131,9 +145,12 @@ int main(int argc, char **argv)
         if (argc > 1 && strcmp(argv[1], "--fd") == 0) {
                 use_fd = 1;
                 argv++, argc--;
+        } else if (argc > 1 && strcmp(argv[1], "--read") == 0) {
+                use_read = 1;
+                argv++, argc--;
         }
         if (argc < 4) {
-                fprintf(stderr, "usage: bench-acl-floor [--fd] REF_FILE REF_DIR TREE [THREADS]\n");
+                fprintf(stderr, "usage: bench-acl-floor [--fd | --read] REF_FILE REF_DIR TREE [THREADS]\n");
                 return 2;
         }
         threads = argc > 4 ? atoi(argv[4]) : 2;
@@ -177,7 +194,7 @@ int main(int argc, char **argv)
         errors += err;
         printf("%lu paths, %lu errors, %.3f s (%s, %d threads)\n", paths, errors,
                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-               use_fd ? "openat+fsetxattr" : "setxattrat", threads);
+               use_read ? "getxattrat, compare" : use_fd ? "openat+fsetxattr" : "setxattrat", threads);
         for (size_t k = 0; k < ntops; k++)
                 free(tops[k]);
         free(tops);
