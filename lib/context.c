@@ -22,7 +22,7 @@ struct apid_ctx {
         int log_level;
         pthread_mutex_t lock;   /* serialises registry transactions on db */
         struct sqlite3 *db;     /* the registry connection for writes, opened on first write */
-        struct sqlite3 *db_ro;  /* a read-only one for reads (lib/registry.c may close it) */
+        struct sqlite3 *db_ro;  /* a read-only one for reads (lib/store/registry.c may close it) */
         pid_t db_pid;           /* the process that opened them: never reuse them after fork() */
         struct apid__lookup *lookup; /* the lookup cache (lib/lookup.c) */
 };

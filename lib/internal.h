@@ -81,7 +81,7 @@ struct apid__builtin {
 const struct apid__builtin *apid__builtin_by_type(int type);
 const struct apid__builtin *apid__builtin_by_sid(const char *sid);
 
-/* ---- registry (lib/registry.c is the only file that speaks SQL) ---- */
+/* ---- registry (lib/store/registry.c is the only file that speaks SQL) ---- */
 struct sqlite3;
 
 /* A POSIX account record: an id assignment, every uid the registry ever
@@ -157,7 +157,7 @@ struct sqlite3 **apid__ctx_db(apid_ctx *ctx, int readonly);
 void apid__ctx_lock(apid_ctx *ctx);
 void apid__ctx_unlock(apid_ctx *ctx);
 
-/* ---- settings (lib/settings.c) ---- */
+/* ---- settings (lib/store/settings.c) ---- */
 enum { APID__S_BOOL, APID__S_UINT, APID__S_TIMESPAN, APID__S_ENUM, APID__S_USER, APID__S_PATH, APID__S_TEXT };
 struct apid__setting {
         const char *name;
@@ -212,7 +212,7 @@ int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *poo
 int apid__profile_create(const char *root, const char *user, uint32_t uid, uint32_t gid);
 int apid__profile_remove(const char *root, const char *user);
 
-/* ---- the NSS snapshot (lib/nssfile.c), written by the library, read by libnss_apppoolid ---- */
+/* ---- the NSS snapshot (lib/store/nssfile.c), written by the library, read by libnss_apppoolid ---- */
 #define APID__NSS_FILE "nss-snapshot"
 /* The largest snapshot the module reads (and so the writer writes): about
  * 200,000 pools. The writer refuses to write a bigger one rather than have

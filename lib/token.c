@@ -15,12 +15,12 @@
 
 #include <seccomp.h>
 
-#include "filter.h"
-#include "launch-internal.h"
+#include "launch/filter.h"
+#include "launch/launch-internal.h"
 
 #define DEFAULT_PATH "PATH=" APID__DEFAULT_PATH
 
-/* Compile the token's filter (lib/filter.c: the allow-list, its deny names
+/* Compile the token's filter (lib/launch/filter.c: the allow-list, its deny names
  * on top) once, here; every launch loads the same program. */
 static int build_filter(struct apid_token *t)
 {
@@ -93,7 +93,7 @@ APID_EXPORT void apid_token_free(apid_token *t)
 }
 
 /* "<group name> (IIS APPPOOL\\<pool>)", for describe: the group has the
- * pool's POSIX user name (lib/nssfile.c lists both). */
+ * pool's POSIX user name (lib/store/nssfile.c lists both). */
 static int pool_group_name(const apid_identity *id, char **out)
 {
         _cleanup_free_ char *account = NULL;

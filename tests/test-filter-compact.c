@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* lib/filter-compact.c against libseccomp: random rule sets (allowed,
+/* lib/launch/filter-compact.c against libseccomp: random rule sets (allowed,
  * refused with one errno or another, some by argument), compiled by
  * libseccomp, compacted, and both programs run by an interpreter of this
  * test's own on every system call number up to 1100, the x32 and high
@@ -178,7 +178,7 @@ static void the_allow_list(void **state)
         free(p);
 }
 
-/* The program compiled at build time (lib/filter-default.h) is byte for
+/* The program compiled at build time (lib/launch/filter-default.h (generated)) is byte for
  * byte what the run-time compiler makes of a default token now: a change
  * to filter.c, filter-compact.c or libseccomp that the build did not pick
  * up fails here. And it is what apid__filter_build() hands out. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the store's connections (lib/registry.c): readers on
+/* Unit tests of the store's connections (lib/store/registry.c): readers on
  * read-only connections cached in their context and writers in the same
  * process. SQLite shares one -shm mapping per process and file; a reader's
  * read-only one made every writer of the process fail ("attempt to write a
@@ -257,7 +257,7 @@ static void lookups_in_threads_while_a_process_writes(void **state)
 /* A child of a process that wrote and read (a writer's and a reader's
  * connections cached) writes, on the inherited contexts and on its own:
  * SQLite connections must not cross fork(), so the child's contexts open
- * their own (lib/context.c drops the parent's, lib/registry.c closes the
+ * their own (lib/context.c drops the parent's, lib/store/registry.c closes the
  * parent's idle readers in the child). */
 static void child_writes_after_parent_read(void **state)
 {

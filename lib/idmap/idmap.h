@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The idmap layer (lib/idmap/): the one NSS resolver, uid/gid choice, user
  * names and the built-in identities. Private to the library; the layer sits
- * below store (lib/registry.c, lib/settings.c) and above the public objects
+ * below store (lib/store/registry.c, lib/store/settings.c) and above the public objects
  * (lib/pool.c, lib/identity.c, lib/config.c). See ../../docs and DESIGN.md
  * "Where the tree is going". */
 #ifndef APID_IDMAP_H

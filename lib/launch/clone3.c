@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "../launch-internal.h"
+#include "launch-internal.h"
 
 #ifndef SYS_clone3
 #define SYS_clone3 435

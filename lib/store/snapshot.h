@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The NSS snapshot's binary format (version 3): what libnss_apppoolid and
  * the library read without SQLite. Files written whole by the library
- * (lib/nssfile.c), memory-mapped by readers, trusted in nothing: the header
+ * (lib/store/nssfile.c), memory-mapped by readers, trusted in nothing: the header
  * is checked (magic, version, sizes, the file's size, a header check value)
  * and every offset and string is bounds-checked on each access, every name
  * and id validated before it is answered.

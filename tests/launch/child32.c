@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The launch child's steps (lib/launch-child.c) built for a 32-bit ABI and
+/* The launch child's steps (lib/launch/child.c) built for a 32-bit ABI and
  * run for real: tests/launch/child32.sh compiles this file and the library's
  * launch-child.c with -m32 (i386 on an x86-64 kernel: 4-byte long, and the
  * old 16-bit set*id calls beside the 32-bit ones) and runs it as root.

@@ -15,14 +15,13 @@ import re
 import sys
 
 LAYERS = [
-    ("util", ["error.c", "text.c", "name.c", "atomicfile.c", "util/"]),
+    ("util", ["util/"]),
     ("sid/account", ["sid.c", "account.c"]),
-    ("store", ["registry.c", "settings.c", "nssfile.c", "store/"]),
+    ("store", ["store/"]),
     ("idmap", ["idmap/"]),
     ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c",
                         "lookup.c"]),
-    ("token/launch", ["token.c", "launch.c", "launch-child.c", "filter.c", "filter-compact.c", "gen-default-filter.c",
-                      "launch/"]),
+    ("token/launch", ["token.c", "launch/"]),
     ("acl", ["acl/"]),
     ("nss module", ["nss/"]),
 ]
@@ -31,13 +30,13 @@ LAYERS = [
 KNOWN = {
     # The logger and the cached connection live in the context object.
     ("*", "apid__log"),
-    ("registry.c", "apid__ctx_db"),
-    ("registry.c", "apid__ctx_lock"),
-    ("registry.c", "apid__ctx_unlock"),
-    ("registry.c", "apid_ctx_get_state_dir"),
+    ("store/registry.c", "apid__ctx_db"),
+    ("store/registry.c", "apid__ctx_lock"),
+    ("store/registry.c", "apid__ctx_unlock"),
+    ("store/registry.c", "apid_ctx_get_state_dir"),
     # The store writes the snapshot, which needs profile paths.
-    ("nssfile.c", "apid__profile_path"),
-    ("nssfile.c", "apid_ctx_get_state_dir"),
+    ("store/nssfile.c", "apid__profile_path"),
+    ("store/nssfile.c", "apid_ctx_get_state_dir"),
 }
 
 

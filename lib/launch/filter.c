@@ -343,7 +343,7 @@ int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **
         return r;
 }
 
-/* The default program, compiled at build time (lib/gen-default-filter.c
+/* The default program, compiled at build time (lib/launch/gen-default-filter.c
  * writes filter-default.h: apid__prebuilt_bpf, its length, architecture and
  * hash; a length of 0 where none was made, as in a cross build).
  *

@@ -43,7 +43,7 @@ static const char *const migrations[] = {
         "  value TEXT NOT NULL,"
         "  PRIMARY KEY (key, name));",
         /* 1 -> 2: the uids whose snapshot records changed since the last
-         * complete snapshot (lib/nssfile.c writes a delta of these), kept
+         * complete snapshot (lib/store/nssfile.c writes a delta of these), kept
          * by triggers so that no write path can forget one; -1: a change
          * of the registry's settings, which needs a complete snapshot. */
         "CREATE TABLE snapshot_changes (uid INTEGER PRIMARY KEY);"

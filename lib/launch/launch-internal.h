@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Private declarations of tokens and launches (lib/token.c, lib/launch.c,
- * lib/launch-child.c). */
+/* Private declarations of tokens and launches (lib/token.c, lib/launch/launch.c,
+ * lib/launch/child.c). */
 #ifndef APID_LAUNCH_INTERNAL_H
 #define APID_LAUNCH_INTERNAL_H
 

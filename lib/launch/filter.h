@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Private: the default seccomp filter of a token (lib/filter.c). */
+/* Private: the default seccomp filter of a token (lib/launch/filter.c). */
 #ifndef APID_FILTER_H
 #define APID_FILTER_H
 
