@@ -641,7 +641,7 @@ APID_EXPORT int apid_launch_exec(const apid_token *t, const apid_launch_attr *at
         apid__child_steps(&plan, 1, 1);
         /* A step failed: the process is half the worker's; it cannot return. */
         apid__step_fail(&plan);
-        dprintf(2, "%s: launch %s: %s\n", program_invocation_short_name, path, apid_error_message());
+        dprintf(2, "%s: %s\n", program_invocation_short_name, apid_error_message());
         _exit(127);
 }
 

@@ -240,7 +240,8 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch(const apid_token *token, const apid
  *
  * It returns only when nothing has changed yet. Once the first step has
  * begun it cannot return: if a step or the execve() fails, the message (as
- * apid_launch() would return it, prefixed with the program's name) goes to
+ * apid_launch() would return it, prefixed with the calling program's name:
+ * "apppoolctl: execve(/srv/w): No such file or directory") goes to
  * descriptor 2 and the process exits with status 127, as env(1) does.
  * stdio buffers are flushed before the first step.
  * @param token  the token.
