@@ -538,7 +538,7 @@ int apid__step_fail(const struct apid__plan *p)
                           err, "%s%s: %s", step_name(p->failed_step), arg, strerror(err));
 }
 
-static int thread_count(void)
+int apid__thread_count(void)
 {
         char line[256];
         FILE *f = fopen("/proc/self/status", "re");
@@ -559,7 +559,7 @@ APID_EXPORT int apid_token_apply_self(const apid_token *t)
 
         if (!t)
                 return apid__fail(APID_EINVAL, 0, "apid_token_apply_self: token is NULL");
-        n = thread_count();
+        n = apid__thread_count();
         if (n != 1)
                 return apid__fail(APID_EINVAL, 0,
                                   "apid_token_apply_self: the process has %d threads; credentials are per thread on "

@@ -4,7 +4,9 @@
  * blocked signals, an armed itimer, odd rlimits, a secret in the environment
  * and in its session keyring, a cwd in a private directory, a pty as its
  * controlling terminal and on stdin and stderr, a stray descriptor, ...)
- * runs tests/launch/probe itself, then launches it under a default token.
+ * runs tests/launch/probe itself, then launches it under a default token
+ * (and, in a second test, a child of it execs it in place with
+ * apid_launch_exec()).
  * Both dumps are compared with tests/launch/inherited-state.tsv, so a piece
  * of state that starts to leak, or a new one the table does not know, fails.
  * Needs root (skips otherwise).
@@ -99,6 +101,25 @@ static void write_proc(const char *path, const char *value)
         close(fd);
 }
 
+/* What fork() does not pass on (and execve() keeps): a caller that execs in
+ * place (apid_launch_exec()) has it as its own. */
+static void make_dirty_process(void)
+{
+        struct itimerval timer = { { 0, 0 }, { 1000, 0 } };
+        sigset_t block;
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR2);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        raise(SIGUSR2); /* pending here */
+        kill(getpid(), SIGTERM); /* pending for the process (shared) */
+        if (setitimer(ITIMER_REAL, &timer, NULL) < 0)
+                die("setitimer");
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
+                die("prctl");
+}
+
 static void make_dirty(const char *cwd, const char *secret)
 {
         static const struct {
@@ -116,9 +137,7 @@ static void make_dirty(const char *cwd, const char *secret)
                 { RLIMIT_MEMLOCK, 12288 },
         };
         struct sched_param sp = { 0 };
-        struct itimerval timer = { { 0, 0 }, { 1000, 0 } };
         cpu_set_t cpus;
-        sigset_t block;
         char *pts;
         int master, slave;
 
@@ -155,13 +174,7 @@ static void make_dirty(const char *cwd, const char *secret)
         signal(SIGUSR1, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
-        sigemptyset(&block);
-        sigaddset(&block, SIGUSR2);
-        sigaddset(&block, SIGTERM);
-        sigprocmask(SIG_BLOCK, &block, NULL);
-        raise(SIGUSR2); /* pending here */
-        if (setitimer(ITIMER_REAL, &timer, NULL) < 0)
-                die("setitimer");
+        make_dirty_process();
         for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
                 struct rlimit rl;
 
@@ -179,7 +192,6 @@ static void make_dirty(const char *cwd, const char *secret)
             syscall(SYS_add_key, "user", secret, "s3cret", 6, KEY_SPEC_SESSION_KEYRING) < 0)
                 die("session keyring");
         if (prctl(PR_SET_TIMERSLACK, 123456, 0, 0, 0) < 0 || prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0 ||
-            prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0 ||
             prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) < 0)
                 die("prctl");
         if (personality(ADDR_NO_RANDOMIZE) < 0)
@@ -224,6 +236,33 @@ static void probe_in_worker(apid_token *t, int out, const char *secret)
         }
         apid_process_free(p);
         apid_launch_attr_free(attr);
+}
+
+/* The probe exec'd in place (apid_launch_exec()) by a dirty caller: a child
+ * of the dirty parent (a session leader cannot start a session), with what
+ * fork() dropped made again. */
+static void probe_exec_in_place(apid_token *t, int out, const char *secret)
+{
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                die("fork");
+        if (pid == 0) {
+                const char *argv[] = { probe_program, secret, NULL };
+                apid_launch_attr *attr = NULL;
+
+                make_dirty_process();
+                if (apid_launch_attr_new(&attr) != APID_OK || apid_launch_attr_pass_fd(attr, out, 1) != APID_OK)
+                        _exit(103);
+                if (apid_launch_exec(t, attr, probe_program, argv) != APID_OK)
+                        dprintf(err_fd, "dirty caller: apid_launch_exec: %s\n", apid_error_message());
+                _exit(104);
+        }
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+                dprintf(err_fd, "dirty parent: the probe exec'd in place: status 0x%x\n", status);
+                _exit(105);
+        }
 }
 
 /* ---- the comparison ---- */
@@ -369,7 +408,7 @@ static void compare(const struct dump *parent, const struct dump *worker, const 
         assert_int_equal(failures, 0);
 }
 
-static void dirty_parent_worker_gets_the_table(void **state)
+static void dirty_parent_worker(void **state, int in_place)
 {
         struct fixture *f = *state;
         apid_pool *pool = NULL;
@@ -400,7 +439,10 @@ static void dirty_parent_worker_gets_the_table(void **state)
                 make_dirty(cwd, secret);
                 probe_directly(pfd[1], secret);
                 close(pfd[1]);
-                probe_in_worker(t, wfd[1], secret);
+                if (in_place)
+                        probe_exec_in_place(t, wfd[1], secret);
+                else
+                        probe_in_worker(t, wfd[1], secret);
                 _exit(0);
         }
         close(pfd[1]);
@@ -425,6 +467,19 @@ static void dirty_parent_worker_gets_the_table(void **state)
         free(wtext);
 }
 
+static void dirty_parent_worker_gets_the_table(void **state)
+{
+        dirty_parent_worker(state, 0);
+}
+
+/* apid_launch_exec(): the same steps, in the caller; the worker it becomes
+ * must match the same table (pending signals, timers and the subreaper mark,
+ * which a clone()d child never has, included). */
+static void dirty_caller_exec_in_place_gets_the_table(void **state)
+{
+        dirty_parent_worker(state, 1);
+}
+
 static int root_setup(void **state)
 {
         if (geteuid() != 0) {
@@ -438,6 +493,8 @@ int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(dirty_parent_worker_gets_the_table, root_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(dirty_caller_exec_in_place_gets_the_table, root_setup,
+                                                fixture_teardown),
         };
 
         if (argc != 4) {

@@ -569,6 +569,99 @@ static void apply_self_refuses_threads(void **state)
         apid_token_free(t);
 }
 
+/* apid_launch_exec(): refusals leave the process as it was (the same uid,
+ * its handlers, its descriptors), and the caller goes on; a failure after the
+ * first step exits 127 with the message on stderr. */
+static void launch_exec_refuses_and_fails(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "true", NULL }, *missing[] = { "/nonexistent/x", NULL };
+        char out[512] = "";
+        int status, pfd[2];
+        pid_t pid;
+
+        assert_int_equal(apid_launch_exec(NULL, NULL, "true", argv), APID_EINVAL);
+        assert_int_equal(apid_launch_exec(t, NULL, NULL, argv), APID_EINVAL);
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        if (pid == 0) {
+                /* A process group leader cannot start the worker's session. */
+                if (setpgid(0, 0) < 0 || apid_launch_exec(t, NULL, "true", argv) != APID_EBUSY ||
+                    !strstr(apid_error_message(), "leads its process group"))
+                        _exit(1);
+                if (getuid() != 0 || fcntl(pfd[1], F_GETFD) < 0)
+                        _exit(2); /* nothing changed */
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        pid = fork();
+        if (pid == 0) {
+                pthread_t th;
+
+                pthread_create(&th, NULL, idle_thread, NULL);
+                _exit(apid_launch_exec(t, NULL, "true", argv) == APID_EINVAL &&
+                      strstr(apid_error_message(), "2 threads") && getuid() == 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        pid = fork();
+        if (pid == 0) {
+                const char *notfound[] = { "apid-no-such-program", NULL };
+
+                if (apid_launch_exec(t, NULL, "apid-no-such-program", notfound) != APID_ENOTFOUND)
+                        _exit(1);
+                dup2(pfd[1], 2);
+                /* Not returning: the execve fails after the identity change. */
+                _exit(apid_launch_exec(t, NULL, "/nonexistent/x", missing) < 0 ? 2 : 3);
+        }
+        close(pfd[1]);
+        assert_true(read(pfd[0], out, sizeof(out) - 1) > 0);
+        close(pfd[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 127);
+        assert_non_null(strstr(out, "execve(/nonexistent/x): No such file or directory\n"));
+        apid_token_free(t);
+}
+
+/* The worker it becomes: the pool's ids, no_new_privs, its pid the caller's. */
+static void launch_exec_becomes_the_worker(void **state)
+{
+        struct fixture *f = *state;
+        apid_token *t = token_for(f->ctx, "web", 0);
+        const char *argv[] = { "/bin/sh", "-c", "echo $$ $(id -u) $(grep NoNewPrivs /proc/self/status | cut -f2)",
+                               NULL };
+        uint32_t uid = pool_uid(f->ctx, "web", NULL);
+        apid_launch_attr *attr = NULL;
+        char out[256] = "", want[256];
+        int status, pfd[2];
+        ssize_t n;
+        pid_t pid;
+
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        must(apid_launch_attr_new(&attr));
+        must(apid_launch_attr_pass_fd(attr, pfd[1], 1));
+        pid = fork();
+        if (pid == 0) {
+                _exit(apid_launch_exec(t, attr, argv[0], argv) < 0 ? 98 : 99);
+        }
+        close(pfd[1]);
+        n = read(pfd[0], out, sizeof(out) - 1);
+        assert_true(n > 0);
+        close(pfd[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        snprintf(want, sizeof(want), "%d %u 1\n", (int)pid, uid);
+        assert_string_equal(out, want);
+        apid_launch_attr_free(attr);
+        apid_token_free(t);
+}
+
 /* ---- attacks that need the administrator's side simulated ---- */
 
 /* Count the "blocked" and "ESCAPED" lines of a report (printing escapes);
@@ -1203,6 +1296,8 @@ int main(int argc, char **argv)
                 T(bounding_set_from_a_confined_launcher),
                 T(apply_self_in_a_child),
                 T(apply_self_refuses_threads),
+                T(launch_exec_refuses_and_fails),
+                T(launch_exec_becomes_the_worker),
                 T(launch_timeout_is_settable),
                 T(stuck_child_is_reaped_later),
                 T(escape_suite),

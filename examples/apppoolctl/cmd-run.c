@@ -141,7 +141,8 @@ static int parse_token_opts(int argc, char **argv, struct token_opts *o, const c
                                "capabilities but those named, no_new_privs, the seccomp allow-list, a clean\n"
                                "environment, the pool's profile (else /) as its directory. Its exit status is\n"
                                "passed through (128+N when killed by signal N). A terminal is relayed through\n"
-                               "a pty of run's own, never handed over. --env values are visible to every pool\n"
+                               "a pty of run's own, never handed over; without one, run becomes the worker\n"
+                               "(exec, as setpriv does). --env values are visible to every pool\n"
                                "in /proc/PID/cmdline while run runs: put secrets in an --env-file (NAME=VALUE\n"
                                "lines). token show prints what such a worker gets. Both need root.\n",
                                program_name, program_name);
@@ -448,6 +449,16 @@ int cmd_run(int argc, char **argv)
                 r = fail_library();
         if (!r && (r = relay_open(&rl)) != 0)
                 relay_close(&rl);
+        /* No terminal to relay: once the worker runs, run has nothing left to
+         * do but wait and pass its status on, so it becomes the worker (as
+         * setpriv does; issue 17). It returns only with nothing changed; as
+         * a shell's job (a process group leader: no setsid) it launches and
+         * waits instead. */
+        if (!r && rl.master < 0 &&
+            apid_launch_exec(t, attr, argv[1 + optind], (const char *const *)&argv[1 + optind]) != APID_EBUSY) {
+                relay_close(&rl);
+                r = fail_library();
+        }
         if (!r && (relay_attr(&rl, attr) != APID_OK ||
                    apid_launch(t, attr, argv[1 + optind], (const char *const *)&argv[1 + optind], &proc) != APID_OK)) {
                 relay_close(&rl);

@@ -217,6 +217,52 @@ APID_EXPORT APID_WARN_UNUSED int apid_launch(const apid_token *token, const apid
                                              const char *const *argv, apid_process **out);
 
 /**
+ * @brief Become the worker: run a launch's steps in the calling process and
+ *        execve() the program in its place, as setpriv(1) and env(1) do. No
+ *        child, no parent waiting for it: for a command-line launcher whose
+ *        only job is to start the worker (`apppoolctl run` without a
+ *        terminal).
+ *
+ * The worker starts as one apid_launch() starts (the same steps, in the same
+ * order: tests/test-inherit.c compares the two): a new session without a
+ * controlling terminal, default signal dispositions and an empty signal
+ * mask, the attributes' descriptors and no other, a fresh session keyring,
+ * the token's rlimits, groups, ids, bounding set, securebits, capabilities,
+ * no_new_privs, directory, umask and seccomp filter. What a child of clone()
+ * would not have and execve() keeps is cleared first: pending signals, armed
+ * interval timers (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF), the
+ * child-subreaper mark, a Yama ptracer exception. What stays the caller's:
+ * its pid, parent, cgroup (unless the attributes name some: they are joined
+ * through their `cgroup.procs`, cgroup v2 too), the CPU time it has used
+ * (RLIMIT_CPU counts it), and its children, which become the worker's. The
+ * attributes' launch timeout does not apply (nothing waits); a parent-death
+ * signal is sent when the caller's parent exits.
+ *
+ * It returns only when nothing has changed yet. Once the first step has
+ * begun it cannot return: if a step or the execve() fails, the message (as
+ * apid_launch() would return it, prefixed with the calling program's name:
+ * "apppoolctl: execve(/srv/w): No such file or directory") goes to
+ * descriptor 2 and the process exits with status 127, as env(1) does.
+ * stdio buffers are flushed before the first step.
+ * @param token  the token.
+ * @param attr   launch attributes, or NULL for the defaults.
+ * @param path   the program: an absolute path, or a name looked up in the
+ *               token's PATH.
+ * @param argv   the arguments, NULL-terminated, argv[0] first.
+ * @return Only on failure, with the process unchanged: #APID_EINVAL (a NULL
+ *         argument, a descriptor or terminal that apid_launch() would refuse,
+ *         or several threads: credentials are per thread); #APID_EBUSY if the
+ *         caller leads its process group (a shell's job: setsid() would fail;
+ *         fork first, or use apid_launch()); #APID_EPERM if the caller cannot
+ *         change identity; #APID_ENOTFOUND for a program not found;
+ *         #APID_ESYS for a cgroup that cannot be opened.
+ * @note The process must be single-threaded.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_launch_exec(const apid_token *token, const apid_launch_attr *attr,
+                                                  const char *path, const char *const *argv);
+
+/**
  * @brief The process id.
  * @param proc  the process.
  * @return The pid, or -1 if @p proc is NULL.

@@ -5,7 +5,8 @@
  * hold locks, so it is async-signal-safe: raw system calls only (glibc's
  * set*id wrappers broadcast to all threads and take locks), no malloc, no
  * stdio, no libc function a sanitizer intercepts. apid_token_apply_self()
- * runs the same steps in the calling process. */
+ * runs the same steps in the calling process, and apid_launch_exec() runs
+ * them there up to its execve. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -197,6 +198,39 @@ CHILD_CODE static int join_cgroups(struct apid__plan *p)
         return 0;
 }
 
+/* A process that execs in place (apid_launch_exec()) keeps across execve
+ * what a child of clone() starts without: its armed interval timers (a
+ * SIGALRM would reach the worker), its signals pending (a blocked SIGTERM
+ * would kill the worker once its mask is cleared), its child-subreaper mark,
+ * and a Yama ptracer exception. Cleared, so that the worker starts as a
+ * launched one does (tests/test-inherit.c compares both). */
+CHILD_CODE static void forget_caller_state(void)
+{
+        struct { long interval_sec, interval_usec, value_sec, value_usec; } off = { 0, 0, 0, 0 };
+        int sig;
+
+        syscall(SYS_setitimer, 0 /* ITIMER_REAL */, &off, NULL);
+        syscall(SYS_setitimer, 1 /* ITIMER_VIRTUAL */, &off, NULL);
+        syscall(SYS_setitimer, 2 /* ITIMER_PROF */, &off, NULL);
+        syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+        syscall(SYS_prctl, PR_SET_PTRACER, 0, 0, 0, 0); /* EINVAL without Yama: nothing to clear */
+        /* Ignoring a signal discards its pending instances, private and
+         * shared (POSIX; kernel/signal.c do_sigaction()); the caller of the
+         * steps has every signal blocked, so none is delivered meanwhile,
+         * and the loop below sets the defaults. */
+        for (sig = 1; sig < NSIG; sig++) {
+                struct {
+                        void (*handler)(int);
+                        unsigned long flags;
+                        void (*restorer)(void);
+                        uint64_t mask;
+                } sa = { SIG_IGN, 0, NULL, 0 };
+
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
+        }
+}
+
 CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
 {
         const struct apid_token *t = p->token;
@@ -210,6 +244,8 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
         if (join_cgroups(p) < 0)
                 return -1;
         if (fds_and_session) {
+                if (p->in_place)
+                        forget_caller_state();
                 /* Default dispositions: a parent that ignores SIGPIPE must not
                  * pass that on (execve keeps SIG_IGN). */
                 for (sig = 1; sig < NSIG; sig++) {

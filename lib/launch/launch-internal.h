@@ -105,6 +105,10 @@ struct apid__plan {
         int cgroup_procs[APID__MAX_CGROUPS + 1]; /* cgroup.procs files the child writes "0" to */
         int n_cgroup_procs;
         int cgroup2_fd;          /* cloned into it (clone3), or -1 */
+        /* apid_launch_exec(): the steps run in the caller itself, which then
+         * execs; what a fresh child would not have (pending signals, armed
+         * interval timers, the subreaper mark) is cleared first. */
+        int in_place;
         /* results */
         volatile int failed_step;
         volatile int failed_errno;
@@ -128,5 +132,7 @@ int apid__clone3_available(void);
 /* token.c */
 int apid__token_plan(const struct apid_token *token, struct apid__plan *plan);
 int apid__privileged_enough(const char *what);
+/* The calling process's thread count (from /proc/self/status), or -1. */
+int apid__thread_count(void);
 
 #endif

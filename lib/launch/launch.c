@@ -198,8 +198,9 @@ static int plan_cgroups(struct apid__plan *plan, const apid_launch_attr *attr)
 {
         int i, n = attr ? attr->n_cgroup1 : 0;
 
-        plan->cgroup2_fd = attr && apid__clone3_available() ? attr->cgroup2_fd : -1;
-        /* Without clone3 here, the v2 cgroup is joined like the v1 ones. */
+        plan->cgroup2_fd = attr && !plan->in_place && apid__clone3_available() ? attr->cgroup2_fd : -1;
+        /* Without clone3 here (or without a clone: apid_launch_exec()), the
+         * v2 cgroup is joined like the v1 ones. */
         for (i = 0; i < n + (attr && attr->cgroup2_fd >= 0 && plan->cgroup2_fd < 0); i++) {
                 int dir = i < n ? attr->cgroup1_fds[i] : attr->cgroup2_fd;
                 int fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
@@ -567,6 +568,83 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
         return APID_OK;
 }
 
+/* The plan both kinds of launch share: the program, the token's steps, the
+ * directory, the descriptors and the cgroups. */
+static int plan_launch(const apid_token *t, const apid_launch_attr *attr, const char *path, const char *const *argv,
+                       int in_place, struct apid__plan *plan, char *program, size_t size, int *devnull)
+{
+        int r = resolve_program(t, path, program, size);
+
+        if (r < 0)
+                return r;
+        r = apid__token_plan(t, plan);
+        if (r < 0)
+                return r;
+        plan->in_place = in_place;
+        plan->path = program;
+        plan->argv = (char *const *)argv;
+        plan->envp = t->env;
+        plan->new_session = 1;
+        /* Never the caller's directory: the one asked for, else the profile, else the root. */
+        plan->cwd = attr && attr->cwd ? attr->cwd : t->profile ? t->profile : "/";
+        plan->cwd_fallback = attr && attr->cwd ? NULL : "/";
+        plan->pdeathsig = attr ? attr->pdeathsig : 0;
+        r = plan_fds(plan, attr, devnull);
+        if (r == APID_OK)
+                r = plan_cgroups(plan, attr);
+        return r;
+}
+
+/* No clone, no parent waiting: the caller becomes the worker, as setpriv(1)
+ * and env(1) do (issue 17: `apppoolctl run` without a terminal). The steps
+ * are the child's (launch-child.c), run here up to the execve. */
+APID_EXPORT int apid_launch_exec(const apid_token *t, const apid_launch_attr *attr, const char *path,
+                                 const char *const *argv)
+{
+        static struct apid__plan plan; /* 3 KiB; the process is single-threaded */
+        static char program[4096];
+        int devnull = -1, r, n;
+        sigset_t all;
+
+        if (!t || !path || !argv || !argv[0])
+                return apid__fail(APID_EINVAL, 0, "apid_launch_exec: NULL argument (argv needs argv[0])");
+        n = apid__thread_count();
+        if (n != 1)
+                return apid__fail(APID_EINVAL, 0,
+                                  "apid_launch_exec: the process has %d threads; credentials are per thread on "
+                                  "Linux, so exec in place before starting threads (or use apid_launch())", n);
+        /* The worker leads a session of its own, and setsid() fails for a
+         * process group leader (a shell's job): checked before any step. */
+        if (getpgid(0) == getpid())
+                return apid__fail(APID_EBUSY, EPERM,
+                                  "apid_launch_exec: pid %d leads its process group, so it cannot start the "
+                                  "worker's session (setsid); fork first, or use apid_launch()", (int)getpid());
+        r = apid__privileged_enough("launch");
+        if (r < 0)
+                return r;
+        memset(&plan, 0, sizeof(plan));
+        r = plan_launch(t, attr, path, argv, 1, &plan, program, sizeof(program), &devnull);
+        if (r < 0) {
+                if (devnull >= 0)
+                        close(devnull);
+                close_cgroups(&plan);
+                return r;
+        }
+        /* The parent-death signal is the caller's parent's; no report pipe. */
+        plan.parent = getppid();
+        plan.report_fd = -1;
+        fflush(NULL);
+        /* No handler of the caller's may run once the steps have begun; the
+         * last step before execve clears the mask. */
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        apid__child_steps(&plan, 1, 1);
+        /* A step failed: the process is half the worker's; it cannot return. */
+        apid__step_fail(&plan);
+        dprintf(2, "%s: %s\n", program_invocation_short_name, apid_error_message());
+        _exit(127);
+}
+
 APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, const char *path,
                             const char *const *argv, apid_process **out)
 {
@@ -584,25 +662,9 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         if (!area)
                 return apid__fail_oom();
         plan = &area->plan;
-        r = resolve_program(t, path, area->program, sizeof(area->program));
-        if (r < 0)
-                return r;
-        r = apid__token_plan(t, plan);
-        if (r < 0)
-                return r;
+        r = plan_launch(t, attr, path, argv, 0, plan, area->program, sizeof(area->program), &devnull);
         plan->bset_absent = area->bset_absent;
         plan->bset_known = area->bset_known;
-        plan->path = area->program;
-        plan->argv = (char *const *)argv;
-        plan->envp = t->env;
-        plan->new_session = 1;
-        /* Never the caller's directory: the one asked for, else the profile, else the root. */
-        plan->cwd = attr && attr->cwd ? attr->cwd : t->profile ? t->profile : "/";
-        plan->cwd_fallback = attr && attr->cwd ? NULL : "/";
-        plan->pdeathsig = attr ? attr->pdeathsig : 0;
-        r = plan_fds(plan, attr, &devnull);
-        if (r == APID_OK)
-                r = plan_cgroups(plan, attr);
         proc = r == APID_OK ? calloc(1, sizeof(*proc)) : NULL;
         if (r == APID_OK && !proc)
                 r = apid__fail_oom();

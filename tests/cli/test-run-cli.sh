@@ -15,7 +15,19 @@ check "run id" "uid=$uid gid=$uid groups=$uid" "$("$ctl" run web -- id)"
 "$ctl" run web -- sh -c 'exit 7'; check "exit status passed through" 7 $?
 "$ctl" run web -- sh -c 'kill -TERM $$'; check "signal passed through" 143 $?
 check "step error" "apppoolctl: execve(/nonexistent): No such file or directory" "$("$ctl" run web -- /nonexistent 2>&1)"
-"$ctl" run web -- /nonexistent 2>/dev/null; check "step error status" 1 $?
+# Without a terminal run becomes the worker (exec in place): a step that
+# fails after the first has begun exits 127, as env(1) does.
+"$ctl" run web -- /nonexistent 2>/dev/null; check "step error status (exec in place)" 127 $?
+# A process group leader (a shell's job) cannot setsid(): run launches and waits.
+check "step error (launch and wait)" "apppoolctl: execve(/nonexistent): No such file or directory" \
+        "$(setsid -w "$ctl" run web -- /nonexistent 2>&1)"
+setsid -w "$ctl" run web -- /nonexistent 2>/dev/null; check "step error status (launch and wait)" 1 $?
+setsid -w "$ctl" run web -- sh -c 'exit 7'; check "exit status passed through (launch and wait)" 7 $?
+check "run id (launch and wait)" "uid=$uid gid=$uid groups=$uid" "$(setsid -w "$ctl" run web -- id)"
+"$ctl" run web -- sh -c 'echo $$' >"$tmp/worker-pid" &
+run_pid=$!
+wait $run_pid
+check "exec in place: the worker is run's process" "$run_pid" "$(cat "$tmp/worker-pid")"
 check "chdir error" "apppoolctl: chdir(/root): Permission denied" "$("$ctl" run web --cwd /root -- true 2>&1)"
 check "kept cap" "CapAmb:	0000000000000400" "$("$ctl" run web --cap net_bind_service -- grep CapAmb /proc/self/status)"
 check "no caps" "CapEff:	0000000000000000" "$("$ctl" run web -- grep CapEff /proc/self/status)"
@@ -39,8 +51,10 @@ printf '# a comment\n\nFOO=bar baz\nSECRET_PW=hunter2=x\n' >"$tmp/env"
 check "env-file" "bar baz|hunter2=x" "$("$ctl" run web --env-file "$tmp/env" -- sh -c 'echo "$FOO|$SECRET_PW"')"
 check "env-file keeps the secret off the command line" "" \
         "$("$ctl" run web --env-file "$tmp/env" -- sh -c 'tr "\0" " " </proc/$PPID/cmdline' | grep -o hunter2)"
-check "--env puts it there (documented)" "hunter2" \
-        "$("$ctl" run web --env SECRET_PW=hunter2 -- sh -c 'tr "\0" " " </proc/$PPID/cmdline' | grep -o hunter2)"
+check "--env puts it there while run runs (documented)" "hunter2" \
+        "$(setsid -w "$ctl" run web --env SECRET_PW=hunter2 -- sh -c 'tr "\0" " " </proc/$PPID/cmdline' | grep -o hunter2)"
+check "--env: gone from the command line once run is the worker" "" \
+        "$("$ctl" run web --env SECRET_PW=hunter2 -- sh -c 'tr "\0" " " </proc/$$/cmdline' | grep -o hunter2)"
 printf 'GOOD=1\nno equals sign\n' >"$tmp/bad1"
 check "env-file bad line" "apppoolctl: run: $tmp/bad1:2: 'no equals sign': expected NAME=VALUE" \
         "$("$ctl" run web --env-file "$tmp/bad1" -- true 2>&1 | head -1)"

@@ -29,7 +29,7 @@ import math
 import os
 import threading
 from ctypes import c_char_p, c_void_p
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, cast
+from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, TypeVar, Union, cast
 
 from ._native import lib
 from ._version import __version__
@@ -37,7 +37,7 @@ from ._version import __version__
 __all__ = [
     "__version__", "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Collision",
     "PermissionDenied", "Unsupported", "pool_sid", "service_sid", "version", "Context", "Pool",
-    "Identity", "AclEdit", "Token", "Process", "launch",
+    "Identity", "AclEdit", "Token", "Process", "launch", "launch_exec",
     "GRANT", "GRANT_REPLACE", "DENY", "REMOVE", "RECURSIVE", "STRICT", "CONTINUE", "DRY_RUN",
 ]
 
@@ -645,3 +645,31 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
         with token._use() as th:
             _check(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)))
         return Process(proc)
+
+
+def launch_exec(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = None,
+                pass_fds: Optional[Mapping[int, int]] = None, terminal: Optional[int] = None) -> NoReturn:
+    """Become the worker: the steps of ``launch()`` in this process, then an
+    exec in place (as ``os.execv``; ``apid_launch_exec()``). The process must
+    be single-threaded and must not lead its process group (``Error`` with
+    EBUSY: fork first). It raises only with nothing changed; once the first
+    step has begun a failure cannot return: the message goes to descriptor 2
+    and the process exits 127."""
+    if not argv:
+        raise ValueError("argv must not be empty")
+    raw_argv = [_b(a, f"argv[{i}]") for i, a in enumerate(argv)]
+    raw_cwd = None if cwd is None else _b(cwd, "cwd")
+    fds = [(int(child_fd), int(parent_fd)) for child_fd, parent_fd in (pass_fds or {}).items()]
+    out = c_void_p()
+    _check(lib.apid_launch_attr_new(ctypes.byref(out)))
+    with _LaunchAttr(out) as attr, attr._use() as ah:
+        for child_fd, parent_fd in fds:
+            _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
+        if raw_cwd is not None:
+            _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
+        if terminal is not None:
+            _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
+        args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
+        with token._use() as th:
+            _check(lib.apid_launch_exec(th, ah, raw_argv[0], args))
+    raise AssertionError("apid_launch_exec returned success")  # it never does

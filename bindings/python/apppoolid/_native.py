@@ -123,6 +123,7 @@ _SIGNATURES = [
     ("apid_launch_attr_set_terminal", c_int, [c_void_p, c_int]),
     ("apid_launch_attr_set_timeout", c_int, [c_void_p, c_uint32]),
     ("apid_launch", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p), POINTER(c_void_p)]),
+    ("apid_launch_exec", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p)]),
     ("apid_process_get_pid", c_int, [c_void_p]),
     ("apid_process_get_fd", c_int, [c_void_p]),
     ("apid_process_signal", c_int, [c_void_p, c_int]),

@@ -341,6 +341,35 @@ def test_ldif_refusals_name_the_value_and_change_nothing(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
+def test_launch_exec_becomes_the_worker(ctx):
+    ident = ctx.create_pool("execer").identity()
+    r, w = os.pipe()
+    with ident.token() as token:
+        pid = os.fork()
+        if pid == 0:  # the child becomes the worker: same pid, the pool's uid
+            try:
+                apppoolid.launch_exec(token, ["sh", "-c", "echo $$ $(id -u)"], pass_fds={1: w})
+            finally:
+                os._exit(99)
+        os.close(w)
+        out = os.read(r, 100).decode().split()
+        os.close(r)
+        assert os.waitpid(pid, 0)[1] == 0
+        assert out == [str(pid), str(ident.uid)]
+        pid = os.fork()
+        if pid == 0:  # a process group leader cannot start the worker's session
+            code = 3
+            try:
+                os.setpgid(0, 0)
+                apppoolid.launch_exec(token, ["true"])
+            except apppoolid.Error as e:
+                code = 0 if "leads its process group" in str(e) and os.getuid() == 0 else 1
+            finally:
+                os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
 def test_launch_with_a_terminal(ctx):
     """The pty slave given as terminal is the worker's stdin and stderr (stdout
     is our pipe) and its controlling terminal (/dev/tty opens)."""
