@@ -364,7 +364,7 @@ int limits_setup(int p, const char *name, const struct pool_limits *l,
                 if (make_dir(c, H_V2, mount, own, name) < 0)
                         return -1;
         } else if (l->freeze) {
-                say("pool %s: processModel.idleTimeoutAction = Suspend needs cgroup v2 (the unified hierarchy, for "
+                say("cgroups of %s: processModel.idleTimeoutAction = Suspend needs cgroup v2 (the unified hierarchy, for "
                     "cgroup.freeze): none is mounted; use Terminate", name);
                 return -1;
         }
@@ -376,7 +376,7 @@ int limits_setup(int p, const char *name, const struct pool_limits *l,
                         return -1;
                 }
         } else if (l->freeze) {
-                say("pool %s: processModel.idleTimeoutAction = Suspend needs cgroup.freeze (cgroup v2, Linux 5.2 or "
+                say("cgroups of %s: processModel.idleTimeoutAction = Suspend needs cgroup.freeze (cgroup v2, Linux 5.2 or "
                     "later), which %s lacks; use Terminate", name, c->path[H_V2]);
                 return -1;
         }
