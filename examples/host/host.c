@@ -340,9 +340,7 @@ static void refuse(int s)
         if (unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level) < 0) {
                 /* The answering set is full: the rest wait in the queue
                  * (level-triggered: unwatched until there is room). */
-                struct epoll_event ev;
-
-                if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], &ev) < 0)
+                if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)
                         fatal("epoll_ctl(DEL) for a stopped pool's socket");
                 listen_watched[s] = 0;
                 refuse_paused[s] = 1;

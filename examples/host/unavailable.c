@@ -31,7 +31,6 @@ struct conn {
 
 struct unavailable {
         int epfd, header_ms, n;
-        unsigned long long answered[2];
         struct conn conns[UNAVAILABLE_CONNS];
 };
 
@@ -153,7 +152,6 @@ static void on_read(struct unavailable *u, struct conn *c)
                 if (i < n || c->seen >= HEAD_MAX) {
                         c->out = answer;
                         c->out_len = c->head_only ? answer_head_len : answer_len;
-                        u->answered[0]++;
                         send_answer(u, c);
                         if (c->state == C_FREE || c->state == C_WRITING)
                                 return;
@@ -191,7 +189,6 @@ int unavailable_accept(struct unavailable *u, int listen_fd, int tcp_level)
 
                         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
                         close(fd);
-                        u->answered[1]++;
                         continue;
                 }
                 for (i = 0; i < UNAVAILABLE_CONNS && !c; i++)
@@ -249,11 +246,6 @@ void unavailable_sweep(struct unavailable *u)
 int unavailable_full(const struct unavailable *u)
 {
         return u->n == UNAVAILABLE_CONNS;
-}
-
-unsigned long long unavailable_count(const struct unavailable *u, int tcp_level)
-{
-        return u->answered[tcp_level ? 1 : 0];
 }
 
 void unavailable_close(struct unavailable *u)

@@ -38,9 +38,6 @@ void unavailable_sweep(struct unavailable *u);
 /* Whether no connection can be taken now. */
 int unavailable_full(const struct unavailable *u);
 
-/* How many connections were answered 503 and reset, in all. */
-unsigned long long unavailable_count(const struct unavailable *u, int tcp_level);
-
 void unavailable_close(struct unavailable *u);
 
 #endif
