@@ -353,15 +353,33 @@ int limits_setup(int p, const char *name, const struct pool_limits *l,
         for (h = 0; h < H_N; h++)
                 c->fd[h] = -1;
         c->limits = *l;
-        if (!l->private_memory && !l->pids_max && !(l->cpu_limit && l->cpu_action != CPU_NO_ACTION))
+        if (!l->private_memory && !l->pids_max && !(l->cpu_limit && l->cpu_action != CPU_NO_ACTION) && !l->freeze)
                 return 0;
         c->used = 1;
         if (!atexit_done && atexit(teardown_all) == 0)
                 atexit_done = 1;
         /* The unified hierarchy always when it is there: the worker is born in
          * it (CLONE_INTO_CGROUP), and it measures and ends the pool. */
-        if (find_hierarchy(H_V2, mount, sizeof(mount), own, sizeof(own)) == 0 && make_dir(c, H_V2, mount, own, name) < 0)
+        if (find_hierarchy(H_V2, mount, sizeof(mount), own, sizeof(own)) == 0) {
+                if (make_dir(c, H_V2, mount, own, name) < 0)
+                        return -1;
+        } else if (l->freeze) {
+                say("cgroups of %s: processModel.idleTimeoutAction = Suspend needs cgroup v2 (the unified hierarchy, for "
+                    "cgroup.freeze): none is mounted; use Terminate", name);
                 return -1;
+        }
+        /* The freezer is in every v2 cgroup since Linux 5.2. A cgroup left
+         * frozen by a host that was killed is thawed: new workers are born in it. */
+        if (c->fd[H_V2] >= 0 && faccessat(c->fd[H_V2], "cgroup.freeze", F_OK, 0) == 0) {
+                if (write_file(c->fd[H_V2], "cgroup.freeze", "0") < 0) {
+                        say("cgroup %s/cgroup.freeze = 0: %s", c->path[H_V2], strerror(errno));
+                        return -1;
+                }
+        } else if (l->freeze) {
+                say("cgroups of %s: processModel.idleTimeoutAction = Suspend needs cgroup.freeze (cgroup v2, Linux 5.2 or "
+                    "later), which %s lacks; use Terminate", name, c->path[H_V2]);
+                return -1;
+        }
         if (l->private_memory && use(c, H_MEMORY, name) < 0)
                 return -1;
         if (l->pids_max && use(c, H_PIDS, name) < 0)
@@ -384,6 +402,17 @@ int limits_setup(int p, const char *name, const struct pool_limits *l,
                 if (c->fd[h] >= 0 && (h == H_V2 || !c->v2[h]))
                         say("limits of %s: cgroup %s", name, c->path[h]);
         return 0;
+}
+
+int limits_freeze(int p, int on)
+{
+        struct pool_cgroups *c = &pcg[p];
+
+        if (!c->used || c->fd[H_V2] < 0) {
+                errno = ENOENT;
+                return -1;
+        }
+        return write_file(c->fd[H_V2], "cgroup.freeze", on ? "1" : "0");
 }
 
 int limits_attach(int p, apid_launch_attr *attr)

@@ -25,6 +25,11 @@
 int limits_setup(int p, const char *name, const struct pool_limits *l,
                  void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2))));
 
+/* processModel.idleTimeoutAction = Suspend: freeze (on) or thaw pool p's
+ * cgroup v2 (cgroup.freeze): every process in it, the workers and their
+ * children, stops being scheduled. 0, or -1 with errno. */
+int limits_freeze(int p, int on);
+
 /* Give a worker of pool p its cgroups. */
 int limits_attach(int p, apid_launch_attr *attr);
 

@@ -55,6 +55,21 @@ static int loopback_address(const char *value, char *address, size_t size, int *
         return 0;
 }
 
+static int timespan(const char *v, long long min, long long max, int *out);
+
+/* A pool's defaults, IIS's: rapid-fail protection on, 5 failures in
+ * 00:05:00, a 503 when the pool is stopped, a recycle every 29 hours. */
+static void pool_defaults(struct pool_config *pc)
+{
+        pc->max_crashes = 5;
+        pc->interval = 300;
+        pc->rapid_fail = 1;
+        pc->tcp_level = 0;
+        pc->recycle = PERIODIC_RESTART_DEFAULT;
+        limits_defaults(&pc->limits);
+        pm_defaults(&pc->pm);
+}
+
 #define FAIL(...)                                                                      \
         do {                                                                           \
                 snprintf(p->c->error, sizeof(p->c->error), __VA_ARGS__);               \
@@ -97,17 +112,53 @@ static int handler(void *user, const char *section, const char *key, const char 
                         pc = &c->pools[c->n_pools++];
                         if (copy(pc->name, sizeof(pc->name), section + 5) < 0 || !pc->name[0])
                                 FAIL("[%s]: a pool needs a name of at most 127 bytes", section);
-                        pc->max_crashes = 5;
-                        pc->interval = 300;
-                        limits_defaults(&pc->limits);
-                        pm_defaults(&pc->pm);
+                        pool_defaults(pc);
                 }
                 if (strcmp(key, "rapid_fail_max_crashes") == 0 && number(value, 1, 1000000, &pc->max_crashes) == 0)
                         return 1;
                 if (strcmp(key, "rapid_fail_interval") == 0 && number(value, 1, 86400, &pc->interval) == 0)
                         return 1;
-                if (strcmp(key, "recycle_interval") == 0 && number(value, 0, 86400 * 30, &pc->recycle) == 0)
+                /* IIS's <failure> element, appcmd's names. */
+                if (strcmp(key, "failure.rapidFailProtection") == 0) {
+                        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+                                FAIL("[%s] %s = '%s': expected true or false", section, key, value);
+                        pc->rapid_fail = value[0] == 't';
                         return 1;
+                }
+                if (strcmp(key, "failure.rapidFailProtectionMaxCrashes") == 0) {
+                        if (number(value, 1, 1000000, &pc->max_crashes) < 0)
+                                FAIL("[%s] %s = '%s': expected a number of failures, 1 to 1000000", section, key, value);
+                        return 1;
+                }
+                if (strcmp(key, "failure.rapidFailProtectionInterval") == 0) {
+                        if (timespan(value, 1, 86400, &pc->interval) < 0)
+                                FAIL("[%s] %s = '%s': expected a time span, HH:MM:SS or seconds, 1 s to 1 day", section,
+                                     key, value);
+                        return 1;
+                }
+                if (strcmp(key, "failure.loadBalancerCapabilities") == 0) {
+                        if (strcmp(value, "HttpLevel") != 0 && strcmp(value, "TcpLevel") != 0)
+                                FAIL("[%s] %s = '%s': expected HttpLevel (a 503 answer) or TcpLevel (the connection "
+                                     "is reset)", section, key, value);
+                        pc->tcp_level = value[0] == 'T';
+                        return 1;
+                }
+                /* IIS's periodic recycle; recycle_interval (seconds) is its
+                 * older name, kept as an alias: one of the two, not both. */
+                if (strcmp(key, "recycling.periodicRestart.time") == 0 || strcmp(key, "recycle_interval") == 0) {
+                        int old = strcmp(key, "recycle_interval") == 0;
+
+                        if (pc->recycle_key[0] && strcmp(pc->recycle_key, key) != 0)
+                                FAIL("[%s] %s = '%s': the period is already set by %s (recycle_interval is the "
+                                     "older name of recycling.periodicRestart.time: use one of them)", section, key,
+                                     value, pc->recycle_key);
+                        if (old ? number(value, 0, 86400 * 30, &pc->recycle) < 0
+                                : timespan(value, 0, 86400 * 30, &pc->recycle) < 0)
+                                FAIL("[%s] %s = '%s': expected %s, 0 (off) to 30 days", section, key, value,
+                                     old ? "seconds" : "a time span, [D.]HH:MM:SS or seconds");
+                        snprintf(pc->recycle_key, sizeof(pc->recycle_key), "%s", key);
+                        return 1;
+                }
                 {
                         char why[300];
                         /* Both read recycling.periodicRestart.privateMemory:
@@ -202,10 +253,7 @@ int config_parse(const char *text, const char *default_program, struct config *c
                                 return -1;
                         }
                         snprintf(c->pools[c->n_pools].name, sizeof(c->pools[0].name), "%s", s->pool);
-                        c->pools[c->n_pools].max_crashes = 5;
-                        c->pools[c->n_pools].interval = 300;
-                        limits_defaults(&c->pools[c->n_pools].limits);
-                        pm_defaults(&c->pools[c->n_pools].pm);
+                        pool_defaults(&c->pools[c->n_pools]);
                         c->n_pools++;
                 }
                 /* A web garden: a site runs its pool's maxProcesses unless it says. */
@@ -333,6 +381,14 @@ int pm_key(struct pm_config *pm, const char *key, const char *value, char *error
                         return 1;
                 }
                 snprintf(error, size, "expected OnDemand or AlwaysRunning");
+                return -1;
+        }
+        if (strcmp(key, "processModel.idleTimeoutAction") == 0) {
+                if (strcmp(value, "Terminate") == 0 || strcmp(value, "Suspend") == 0) {
+                        pm->suspend = value[0] == 'S';
+                        return 1;
+                }
+                snprintf(error, size, "expected Terminate (stop the workers) or Suspend (freeze them: cgroup v2)");
                 return -1;
         }
         if (strcmp(key, "processModel.pingingEnabled") == 0) {

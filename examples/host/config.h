@@ -4,9 +4,14 @@
  *   [pool DefaultAppPool]
  *   rapid_fail_max_crashes = 5        ; IIS defaults: 5 crashes in 5 minutes
  *   rapid_fail_interval = 300
- *   recycle_interval = 0              ; seconds; 0 = no periodic recycle
+ *   failure.rapidFailProtection = true ; (rapid_fail_max_crashes, _interval: also
+ *   failure.rapidFailProtectionMaxCrashes = 5    ; under appcmd's names)
+ *   failure.rapidFailProtectionInterval = 00:05:00
+ *   failure.loadBalancerCapabilities = HttpLevel ; a stopped pool: 503 (TcpLevel: reset)
+ *   recycling.periodicRestart.time = 1.05:00:00  ; 0 = off (recycle_interval: its old name)
  *   startMode = OnDemand              ; the IIS process model, appcmd's names
  *   processModel.idleTimeout = 00:20:00   ; (struct pm_config, pm_key())
+ *   processModel.idleTimeoutAction = Terminate ; or Suspend (cgroup v2 freezer)
  *   processModel.pingingEnabled = true
  *   processModel.pingInterval = 00:00:30
  *   processModel.pingResponseTime = 00:01:30
@@ -47,6 +52,7 @@
 struct pm_config {
         int always_running;     /* startMode: 0 = OnDemand (IIS default), 1 = AlwaysRunning */
         int idle_timeout;       /* processModel.idleTimeout, s: 1200; 0 = never */
+        int suspend;            /* processModel.idleTimeoutAction: 0 = Terminate (IIS default), 1 = Suspend */
         int pinging;            /* processModel.pingingEnabled: 1 */
         int ping_interval;      /* processModel.pingInterval, s: 30 */
         int ping_response;      /* processModel.pingResponseTime, s: 90 */
@@ -61,9 +67,12 @@ struct pm_config {
 
 struct pool_config {
         char name[128];
-        int max_crashes;
-        int interval;
-        int recycle;
+        int max_crashes;        /* failure.rapidFailProtectionMaxCrashes (rapid_fail_max_crashes): 5 */
+        int interval;           /* failure.rapidFailProtectionInterval (rapid_fail_interval), s: 300 */
+        int rapid_fail;         /* failure.rapidFailProtection: 1 */
+        int tcp_level;          /* failure.loadBalancerCapabilities: 0 = HttpLevel (503, IIS default), 1 = TcpLevel */
+        int recycle;            /* recycling.periodicRestart.time (recycle_interval), s: 104400 (29 h); 0 = off */
+        char recycle_key[40];   /* the key that set it, "": the default */
         struct pool_limits limits; /* cpu.*, privateMemory, linux.pidsMax: limits.h */
         struct pm_config pm;
 };
@@ -96,6 +105,9 @@ struct config {
  * valid, 0 if it is not one of them, -1 with error set when the value is bad. */
 int pm_key(struct pm_config *pm, const char *key, const char *value, char *error, size_t size);
 void pm_defaults(struct pm_config *pm);
+
+/* IIS's periodic recycle: recycling.periodicRestart.time's default, 1.05:00:00. */
+#define PERIODIC_RESTART_DEFAULT (29 * 3600)
 
 /* Read a configuration from text (the file's contents). Returns 0, or -1
  * with config->error naming the line, the key and the value. */

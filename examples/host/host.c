@@ -32,6 +32,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "status.h"
+#include "unavailable.h"
 
 #ifndef WORKER_PROGRAM
 #define WORKER_PROGRAM "/usr/local/libexec/apppool-worker"
@@ -80,6 +81,7 @@ struct pool_state {
         char recycle_why[192];
         /* The process model (pm_*() below). */
         int idle;                       /* OnDemand and no workers: the next connection starts them */
+        int suspended;                  /* idleTimeoutAction Suspend: its cgroup is frozen; the next connection thaws it */
         long long last_activity;        /* ms, monotonic: a request, or a connection open */
         time_t schedule_checked;        /* recycling.periodicRestart.schedule: times up to this are done */
         long long measure_after;        /* ms: no recycle by measurement before (after a failed recycle) */
@@ -96,8 +98,11 @@ static int site_fd[MAX_SITES], site_pool[MAX_SITES];
 static struct worker *workers, *graveyard;
 static int epfd = -1, devnull = -1, shutting_down, broken;
 static time_t deadline;
-static struct tag listen_tags[MAX_SITES]; /* an OnDemand pool's idle listening sockets */
+static struct tag listen_tags[MAX_SITES]; /* the listening sockets of idle, suspended and stopped pools */
+static int listen_watched[MAX_SITES];
+static int refuse_paused[MAX_SITES];    /* a stopped pool's socket, unwatched while the 503 set is full */
 static struct status_server *status_srv;
+static struct unavailable *unavail;
 
 static long long mono_ms(void)
 {
@@ -304,16 +309,54 @@ static void retire(struct worker *w, int sig)
                 logmsg("signal %d to pid %d: %s", sig, w->pid, apid_error_message());
 }
 
+static void pm_watch_listeners(int p, int on);
+static void pm_thaw(int p);
+
+/* Rapid-fail protection stopped the pool. As HTTP.sys does for IIS, the host
+ * keeps its listening sockets and answers what arrives there itself, no
+ * worker started: 503 (failure.loadBalancerCapabilities HttpLevel) or a
+ * reset (TcpLevel); refuse() below. */
 static void stop_pool(int p, const char *why)
 {
         struct worker *w;
 
+        pm_thaw(p); /* (a frozen worker would not see its SIGTERM) */
         pools[p].stopped = 1;
         pools[p].recycling = 0;
-        logmsg("pool %s stopped: %s", cfg.pools[p].name, why);
+        logmsg("pool %s stopped: %s; its connections are answered %s (failure.loadBalancerCapabilities %s)",
+               cfg.pools[p].name, why, cfg.pools[p].tcp_level ? "with a reset" : "503 Service Unavailable",
+               cfg.pools[p].tcp_level ? "TcpLevel" : "HttpLevel");
         for (w = workers; w; w = w->next)
                 if (site_pool[w->site] == p && !w->retiring)
                         retire(w, SIGTERM);
+        pm_watch_listeners(p, 1);
+}
+
+/* A connection waits on site s of a stopped pool: the host answers it. */
+static void refuse(int s)
+{
+        int p = site_pool[s];
+
+        if (unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level) < 0) {
+                /* The answering set is full: the rest wait in the queue
+                 * (level-triggered: unwatched until there is room). */
+                if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)
+                        fatal("epoll_ctl(DEL) for a stopped pool's socket");
+                listen_watched[s] = 0;
+                refuse_paused[s] = 1;
+        }
+}
+
+/* Once a second: a stopped pool's sockets watched again when there is room. */
+static void refuse_resume(void)
+{
+        int s;
+
+        for (s = 0; s < cfg.n_sites && !unavailable_full(unavail); s++)
+                if (refuse_paused[s]) {
+                        refuse_paused[s] = 0;
+                        pm_watch_listeners(site_pool[s], 1);
+                }
 }
 
 /* Each site of pool p gets back to its configured number of workers. */
@@ -395,6 +438,7 @@ static void recycle_pool(int p, const char *why)
 
         if (ps->stopped || ps->idle || shutting_down || broken)
                 return; /* (an idle pool has nothing to recycle: its next worker is new) */
+        pm_thaw(p); /* a suspended pool's new workers would be born frozen */
         if (ps->recycling) {
                 ps->recycle_again = 1;
                 return;
@@ -445,7 +489,8 @@ static void status(void)
                                 snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s", w->pid,
                                          w->retiring ? "(retiring)" : w->ready ? "" : "(starting)");
                 logmsg("status: pool %s (uid %u) %s; workers:%s", cfg.pools[p].name, pools[p].uid,
-                       pools[p].stopped ? "stopped" : pools[p].idle ? "idle" : "started", pids[0] ? pids : " none");
+                       pools[p].stopped ? "stopped" : pools[p].idle ? "idle" : pools[p].suspended ? "suspended" : "started",
+                       pids[0] ? pids : " none");
         }
 }
 
@@ -472,11 +517,114 @@ static void pm_watch_listeners(int p, int on)
 
                 if (site_pool[s] != p)
                         continue;
+                refuse_paused[s] = 0;
+                if (listen_watched[s] == on)
+                        continue;
                 listen_tags[s] = (struct tag){ TAG_LISTEN, NULL };
                 if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, site_fd[s], on ? &ev : NULL) < 0 &&
                     !(!on && errno == ENOENT))
                         fatal(on ? "epoll_ctl(ADD) for a listening socket" : "epoll_ctl(DEL) for a listening socket");
+                listen_watched[s] = on;
         }
+}
+
+/* processModel.idleTimeoutAction = Suspend. Is a connection open on one of
+ * pool p's sites (established, or closed by the client and not yet by the
+ * worker)? The workers report their connections at most once a second, so
+ * the kernel's own table (/proc/net/tcp) is asked before a freeze and right
+ * after it: a worker frozen with a connection would leave its client
+ * hanging until the next connection thaws the pool. */
+static int pm_pool_has_connections(int p)
+{
+        char line[512], local[32];
+        FILE *f = fopen("/proc/net/tcp", "re");
+        int s, busy = 0;
+
+        if (!f)
+                return 1; /* cannot tell: not idle */
+        while (!busy && fgets(line, sizeof(line), f)) {
+                unsigned state;
+                char addr[32];
+
+                if (sscanf(line, " %*s %31s %*s %x", addr, &state) != 2 ||
+                    (state != 0x01 && state != 0x03 && state != 0x08)) /* ESTABLISHED, SYN_RECV, CLOSE_WAIT */
+                        continue;
+                for (s = 0; s < cfg.n_sites && !busy; s++) {
+                        struct in_addr a;
+
+                        if (site_pool[s] != p || inet_pton(AF_INET, cfg.sites[s].address, &a) != 1)
+                                continue;
+                        /* The kernel prints the address as the raw 32-bit word, in hex. */
+                        snprintf(local, sizeof(local), "%08X:%04X", (unsigned)a.s_addr, (unsigned)cfg.sites[s].port);
+                        busy = strcmp(addr, local) == 0;
+                }
+        }
+        fclose(f);
+        return busy;
+}
+
+/* A suspended pool runs again: thawed, pinged afresh (a frozen worker
+ * answers no ping), its sockets left to its workers, and any worker that
+ * died meanwhile replaced. */
+static void pm_thaw(int p)
+{
+        long long now = mono_ms();
+        struct worker *w;
+
+        if (!pools[p].suspended)
+                return;
+        pools[p].suspended = 0;
+        pools[p].last_activity = now;
+        if (limits_freeze(p, 0) < 0) {
+                /* A worker that stays frozen serves nobody: replace them all. */
+                logmsg("pool %s: cannot thaw its cgroup (cgroup.freeze): %s; its workers are killed and replaced",
+                       cfg.pools[p].name, strerror(errno));
+                for (w = workers; w; w = w->next)
+                        if (site_pool[w->site] == p && !w->retiring && apid_process_signal(w->proc, SIGKILL) != APID_OK)
+                                logmsg("SIGKILL to pid %d: %s", w->pid, apid_error_message());
+        }
+        for (w = workers; w; w = w->next)
+                if (site_pool[w->site] == p) {
+                        w->ping_sent = 0;
+                        w->next_ping = now + cfg.pools[p].pm.ping_interval * 1000LL;
+                }
+        pm_watch_listeners(p, 0);
+        if (!pools[p].stopped && !shutting_down && !broken)
+                top_up(p);
+}
+
+/* idleTimeout passed with idleTimeoutAction = Suspend: freeze the pool's
+ * cgroup; 0, or -1 when it cannot be (the caller terminates instead). */
+static int pm_suspend(int p)
+{
+        if (pm_pool_has_connections(p))
+                return 1; /* not idle after all */
+        if (limits_freeze(p, 1) < 0) {
+                logmsg("pool %s: cannot freeze its cgroup (cgroup.freeze): %s; its workers stop instead",
+                       cfg.pools[p].name, strerror(errno));
+                return -1;
+        }
+        pools[p].suspended = 1;
+        if (pm_pool_has_connections(p)) { /* one was accepted just before the freeze */
+                pm_thaw(p);
+                return 1;
+        }
+        logmsg("pool %s idle for %d s (processModel.idleTimeout): suspended, its cgroup frozen "
+               "(processModel.idleTimeoutAction Suspend); the next connection thaws it",
+               cfg.pools[p].name, cfg.pools[p].pm.idle_timeout);
+        pm_watch_listeners(p, 1);
+        return 0;
+}
+
+/* A connection waits on site s of a suspended pool: thaw it; its workers
+ * accept the connection from the shared socket once they run again, so
+ * nothing is served frozen. */
+static void pm_resume(int s)
+{
+        int p = site_pool[s];
+
+        pm_thaw(p);
+        logmsg("pool %s resumed (cgroup thawed): a connection to site %s", cfg.pools[p].name, cfg.sites[s].name);
 }
 
 static int pool_has_workers(int p)
@@ -514,6 +662,14 @@ static void pm_go_idle(int p)
 {
         struct worker *w;
 
+        if (cfg.pools[p].pm.suspend) {
+                int r = pm_suspend(p);
+
+                if (r > 0)
+                        pools[p].last_activity = mono_ms();
+                if (r >= 0)
+                        return;
+        }
         logmsg("pool %s idle for %d s (processModel.idleTimeout): its workers stop; the next connection starts them",
                cfg.pools[p].name, cfg.pools[p].pm.idle_timeout);
         for (w = workers; w; w = w->next)
@@ -602,6 +758,7 @@ static int pm_schedule_due(const struct pm_config *pm, time_t from, time_t to)
 static void pm_recycle_reason(int p, time_t wall, char *why, size_t size)
 {
         const struct pm_config *pm = &cfg.pools[p].pm;
+        long long now_ms = mono_ms();
         struct worker *w;
         int t;
 
@@ -611,7 +768,10 @@ static void pm_recycle_reason(int p, time_t wall, char *why, size_t size)
 
                 if (site_pool[w->site] != p || w->retiring || !w->ready)
                         continue;
-                if (pm->requests && w->requests >= (unsigned long long)pm->requests)
+                if (cfg.pools[p].recycle && now_ms - w->started_ms >= cfg.pools[p].recycle * 1000LL)
+                        snprintf(why, size, "time: pid %d has run %lld s, recycling.periodicRestart.time %d s", w->pid,
+                                 (now_ms - w->started_ms) / 1000, cfg.pools[p].recycle);
+                else if (pm->requests && w->requests >= (unsigned long long)pm->requests)
                         snprintf(why, size, "requests: pid %d served %llu requests, limit %lld", w->pid, w->requests,
                                  pm->requests);
                 else if ((pm->memory_kb || pm->private_kb) && proc_memory(w->pid, &vm, &priv) == 0) {
@@ -645,8 +805,8 @@ static void pm_tick(void)
                         ps->activate_after = 0;
                         pm_watch_listeners(p, 1); /* a connection still waiting starts it again */
                 }
-                if (ps->stopped || ps->idle) {
-                        ps->schedule_checked = wall; /* no worker: nothing to recycle */
+                if (ps->stopped || ps->idle || ps->suspended) {
+                        ps->schedule_checked = wall; /* no worker, or a frozen one: nothing to recycle, none to ping */
                         continue;
                 }
                 for (w = workers; w; w = w->next) {
@@ -673,7 +833,10 @@ static void pm_tick(void)
                         continue; /* (the schedule is looked at again after it) */
                 if (busy)
                         ps->last_activity = now;
-                if (!pm->always_running && pm->idle_timeout && now - ps->last_activity >= pm->idle_timeout * 1000LL) {
+                /* (Terminate stops an OnDemand pool only; Suspend keeps the
+                 * workers, so an AlwaysRunning pool is suspended too.) */
+                if ((!pm->always_running || pm->suspend) && pm->idle_timeout &&
+                    now - ps->last_activity >= pm->idle_timeout * 1000LL) {
                         pm_go_idle(p);
                         continue;
                 }
@@ -710,7 +873,7 @@ static void status_fill(struct status_snapshot *snap)
                 sp->account = ps->account;
                 sp->sid = ps->sid;
                 sp->uid = ps->uid;
-                sp->state = ps->stopped ? "stopped" : ps->idle ? "idle" : "running";
+                sp->state = ps->stopped ? "stopped" : ps->idle ? "idle" : ps->suspended ? "suspended" : "running";
                 sp->start_mode = cfg.pools[p].pm.always_running ? "AlwaysRunning" : "OnDemand";
                 sp->restarts = ps->restarts;
                 sp->recycles = ps->recycles;
@@ -791,7 +954,7 @@ static void reap(struct worker *w)
                 return;
         }
         if (!failure) { /* killed by the host for a limit: a new worker, no failure counted */
-                if (!(w->old && pools[p].recycling))
+                if (!(w->old && pools[p].recycling) && !pools[p].suspended) /* (suspended: at the thaw) */
                         start_worker(s, 0);
                 return;
         }
@@ -803,13 +966,14 @@ static void reap(struct worker *w)
         pools[p].crashes[pools[p].n_crashes++] = now;
         for (i = 0; i < pools[p].n_crashes; i++)
                 n += pools[p].crashes[i] > now - cfg.pools[p].interval;
-        if (n >= cfg.pools[p].max_crashes) {
+        if (cfg.pools[p].rapid_fail && n >= cfg.pools[p].max_crashes) {
                 char why[128];
 
                 snprintf(why, sizeof(why), "rapid-fail protection, %d failures in %d s", n, cfg.pools[p].interval);
                 stop_pool(p, why);
-        } else if (!(w->old && pools[p].recycling)) {
-                /* (An old worker that dies during a recycle is being replaced already.) */
+        } else if (!(w->old && pools[p].recycling) && !pools[p].suspended) {
+                /* (An old worker that dies during a recycle is being replaced
+                 * already; one of a suspended pool, when the pool thaws.) */
                 pools[p].restarts++;
                 start_worker(s, 0);
         }
@@ -929,7 +1093,9 @@ static int setup(apid_ctx *ctx)
                         return fail(cfg.pools[p].name);
                 }
                 pools[p].uid = apid_identity_get_uid(id);
+                cfg.pools[p].limits.freeze = cfg.pools[p].pm.suspend; /* Suspend: a cgroup v2 to freeze */
                 if (limits_setup(p, apid_identity_get_user(id), &cfg.pools[p].limits, logmsg) < 0) {
+                        logmsg("pool %s: its cgroups cannot be set up (above); stopping", cfg.pools[p].name);
                         apid_identity_free(id);
                         apid_pool_free(pool);
                         return -1;
@@ -1010,7 +1176,7 @@ int main(int argc, char **argv)
         const char *config_path = NULL, *program = getenv("APPPOOL_WORKER");
         struct epoll_event events[32];
         struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
-        static struct tag signal_tag, timer_tag, admin_tag;
+        static struct tag signal_tag, timer_tag, admin_tag, unavail_tag;
         apid_ctx *ctx = NULL;
         char *text = NULL;
         sigset_t mask;
@@ -1026,7 +1192,8 @@ int main(int argc, char **argv)
                                "restricted token. Signals: SIGHUP recycles every pool, SIGUSR1 logs the status,\n"
                                "SIGTERM or SIGINT stops. The configuration (INI) has [pool NAME] sections\n"
                                "(rapid_fail_max_crashes, rapid_fail_interval, recycle_interval, and IIS's\n"
-                               "startMode, processModel.*, queueLength, recycling.periodicRestart.*), [site NAME]\n"
+                               "startMode, processModel.*, queueLength, failure.*, recycling.periodicRestart.*),\n"
+                               "[site NAME] "
                                "sections (pool, root, listen = 127.0.0.1:PORT, workers, program) and [host]\n"
                                "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout, status).\n"
                                "See apppool-host.ini(5).\n"
@@ -1083,6 +1250,15 @@ int main(int argc, char **argv)
                 logmsg("event loop: epoll_ctl: %s", strerror(errno));
                 return 1;
         }
+        {
+                int unavail_fd;
+
+                unavail = unavailable_open(cfg.header_timeout, &unavail_fd);
+                if (!unavail || watch(unavail_fd, &unavail_tag) < 0) {
+                        logmsg("event loop: the stopped pools' answers: %s", strerror(errno));
+                        return 1;
+                }
+        }
         if (cfg.status_port) {
                 int admin_fd;
 
@@ -1121,8 +1297,10 @@ int main(int argc, char **argv)
                                                 shutting_down = 1;
                                                 deadline = time(NULL) + cfg.shutdown_timeout;
                                                 logmsg("stopping: signal %d", si.ssi_signo);
-                                                for (p = 0; p < cfg.n_pools; p++)
+                                                for (p = 0; p < cfg.n_pools; p++) {
+                                                        pm_thaw(p); /* frozen, a worker would not see SIGTERM */
                                                         pools[p].recycling = 0;
+                                                }
                                                 for (w = workers; w; w = w->next)
                                                         if (!w->retiring)
                                                                 retire(w, SIGTERM);
@@ -1154,10 +1332,9 @@ int main(int argc, char **argv)
                                                 recycle_abort(p, why);
                                         }
                                         cpu_limit(p, now);
-                                        if (cfg.pools[p].recycle && !pools[p].recycling &&
-                                            now - pools[p].last_recycle >= cfg.pools[p].recycle)
-                                                recycle_pool(p, "periodic");
                                 }
+                                unavailable_sweep(unavail);
+                                refuse_resume();
                                 if (!shutting_down && !broken) {
                                         pm_tick();
                                         if (status_srv)
@@ -1165,8 +1342,17 @@ int main(int argc, char **argv)
                                 }
                         } else if (tag == &admin_tag) {
                                 status_run(status_srv, status_fill, status_release);
+                        } else if (tag == &unavail_tag) {
+                                unavailable_run(unavail);
                         } else if (tag->kind == TAG_LISTEN) {
-                                pm_activate((int)(tag - listen_tags));
+                                int site = (int)(tag - listen_tags);
+
+                                if (pools[site_pool[site]].stopped)
+                                        refuse(site);
+                                else if (pools[site_pool[site]].suspended)
+                                        pm_resume(site);
+                                else
+                                        pm_activate(site);
                         } else if (tag->kind == TAG_CTL) {
                                 pm_on_ctl(tag->w);
                         } else if (tag->kind == TAG_PROC) {
@@ -1199,6 +1385,7 @@ int main(int argc, char **argv)
                 status_code = 1;
         }
         status_close(status_srv);
+        unavailable_close(unavail);
         for (p = 0; p < cfg.n_pools; p++) {
                 apid_token_free(pools[p].token);
                 free(pools[p].account);

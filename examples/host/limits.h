@@ -23,6 +23,7 @@ struct pool_limits {
         uint32_t reset_interval;   /* s; IIS default 5 minutes */
         uint64_t private_memory;   /* KB; 0 = off */
         uint32_t pids_max;         /* 0 = off */
+        int freeze;                /* processModel.idleTimeoutAction = Suspend: a cgroup v2 to freeze */
 };
 
 /* Defaults (IIS: limit 0, NoAction, resetInterval 00:05:00). */
