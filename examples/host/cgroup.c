@@ -7,6 +7,7 @@
  * cgroups go below the host's own (delegation: with systemd, Delegate=yes). */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -160,14 +161,42 @@ static int v2_has(const char *mount, const char *own, const char *name)
         return 0;
 }
 
-/* mkdir -p below the host's cgroup: "apppoolid", then the pool. A directory
+/* The directory below the host's cgroup that holds the pools' cgroups:
+ * "apppoolid" for a host on the default state directory, "apppoolid-" and 8
+ * hex digits of the state directory's path for any other (limits_instance()).
+ * Pool user names are the same for every registry (they follow from the pool
+ * name), so two hosts on two state directories started from one cgroup (a
+ * shell, a test runner) would otherwise share apppoolid/apppool-x, and one
+ * host's teardown (cgroup.kill) would kill the other's workers. */
+static char top_name[32] = "apppoolid";
+
+void limits_instance(const char *state_dir, const char *default_state_dir)
+{
+        uint32_t h = 2166136261u; /* FNV-1a: a name, not a secret */
+        const unsigned char *c;
+
+        if (!state_dir || (default_state_dir && strcmp(state_dir, default_state_dir) == 0)) {
+                snprintf(top_name, sizeof(top_name), "apppoolid");
+                return;
+        }
+        for (c = (const unsigned char *)state_dir; *c; c++)
+                h = (h ^ *c) * 16777619u;
+        snprintf(top_name, sizeof(top_name), "apppoolid-%08" PRIx32, h);
+}
+
+const char *limits_top_name(void)
+{
+        return top_name;
+}
+
+/* mkdir -p below the host's cgroup: top_name, then the pool. A directory
  * left by a host that was killed is taken over (its processes died with it:
  * PDEATHSIG; limits_teardown() clears what is left). */
 static int make_dir(struct pool_cgroups *c, int h, const char *mount, const char *own, const char *name)
 {
         char top[PATH_MAX];
 
-        if ((size_t)snprintf(top, sizeof(top), "%s%s/apppoolid", mount, own) >= sizeof(top))
+        if ((size_t)snprintf(top, sizeof(top), "%s%s/%s", mount, own, top_name) >= sizeof(top))
                 errno = ENAMETOOLONG;
         else if (mkdir(top, 0755) == 0 || errno == EEXIST)
                 errno = 0;
@@ -190,18 +219,18 @@ static int make_dir(struct pool_cgroups *c, int h, const char *mount, const char
 
 /* v2 controllers are enabled top-down: in the host's cgroup (it may hold
  * processes only if it is the root or the controllers are already on: a
- * delegated subtree, systemd's Delegate=yes) and in apppoolid/. */
+ * delegated subtree, systemd's Delegate=yes) and in top_name. */
 static int v2_enable(const char *mount, const char *own, const char *name)
 {
         char path[PATH_MAX], change[64];
-        const char *levels[2] = { "", "/apppoolid" };
         int i;
 
         snprintf(change, sizeof(change), "+%s", name);
         for (i = 0; i < 2; i++) {
                 int fd;
 
-                if ((size_t)snprintf(path, sizeof(path), "%s%s%s", mount, own, levels[i]) >= sizeof(path))
+                if ((size_t)snprintf(path, sizeof(path), "%s%s%s%s", mount, own, i ? "/" : "", i ? top_name : "") >=
+                    sizeof(path))
                         return -1;
                 fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
                 if (fd < 0 || write_file(fd, "cgroup.subtree_control", change) < 0) {

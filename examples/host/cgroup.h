@@ -3,8 +3,9 @@
  * only places a worker in the cgroups it is given, apid_launch_attr_add_cgroup()).
  *
  * Each pool with a limit gets `apppoolid/<pool user name>` under the host's
- * own cgroup in every hierarchy it needs: cgroup v2 (the unified hierarchy,
- * always, when mounted: the worker is cloned into it, its cpu.stat measures
+ * own cgroup (`apppoolid-XXXXXXXX/...` for a host on another state
+ * directory than the default: limits_instance()) in every hierarchy it
+ * needs: cgroup v2 (the unified hierarchy, always, when mounted: the worker is cloned into it, its cpu.stat measures
  * the pool, cgroup.kill ends it), and for each limit the controller's
  * hierarchy, v2 where the unified hierarchy has the controller, else v1
  * (memory, pids, cpu; cpuacct to measure when there is no v2).
@@ -19,6 +20,15 @@
 #include <apppoolid.h>
 
 #include "limits.h"
+
+/* Before any limits_setup(): name the directory of this host's pools
+ * after its state directory (apppoolid for the default one, else
+ * apppoolid- and a hash of the path), so that hosts on different state
+ * directories never share a pool's cgroup. */
+void limits_instance(const char *state_dir, const char *default_state_dir);
+
+/* That directory's name. */
+const char *limits_top_name(void);
 
 /* Create pool p's cgroups (name: its user name) and set its limits; nothing
  * when it has none. 0, or -1 after logging why through log. */

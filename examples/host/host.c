@@ -1237,6 +1237,7 @@ int main(int argc, char **argv)
                 fail("context");
                 return 1;
         }
+        limits_instance(apid_ctx_get_state_dir(ctx), apid_ctx_default_state_dir());
         if (setup(ctx) < 0)
                 return 1;
         epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -66,7 +66,12 @@ tmp=$(mktemp -d /tmp/apid-limits-XXXXXX)
 chmod 755 "$tmp"
 export APPPOOLID_STATE_DIR=$tmp/state APPPOOL_WORKER=$worker
 hpid=
-cleanup() { [ -n "$hpid" ] && kill -TERM "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null; rm -rf "$tmp"; }
+h2=
+cleanup() {
+        [ -n "$h2" ] && kill -KILL "$h2" 2>/dev/null
+        [ -n "$hpid" ] && kill -TERM "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null
+        rm -rf "$tmp"
+}
 trap cleanup EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pm=$(port) pf=$(port) pc=$(port) pk=$(port) po=$(port)
@@ -202,7 +207,9 @@ for pair in "cgmem:$m" "cgfork:$f" "cgcpu:$c" "cgkill:$k"; do
                 grep -qx "$pid" "$d/cgroup.procs" || fail "pid $pid of $pool is not in $d: $(cat /proc/$pid/cgroup)"
         done
 done
-grep -q "apppoolid/apppool-cgmem$" /proc/$m/cgroup || fail "CgMem's worker: $(cat /proc/$m/cgroup)"
+# A host on a state directory other than the default names its level after
+# it (apppoolid-XXXXXXXX), so that hosts never share a pool's cgroup.
+grep -qE "/apppoolid-[0-9a-f]{8}/apppool-cgmem$" /proc/$m/cgroup || fail "CgMem's worker: $(cat /proc/$m/cgroup)"
 o=$(grep -o "site O, pool Calm, pid [0-9]*" "$tmp/host.log" | head -1 | awk '{print $NF}')
 [ -n "$o" ] && ! grep -q apppoolid "/proc/$o/cgroup" || fail "Calm's worker ${o:-?} is in a pool cgroup"
 ok "workers are in their pools' cgroups ($(cgpath cgmem | wc -l) hierarchies for CgMem)"
@@ -270,6 +277,30 @@ k2=$(hog_pid $pk)
 [ "$k2" != "$k" ] || fail "CgKill: the same worker $k"
 grep -q "pool CgKill stopped" "$tmp/host.log" && fail "KillW3wp counted as a crash"
 ok "CgKill: killed for CPU over cpu.resetInterval, worker $k2 serves"
+
+# A second host on another state directory, started from the same cgroup,
+# with a pool of the same name (the same user, apppool-cgkill): its cgroups
+# are its own, and its teardown (cgroup.kill, rmdir) leaves the first
+# host's worker alive.
+p2=$(port)
+mkdir -p "$tmp/www2"
+printf '[pool CgKill]\nlinux.pidsMax = 32\n[site K2]\npool = CgKill\nroot = %s/www2\nlisten = 127.0.0.1:%s\nprogram = %s/bin/hog.py\n' \
+        "$tmp" "$p2" "$tmp" > "$tmp/second.ini"
+APPPOOLID_STATE_DIR=$tmp/state2 "$host" --config "$tmp/second.ini" 2> "$tmp/second.log" &
+h2=$!
+wait_for "the second host's worker" 20 sh -c "curl -s -m 2 http://127.0.0.1:$p2/pid | grep -q pid"
+k3=$(hog_pid $p2)
+second=$(grep -o "limits of apppool-cgkill: cgroup [^ ]*" "$tmp/second.log" | awk '{print $NF}' | head -1)
+[ -n "$second" ] && ! cgpath cgkill | grep -qxF "$second" || fail "the second host shares CgKill's cgroup: $second"
+kill -TERM "$h2"
+# (A zombie until waited for: its state, not kill -0, says it has exited.)
+wait_for "the second host to exit" 30 sh -c "[ ! -e /proc/$h2 ] || [ \"\$(cut -d' ' -f3 /proc/$h2/stat)\" = Z ]"
+wait "$h2" || fail "the second host exited $?: $(tail -3 "$tmp/second.log")"
+[ ! -d "/proc/$k3" ] || fail "the second host's worker $k3 outlived it"
+kill -0 "$k2" 2>/dev/null || fail "the second host's teardown killed the first host's worker $k2"
+h2=
+[ "$(hog_pid $pk)" = "$k2" ] || fail "CgKill's worker $k2 no longer serves"
+ok "a second host (another state directory, the same pool) has cgroups of its own; its teardown spares the first's worker $k2"
 
 # SIGTERM: every process ends (the fork bomb's children too), every cgroup goes.
 dirs=$(grep -o "limits of apppool-[a-z]*: cgroup [^ ]*" "$tmp/host.log" | awk '{print $NF}')
