@@ -30,6 +30,12 @@ until_ok() {
         local end=$((SECONDS + $1)); shift
         until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
 }
+# until_sh SECONDS 'SHELL CONDITION': the condition (with its $(...)) is
+# evaluated again at each try; until_ok's arguments are expanded only once.
+until_sh() {
+        local end=$((SECONDS + $1)); shift
+        until eval "$1"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
+}
 logged() { grep -q -- "$1" "$tmp/log"; }
 code() { curl -s -m 10 -o /dev/null -w '%{http_code}' "$@"; }
 
@@ -162,11 +168,11 @@ uid_of() { "$ctl" pool show --json "$1" | $py -c 'import json,sys; print(json.lo
 # pid of the workers of a pool (by its uid), among the host's children.
 pool_pids() { local u; u=$(uid_of "$1"); ps -o pid=,uid= --ppid "$hpid" | awk -v u="$u" '$2 == u {print $1}' | sort -n | tr '\n' ' '; }
 site_pid() { ps -o pid=,args= --ppid "$hpid" | awk -v r="$tmp/www/$1" '$NF == r {print $1}' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
-until_ok 20 test -n "$(site_pid k)"
+until_sh 20 'test -n "$(site_pid k)"'
 oldk=$(site_pid k) # (the schedule's worker, before its time)
 
 # maxProcesses (a web garden of 3) and queueLength (the listen backlog).
-until_ok 10 test "$(site_pid a | wc -w)" = 3; check "maxProcesses = 3: three workers" 3 "$(site_pid a | wc -w)"
+until_sh 10 'test "$(site_pid a | wc -w)" = 3'; check "maxProcesses = 3: three workers" 3 "$(site_pid a | wc -w)"
 check "maxProcesses default: one worker" 1 "$(site_pid r | wc -w)"
 check "queueLength = 77: the backlog" 77 "$(ss -Hltn "sport = :$pa" | awk '{print $3}')"
 check "queueLength default: 1000" 1000 "$(ss -Hltn "sport = :$pr" | awk '{print $3}')"
@@ -183,7 +189,7 @@ check "OnDemand: a worker now" 1 "$(echo "$first" | wc -w)"
 t0=$SECONDS
 until_ok 15 logged "pool Idle idle for 3 s (processModel.idleTimeout)"; check "idleTimeout: the idle pool stops" 0 $?
 check "idleTimeout: not before 3 s" 1 "$([ $((SECONDS - t0)) -ge 2 ] && echo 1 || echo "$((SECONDS - t0)) s")"
-until_ok 10 test -z "$(site_pid i)"; check "idleTimeout: its worker is gone" "" "$(site_pid i)"
+until_sh 10 'test -z "$(site_pid i)"'; check "idleTimeout: its worker is gone" "" "$(site_pid i)"
 check "idle: a new connection is served" "200 200" "$(code "http://127.0.0.1:$pi/") $(code "http://127.0.0.1:$pi/index.html")"
 second=$(site_pid i)
 check "idle: started again, a new worker" 1 "$([ -n "$second" ] && [ "$second" != "$first" ] && echo 1 || echo "$first/$second")"
@@ -201,7 +207,7 @@ check "OnDemand, no program: no launch loop" 1 "$(grep -c "site B: cannot start 
 hung=$(site_pid p)
 kill -STOP "$hung"
 until_ok 20 logged "pool Ping: worker pid $hung did not answer a ping within 3 s"; check "ping: the hung worker is found" 0 $?
-until_ok 10 test -n "$(site_pid p)" -a "$(site_pid p)" != "$hung"
+until_sh 10 'test -n "$(site_pid p)" -a "$(site_pid p)" != "$hung"'
 check "ping: replaced" 1 "$([ -n "$(site_pid p)" ] && [ "$(site_pid p)" != "$hung" ] && echo 1 || echo "$(site_pid p)")"
 check "ping: the hung worker is gone" 1 "$(kill -0 "$hung" 2>/dev/null && echo 0 || echo 1)"
 check "ping: the new worker serves" 200 "$(code "http://127.0.0.1:$pp/")"
@@ -216,7 +222,7 @@ codes=$(for i in $(seq 8); do code "http://127.0.0.1:$pr/"; echo; sleep 0.2; don
 check "requests: every answer 200 across the recycle" "200 " "$codes"
 until_ok 15 logged "pool Requests recycled (requests: pid $old served [5-9] requests, limit 5)"
 check "requests: recycled, logged with its reason" 0 $?
-until_ok 10 test "$(site_pid r)" != "$old"; check "requests: a new worker" 1 "$([ "$(site_pid r)" != "$old" ] && echo 1 || echo 0)"
+until_sh 10 'test "$(site_pid r)" != "$old"'; check "requests: a new worker" 1 "$([ "$(site_pid r)" != "$old" ] && echo 1 || echo 0)"
 # Overlapping: the new worker started before the pool was recycled, the old
 # one exited after.
 line() { grep -n -- "$1" "$tmp/log" | head -1 | cut -d: -f1; }
@@ -250,13 +256,13 @@ until_ok 15 logged "pool HogP recycled (privateMemory: pid $oldh uses [0-9]* KB,
 check "privateMemory: recycled, logged with the measurement" 0 $?
 until_ok 15 logged "pool HogV recycled (memory: pid $oldv uses [0-9]* KB of virtual memory, limit 600000 KB)"
 check "memory: recycled, logged with the measurement" 0 $?
-until_ok 10 test "$(site_pid h)" != "$oldh" -a "$(site_pid v)" != "$oldv"
+until_sh 10 'test "$(site_pid h)" != "$oldh" -a "$(site_pid v)" != "$oldv"'
 check "memory: new workers serve" "200 200" "$(code "http://127.0.0.1:$ph/") $(code "http://127.0.0.1:$pv/")"
 logged "pool HogV recycled (privateMemory"; check "memory: a virtual mapping is not private memory" 1 $?
 
 # schedule: the time of day 15 s after the configuration was written.
 until_ok 30 logged "pool Sched recycled (schedule: $sched)"; check "schedule: recycled at $sched" 0 $?
-until_ok 10 test "$(site_pid k)" != "$oldk"; check "schedule: a new worker" 1 "$([ "$(site_pid k)" != "$oldk" ] && echo 1 || echo 0)"
+until_sh 10 'test "$(site_pid k)" != "$oldk"'; check "schedule: a new worker" 1 "$([ "$(site_pid k)" != "$oldk" ] && echo 1 || echo 0)"
 check "schedule: once" 1 "$(grep -c "pool Sched recycled" "$tmp/log")"
 check "requests: once" 1 "$(grep -c "pool Requests recycled" "$tmp/log")"
 
@@ -264,7 +270,7 @@ check "requests: once" 1 "$(grep -c "pool Requests recycled" "$tmp/log")"
 children() { ps -o pid= --ppid "$hpid" | tr -d ' ' | sort -n | tr '\n' ' '; }
 jpids() { curl -s "http://127.0.0.1:$ps/status.json" > "$tmp/status.json" &&
         $py -c 'import json,sys; print(" ".join(sorted((str(w["pid"]) for p in json.load(open(sys.argv[1]))["pools"] for w in p["workers"]), key=int)) + " ")' "$tmp/status.json"; }
-until_ok 15 test "$(jpids)" = "$(children)"; check "status.json: the workers ps shows" "$(children)" "$(jpids)"
+until_sh 15 'test "$(jpids)" = "$(children)"'; check "status.json: the workers ps shows" "$(children)" "$(jpids)"
 check "status.json: every pool" "Broken Garden HogP HogV Idle O'Brien {ü} \$~! Ping Requests Retry Sched" \
         "$($py -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["pools"])))' "$tmp/status.json")"
 for pool in Garden Ping Requests "$weird_pool"; do
