@@ -393,6 +393,21 @@ static int wait_released(volatile uint32_t *word, int64_t deadline)
         return 1;
 }
 
+/* Wait until the process of pidfd has exited (its pidfd polls readable),
+ * or until the deadline; 1 if it has. */
+static int wait_exited(int pidfd, int64_t deadline)
+{
+        for (;;) {
+                struct pollfd pfd = { pidfd, POLLIN, 0 };
+                int64_t left = deadline - now_ms();
+
+                if (poll(&pfd, 1, left > 0 ? (int)left : 0) == 1)
+                        return 1;
+                if (left <= 0)
+                        return 0;
+        }
+}
+
 /* Kill a child that missed its deadline and reap it; 0 if reaped, -1 if it
  * did not die within the grace time (left to the caller's SIGCHLD handling). */
 static int kill_and_reap(int pidfd)
@@ -480,7 +495,7 @@ static int plan_fds(struct apid__plan *plan, const apid_launch_attr *attr, int *
 static int start_child(struct launch_area *area, const char *path, uint32_t timeout_ms, apid_process *proc)
 {
         struct apid__plan *plan = &area->plan;
-        int pidfd = -1, released, err;
+        int pidfd = -1, released, failed, err;
         int64_t deadline;
         sigset_t all, old;
         pid_t pid;
@@ -498,8 +513,9 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
                 pid = apid__clone3_into_cgroup(child_main, plan, (char *)area + AREA_SIZE - CHILD_STACK, CHILD_STACK,
                                                plan->cgroup2_fd, &pidfd, &area->released);
         else
-                pid = clone(child_main, (char *)area + AREA_SIZE, CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID | SIGCHLD,
-                            plan, &pidfd, NULL, &area->released);
+                pid = clone(child_main, (char *)area + AREA_SIZE,
+                            CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID | SIGCHLD, plan, &pidfd, NULL,
+                            &area->released);
         err = errno;
         if (pid < 0) {
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -511,11 +527,12 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
         }
         released = wait_released(&area->released, deadline);
         APID__STAMP(P_EOF);
+        /* A step failed: the child has let go of our memory on its way out,
+         * and is reaped once it has exited, still within the deadline. */
+        failed = plan->failed_step != APID__STEP_NONE;
+        if (released && failed)
+                released = wait_exited(pidfd, deadline);
         if (!released) {
-                /* Read before the kill: a step that failed, in a child that
-                 * has not exited (stopped by the pool). */
-                int failed = plan->failed_step != APID__STEP_NONE;
-
                 if (kill_and_reap(pidfd) < 0) {
                         abandon_area();
                         if (quarantine_add(pidfd, area) == 0)
@@ -532,11 +549,9 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
                                   "launch %s: the child had not reached execve after %u ms (stopped by the pool, or "
                                   "stuck in the kernel); killed", path, timeout_ms);
         }
-        if (plan->failed_step != APID__STEP_NONE) {
+        if (failed) {
                 siginfo_t info;
 
-                /* The child is exiting (it has let go of our memory); reap
-                 * it, report its step. */
                 while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
                         ;
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -748,7 +763,8 @@ __attribute__((destructor)) static void timing_print(void)
                 med = timing_delta[i][timing_n / 2] / 1000.0;
                 if (i > 0)
                         sum += med;
-                fprintf(stderr, "  %-16s %8.1f%s\n", timing_names[i], med, i == 0 ? "  (whole: launch, wait, free)" : "");
+                fprintf(stderr, "  %-16s %8.1f%s\n", timing_names[i], med,
+                        i == 0 ? "  (whole: launch, wait, free)" : "");
         }
         fprintf(stderr, "  %-16s %8.1f\n", "sum of medians", sum);
 }
