@@ -11,6 +11,7 @@
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -428,24 +429,23 @@ APID_EXPORT int apid_token_describe(const apid_token *t, char **out)
 int apid__privileged_enough(const char *what)
 {
         static const struct {
-                cap_value_t cap;
+                int cap;
                 const char *name;
         } need[] = { { CAP_SETUID, "CAP_SETUID" }, { CAP_SETGID, "CAP_SETGID" }, { CAP_SETPCAP, "CAP_SETPCAP" } };
-        cap_t caps = cap_get_proc();
+        /* The raw call: once per launch, and libcap's cap_get_proc() would
+         * allocate for three bits. */
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[2];
         char missing[128] = "";
         size_t i;
 
-        if (!caps)
+        memset(data, 0, sizeof(data));
+        if (syscall(SYS_capget, &hdr, data) < 0)
                 return apid__fail(APID_ESYS, errno, "%s: cannot read this process's capabilities", what);
-        for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-                cap_flag_value_t v = CAP_CLEAR;
-
-                cap_get_flag(caps, need[i].cap, CAP_EFFECTIVE, &v);
-                if (v != CAP_SET)
+        for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+                if (!((data[need[i].cap / 32].effective >> (need[i].cap % 32)) & 1))
                         snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
                                  missing[0] ? ", " : "", need[i].name);
-        }
-        cap_free(caps);
         if (missing[0])
                 return apid__fail(APID_EPERM, EPERM,
                                   "%s: changing to another identity needs CAP_SETUID, CAP_SETGID and CAP_SETPCAP "
@@ -456,7 +456,6 @@ int apid__privileged_enough(const char *what)
 int apid__token_plan(const struct apid_token *t, struct apid__plan *p)
 {
         memset(p, 0, sizeof(*p));
-        p->report_fd = -1;
         p->token = t;
         p->uid = t->uid;
         p->gid = t->gid;

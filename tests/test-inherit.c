@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <linux/keyctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -120,6 +121,24 @@ static void make_dirty_process(void)
                 die("prctl");
 }
 
+/* An inheritable and an ambient capability, which a plain child keeps
+ * across execve. A launch from a parent whose inheritable set is empty (as
+ * root's is) skips capset() and the ambient clear, the uid change having
+ * left nothing (lib/launch/child.c, drop_caps()); this parent takes the
+ * other path, and its worker must end with empty sets all the same. */
+static void make_dirty_caps(void)
+{
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[2];
+
+        if (syscall(SYS_capget, &hdr, data) < 0)
+                die("capget");
+        data[CAP_NET_BIND_SERVICE / 32].inheritable |= 1u << (CAP_NET_BIND_SERVICE % 32);
+        if (syscall(SYS_capset, &hdr, data) < 0 ||
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) < 0)
+                die("inheritable and ambient CAP_NET_BIND_SERVICE");
+}
+
 static void make_dirty(const char *cwd, const char *secret)
 {
         static const struct {
@@ -196,6 +215,7 @@ static void make_dirty(const char *cwd, const char *secret)
                 die("prctl");
         if (personality(ADDR_NO_RANDOMIZE) < 0)
                 die("personality");
+        make_dirty_caps();
         write_proc("/proc/self/oom_score_adj", "123");
         write_proc("/proc/self/coredump_filter", "0x7f");
 }

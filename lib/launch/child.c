@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The child side of a launch: what runs between clone() and execve(). It
- * shares memory with the parent (CLONE_VM, while the parent waits on the
- * report pipe; see launch.c) and may run in a process whose other threads
+ * shares memory with the parent (CLONE_VM, while the parent waits for its
+ * execve or exit; see launch.c) and may run in a process whose other threads
  * hold locks, so it is async-signal-safe: raw system calls only (glibc's
  * set*id wrappers broadcast to all threads and take locks), no malloc, no
  * stdio, no libc function a sanitizer intercepts. apid_token_apply_self()
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "launch-internal.h"
+#include "launch-timing.h"
 
 /* The kernel's struct sigaction and sigset size below are those of x86-64,
  * arm64, riscv and the other architectures with the generic layout. */
@@ -66,33 +67,25 @@ CHILD_CODE static int failed(struct apid__plan *p, int step, int arg)
 
 CHILD_CODE static int set_fds(struct apid__plan *p)
 {
-        int tmp[APID__MAX_FDS], i, fd, report = -1;
+        int tmp[APID__MAX_FDS], i, fd;
 
-        /* The report pipe first, to just above the targets (lowest free slot
-         * there), then every source above every target, so that no dup3()
-         * overwrites a source still to be read; then put each in place. */
-        if (p->report_fd >= 0) {
-                report = (int)syscall(SYS_fcntl, p->report_fd, F_DUPFD_CLOEXEC, p->max_dst + 1);
-                if (report < 0)
-                        return failed(p, APID__STEP_FDS, p->report_fd);
-                p->report_fd = report;
-        }
+        /* Every source above every target first, so that no dup3()
+         * overwrites a source still to be read; then put each in place. A
+         * descriptor already in place (stdio, usually) only loses its
+         * close-on-exec flag: no other target is its number. */
         for (i = 0; i < p->n_fds; i++) {
+                if (p->fds[i].src == p->fds[i].dst)
+                        continue;
                 tmp[i] = (int)syscall(SYS_fcntl, p->fds[i].src, F_DUPFD_CLOEXEC, p->max_dst + 1);
                 if (tmp[i] < 0)
                         return failed(p, APID__STEP_FDS, p->fds[i].src);
         }
         for (i = 0; i < p->n_fds; i++)
-                if (syscall(SYS_dup3, tmp[i], p->fds[i].dst, 0) < 0)
+                if (p->fds[i].src == p->fds[i].dst ? syscall(SYS_fcntl, p->fds[i].dst, F_SETFD, 0) < 0
+                                                   : syscall(SYS_dup3, tmp[i], p->fds[i].dst, 0) < 0)
                         return failed(p, APID__STEP_FDS, p->fds[i].dst);
-        if (report >= 0 && report != p->max_dst + 1) {
-                if (syscall(SYS_dup3, report, p->max_dst + 1, O_CLOEXEC) < 0)
-                        return failed(p, APID__STEP_FDS, p->max_dst + 1);
-                p->report_fd = p->max_dst + 1;
-        }
-        /* Close everything else: above the targets (and the report pipe) in
-         * one call, and the gaps. */
-        if (syscall(SYS_close_range, (unsigned)p->max_dst + 1 + (report >= 0), ~0U, 0) < 0)
+        /* Close everything else: above the targets in one call, and the gaps. */
+        if (syscall(SYS_close_range, (unsigned)p->max_dst + 1, ~0U, 0) < 0)
                 return failed(p, APID__STEP_FDS, -1);
         for (fd = 0; fd <= p->max_dst; fd++) {
                 int wanted = 0;
@@ -111,6 +104,20 @@ CHILD_CODE static int drop_caps(struct apid__plan *p)
         struct __user_cap_data_struct data[2];
         int c;
 
+        /* Nothing to keep, and nothing left: setresuid() from root cleared
+         * the permitted and effective sets, and the inheritable one is empty
+         * (as it is for root, unless a launcher set it). The ambient set,
+         * which the kernel keeps within permitted and inheritable at all
+         * times, is then empty too: capset() and the ambient clear would be
+         * two credential changes (prepare_creds/commit_creds) that change
+         * nothing. A read is not one. */
+        memset(data, 0, sizeof(data));
+        if (!p->keep_caps && syscall(SYS_capget, &hdr, data) == 0 &&
+            !(data[0].effective | data[0].permitted | data[0].inheritable | data[1].effective | data[1].permitted |
+              data[1].inheritable))
+                return 0;
+        hdr.version = _LINUX_CAPABILITY_VERSION_3;
+        hdr.pid = 0;
         memset(data, 0, sizeof(data));
         data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)p->keep_caps;
         data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(p->keep_caps >> 32);
@@ -243,6 +250,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
 
         if (join_cgroups(p) < 0)
                 return -1;
+        APID__STAMP(C_CGROUP);
         if (fds_and_session) {
                 if (p->in_place)
                         forget_caller_state();
@@ -260,8 +268,10 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                         if (sig != SIGKILL && sig != SIGSTOP)
                                 syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
                 }
+                APID__STAMP(C_SIGNALS);
                 if (p->new_session && syscall(SYS_setsid) < 0)
                         return failed(p, APID__STEP_SETSID, -1);
+                APID__STAMP(C_SETSID);
                 if (set_fds(p) < 0)
                         return -1;
                 /* A terminal only when the caller gave one: it is fd 0 now, and
@@ -269,28 +279,35 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                 if (p->controlling_tty && syscall(SYS_ioctl, 0, TIOCSCTTY, 0) < 0)
                         return failed(p, APID__STEP_CTTY, 0);
         }
+        APID__STAMP(C_FDS);
         /* Before the identity change, while the keyring is still root's to make. */
         if (new_session_keyring(p) < 0)
                 return -1;
+        APID__STAMP(C_KEYRING);
         /* The plain Linux personality: a launcher's ADDR_NO_RANDOMIZE (setarch
          * -R, a debugger) or READ_IMPLIES_EXEC would survive execve and turn
          * off the worker's ASLR or make its heap executable. */
         if (syscall(SYS_personality, PER_LINUX) < 0)
                 return failed(p, APID__STEP_PERSONALITY, -1);
+        APID__STAMP(C_PERSONALITY);
         for (i = 0; i < t->n_rlimits; i++) {
                 struct rlimit64 { uint64_t cur, max; } rl = { t->rlimits[i].soft, t->rlimits[i].hard };
 
                 if (syscall(SYS_prlimit64, 0, t->rlimits[i].resource, &rl, NULL) < 0)
                         return failed(p, APID__STEP_RLIMIT, t->rlimits[i].resource);
         }
+        APID__STAMP(C_RLIMIT);
         /* Groups, then gid, while still root (CERT POS36-C). */
         if (syscall(SYS_SETGROUPS, (size_t)p->n_groups, p->groups) < 0)
                 return failed(p, APID__STEP_SETGROUPS, p->n_groups);
+        APID__STAMP(C_SETGROUPS);
         if (syscall(SYS_SETRESGID, p->gid, p->gid, p->gid) < 0)
                 return failed(p, APID__STEP_SETRESGID, (int)p->gid);
+        APID__STAMP(C_SETRESGID);
         /* The bounding set and securebits need CAP_SETPCAP: before the uid. */
         if (drop_bounding_set(p) < 0)
                 return -1;
+        APID__STAMP(C_BOUNDING);
         bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED;
         if (p->keep_caps)
                 bits |= SECBIT_KEEP_CAPS; /* cleared by execve; the ambient set carries the caps */
@@ -298,15 +315,20 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                 bits |= SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
         if (syscall(SYS_prctl, PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
                 return failed(p, APID__STEP_SECUREBITS, (int)bits);
+        APID__STAMP(C_SECUREBITS);
         if (syscall(SYS_SETRESUID, p->uid, p->uid, p->uid) < 0)
                 return failed(p, APID__STEP_SETRESUID, (int)p->uid);
+        APID__STAMP(C_SETRESUID);
         if (drop_caps(p) < 0)
                 return -1;
+        APID__STAMP(C_CAPS);
         if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return failed(p, APID__STEP_NO_NEW_PRIVS, -1);
+        APID__STAMP(C_NNP);
         if (enter_cwd(p) < 0)
                 return -1;
         syscall(SYS_umask, t->umask);
+        APID__STAMP(C_CWD);
         /* After the credential change, which clears the parent-death signal. */
         if (p->pdeathsig) {
                 if (syscall(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0)
@@ -316,6 +338,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                         return failed(p, APID__STEP_PARENT_GONE, -1);
                 }
         }
+        APID__STAMP(C_PDEATH);
         /* Last, so the filter need not allow any of the above. */
         if (t->seccomp && t->bpf) {
                 struct sock_fprog prog = { (unsigned short)t->bpf_len, t->bpf };
@@ -323,10 +346,12 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                 if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
                         return failed(p, APID__STEP_SECCOMP, -1);
         }
+        APID__STAMP(C_SECCOMP);
         if (!exec)
                 return 0;
         if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, (size_t)(_NSIG / 8)) < 0)
                 return failed(p, APID__STEP_SIGMASK, -1);
+        APID__STAMP(C_SIGMASK);
         syscall(SYS_execve, p->path, p->argv, p->envp);
         return failed(p, APID__STEP_EXECVE, -1);
 }

@@ -99,15 +99,16 @@ int apid__clone3_available(void)
 }
 
 pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t stack_size, int cgroup_fd,
-                               int *pidfd)
+                               int *pidfd, uint32_t *child_tid)
 {
 #ifdef HAVE_RAW_CLONE3
         struct clone3_args args;
         long r;
 
         memset(&args, 0, sizeof(args));
-        args.flags = CLONE_VM | CLONE_PIDFD | CLONE_INTO_CGROUP;
+        args.flags = CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID | CLONE_INTO_CGROUP;
         args.pidfd = (uint64_t)(uintptr_t)pidfd;
+        args.child_tid = (uint64_t)(uintptr_t)child_tid;
         args.exit_signal = SIGCHLD;
         args.stack = (uint64_t)(uintptr_t)stack;
         args.stack_size = stack_size;
@@ -119,7 +120,7 @@ pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t
         }
         return (pid_t)r;
 #else
-        (void)fn, (void)arg, (void)stack, (void)stack_size, (void)cgroup_fd, (void)pidfd;
+        (void)fn, (void)arg, (void)stack, (void)stack_size, (void)cgroup_fd, (void)pidfd, (void)child_tid;
         errno = ENOSYS;
         return -1;
 #endif

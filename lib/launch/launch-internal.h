@@ -68,13 +68,9 @@ enum apid__step {
         APID__STEP_EXECVE,
 };
 
-/* What a failing child writes to its report pipe before it exits. */
-struct apid__report {
-        int step, err, arg;
-};
-
 /* Everything the child needs, prepared by the parent; the child only reads
- * it, and writes the failure fields (the memory is shared: CLONE_VM). It lives
+ * it, and writes the failure fields, which the parent reads once the child
+ * has exited (the memory is shared: CLONE_VM). It lives
  * beside the child's stack, not on the parent's, so that it stays valid for as
  * long as the child may run (see launch.c). */
 struct apid__plan {
@@ -96,7 +92,6 @@ struct apid__plan {
         int new_session;
         int controlling_tty;     /* fd 0 becomes the controlling terminal (TIOCSCTTY) */
         const char *cwd_fallback; /* entered when cwd is a default that does not exist */
-        int report_fd;           /* the child's end of the report pipe, or -1 */
         /* In: capabilities found missing from the launching thread's bounding
          * set by the last launch from the same area, if bset_known (a hint:
          * see drop_bounding_set()). Out: what this launch found. */
@@ -121,11 +116,12 @@ int apid__child_steps(struct apid__plan *plan, int exec, int fds_and_session);
 /* A message for a failed step. */
 int apid__step_fail(const struct apid__plan *plan);
 
-/* launch/clone3.c: clone3(CLONE_VM | CLONE_PIDFD | CLONE_INTO_CGROUP) running
- * fn(arg) on the stack [stack, stack + stack_size); -1 with errno (ENOSYS on
- * an architecture without the assembly, or a kernel before 5.7). */
+/* launch/clone3.c: clone3(CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID |
+ * CLONE_INTO_CGROUP) running fn(arg) on the stack [stack, stack + stack_size),
+ * the kernel zeroing *child_tid when the child execs or exits; -1 with errno
+ * (ENOSYS on an architecture without the assembly, or a kernel before 5.7). */
 pid_t apid__clone3_into_cgroup(int (*fn)(void *), void *arg, void *stack, size_t stack_size, int cgroup_fd,
-                               int *pidfd);
+                               int *pidfd, uint32_t *child_tid);
 /* Whether this build has it (x86-64, arm64). */
 int apid__clone3_available(void);
 

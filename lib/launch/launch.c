@@ -3,6 +3,7 @@
  * with pidfds. The child side is launch-child.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -18,16 +19,13 @@
 #include <unistd.h>
 
 #include "launch-internal.h"
+#include "launch-timing.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
-#endif
-
-#ifndef KCMP_VM
-#define KCMP_VM 1
 #endif
 
 #define CHILD_STACK (64 * 1024)
@@ -45,6 +43,7 @@ struct launch_area {
         char program[4096];
         uint64_t bset_absent;   /* the bounding-set hint, kept between launches */
         int bset_known;
+        uint32_t released;      /* the child's CLONE_CHILD_CLEARTID word */
 };
 #define AREA_SIZE (((sizeof(struct launch_area) + 4095) & ~(size_t)4095) + CHILD_STACK)
 
@@ -352,17 +351,14 @@ static void quarantine_sweep(void)
         pthread_mutex_unlock(&quarantine_lock);
 }
 
-/* The child's last act: a failed step goes to the report pipe, then a raw
+/* The child's last act, when a step failed (plan->failed_* say which): a raw
  * exit (no libc or sanitizer exit handler may run in this child). */
 __attribute__((no_sanitize("address", "undefined"))) static int child_main(void *arg)
 {
         struct apid__plan *p = arg;
 
-        if (apid__child_steps(p, 1, 1) < 0) {
-                struct apid__report rep = { p->failed_step, p->failed_errno, p->failed_arg };
-
-                syscall(SYS_write, p->report_fd, &rep, sizeof(rep));
-        }
+        APID__STAMP(C_START);
+        apid__child_steps(p, 1, 1);
         syscall(SYS_exit_group, 127);
         return 127;
 }
@@ -375,37 +371,41 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for the report pipe's end of file (every copy of its write end
- * closed: the child exec'd, which closes it, or exited), collecting a
- * failure report on the way, until the deadline. Returns 1 at end of file,
- * 0 at the deadline. */
-static int wait_report(int fd, int64_t deadline, struct apid__report *rep, size_t *got)
+/* Wait until the child has left our memory, by execve or by exiting, or
+ * until the deadline; 1 if it has. It was cloned with CLONE_CHILD_CLEARTID on
+ * *word: the kernel zeroes the word and wakes its futex when the child lets go
+ * of the memory it shares with us (mm_release(), from execve's exec_mmap()
+ * or from exit_mm(): the moment glibc's vfork-based posix_spawn returns at),
+ * whoever else holds what. The wake is the kernel's, on a shared futex (no
+ * FUTEX_PRIVATE_FLAG), so the wait is too. */
+static int wait_released(volatile uint32_t *word, int64_t deadline)
 {
-        for (;;) {
-                struct pollfd pfd = { fd, POLLIN, 0 };
+        while (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0) {
                 int64_t left = deadline - now_ms();
-                ssize_t n;
+                struct timespec ts;
 
                 if (left <= 0)
-                        return 0;
-                if (poll(&pfd, 1, (int)left) <= 0)
-                        continue; /* the deadline, or a failed poll: checked above */
-                n = read(fd, (char *)rep + *got, sizeof(*rep) - *got);
-                if (n == 0)
-                        return 1;
-                if (n > 0)
-                        *got += (size_t)n;
-                else if (errno != EINTR && errno != EAGAIN)
-                        return 1; /* cannot happen on a pipe we own; do not spin */
-                if (*got == sizeof(*rep)) {
-                        char extra;
+                        return __atomic_load_n(word, __ATOMIC_ACQUIRE) == 0;
+                ts.tv_sec = (time_t)(left / 1000);
+                ts.tv_nsec = (long)(left % 1000) * 1000000;
+                /* EAGAIN: already zero; EINTR, ETIMEDOUT: looked at above. */
+                syscall(SYS_futex, word, FUTEX_WAIT, 1, &ts, NULL, 0);
+        }
+        return 1;
+}
 
-                        /* Nothing more comes; wait for the end of file only. */
-                        while (poll(&pfd, 1, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0)) == 1)
-                                if (read(fd, &extra, 1) <= 0)
-                                        return 1;
+/* Wait until the process of pidfd has exited (its pidfd polls readable),
+ * or until the deadline; 1 if it has. */
+static int wait_exited(int pidfd, int64_t deadline)
+{
+        for (;;) {
+                struct pollfd pfd = { pidfd, POLLIN, 0 };
+                int64_t left = deadline - now_ms();
+
+                if (poll(&pfd, 1, left > 0 ? (int)left : 0) == 1)
+                        return 1;
+                if (left <= 0)
                         return 0;
-                }
         }
 }
 
@@ -422,14 +422,6 @@ static int kill_and_reap(int pidfd)
         while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
                 ;
         return 0;
-}
-
-/* After the deadline without end of file: has the child exec'd anyway (and
- * only another process, forked meanwhile by another thread, still holds the
- * pipe)? Until execve it shares our memory. */
-static int has_execd(pid_t pid)
-{
-        return syscall(SYS_kcmp, getpid(), pid, KCMP_VM, 0, 0) > 0;
 }
 
 /* Fill the plan's descriptors: stdio and what the caller passes. A terminal
@@ -462,8 +454,15 @@ static int plan_fds(struct apid__plan *plan, const apid_launch_attr *attr, int *
          * what is typed next, or change its modes); one passed as 3 or above is
          * an error. */
         for (i = 0; i < plan->n_fds; i++) {
-                int src = plan->fds[i].src, dst = plan->fds[i].dst, closed = fcntl(src, F_GETFD) < 0;
-                int terminal = !closed && tty < 0 && isatty(src);
+                int src = plan->fds[i].src, dst = plan->fds[i].dst, closed, terminal = 0;
+
+                /* Without a terminal given, one call tells all three: a
+                 * terminal, open but no terminal (ENOTTY), closed (EBADF). */
+                if (tty < 0) {
+                        terminal = isatty(src);
+                        closed = !terminal && errno == EBADF;
+                } else
+                        closed = fcntl(src, F_GETFD) < 0;
 
                 if (!closed && !terminal)
                         continue;
@@ -491,48 +490,50 @@ static int plan_fds(struct apid__plan *plan, const apid_launch_attr *attr, int *
 }
 
 /* Start the child and wait, at most until the deadline, for its execve (or
- * its failure report). The child runs on the area with CLONE_VM but without
- * CLONE_VFORK: a child the pool stops (it runs as the pool from setresuid()
- * on) cannot hold the launching thread. */
+ * its exit after a failed step). The child runs on the area with CLONE_VM but
+ * without CLONE_VFORK: a child the pool stops (it runs as the pool from
+ * setresuid() on) cannot hold the launching thread. */
 static int start_child(struct launch_area *area, const char *path, uint32_t timeout_ms, apid_process *proc)
 {
         struct apid__plan *plan = &area->plan;
-        struct apid__report rep;
-        int rfd[2], pidfd = -1, eof, err;
+        int pidfd = -1, released, failed, err;
         int64_t deadline;
         sigset_t all, old;
-        size_t got = 0;
         pid_t pid;
 
-        /* Non-blocking: a read never waits past the deadline. */
-        if (pipe2(rfd, O_CLOEXEC | O_NONBLOCK) < 0)
-                return apid__fail(APID_ESYS, errno, "launch: pipe: %s", strerror(errno));
-        plan->report_fd = rfd[1];
+        /* Cleared by the kernel when the child execs or exits (wait_released()). */
+        area->released = 1;
         /* No signal handler may run in the child before it resets them; and
          * none in this thread while it shares its memory (and errno) with the
          * child. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         deadline = now_ms() + timeout_ms;
+        APID__STAMP(P_CLONE);
         if (plan->cgroup2_fd >= 0)
                 pid = apid__clone3_into_cgroup(child_main, plan, (char *)area + AREA_SIZE - CHILD_STACK, CHILD_STACK,
-                                               plan->cgroup2_fd, &pidfd);
+                                               plan->cgroup2_fd, &pidfd, &area->released);
         else
-                pid = clone(child_main, (char *)area + AREA_SIZE, CLONE_VM | CLONE_PIDFD | SIGCHLD, plan, &pidfd);
+                pid = clone(child_main, (char *)area + AREA_SIZE,
+                            CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID | SIGCHLD, plan, &pidfd, NULL,
+                            &area->released);
         err = errno;
-        close(rfd[1]);
         if (pid < 0) {
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
-                close(rfd[0]);
                 if (plan->cgroup2_fd >= 0)
                         return apid__fail(err == EACCES || err == EPERM ? APID_EPERM : APID_ESYS, err,
                                           "clone3(CLONE_INTO_CGROUP, cgroup %d): %s%s", plan->cgroup2_fd,
                                           strerror(err), err == ENOSYS ? " (Linux 5.7 or later)" : "");
                 return apid__fail(APID_ESYS, err, "clone: %s", strerror(err));
         }
-        eof = wait_report(rfd[0], deadline, &rep, &got);
-        close(rfd[0]);
-        if (!eof && !(got == 0 && has_execd(pid))) {
+        released = wait_released(&area->released, deadline);
+        APID__STAMP(P_EOF);
+        /* A step failed: the child has let go of our memory on its way out,
+         * and is reaped once it has exited, still within the deadline. */
+        failed = plan->failed_step != APID__STEP_NONE;
+        if (released && failed)
+                released = wait_exited(pidfd, deadline);
+        if (!released) {
                 if (kill_and_reap(pidfd) < 0) {
                         abandon_area();
                         if (quarantine_add(pidfd, area) == 0)
@@ -541,7 +542,7 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
                 if (pidfd >= 0)
                         close(pidfd);
-                if (got == sizeof(rep))
+                if (failed)
                         return apid__fail(APID_ESYS, ETIMEDOUT,
                                           "launch %s: the child failed but did not exit within %u ms (stopped?); "
                                           "killed", path, timeout_ms);
@@ -549,17 +550,13 @@ static int start_child(struct launch_area *area, const char *path, uint32_t time
                                   "launch %s: the child had not reached execve after %u ms (stopped by the pool, or "
                                   "stuck in the kernel); killed", path, timeout_ms);
         }
-        if (got == sizeof(rep)) {
+        if (failed) {
                 siginfo_t info;
 
-                /* The child has exited (end of file); reap it, report its step. */
                 while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR)
                         ;
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
                 close(pidfd);
-                plan->failed_step = rep.step;
-                plan->failed_errno = rep.err;
-                plan->failed_arg = rep.arg;
                 return apid__step_fail(plan);
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -577,9 +574,11 @@ static int plan_launch(const apid_token *t, const apid_launch_attr *attr, const 
 
         if (r < 0)
                 return r;
+        APID__STAMP(P_RESOLVE);
         r = apid__token_plan(t, plan);
         if (r < 0)
                 return r;
+        APID__STAMP(P_PLAN);
         plan->in_place = in_place;
         plan->path = program;
         plan->argv = (char *const *)argv;
@@ -590,8 +589,10 @@ static int plan_launch(const apid_token *t, const apid_launch_attr *attr, const 
         plan->cwd_fallback = attr && attr->cwd ? NULL : "/";
         plan->pdeathsig = attr ? attr->pdeathsig : 0;
         r = plan_fds(plan, attr, devnull);
+        APID__STAMP(P_FDS);
         if (r == APID_OK)
                 r = plan_cgroups(plan, attr);
+        APID__STAMP(P_CGROUPS);
         return r;
 }
 
@@ -630,9 +631,8 @@ APID_EXPORT int apid_launch_exec(const apid_token *t, const apid_launch_attr *at
                 close_cgroups(&plan);
                 return r;
         }
-        /* The parent-death signal is the caller's parent's; no report pipe. */
+        /* The parent-death signal is the caller's parent's. */
         plan.parent = getppid();
-        plan.report_fd = -1;
         fflush(NULL);
         /* No handler of the caller's may run once the steps have begun; the
          * last step before execve clears the mask. */
@@ -655,12 +655,15 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
 
         if (!t || !path || !argv || !argv[0] || !out)
                 return apid__fail(APID_EINVAL, 0, "apid_launch: NULL argument (argv needs argv[0])");
+        APID__STAMP(P_ENTER);
         r = apid__privileged_enough("launch");
         if (r < 0)
                 return r;
+        APID__STAMP(P_PRIV);
         area = child_area();
         if (!area)
                 return apid__fail_oom();
+        APID__STAMP(P_AREA);
         plan = &area->plan;
         r = plan_launch(t, attr, path, argv, 0, plan, area->program, sizeof(area->program), &devnull);
         plan->bset_absent = area->bset_absent;
@@ -668,8 +671,10 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
         proc = r == APID_OK ? calloc(1, sizeof(*proc)) : NULL;
         if (r == APID_OK && !proc)
                 r = apid__fail_oom();
+        APID__STAMP(P_ALLOC);
         if (r == APID_OK)
                 r = start_child(area, path, attr && attr->timeout_ms ? attr->timeout_ms : DEFAULT_TIMEOUT_MS, proc);
+        APID__STAMP(P_DONE);
         if (r == APID_OK) {
                 /* The child has exec'd: done with the plan. */
                 area->bset_absent = plan->bset_absent;
@@ -681,6 +686,7 @@ APID_EXPORT int apid_launch(const apid_token *t, const apid_launch_attr *attr, c
          * quarantined (a test looks for its unmapping). */
         quarantine_sweep();
         close_cgroups(plan);
+        APID__STAMP(P_END);
         if (r < 0) {
                 free(proc);
                 return r;
@@ -720,6 +726,7 @@ APID_EXPORT int apid_process_wait(apid_process *p, int timeout_ms)
                 return apid__fail(APID_EINVAL, 0, "apid_process_wait: process is NULL");
         if (p->reaped)
                 return APID_OK;
+        APID__STAMP(W_ENTER);
         if (timeout_ms >= 0) {
                 struct pollfd pfd = { p->pidfd, POLLIN, 0 };
 
@@ -731,11 +738,13 @@ APID_EXPORT int apid_process_wait(apid_process *p, int timeout_ms)
                 if (r == 0)
                         return apid__fail(APID_EBUSY, 0, "pid %d: still running after %d ms", p->pid, timeout_ms);
         }
+        APID__STAMP(W_POLL);
         memset(&info, 0, sizeof(info));
         while ((r = waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED)) < 0 && errno == EINTR)
                 ;
         if (r < 0)
                 return apid__fail(APID_ESYS, errno, "waitid pid %d: %s", p->pid, strerror(errno));
+        APID__STAMP(W_REAPED);
         p->reaped = 1;
         p->status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8
                     : (info.si_status & 0x7f) | (info.si_code == CLD_DUMPED ? 0x80 : 0);
@@ -768,4 +777,56 @@ APID_EXPORT void apid_process_free(apid_process *p)
         }
         close(p->pidfd);
         free(p);
+        APID__STAMP(F_END);
+        APID__TIMING_COMMIT();
 }
+
+#ifdef APID_LAUNCH_TIMING
+/* ---- the timing build (launch-timing.h) ---- */
+#define TIMING_MAX 20000
+volatile uint64_t apid__timing_now[APID__T_COUNT];
+static uint32_t timing_delta[APID__T_COUNT][TIMING_MAX];
+static int timing_n;
+#define TIMING_NAME(n) #n,
+static const char *const timing_names[] = { APID__TIMING_POINTS(TIMING_NAME) };
+
+void apid__timing_commit(void)
+{
+        int i;
+
+        if (timing_n == TIMING_MAX)
+                return;
+        for (i = 1; i < APID__T_COUNT; i++)
+                timing_delta[i][timing_n] = (uint32_t)(apid__timing_now[i] - apid__timing_now[i - 1]);
+        timing_delta[0][timing_n] = (uint32_t)(apid__timing_now[APID__T_F_END] - apid__timing_now[0]);
+        timing_n++;
+}
+
+static int timing_cmp(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+__attribute__((destructor)) static void timing_print(void)
+{
+        double sum = 0;
+        int i;
+
+        if (timing_n == 0)
+                return;
+        fprintf(stderr, "launch timing: %d launches; median us of each step (from the previous point)\n", timing_n);
+        for (i = 0; i < APID__T_COUNT; i++) {
+                double med;
+
+                qsort(timing_delta[i], (size_t)timing_n, sizeof(uint32_t), timing_cmp);
+                med = timing_delta[i][timing_n / 2] / 1000.0;
+                if (i > 0)
+                        sum += med;
+                fprintf(stderr, "  %-16s %8.1f%s\n", timing_names[i], med,
+                        i == 0 ? "  (whole: launch, wait, free)" : "");
+        }
+        fprintf(stderr, "  %-16s %8.1f\n", "sum of medians", sum);
+}
+#endif

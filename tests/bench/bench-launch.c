@@ -6,7 +6,15 @@
  * Usage: bench-launch [LAUNCHES]
  * BENCH_NO_SECCOMP=1: the token without its filter. BENCH_BOUNDING_SET=unit:
  * first drop this process's bounding set to that of the host's systemd unit
- * (examples/host/apppool-host.service.in), as a launcher it confines has. */
+ * (examples/host/apppool-host.service.in), as a launcher it confines has.
+ * The rounds give throughput, which the machine's load moves by tens of
+ * percent from run to run; the last lines alternate the two launches one by
+ * one and give percentiles of each launch's time (launch to reaped), so that
+ * both see the same load.
+ * Where the time goes, step by step: a build with the stamps of
+ * lib/launch/launch-timing.h (meson setup build-timing -Ddocs=disabled
+ * -Dc_args=-DAPID_LAUNCH_TIMING), whose library prints the median of each
+ * step of the parent and of the child to stderr when the process exits. */
 #include <errno.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -29,20 +37,70 @@ static double now(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+static void spawn_one(char *const *argv)
+{
+        pid_t pid;
+        int status;
+
+        if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0 || waitpid(pid, &status, 0) != pid ||
+            !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "%s failed\n", argv[0]);
+                exit(1);
+        }
+}
+
+static void launch_one(const apid_token *t, const char *const *argv)
+{
+        apid_process *p = NULL;
+
+        if (apid_launch(t, NULL, argv[0], argv, &p) != APID_OK || apid_process_wait(p, -1) != APID_OK ||
+            apid_process_exit_code(p) != 0) {
+                fprintf(stderr, "apid_launch: %s\n", apid_error_message());
+                exit(1);
+        }
+        apid_process_free(p);
+}
+
+/* n of each, alternated; prints the 10th percentile and the median, in us. */
+static void run_interleaved(int n, const apid_token *t, const char *const *true_argv, char *const *spawn_argv)
+{
+        double *a = calloc((size_t)n, sizeof(double)), *s = calloc((size_t)n, sizeof(double));
+        int i;
+
+        if (!a || !s)
+                exit(1);
+        for (i = 0; i < n; i++) {
+                double t0 = now();
+
+                launch_one(t, true_argv);
+                a[i] = (now() - t0) * 1e6;
+                t0 = now();
+                spawn_one(spawn_argv);
+                s[i] = (now() - t0) * 1e6;
+        }
+        qsort(a, (size_t)n, sizeof(double), cmp_double);
+        qsort(s, (size_t)n, sizeof(double), cmp_double);
+        printf("interleaved, %d of each, us per launch (p10 / median): apid_launch %.0f / %.0f, "
+               "posix_spawn %.0f / %.0f\n", n, a[n / 10], a[n / 2], s[n / 10], s[n / 2]);
+        printf("interleaved time ratio (p10 / median): %.2fx / %.2fx\n", a[n / 10] / s[n / 10], a[n / 2] / s[n / 2]);
+        free(a);
+        free(s);
+}
+
 static double run_spawn(int n, char *const *argv)
 {
         double t = now();
-        int i, status;
+        int i;
 
-        for (i = 0; i < n; i++) {
-                pid_t pid;
-
-                if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0 || waitpid(pid, &status, 0) != pid ||
-                    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                        fprintf(stderr, "%s failed\n", argv[0]);
-                        exit(1);
-                }
-        }
+        for (i = 0; i < n; i++)
+                spawn_one(argv);
         return n / (now() - t);
 }
 
@@ -91,16 +149,8 @@ int main(int argc, char **argv)
         for (round = 0; round < 3; round++) {
                 double t0 = now(), r;
 
-                for (i = 0; i < n; i++) {
-                        apid_process *p = NULL;
-
-                        if (apid_launch(t, NULL, true_argv[0], true_argv, &p) != APID_OK ||
-                            apid_process_wait(p, -1) != APID_OK || apid_process_exit_code(p) != 0) {
-                                fprintf(stderr, "apid_launch: %s\n", apid_error_message());
-                                return 1;
-                        }
-                        apid_process_free(p);
-                }
+                for (i = 0; i < n; i++)
+                        launch_one(t, true_argv);
                 r = n / (now() - t0);
                 best_apid = r > best_apid ? r : best_apid;
                 r = run_spawn(n, spawn_argv);
@@ -115,6 +165,7 @@ int main(int argc, char **argv)
         printf("posix_spawn / apid_launch time ratio: apid takes %.2fx the time of posix_spawn (target <= 1.15)\n",
                best_spawn / best_apid);
         printf("apid_launch / setpriv speed ratio:    %.2fx (target >= 2.5)\n", best_apid / best_setpriv);
+        run_interleaved(n, t, true_argv, spawn_argv);
         apid_token_free(t);
         apid_identity_free(id);
         apid_pool_free(pool);

@@ -90,7 +90,6 @@ int main(int argc, char **argv)
         p.envp = env;
         p.new_session = 1;
         p.cwd = "/";
-        p.report_fd = -1;
         if (pipe2(out_pipe, O_CLOEXEC) < 0)
                 return 1;
         for (i = 0; i < 3; i++) {
