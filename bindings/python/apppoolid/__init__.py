@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import ctypes
 import math
+import operator
 import os
 import threading
 from ctypes import c_char_p, c_void_p
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union, cast
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from ._native import lib
 from ._version import __version__
@@ -39,14 +40,19 @@ __all__ = [
     "PermissionDenied", "Unsupported", "pool_sid", "service_sid", "version", "Context", "Pool",
     "Identity", "AclEdit", "Token", "Process", "launch",
     "GRANT", "GRANT_REPLACE", "DENY", "REMOVE", "RECURSIVE", "STRICT", "CONTINUE", "DRY_RUN",
+    "MAX_DEPTH",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: A cgroup for launch(): its directory's path, or an open descriptor of it.
+Cgroup = Union[int, StrPath]
 _H = TypeVar("_H", bound="_Handle")
 
 # Statuses (include/apppoolid/error.h) and flags (acl.h, pool.h).
 _EINVAL, _ENOMEM, _ENOTFOUND, _EEXISTS, _ECOLLISION, _EPERM, _ESYS, _EUNSUPPORTED = range(-1, -9, -1)
-_EBUSY = -11
+_ERANGE, _EBUSY = -9, -11
+#: The deepest recursive apply AclEdit.set_max_depth() takes (include/apppoolid/acl.h: 1 to 4096).
+MAX_DEPTH = 4096
 #: AclEdit.add() operations: icacls /grant, /grant:r, /deny, /remove.
 GRANT, GRANT_REPLACE, DENY, REMOVE = 1, 2, 3, 4
 #: AclEdit.apply() flags: /T, fail on what POSIX ACLs cannot express, /C, dry run.
@@ -357,12 +363,21 @@ class Context(_Handle):
         with self._use() as h:
             _check(lib.apid_registry_import_ldif(h, raw))
 
-    def acl_edit(self) -> "AclEdit":
-        """A new, empty ACL edit (icacls)."""
+    def acl_edit(self, *, max_depth: Optional[int] = None) -> "AclEdit":
+        """A new, empty ACL edit (icacls). ``max_depth``: how many directory
+        levels below the path a RECURSIVE apply enters (1 to MAX_DEPTH;
+        default 256), as :meth:`AclEdit.set_max_depth`."""
         out = c_void_p()
         with self._use() as h:
             _check(lib.apid_acl_edit_new(h, ctypes.byref(out)))
-        return AclEdit(out)
+        edit = AclEdit(out)
+        if max_depth is not None:
+            try:
+                edit.set_max_depth(max_depth)
+            except BaseException:
+                edit.close()
+                raise
+        return edit
 
 
 class Pool(_Handle):
@@ -517,10 +532,29 @@ class AclEdit(_Handle):
         """icacls /remove."""
         return self.add(REMOVE, trustee)
 
-    def apply(self, path: StrPath, flags: int = 0) -> Dict[str, int]:
-        """Apply to ``path`` (RECURSIVE, STRICT, CONTINUE, DRY_RUN); returns the counts."""
+    def set_max_depth(self, depth: int) -> "AclEdit":
+        """How many directory levels below the path a RECURSIVE apply enters
+        (1 to MAX_DEPTH; the library's default is 256). A directory deeper
+        than that has its own ACL edited but is not entered: apply() then
+        raises :class:`Error` (status -9, APID_ERANGE; with CONTINUE after the
+        rest of the tree is done) whose message names the directory and the
+        limit ("depth: nested deeper than the limit of 2 directory levels").
+        The setting stays for later applies of this edit. A depth out of
+        range raises :class:`InvalidArgument` naming it, and changes nothing."""
+        value = _depth(depth)
+        with self._use() as h:
+            _check(lib.apid_acl_edit_set_max_depth(h, value))
+        return self
+
+    def apply(self, path: StrPath, flags: int = 0, *, max_depth: Optional[int] = None) -> Dict[str, int]:
+        """Apply to ``path`` (RECURSIVE, STRICT, CONTINUE, DRY_RUN); returns the
+        counts. ``max_depth``: as :meth:`set_max_depth` (set before this apply
+        and kept for later ones)."""
         raw = _b(path, "path")
+        depth = None if max_depth is None else _depth(max_depth)
         with self._use() as h:  # one call: the counts are this apply's
+            if depth is not None:
+                _check(lib.apid_acl_edit_set_max_depth(h, depth))
             _check(lib.apid_acl_edit_set_flags(h, flags))
             _check(lib.apid_acl_edit_apply(h, raw))
             return self._counts(h)
@@ -533,6 +567,17 @@ class AclEdit(_Handle):
     @staticmethod
     def _counts(h: c_void_p) -> Dict[str, int]:
         return {n: int(lib.apid_acl_edit_count(h, i + 1)) for i, n in enumerate(_COUNTS)}
+
+
+def _depth(depth: int) -> int:
+    """A walk depth as C's unsigned int. What an unsigned cannot hold (a
+    negative number, or past 2**32 - 1) ctypes would wrap silently (-1 would
+    reach C as 4294967295): refused here, in the library's words and naming
+    the value given. 0 and 4097 reach the library, which refuses them."""
+    value = operator.index(depth)  # 2.5 or "3": TypeError
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgument(_EINVAL, f"ACL walk depth {value}: not between 1 and {MAX_DEPTH}")
+    return value
 
 
 class Token(_Handle):
@@ -607,16 +652,67 @@ class _LaunchAttr(_Handle):
     _exclusive = True
 
 
+def _open_cgroups(cgroup: Union[Cgroup, Sequence[Cgroup], None]) -> List[Tuple[int, Optional[str]]]:
+    """(descriptor, path or None) for each cgroup given. A path is opened
+    here (O_RDONLY | O_DIRECTORY: clone3 takes no O_PATH descriptor); a
+    descriptor is used as it is. On failure what was opened is closed."""
+    if cgroup is None:
+        return []
+    items = list(cgroup) if isinstance(cgroup, (list, tuple)) else [cast(Cgroup, cgroup)]
+    out: List[Tuple[int, Optional[str]]] = []
+    try:
+        for item in items:
+            if isinstance(item, bool):
+                raise TypeError(f"cgroup {item!r}: give a path or a descriptor")
+            if isinstance(item, int):
+                out.append((item, None))
+                continue
+            path = _b(item, "cgroup")
+            out.append((os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), os.fsdecode(path)))
+    except BaseException:
+        _close_cgroups(out)
+        raise
+    return out
+
+
+def _close_cgroups(cgroups: List[Tuple[int, Optional[str]]]) -> None:
+    for fd, path in cgroups:
+        if path is not None:
+            os.close(fd)
+
+
+def _check_cgroup(status: int, cgroups: List[Tuple[int, Optional[str]]]) -> int:
+    """_check(), with the path of a cgroup the binding opened put before the
+    library's message, which names only the descriptor ("cgroup 7: ...")."""
+    try:
+        return _check(status)
+    except Error as e:
+        for fd, path in cgroups:
+            if path is not None and e.message.startswith(f"cgroup {fd}:"):
+                raise type(e)(e.status, f"{path}: {e.message}", e.errno) from None
+        raise
+
+
 def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = None,
            pass_fds: Optional[Mapping[int, int]] = None, terminal: Optional[int] = None,
-           timeout: Optional[float] = None) -> Process:
+           timeout: Optional[float] = None,
+           cgroup: Union[Cgroup, Sequence[Cgroup], None] = None) -> Process:
     """Launch ``argv`` under ``token``. ``pass_fds`` maps the worker's descriptor
     numbers to the caller's (``{1: pipe_w, 3: listening_socket}``).
     ``terminal``: a terminal descriptor (the slave of a pty the caller opened
     for this worker alone) that becomes the worker's 0, 1 and 2 (those not in
     ``pass_fds``) and its controlling terminal. ``timeout``: seconds the
     launch waits for the child to reach execve (default 5; at most 3600),
-    after which the child is killed and the launch fails."""
+    after which the child is killed and the launch fails. ``cgroup``: the
+    cgroup the worker is born in (clone3 CLONE_INTO_CGROUP), so its limits
+    hold from its first instruction: the path of a cgroup directory or an
+    open descriptor of one (O_RDONLY | O_DIRECTORY; not closed), or a list of
+    them (one cgroup v2 directory at most, plus cgroup v1 hierarchies'). A
+    path is opened for the launch and closed after it. Making the cgroup and
+    setting its limits is the caller's part. A directory that is not a
+    cgroup raises :class:`InvalidArgument` naming it (the path before the
+    library's message, "/tmp/x: cgroup 7: not a directory of a cgroup file
+    system"); a path that cannot be opened raises the ``OSError``."""
     if not argv:
         raise ValueError("argv must not be empty")
     timeout_ms = None
@@ -629,6 +725,16 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
     raw_argv = [_b(a, f"argv[{i}]") for i, a in enumerate(argv)]
     raw_cwd = None if cwd is None else _b(cwd, "cwd")
     fds = [(int(child_fd), int(parent_fd)) for child_fd, parent_fd in (pass_fds or {}).items()]
+    cgroups = _open_cgroups(cgroup)
+    try:
+        return _launch(token, raw_argv, raw_cwd, fds, terminal, timeout_ms, cgroups)
+    finally:
+        _close_cgroups(cgroups)
+
+
+def _launch(token: Token, raw_argv: List[bytes], raw_cwd: Optional[bytes], fds: List[Tuple[int, int]],
+            terminal: Optional[int], timeout_ms: Optional[int],
+            cgroups: List[Tuple[int, Optional[str]]]) -> Process:
     out = c_void_p()
     _check(lib.apid_launch_attr_new(ctypes.byref(out)))
     with _LaunchAttr(out) as attr, attr._use() as ah:
@@ -640,8 +746,10 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
             _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
         if timeout_ms is not None:
             _check(lib.apid_launch_attr_set_timeout(ah, timeout_ms))
+        for cgroup_fd, _ in cgroups:
+            _check_cgroup(lib.apid_launch_attr_add_cgroup(ah, cgroup_fd), cgroups)
         args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
         proc = c_void_p()
         with token._use() as th:
-            _check(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)))
+            _check_cgroup(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)), cgroups)
         return Process(proc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
-from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64,
+from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint32, c_uint64,
                     c_void_p)
 from typing import List
 
@@ -108,6 +108,7 @@ _SIGNATURES = [
     ("apid_acl_edit_add", c_int, [c_void_p, c_int, c_char_p]),
     ("apid_acl_edit_reset", c_int, [c_void_p]),
     ("apid_acl_edit_set_flags", c_int, [c_void_p, c_uint32]),
+    ("apid_acl_edit_set_max_depth", c_int, [c_void_p, c_uint]),
     ("apid_acl_edit_apply", c_int, [c_void_p, c_char_p]),
     ("apid_acl_edit_count", c_uint64, [c_void_p, c_int]),
     ("apid_token_new", c_int, [c_void_p, POINTER(c_void_p)]),
@@ -122,6 +123,7 @@ _SIGNATURES = [
     ("apid_launch_attr_set_cwd", c_int, [c_void_p, c_char_p]),
     ("apid_launch_attr_set_terminal", c_int, [c_void_p, c_int]),
     ("apid_launch_attr_set_timeout", c_int, [c_void_p, c_uint32]),
+    ("apid_launch_attr_add_cgroup", c_int, [c_void_p, c_int]),
     ("apid_launch", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p), POINTER(c_void_p)]),
     ("apid_process_get_pid", c_int, [c_void_p]),
     ("apid_process_get_fd", c_int, [c_void_p]),
