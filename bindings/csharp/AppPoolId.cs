@@ -15,6 +15,7 @@
 // only the part before it ("web\0x" would name the pool "web").
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -72,6 +73,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern void apid_acl_edit_free(IntPtr edit);
         [DllImport(Lib)] internal static extern int apid_acl_edit_add(AclEditHandle edit, int op, byte[] spec);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_flags(IntPtr edit, uint flags);
+        [DllImport(Lib)] internal static extern int apid_acl_edit_set_max_depth(IntPtr edit, uint depth);
         [DllImport(Lib)] internal static extern int apid_acl_edit_apply(IntPtr edit, byte[] path);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(IntPtr edit, int ev);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(AclEditHandle edit, int ev);
@@ -83,6 +85,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_launch_attr_pass_fd(IntPtr attr, int parentFd, int childFd);
         [DllImport(Lib)] internal static extern int apid_launch_attr_set_terminal(IntPtr attr, int ttyFd);
         [DllImport(Lib)] internal static extern int apid_launch_attr_set_timeout(IntPtr attr, uint timeoutMs);
+        [DllImport(Lib)] internal static extern int apid_launch_attr_add_cgroup(IntPtr attr, int dirFd);
         [DllImport(Lib)] internal static extern int apid_launch(TokenHandle token, IntPtr attr, byte[] path, IntPtr[] argv, out IntPtr process);
         [DllImport(Lib)] internal static extern void apid_process_free(IntPtr process);
         [DllImport(Lib)] internal static extern int apid_process_get_pid(IntPtr process);
@@ -90,6 +93,14 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_process_wait(IntPtr process, int timeoutMs);
         [DllImport(Lib)] internal static extern int apid_process_exit_code(IntPtr process);
         [DllImport(Lib)] internal static extern int apid_process_term_signal(IntPtr process);
+
+        // A cgroup directory is opened with opendir() (O_RDONLY | O_DIRECTORY |
+        // O_CLOEXEC, whatever those flags' values on this architecture) and
+        // its descriptor taken with dirfd(); closedir() after the launch.
+        [DllImport("libc", SetLastError = true)] internal static extern IntPtr opendir(byte[] path);
+        [DllImport("libc")] internal static extern int dirfd(IntPtr dir);
+        [DllImport("libc")] internal static extern int closedir(IntPtr dir);
+        [DllImport("libc")] internal static extern IntPtr strerror(int errnum);
 
         /// UTF-8, NUL-terminated; a string with a NUL inside is refused.
         internal static byte[] Utf8(string s, string paramName)
@@ -283,10 +294,19 @@ namespace AppPoolId
             Native.Check(Native.apid_registry_import_ldif(Handle, Native.Utf8(path ?? throw new ArgumentNullException("path"), "path")));
         }
 
-        public AclEdit NewAclEdit()
+        /// <summary>A new, empty ACL edit (icacls). maxDepth: how many directory
+        /// levels below the path a Recursive apply enters, as AclEdit.SetMaxDepth()
+        /// (null: the library's 256).</summary>
+        public AclEdit NewAclEdit(int? maxDepth = null)
         {
             Native.Check(Native.apid_acl_edit_new(Handle, out IntPtr e));
-            return new AclEdit(new AclEditHandle(e));
+            var edit = new AclEdit(new AclEditHandle(e));
+            if (maxDepth.HasValue)
+            {
+                try { edit.SetMaxDepth(maxDepth.Value); }
+                catch { edit.Dispose(); throw; }
+            }
+            return edit;
         }
 
         public void Dispose() => Handle.Dispose();
@@ -375,19 +395,61 @@ namespace AppPoolId
             return this;
         }
 
-        /// <summary>Apply to a path; returns how many paths changed.</summary>
-        public ulong Apply(string path, uint flags = 0)
+        /// <summary>The deepest recursive apply SetMaxDepth() takes (include/apppoolid/acl.h: 1 to 4096).</summary>
+        public const int MaxDepthLimit = 4096;
+
+        /// <summary>How many directory levels below the path a Recursive apply
+        /// enters (1 to MaxDepthLimit; the library's default is 256). A directory
+        /// deeper than that has its own ACL edited but is not entered: Apply()
+        /// then throws AppPoolIdException with Status -9 (APID_ERANGE; with
+        /// Continue after the rest of the tree is done) and a message naming the
+        /// directory and the limit ("depth: nested deeper than the limit of 2
+        /// directory levels"). The setting stays for later applies of this edit.
+        /// A depth out of range throws AppPoolIdException (Status -1) naming it,
+        /// and changes nothing.</summary>
+        public AclEdit SetMaxDepth(int depth)
+        {
+            uint d = Depth(depth);
+            Native.With(handle, h => Native.Check(Native.apid_acl_edit_set_max_depth(h, d)));
+            return this;
+        }
+
+        /// A negative depth cannot reach C's unsigned as given (it would wrap to
+        /// 4294967295): refused here in the library's words, naming the value.
+        /// 0 and 4097 reach the library, which refuses them.
+        static uint Depth(int depth)
+        {
+            if (depth < 0)
+                throw new AppPoolIdException(-1, "ACL walk depth " + depth + ": not between 1 and " + MaxDepthLimit, 0);
+            return (uint)depth;
+        }
+
+        /// <summary>Apply to a path (Recursive, Strict, Continue, DryRun); returns
+        /// how many paths changed (Unchanged, Skipped, Failed, Approximated: the
+        /// rest of this apply's counts). maxDepth: as SetMaxDepth() (set before
+        /// this apply and kept for later ones).</summary>
+        public ulong Apply(string path, uint flags = 0, int? maxDepth = null)
         {
             byte[] p = Native.Utf8(path, "path");
+            uint? depth = maxDepth.HasValue ? Depth(maxDepth.Value) : (uint?)null;
             return Native.With(handle, h =>
             {
+                if (depth.HasValue)
+                    Native.Check(Native.apid_acl_edit_set_max_depth(h, depth.Value));
                 Native.Check(Native.apid_acl_edit_set_flags(h, flags));
                 Native.Check(Native.apid_acl_edit_apply(h, p));
                 return Native.apid_acl_edit_count(h, 1);
             });
         }
 
+        /// <summary>The last apply: paths whose ACL already said the same.</summary>
         public ulong Unchanged => Native.apid_acl_edit_count(handle, 2);
+        /// <summary>The last apply: paths skipped (links, special files, changes during the walk).</summary>
+        public ulong Skipped => Native.apid_acl_edit_count(handle, 3);
+        /// <summary>The last apply: paths that failed (a directory past the depth limit among them).</summary>
+        public ulong Failed => Native.apid_acl_edit_count(handle, 4);
+        /// <summary>The last apply: paths where POSIX ACLs could only approximate the rights.</summary>
+        public ulong Approximated => Native.apid_acl_edit_count(handle, 5);
 
         public void Dispose() => handle.Dispose();
     }
@@ -434,10 +496,14 @@ namespace AppPoolId
             var utf8 = new byte[argv.Length][];
             for (int i = 0; i < argv.Length; i++)
                 utf8[i] = Native.Utf8(argv[i] ?? throw new ArgumentNullException("argv"), "argv[" + i + "]");
-            Native.Check(Native.apid_launch_attr_new(out IntPtr attr));
+            var dirs = new List<KeyValuePair<IntPtr, string>>(); // opendir()'d cgroups, closed after
             var pinned = new List<IntPtr>();
+            IntPtr attr = IntPtr.Zero;
             try
             {
+                foreach (string cgroup in options.Cgroups ?? (IList<string>)new string[0])
+                    dirs.Add(new KeyValuePair<IntPtr, string>(OpenCgroup(cgroup), cgroup));
+                Native.Check(Native.apid_launch_attr_new(out attr));
                 if (fds != null)
                     foreach (var kv in fds)
                         Native.Check(Native.apid_launch_attr_pass_fd(attr, kv.Value, kv.Key));
@@ -445,6 +511,8 @@ namespace AppPoolId
                     Native.Check(Native.apid_launch_attr_set_terminal(attr, options.Terminal));
                 if (timeoutMs != 0)
                     Native.Check(Native.apid_launch_attr_set_timeout(attr, timeoutMs));
+                foreach (var dir in dirs)
+                    CheckCgroup(Native.apid_launch_attr_add_cgroup(attr, Native.dirfd(dir.Key)), dirs);
                 var args = new IntPtr[argv.Length + 1];
                 for (int i = 0; i < argv.Length; i++)
                 {
@@ -453,14 +521,48 @@ namespace AppPoolId
                     Marshal.Copy(b, 0, args[i], b.Length);
                     pinned.Add(args[i]);
                 }
-                Native.Check(Native.apid_launch(Handle, attr, utf8[0], args, out IntPtr p));
+                CheckCgroup(Native.apid_launch(Handle, attr, utf8[0], args, out IntPtr p), dirs);
                 return new Process(new ProcessHandle(p));
             }
             finally
             {
                 foreach (IntPtr p in pinned)
                     Marshal.FreeHGlobal(p);
-                Native.apid_launch_attr_free(attr);
+                if (attr != IntPtr.Zero)
+                    Native.apid_launch_attr_free(attr);
+                foreach (var dir in dirs)
+                    Native.closedir(dir.Key);
+            }
+        }
+
+        static IntPtr OpenCgroup(string path)
+        {
+            IntPtr dir = Native.opendir(Native.Utf8(path ?? throw new ArgumentNullException("options", "Cgroups: a null path"), "Cgroups"));
+            if (dir != IntPtr.Zero)
+                return dir;
+            int errno = Marshal.GetLastWin32Error();
+            string message = "cgroup " + path + ": " + Native.FromUtf8(Native.strerror(errno));
+            if (errno == 2) // ENOENT
+                throw new DirectoryNotFoundException(message);
+            if (errno == 13) // EACCES
+                throw new UnauthorizedAccessException(message);
+            throw new IOException(message);
+        }
+
+        /// Native.Check(), with the path of a cgroup put before the library's
+        /// message, which names only the descriptor ("cgroup 7: ...").
+        static void CheckCgroup(int status, List<KeyValuePair<IntPtr, string>> dirs)
+        {
+            try
+            {
+                Native.Check(status);
+            }
+            catch (AppPoolIdException e)
+            {
+                foreach (var dir in dirs)
+                    if (e.Message.StartsWith("cgroup " + Native.dirfd(dir.Key) + ":", StringComparison.Ordinal))
+                        throw new AppPoolIdException(e.Status, dir.Value + ": " + e.Message, e.Errno);
+                throw;
             }
         }
 
@@ -479,6 +581,17 @@ namespace AppPoolId
         /// <summary>How long the launch waits for the child to reach execve before
         /// killing it and failing (null: the library's 5 s; at most 1 h).</summary>
         public TimeSpan? Timeout { get; set; }
+        /// <summary>The cgroup directories the worker is born in (clone3
+        /// CLONE_INTO_CGROUP), so that their limits hold from its first
+        /// instruction: at most one cgroup v2 directory, plus cgroup v1
+        /// hierarchies' (new LaunchOptions { Cgroups = { "/sys/fs/cgroup/web" } }).
+        /// Each is opened for the launch and closed after it; making the cgroup
+        /// and setting its limits is the caller's part. A directory that is not
+        /// a cgroup throws AppPoolIdException (Status -1) naming it, the path
+        /// before the library's message ("/tmp/x: cgroup 7: not a directory of
+        /// a cgroup file system"); one that cannot be opened throws
+        /// DirectoryNotFoundException, UnauthorizedAccessException or IOException.</summary>
+        public IList<string> Cgroups { get; set; } = new List<string>();
     }
 
     /// <summary>A launched worker.</summary>

@@ -30,6 +30,46 @@ static class Tests
     static extern int openpty(out int master, out int slave, IntPtr name, IntPtr termp, IntPtr winp);
     [System.Runtime.InteropServices.DllImport("libc")]
     static extern IntPtr ttyname(int fd);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int mkdir(string path, uint mode);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int rmdir(string path);
+
+    /// getfacl's entries of a path, numeric ids, no header.
+    static string Getfacl(string path)
+    {
+        var p = System.Diagnostics.Process.Start(new ProcessStartInfo("getfacl", "-cn " + path)
+                                                 { RedirectStandardOutput = true, UseShellExecute = false });
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new Exception("getfacl " + path + ": exit " + p.ExitCode);
+        return output;
+    }
+
+    /// The mount point of cgroup v2 and our cgroup's path in it ("/x"), or
+    /// null and why not.
+    static string[] Cgroup2Own(out string why)
+    {
+        string mount = null;
+        foreach (string line in File.ReadAllLines("/proc/self/mountinfo"))
+        {
+            string[] halves = line.Split(new[] { " - " }, StringSplitOptions.None);
+            if (halves.Length == 2 && halves[1].Split(' ')[0] == "cgroup2")
+            {
+                mount = halves[0].Split(' ')[4];
+                break;
+            }
+        }
+        why = "no cgroup v2 file system mounted";
+        if (mount == null)
+            return null;
+        foreach (string line in File.ReadAllLines("/proc/self/cgroup"))
+            if (line.StartsWith("0::"))
+                return new[] { mount, line.Substring(3) };
+        why = "this process is in no cgroup v2";
+        return null;
+    }
 
     /// Everything until EOF from a descriptor, as text.
     static string ReadAll(int fd)
@@ -483,6 +523,159 @@ static class Tests
                 var e = Throws(() => token.Launch(new LaunchOptions { Timeout = TimeSpan.FromSeconds(3601) }, "true"));
                 if (e.Status != -1 || !e.Message.Contains("3601000"))
                     throw new Exception("3601 s: " + e.Status + " " + e.Message);
+            }
+        });
+
+        Check("MaxDepth stops a recursive grant, and the exception names the depth", () =>
+        {
+            // top/d1/d2/d3/d4, a file at each level: depth 2 enters d1 and d2,
+            // edits d3 itself without entering it; d3/f, d4, d4/f unchanged.
+            var dirs = new List<string> { Path.Combine(dir, "top") };
+            for (int i = 1; i <= 4; i++)
+                dirs.Add(Path.Combine(dirs[i - 1], "d" + i));
+            Directory.CreateDirectory(dirs[4]);
+            var before = new Dictionary<string, string>();
+            foreach (string d in dirs)
+            {
+                File.WriteAllText(Path.Combine(d, "f"), "x");
+                before[d] = Getfacl(d);
+                before[Path.Combine(d, "f")] = Getfacl(Path.Combine(d, "f"));
+            }
+            using (var ctx = new Context(Path.Combine(dir, "state-depth")))
+            using (var pool = ctx.CreatePool("deep"))
+            using (var id = pool.GetIdentity())
+            using (var edit = ctx.NewAclEdit(maxDepth: 2))
+            {
+                string entry = "group:" + id.Uid + ":r-x";
+                edit.Add(AclEdit.Grant, "IIS AppPool\\deep:(OI)(CI)RX");
+                var e = Throws(() => edit.Apply(dirs[0], AclEdit.Recursive | AclEdit.Continue));
+                Equal(-9, e.Status, "status (APID_ERANGE)");
+                if (!e.Message.Contains("d1/d2/d3") || !e.Message.Contains("limit of 2 directory levels"))
+                    throw new Exception("message: " + e.Message);
+                Equal(1UL, edit.Failed, "failed");
+                foreach (string p in new[] { dirs[0], dirs[1], dirs[2], dirs[3], Path.Combine(dirs[0], "f"),
+                                             Path.Combine(dirs[1], "f"), Path.Combine(dirs[2], "f") })
+                    if (!Getfacl(p).Contains(entry))
+                        throw new Exception("no " + entry + " on " + p);
+                foreach (string p in new[] { Path.Combine(dirs[3], "f"), dirs[4], Path.Combine(dirs[4], "f") })
+                    Equal(before[p], Getfacl(p), "getfacl " + p);
+                // Apply(maxDepth:) changes the setting: 4 reaches the rest.
+                Equal(3UL, edit.Apply(dirs[0], AclEdit.Recursive, maxDepth: 4), "changed at depth 4");
+                Equal(0UL, edit.Failed, "failed at depth 4");
+            }
+        });
+
+        Check("a bad MaxDepth throws naming it and changes nothing", () =>
+        {
+            string t = Path.Combine(dir, "shallow");
+            Directory.CreateDirectory(Path.Combine(t, "a", "b"));
+            string acl = Getfacl(Path.Combine(t, "a", "b"));
+            using (var ctx = new Context(Path.Combine(dir, "state-depth")))
+            using (var pool = ctx.CreatePool("shallow"))
+            using (var edit = ctx.NewAclEdit())
+            {
+                edit.Add(AclEdit.Grant, "IIS AppPool\\shallow:R");
+                // 0 and 4097: the library's refusals; -1: the binding's, in its words.
+                string zero = Throws(() => edit.SetMaxDepth(0)).Message;
+                Equal("ACL walk depth 0: not between 1 and 4096", zero, "message");
+                foreach (int bad in new[] { 0, AclEdit.MaxDepthLimit + 1, -1 })
+                {
+                    string expected = zero.Replace("depth 0:", "depth " + bad + ":");
+                    var e = Throws(() => edit.SetMaxDepth(bad));
+                    Equal(-1, e.Status, "status");
+                    Equal(expected, e.Message, "message");
+                    Equal(expected, Throws(() => ctx.NewAclEdit(maxDepth: bad)).Message, "NewAclEdit");
+                    Equal(expected, Throws(() => edit.Apply(t, AclEdit.Recursive, maxDepth: bad)).Message, "Apply");
+                }
+                Equal(acl, Getfacl(Path.Combine(t, "a", "b")), "getfacl, nothing applied");
+                // The default (256) is still in force; 1 stops at a/b.
+                if (!Throws(() => edit.SetMaxDepth(1).Apply(t, AclEdit.Recursive)).Message.Contains("limit of 1 directory levels"))
+                    throw new Exception("depth 1 did not stop the walk");
+            }
+        });
+
+        Check("launch into a real cgroup", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            string why;
+            string[] own = Cgroup2Own(out why);
+            if (own == null)
+            {
+                Console.WriteLine("       (skipped: " + why + ")");
+                return;
+            }
+            string rel = own[1].TrimEnd('/') + "/apid-cs-" + System.Diagnostics.Process.GetCurrentProcess().Id;
+            string path = own[0] + rel;
+            if (mkdir(path, Convert.ToUInt32("755", 8)) != 0)
+            {
+                Console.WriteLine("       (skipped: cgroup v2 is not writable here: mkdir " + path + ": errno " +
+                                  Marshal.GetLastWin32Error() + ")");
+                return;
+            }
+            try
+            {
+                using (var ctx = new Context(Path.Combine(dir, "state-cgroup")))
+                using (var pool = ctx.CreatePool("grouped"))
+                using (var id = pool.GetIdentity())
+                using (var token = id.NewToken())
+                {
+                    var fds = new int[2];
+                    Equal(0, pipe(fds), "pipe");
+                    // The worker waits on our pipe: it is running while we look.
+                    var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } }, Cgroups = { path } };
+                    try
+                    {
+                        using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                        {
+                            string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
+                            if (!cg.Contains("0::" + rel + "\n"))
+                                throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg);
+                            if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
+                                throw new Exception("not in " + path + "/cgroup.procs");
+                            close(fds[1]);
+                            fds[1] = -1;
+                            Equal(0, proc.Wait(), "exit");
+                        }
+                    }
+                    finally
+                    {
+                        close(fds[0]);
+                        if (fds[1] >= 0)
+                            close(fds[1]); // the worker's cat reads EOF and ends
+                    }
+                }
+            }
+            finally
+            {
+                // Removed once the kernel says the cgroup holds no process.
+                WaitFor(() => File.ReadAllText(Path.Combine(path, "cgroup.events")).Contains("populated 0"));
+                if (rmdir(path) != 0)
+                    throw new Exception("rmdir " + path + ": errno " + Marshal.GetLastWin32Error());
+            }
+        });
+
+        Check("a cgroup that is not one throws naming it", () =>
+        {
+            string plain = Path.Combine(dir, "plain");
+            Directory.CreateDirectory(plain);
+            using (var ctx = new Context(Path.Combine(dir, "state-cgroup-bad")))
+            using (var pool = ctx.CreatePool("not-grouped"))
+            using (var id = pool.GetIdentity())
+            using (var token = id.NewToken())
+            {
+                var e = Throws(() => token.Launch(new LaunchOptions { Cgroups = { plain } }, "true"));
+                Equal(-1, e.Status, "status");
+                if (!e.Message.StartsWith(plain + ": cgroup ") || !e.Message.EndsWith(": not a directory of a cgroup file system"))
+                    throw new Exception("message: " + e.Message);
+                var nf = ThrowsOf<DirectoryNotFoundException>(() =>
+                    token.Launch(new LaunchOptions { Cgroups = { Path.Combine(dir, "missing") } }, "true"));
+                if (!nf.Message.Contains(Path.Combine(dir, "missing")))
+                    throw new Exception("message: " + nf.Message);
+                ThrowsOf<IOException>(() => token.Launch(new LaunchOptions { Cgroups = { "/proc/self/cgroup" } }, "true"));
             }
         });
 
