@@ -54,9 +54,7 @@ lib = _load()
 _SIGNATURES = [
     ("apid_version", c_char_p, []),
     ("apid_version_at_least", c_int, [c_uint32, c_uint32, c_uint32]),
-    ("apid_strerror", c_char_p, [c_int]),
     ("apid_error_message", c_char_p, []),
-    ("apid_error_status", c_int, []),
     ("apid_error_errno", c_int, []),
     ("apid_free", None, [c_void_p]),
     ("apid_ctx_new", c_int, [POINTER(c_void_p)]),
@@ -81,7 +79,6 @@ _SIGNATURES = [
     ("apid_sid_equal", c_int, [c_void_p, c_void_p]),
     ("apid_sid_is_pool", c_int, [c_void_p]),
     ("apid_sid_is_service", c_int, [c_void_p]),
-    ("apid_sid_dup", c_int, [c_void_p, POINTER(c_void_p)]),
     ("apid_sid_to_account", c_int, [c_void_p, c_void_p, POINTER(c_void_p)]),
     ("apid_account_to_sid", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
     ("apid_registry_export_ldif", c_int, [c_void_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)]),
