@@ -30,6 +30,72 @@ static class Tests
     static extern int openpty(out int master, out int slave, IntPtr name, IntPtr termp, IntPtr winp);
     [System.Runtime.InteropServices.DllImport("libc")]
     static extern IntPtr ttyname(int fd);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int mkdir(string path, uint mode);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int rmdir(string path);
+
+    /// Run /bin/sh -c script under a token with the options; its stdout (exit 0 checked).
+    static string Run(Token token, LaunchOptions options, string script)
+    {
+        var fds = new int[2];
+        if (pipe(fds) != 0)
+            throw new Exception("pipe");
+        options.Fds = new Dictionary<int, int> { { 1, fds[1] } };
+        try
+        {
+            using (var proc = token.Launch(options, "/bin/sh", "-c", script))
+            {
+                close(fds[1]);
+                fds[1] = -1;
+                string output = ReadAll(fds[0]);
+                Equal(0, proc.Wait(), "exit of " + script);
+                return output;
+            }
+        }
+        finally
+        {
+            close(fds[0]);
+            if (fds[1] >= 0)
+                close(fds[1]);
+        }
+    }
+
+    /// getfacl's entries of a path, numeric ids, no header.
+    static string Getfacl(string path)
+    {
+        var p = System.Diagnostics.Process.Start(new ProcessStartInfo("getfacl", "-cn " + path)
+                                                 { RedirectStandardOutput = true, UseShellExecute = false });
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new Exception("getfacl " + path + ": exit " + p.ExitCode);
+        return output;
+    }
+
+    /// The mount point of cgroup v2 and our cgroup's path in it ("/x"), or
+    /// null and why not.
+    static string[] Cgroup2Own(out string why)
+    {
+        string mount = null;
+        foreach (string line in File.ReadAllLines("/proc/self/mountinfo"))
+        {
+            string[] halves = line.Split(new[] { " - " }, StringSplitOptions.None);
+            if (halves.Length == 2 && halves[1].Split(' ')[0] == "cgroup2")
+            {
+                mount = halves[0].Split(' ')[4];
+                break;
+            }
+        }
+        why = "no cgroup v2 file system mounted";
+        if (mount == null)
+            return null;
+        foreach (string line in File.ReadAllLines("/proc/self/cgroup"))
+            if (line.StartsWith("0::"))
+                return new[] { mount, line.Substring(3) };
+        why = "this process is in no cgroup v2";
+        return null;
+    }
 
     /// Everything until EOF from a descriptor, as text.
     static string ReadAll(int fd)
@@ -483,6 +549,374 @@ static class Tests
                 var e = Throws(() => token.Launch(new LaunchOptions { Timeout = TimeSpan.FromSeconds(3601) }, "true"));
                 if (e.Status != -1 || !e.Message.Contains("3601000"))
                     throw new Exception("3601 s: " + e.Status + " " + e.Message);
+            }
+        });
+
+        Check("MaxDepth stops a recursive grant, and the exception names the depth", () =>
+        {
+            // top/d1/d2/d3/d4, a file at each level: depth 2 enters d1 and d2,
+            // edits d3 itself without entering it; d3/f, d4, d4/f unchanged.
+            var dirs = new List<string> { Path.Combine(dir, "top") };
+            for (int i = 1; i <= 4; i++)
+                dirs.Add(Path.Combine(dirs[i - 1], "d" + i));
+            Directory.CreateDirectory(dirs[4]);
+            var before = new Dictionary<string, string>();
+            foreach (string d in dirs)
+            {
+                File.WriteAllText(Path.Combine(d, "f"), "x");
+                before[d] = Getfacl(d);
+                before[Path.Combine(d, "f")] = Getfacl(Path.Combine(d, "f"));
+            }
+            using (var ctx = new Context(Path.Combine(dir, "state-depth")))
+            using (var pool = ctx.CreatePool("deep"))
+            using (var id = pool.GetIdentity())
+            using (var edit = ctx.NewAclEdit(maxDepth: 2))
+            {
+                string entry = "group:" + id.Uid + ":r-x";
+                edit.Add(AclEdit.Grant, "IIS AppPool\\deep:(OI)(CI)RX");
+                var e = Throws(() => edit.Apply(dirs[0], AclEdit.Recursive | AclEdit.Continue));
+                Equal(-9, e.Status, "status (APID_ERANGE)");
+                if (!e.Message.Contains("d1/d2/d3") || !e.Message.Contains("limit of 2 directory levels"))
+                    throw new Exception("message: " + e.Message);
+                Equal(1UL, edit.Failed, "failed");
+                foreach (string p in new[] { dirs[0], dirs[1], dirs[2], dirs[3], Path.Combine(dirs[0], "f"),
+                                             Path.Combine(dirs[1], "f"), Path.Combine(dirs[2], "f") })
+                    if (!Getfacl(p).Contains(entry))
+                        throw new Exception("no " + entry + " on " + p);
+                foreach (string p in new[] { Path.Combine(dirs[3], "f"), dirs[4], Path.Combine(dirs[4], "f") })
+                    Equal(before[p], Getfacl(p), "getfacl " + p);
+                // Apply(maxDepth:) changes the setting: 4 reaches the rest.
+                Equal(3UL, edit.Apply(dirs[0], AclEdit.Recursive, maxDepth: 4), "changed at depth 4");
+                Equal(0UL, edit.Failed, "failed at depth 4");
+            }
+        });
+
+        Check("a bad MaxDepth throws naming it and changes nothing", () =>
+        {
+            string t = Path.Combine(dir, "shallow");
+            Directory.CreateDirectory(Path.Combine(t, "a", "b"));
+            string acl = Getfacl(Path.Combine(t, "a", "b"));
+            using (var ctx = new Context(Path.Combine(dir, "state-depth")))
+            using (var pool = ctx.CreatePool("shallow"))
+            using (var edit = ctx.NewAclEdit())
+            {
+                edit.Add(AclEdit.Grant, "IIS AppPool\\shallow:R");
+                // 0 and 4097: the library's refusals; -1: the binding's, in its words.
+                string zero = Throws(() => edit.SetMaxDepth(0)).Message;
+                Equal("ACL walk depth 0: not between 1 and 4096", zero, "message");
+                foreach (int bad in new[] { 0, AclEdit.MaxDepthLimit + 1, -1 })
+                {
+                    string expected = zero.Replace("depth 0:", "depth " + bad + ":");
+                    var e = Throws(() => edit.SetMaxDepth(bad));
+                    Equal(-1, e.Status, "status");
+                    Equal(expected, e.Message, "message");
+                    Equal(expected, Throws(() => ctx.NewAclEdit(maxDepth: bad)).Message, "NewAclEdit");
+                    Equal(expected, Throws(() => edit.Apply(t, AclEdit.Recursive, maxDepth: bad)).Message, "Apply");
+                }
+                Equal(acl, Getfacl(Path.Combine(t, "a", "b")), "getfacl, nothing applied");
+                // The default (256) is still in force; 1 stops at a/b.
+                if (!Throws(() => edit.SetMaxDepth(1).Apply(t, AclEdit.Recursive)).Message.Contains("limit of 1 directory levels"))
+                    throw new Exception("depth 1 did not stop the walk");
+            }
+        });
+
+        Check("launch into a real cgroup", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            string why;
+            string[] own = Cgroup2Own(out why);
+            if (own == null)
+            {
+                Console.WriteLine("       (skipped: " + why + ")");
+                return;
+            }
+            string rel = own[1].TrimEnd('/') + "/apid-cs-" + System.Diagnostics.Process.GetCurrentProcess().Id;
+            string path = own[0] + rel;
+            if (mkdir(path, Convert.ToUInt32("755", 8)) != 0)
+            {
+                Console.WriteLine("       (skipped: cgroup v2 is not writable here: mkdir " + path + ": errno " +
+                                  Marshal.GetLastWin32Error() + ")");
+                return;
+            }
+            try
+            {
+                using (var ctx = new Context(Path.Combine(dir, "state-cgroup")))
+                using (var pool = ctx.CreatePool("grouped"))
+                using (var id = pool.GetIdentity())
+                using (var token = id.NewToken())
+                {
+                    var fds = new int[2];
+                    Equal(0, pipe(fds), "pipe");
+                    // The worker waits on our pipe: it is running while we look.
+                    var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } }, Cgroups = { path } };
+                    try
+                    {
+                        using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                        {
+                            string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
+                            if (!cg.Contains("0::" + rel + "\n"))
+                                throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg);
+                            if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
+                                throw new Exception("not in " + path + "/cgroup.procs");
+                            close(fds[1]);
+                            fds[1] = -1;
+                            Equal(0, proc.Wait(), "exit");
+                        }
+                    }
+                    finally
+                    {
+                        close(fds[0]);
+                        if (fds[1] >= 0)
+                            close(fds[1]); // the worker's cat reads EOF and ends
+                    }
+                }
+            }
+            finally
+            {
+                // Removed once the kernel says the cgroup holds no process.
+                WaitFor(() => File.ReadAllText(Path.Combine(path, "cgroup.events")).Contains("populated 0"));
+                if (rmdir(path) != 0)
+                    throw new Exception("rmdir " + path + ": errno " + Marshal.GetLastWin32Error());
+            }
+        });
+
+        Check("a cgroup that is not one throws naming it", () =>
+        {
+            string plain = Path.Combine(dir, "plain");
+            Directory.CreateDirectory(plain);
+            using (var ctx = new Context(Path.Combine(dir, "state-cgroup-bad")))
+            using (var pool = ctx.CreatePool("not-grouped"))
+            using (var id = pool.GetIdentity())
+            using (var token = id.NewToken())
+            {
+                var e = Throws(() => token.Launch(new LaunchOptions { Cgroups = { plain } }, "true"));
+                Equal(-1, e.Status, "status");
+                if (!e.Message.StartsWith(plain + ": cgroup ") || !e.Message.EndsWith(": not a directory of a cgroup file system"))
+                    throw new Exception("message: " + e.Message);
+                var nf = ThrowsOf<DirectoryNotFoundException>(() =>
+                    token.Launch(new LaunchOptions { Cgroups = { Path.Combine(dir, "missing") } }, "true"));
+                if (!nf.Message.Contains(Path.Combine(dir, "missing")))
+                    throw new Exception("message: " + nf.Message);
+                ThrowsOf<IOException>(() => token.Launch(new LaunchOptions { Cgroups = { "/proc/self/cgroup" } }, "true"));
+            }
+        });
+
+        Check("pool names, accounts, versions, checks", () =>
+        {
+            PoolNames.Check("DefaultAppPool");
+            Equal("pool name 'a/b': character '/' is not allowed", Throws(() => PoolNames.Check("a/b")).Message, "message");
+            Equal(true, PoolNames.Equal("DefaultAppPool", "DEFAULTAPPPOOL"), "equal");
+            Equal(false, PoolNames.Equal("web", "web2"), "not equal");
+            Equal(PoolNames.Canonical("Web"), PoolNames.Canonical("WEB"), "canonical");
+            Equal("IIS APPPOOL\\web", Accounts.ForPool("web"), "pool account");
+            Equal("NT SERVICE\\TrustedInstaller", Accounts.ForService("TrustedInstaller"), "service account");
+            string[] v = Context.Version.Split('.');
+            Equal(uint.Parse(v[0]) * 10000 + uint.Parse(v[1]) * 100 + uint.Parse(v[2]), Context.VersionNumber, "number");
+            Equal(true, Context.VersionAtLeast(uint.Parse(v[0])), "at least");
+            Equal(false, Context.VersionAtLeast(uint.Parse(v[0]) + 1), "not yet");
+            Equal(true, Path.IsPathRooted(Context.DefaultStateDir), "default state dir");
+            Pool.CheckSetting("processModel.maxProcesses", "4");
+            if (!Throws(() => Pool.CheckSetting("processModel.maxProcesses", "-2")).Message.Contains("-2"))
+                throw new Exception("setting check does not name the value");
+            AclEdit.CheckSpec("IIS AppPool\\web:(OI)(CI)RX");
+            if (!Throws(() => AclEdit.CheckSpec("IIS AppPool\\web:(OI")).Message.Contains("at character"))
+                throw new Exception("spec check does not point at the character");
+            using (var ctx = new Context(Path.Combine(dir, "state-names")))
+            {
+                Equal(Path.Combine(dir, "state-names"), ctx.StateDir, "state dir");
+                Equal(Sids.ForPool("nope"), ctx.AccountToSid("IIS APPPOOL\\nope"), "account to SID");
+                Equal("NT AUTHORITY\\SYSTEM", ctx.SidToAccount("S-1-5-18"), "SID to account");
+                Equal(-3, Throws(() => ctx.SidToAccount(Sids.ForPool("web"))).Status, "a pool SID has no name");
+            }
+        });
+
+        Check("SIDs as values", () =>
+        {
+            string text = Sids.ForPool("DefaultAppPool");
+            var sid = Sid.Parse(text);
+            Equal(text, sid.ToString(), "text");
+            Equal(5UL, sid.Authority, "authority");
+            string[] parts = text.Split('-');
+            var expected = new uint[parts.Length - 3];
+            for (int i = 3; i < parts.Length; i++)
+                expected[i - 3] = uint.Parse(parts[i]);
+            Equal(string.Join(",", expected), string.Join(",", sid.SubAuthorities), "sub-authorities");
+            // The binary form by hand: revision, count, 48-bit big-endian authority, subs little-endian.
+            var raw = new List<byte> { 1, (byte)expected.Length, 0, 0, 0, 0, 0, 5 };
+            foreach (uint x in expected)
+                raw.AddRange(BitConverter.GetBytes(x));
+            Equal(Convert.ToBase64String(raw.ToArray()), Convert.ToBase64String(sid.ToBytes()), "bytes");
+            Equal(true, Sid.FromBytes(raw.ToArray()) == sid, "from bytes");
+            Equal(true, Sid.FromParts(5, expected).Equals(sid), "from parts");
+            Equal(sid.GetHashCode(), Sid.Parse(text.ToLowerInvariant()).GetHashCode(), "hash");
+            Equal(true, sid.IsPool && !sid.IsService, "is pool");
+            var svc = Sid.Parse(Sids.ForService("TrustedInstaller"));
+            Equal(true, svc.IsService && !svc.IsPool, "is service");
+            Equal(-1, svc.CompareTo(sid), "80 orders before 82");
+            raw.RemoveAt(raw.Count - 1);
+            Equal(-1, Throws(() => Sid.FromBytes(raw.ToArray())).Status, "short bytes");
+            Equal(-1, Throws(() => Sid.FromParts(5, new uint[16])).Status, "16 sub-authorities");
+            Equal(-1, Throws(() => Sid.Parse("S-1-x")).Status, "bad text");
+        });
+
+        Check("registry, pool list and settings, identity lookups", () =>
+        {
+            using (var ctx = new Context(Path.Combine(dir, "state-registry")))
+            {
+                Equal("1879048192", ctx.RegistryGet("idRangeStart"), "idRangeStart");
+                string profiles = Path.Combine(dir, "profiles");
+                ctx.RegistrySet("profileRoot", profiles);
+                Equal(profiles, ctx.RegistryGet("profileRoot"), "profileRoot");
+                if (!Throws(() => ctx.RegistryGet("noSuchSetting")).Message.Contains("noSuchSetting"))
+                    throw new Exception("unknown setting not named");
+                ctx.RegistrySet("networkPrincipal", "CONTOSO\\WEB01$");
+                Equal("CONTOSO\\WEB01$", ctx.NetworkPrincipal, "network principal");
+                using (var web = ctx.CreatePool("web"))
+                {
+                    web["processModel.identityType"] = "NetworkService";
+                    web["processModel.loadUserProfile"] = "false";
+                    Equal("NetworkService", web.IdentityType, "pool identity type");
+                    Equal(false, web.LoadsProfile, "loads profile");
+                    Equal("false", web.Settings["processModel.loadUserProfile"], "settings");
+                }
+                using (var own = ctx.CreatePool("own"))
+                using (var id = own.GetIdentity())
+                {
+                    Equal("own", id.PoolName, "pool name");
+                    Equal("ApplicationPoolIdentity", id.IdentityType, "identity type");
+                    Equal(0u, id.UidProbe, "uid probe");
+                    Equal(false, id.SharedGid.HasValue, "no shared group");
+                    Equal(null, id.Profile, "no profile yet");
+                    using (var byUid = ctx.GetIdentity(id.Uid))
+                    using (var bySid = ctx.GetIdentity(id.Sid))
+                    using (var byUser = ctx.GetIdentity(id.User))
+                        Equal("own own own", byUid.PoolName + " " + bySid.PoolName + " " + byUser.PoolName, "lookups");
+                }
+                Equal("own,web", string.Join(",", ctx.ListPools()), "pools");
+                string dump = Path.Combine(dir, "registry.tsv");
+                ctx.ExportRegistry(dump);
+                using (var other = new Context(Path.Combine(dir, "state-registry-2")))
+                {
+                    other.ImportRegistry(dump);
+                    Equal("own,web", string.Join(",", other.ListPools()), "imported pools");
+                    using (var web = other.OpenPool("web"))
+                        Equal("NetworkService", web.IdentityType, "imported identity type");
+                }
+            }
+        });
+
+        Check("ACL journal, save and restore, reset, report, progress, log", () =>
+        {
+            string tree = Path.Combine(dir, "acltree");
+            Directory.CreateDirectory(Path.Combine(tree, "sub", "deeper"));
+            for (int i = 0; i < 2100; i++)
+                File.WriteAllText(Path.Combine(tree, "f" + i), "");
+            string f = Path.Combine(tree, "f0");
+            string before = Getfacl(f), beforeSub = Getfacl(Path.Combine(tree, "sub"));
+            using (var ctx = new Context(Path.Combine(dir, "state-acl")))
+            {
+                var logs = new List<string>();
+                ctx.SetLog((level, message) => logs.Add(level + " " + message), LogLevel.Info);
+                using (var pool = ctx.CreatePool("web"))
+                using (var id = pool.GetIdentity())
+                {
+                    if (!logs.Exists(l => l.StartsWith("Info ") && l.Contains("web")))
+                        throw new Exception("no Info log naming the pool: " + string.Join(" | ", logs));
+                    string saved = Path.Combine(dir, "saved.acl");
+                    ctx.SaveAcls(tree, saved, recursive: true);
+                    string journal = Path.Combine(dir, "journal");
+                    var events = new List<string>();
+                    var progress = new List<ulong>();
+                    using (var edit = ctx.NewAclEdit())
+                    {
+                        edit.Add(AclEdit.Grant, "IIS AppPool\\web:(OI)(CI)RX").SetJournal(journal);
+                        var e = Throws(() => edit.Apply(tree, AclEdit.Recursive | AclEdit.Continue, maxDepth: 1,
+                                                        report: (ev, rel, detail) => events.Add(ev + " " + rel + " " + detail),
+                                                        progress: (visited, changed) => progress.Add(visited)));
+                        if (!e.Message.Contains("limit of 1 directory levels"))
+                            throw new Exception("message: " + e.Message);
+                        if (!events.Contains("Failed sub/deeper sub/deeper: depth: nested deeper than the limit of 1 directory levels; not entered"))
+                            throw new Exception("report: " + string.Join(" | ", events.FindAll(x => !x.StartsWith("Changed f"))));
+                        Equal(2100 + 3, events.FindAll(x => x.StartsWith("Changed ")).Count, "changed reported");
+                        if (progress.Count < 2 || progress[progress.Count - 1] < 2000)
+                            throw new Exception("progress: " + string.Join(",", progress));
+                    }
+                    using (var edit = ctx.NewAclEdit())
+                    {
+                        // A callback's exception comes out of Apply(), after the walk.
+                        edit.Add(AclEdit.Grant, "IIS AppPool\\web:F");
+                        var boom = ThrowsOf<InvalidOperationException>(() =>
+                            edit.Apply(tree, AclEdit.Recursive, report: (ev, rel, detail) => { throw new InvalidOperationException("from the report"); }));
+                        Equal("from the report", boom.Message, "the callback's exception");
+                        if (!Getfacl(Path.Combine(tree, "f2099")).Contains("group:" + id.Uid + ":rwx"))
+                            throw new Exception("the walk stopped at the exception");
+                    }
+                    if (new FileInfo(journal).Length == 0)
+                        throw new Exception("empty journal");
+                    if (!Getfacl(f).Contains("group:" + id.Uid + ":rwx"))
+                        throw new Exception("not granted");
+                    ctx.RestoreAcls(saved, "/");
+                    Equal(before, Getfacl(f), "restored file");
+                    Equal(beforeSub, Getfacl(Path.Combine(tree, "sub")), "restored directory");
+                    using (var edit = ctx.NewAclEdit())
+                        edit.Add(AclEdit.Grant, "IIS AppPool\\web:R").Apply(f);
+                    using (var edit = ctx.NewAclEdit())
+                        edit.Reset().Apply(f);
+                    if (Getfacl(f).Contains("group:" + id.Uid + ":"))
+                        throw new Exception("reset left the grant");
+                }
+                ctx.SetLog(null);
+                logs.Clear();
+                using (ctx.CreatePool("quiet")) { }
+                Equal(0, logs.Count, "no log after SetLog(null)");
+            }
+        });
+
+        Check("token settings, working directory, parent-death signal, pidfd reach the worker", () =>
+        {
+            if (geteuid() != 0)
+            {
+                Console.WriteLine("       (skipped: launching needs root)");
+                return;
+            }
+            using (var ctx = new Context(Path.Combine(dir, "state-token")))
+            using (var pool = ctx.CreatePool("tuned"))
+            using (var id = pool.GetIdentity())
+            using (var token = id.NewToken())
+            {
+                token.SetUmask(Convert.ToUInt32("077", 8)).SetRlimit(7, 64).SetSharedGroup(false)
+                     .SetEnvironmentVariable("GREETING", "hello");
+                Equal("0077\n64\nhello\n/\n", Run(token, new LaunchOptions { WorkingDirectory = "/" },
+                                                  "umask; ulimit -n; echo $GREETING; pwd"), "worker");
+                Equal("/tmp\n", Run(token, new LaunchOptions { WorkingDirectory = "/tmp" }, "pwd"), "cwd");
+                if (!token.Describe().Contains("umask: 0077"))
+                    throw new Exception("describe: " + token.Describe());
+                if (!Throws(() => token.SetUmask(Convert.ToUInt32("1000", 8))).Message.Contains("umask 1000"))
+                    throw new Exception("umask 01000 not named");
+                string probe = "/usr/bin/python3 -c 'import socket; socket.socket()' 2>/dev/null && echo allowed || echo denied";
+                Equal("allowed\n", Run(token, new LaunchOptions(), probe), "socket allowed");
+                token.DenySyscall("socket");
+                Equal("denied\n", Run(token, new LaunchOptions(), probe), "socket denied");
+                if (!Throws(() => token.DenySyscall("nosuchcall")).Message.Contains("nosuchcall"))
+                    throw new Exception("unknown syscall not named");
+                token.SetSeccomp(false);
+                if (!token.Describe().Contains("seccomp: off"))
+                    throw new Exception("seccomp still on");
+                // The parent-death signal: the launching thread exits, the worker gets SIGTERM.
+                AppPoolId.Process orphan = null;
+                var t = new Thread(() => orphan = token.Launch(new LaunchOptions { ParentDeathSignal = 15 }, "sleep", "60"));
+                t.Start();
+                t.Join();
+                using (orphan)
+                {
+                    if (orphan.Fd < 0)
+                        throw new Exception("no pidfd");
+                    Equal(-15, orphan.Wait(), "killed when its launcher exited");
+                }
             }
         });
 

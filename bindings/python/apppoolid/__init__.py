@@ -25,13 +25,15 @@ is called.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
+import operator
 import os
 import threading
 from ctypes import c_char_p, c_void_p
-from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, TypeVar, Union, cast
+from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple, TypeVar, Union, cast
 
-from ._native import lib
+from ._native import LOG_FN, PROGRESS_FN, REPORT_FN, lib
 from ._version import __version__
 
 __all__ = [
@@ -39,18 +41,30 @@ __all__ = [
     "PermissionDenied", "Unsupported", "pool_sid", "service_sid", "version", "Context", "Pool",
     "Identity", "AclEdit", "Token", "Process", "launch", "launch_exec",
     "GRANT", "GRANT_REPLACE", "DENY", "REMOVE", "RECURSIVE", "STRICT", "CONTINUE", "DRY_RUN",
+    "MAX_DEPTH", "pool_name_check", "pool_names_equal", "pool_name_canonical", "pool_account",
+    "service_account", "version_at_least", "version_number", "default_state_dir",
+    "check_pool_setting", "acl_spec_check", "Sid", "FOLLOW_HARDLINKS",
+    "LOG_ERROR", "LOG_WARNING", "LOG_INFO", "LOG_DEBUG",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: A cgroup for launch(): its directory's path, or an open descriptor of it.
+Cgroup = Union[int, StrPath]
 _H = TypeVar("_H", bound="_Handle")
 
 # Statuses (include/apppoolid/error.h) and flags (acl.h, pool.h).
 _EINVAL, _ENOMEM, _ENOTFOUND, _EEXISTS, _ECOLLISION, _EPERM, _ESYS, _EUNSUPPORTED = range(-1, -9, -1)
-_EBUSY = -11
+_ERANGE, _EBUSY = -9, -11
+#: The deepest recursive apply AclEdit.set_max_depth() takes (include/apppoolid/acl.h: 1 to 4096).
+MAX_DEPTH = 4096
 #: AclEdit.add() operations: icacls /grant, /grant:r, /deny, /remove.
 GRANT, GRANT_REPLACE, DENY, REMOVE = 1, 2, 3, 4
 #: AclEdit.apply() flags: /T, fail on what POSIX ACLs cannot express, /C, dry run.
 RECURSIVE, STRICT, CONTINUE, DRY_RUN = 1, 2, 4, 8
+#: AclEdit.apply(): also edit a file with several hard links a pool may have planted (acl.h).
+FOLLOW_HARDLINKS = 16
+#: Context.set_log() levels, as syslog's (context.h).
+LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG = 3, 4, 6, 7
 _KEEP_PROFILE, _REMOVE_PROFILE = 1, 2
 _IDENTITY_TYPES = ("LocalSystem", "LocalService", "NetworkService", "SpecificUser",
                    "ApplicationPoolIdentity")
@@ -236,6 +250,112 @@ class _Sid(_Handle):
         return _take_string(out)
 
 
+@functools.total_ordering
+class Sid:
+    """A SID as a value: ``Sid("S-1-5-82-...")``, ``Sid.from_bytes(b)`` (the
+    binary form of LDAP's objectSid and of Windows' security descriptors),
+    ``Sid.from_parts(5, [82, ...])``. Immutable; equal SIDs are equal and hash
+    alike; ordered as the library orders them. ``str()`` is its canonical
+    text, ``bytes()`` its binary form. Everywhere else SIDs cross as text."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        out = c_void_p()
+        _check(lib.apid_sid_parse(_b(text, "SID"), ctypes.byref(out)))
+        with _Sid(out) as sid:
+            self._text = str(sid)
+
+    @classmethod
+    def _of(cls, handle: c_void_p) -> "Sid":
+        with _Sid(handle) as sid:
+            obj = cls.__new__(cls)
+            obj._text = str(sid)
+            return obj
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Sid":
+        """The SID in its binary form (revision 1, the count, the authority, the
+        sub-authorities little-endian): exactly 8 + 4 * count bytes."""
+        raw = bytes(data)
+        out = c_void_p()
+        _check(lib.apid_sid_from_bytes(raw, len(raw), ctypes.byref(out)))
+        return cls._of(out)
+
+    @classmethod
+    def from_parts(cls, authority: int, subauthorities: Sequence[int]) -> "Sid":
+        """The SID S-1-``authority``-``sub``-...: at most 15 sub-authorities."""
+        subs = (ctypes.c_uint32 * max(1, len(subauthorities)))(*subauthorities)
+        out = c_void_p()
+        _check(lib.apid_sid_from_parts(authority, subs, len(subauthorities), ctypes.byref(out)))
+        return cls._of(out)
+
+    def _parsed(self) -> "_Sid":
+        out = c_void_p()
+        _check(lib.apid_sid_parse(self._text.encode(), ctypes.byref(out)))
+        return _Sid(out)
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"Sid({self._text!r})"
+
+    def __bytes__(self) -> bytes:
+        with self._parsed() as sid, sid._use() as h:
+            size = lib.apid_sid_byte_size(h)
+            buf = ctypes.create_string_buffer(size)
+            written = ctypes.c_size_t()
+            _check(lib.apid_sid_to_bytes(h, buf, size, ctypes.byref(written)))
+            return buf.raw[:written.value]
+
+    @property
+    def authority(self) -> int:
+        """The identifier authority (5 for NT AUTHORITY)."""
+        with self._parsed() as sid, sid._use() as h:
+            return int(lib.apid_sid_authority(h))
+
+    @property
+    def subauthorities(self) -> List[int]:
+        """The sub-authorities, in order ([82, ...] for a pool)."""
+        with self._parsed() as sid, sid._use() as h:
+            out = []
+            for i in range(lib.apid_sid_subauthority_count(h)):
+                v = ctypes.c_uint32()
+                _check(lib.apid_sid_get_subauthority(h, i, ctypes.byref(v)))
+                out.append(int(v.value))
+            return out
+
+    @property
+    def is_pool(self) -> bool:
+        """Whether it is an application pool's SID (S-1-5-82-...)."""
+        with self._parsed() as sid, sid._use() as h:
+            return bool(lib.apid_sid_is_pool(h))
+
+    @property
+    def is_service(self) -> bool:
+        """Whether it is a service SID (S-1-5-80-...)."""
+        with self._parsed() as sid, sid._use() as h:
+            return bool(lib.apid_sid_is_service(h))
+
+    def _cmp(self, other: "Sid", fn: Callable[[c_void_p, c_void_p], int]) -> int:
+        with self._parsed() as a, a._use() as ha, other._parsed() as b, b._use() as hb:
+            return int(fn(ha, hb))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sid):
+            return NotImplemented
+        return bool(self._cmp(other, lib.apid_sid_equal))
+
+    def __lt__(self, other: "Sid") -> bool:
+        if not isinstance(other, Sid):
+            return NotImplemented
+        return self._cmp(other, lib.apid_sid_compare) < 0
+
+    def __hash__(self) -> int:
+        return hash(self._text)  # the canonical text: equal SIDs, equal text
+
+
 def _sid_of(fn: Callable[..., int], name: str) -> str:
     out = c_void_p()
     _check(fn(_b(name, "name"), ctypes.byref(out)))
@@ -251,6 +371,70 @@ def pool_sid(name: str) -> str:
 def service_sid(name: str) -> str:
     """The service SID of ``NT SERVICE\\name`` (S-1-5-80-...), as ``sc showsid`` prints it."""
     return _sid_of(lib.apid_sid_for_service, name)
+
+
+def _text_of(fn: Callable[..., int], *args: object) -> str:
+    out = c_void_p()
+    _check(fn(*args, ctypes.byref(out)))
+    return _take_string(out)
+
+
+def pool_name_check(name: str) -> None:
+    """Check a pool name as IIS does (at most 64 characters, none of
+    ``\\ / : * ? " < > |``, no control character...): raises
+    :class:`InvalidArgument` with the library's message naming what is wrong."""
+    _check(lib.apid_pool_name_check(_b(name, "pool name")))
+
+
+def pool_names_equal(a: str, b: str) -> bool:
+    """Whether two pool names name the same pool (IIS compares them ignoring
+    case, as Windows upper-cases them)."""
+    return bool(_check(lib.apid_pool_name_equal(_b(a, "pool name"), _b(b, "pool name"))))
+
+
+def pool_name_canonical(name: str) -> str:
+    """The form two equal pool names share (what the SID is derived from)."""
+    return _text_of(lib.apid_pool_name_canonical, _b(name, "pool name"))
+
+
+def pool_account(name: str) -> str:
+    """The Windows account of a pool: ``IIS APPPOOL\\name``."""
+    return _text_of(lib.apid_account_for_pool, _b(name, "pool name"))
+
+
+def service_account(name: str) -> str:
+    """The Windows account of a service: ``NT SERVICE\\name``."""
+    return _text_of(lib.apid_account_for_service, _b(name, "service name"))
+
+
+def check_pool_setting(setting: str, value: str) -> None:
+    """Check a pool setting's name and the form of a value without changing
+    anything: raises :class:`InvalidArgument` naming the setting and the value."""
+    _check(lib.apid_pool_check_setting(_b(setting, "setting"), _b(value, "value")))
+
+
+def acl_spec_check(spec: str) -> None:
+    """Check the grammar of an icacls spec ("trustee:perm") without resolving
+    the trustee: raises :class:`InvalidArgument` quoting the spec and pointing
+    at the offending character."""
+    _check(lib.apid_acl_spec_check(_b(spec, "ACL spec")))
+
+
+def version_number() -> int:
+    """The loaded library's version as one number: major * 10000 + minor * 100 + patch."""
+    return int(lib.apid_version_number())
+
+
+def version_at_least(major: int, minor: int = 0, patch: int = 0) -> bool:
+    """Whether the loaded library is at least this version (for a feature
+    that came with it)."""
+    return bool(lib.apid_version_at_least(major, minor, patch))
+
+
+def default_state_dir() -> str:
+    """The state directory used when neither the API nor ``$APPPOOLID_STATE_DIR``
+    sets one (chosen when the library was built: /var/lib/apppoolid by default)."""
+    return _s(lib.apid_ctx_default_state_dir()) or ""
 
 
 def version() -> str:
@@ -357,12 +541,119 @@ class Context(_Handle):
         with self._use() as h:
             _check(lib.apid_registry_import_ldif(h, raw))
 
-    def acl_edit(self) -> "AclEdit":
-        """A new, empty ACL edit (icacls)."""
+    _log_fn: Optional[object] = None
+
+    def _release(self, h: Optional[c_void_p]) -> None:
+        # Pools and identities may keep the C context alive after this object
+        # is gone: the C side must not keep the callback this object owns.
+        if h is not None and self._log_fn is not None:
+            lib.apid_ctx_set_log_fn(h, None, None)
+        super()._release(h)
+
+    def set_log(self, fn: Optional[Callable[[int, str], None]], level: Optional[int] = None) -> None:
+        """Send the library's log messages for this context to ``fn(level,
+        message)`` (None: no callback), those at ``level`` or more severe
+        (LOG_ERROR, LOG_WARNING (the default), LOG_INFO, LOG_DEBUG). ``fn``
+        runs on the thread of the call that logs and must not call back into
+        the library with this context; an exception it raises goes to
+        ``sys.unraisablehook`` and is otherwise ignored. Configure a context
+        before sharing it between threads. Pools and identities made from the
+        context log through it until the context is closed (then no more)."""
+        callback = None
+        if fn is not None:
+            log = fn
+
+            def call(lvl: int, msg: bytes, _: object) -> None:
+                log(int(lvl), msg.decode("utf-8", "replace"))
+            callback = LOG_FN(call)
+        with self._use() as h:
+            if level is not None:
+                _check(lib.apid_ctx_set_log_level(h, level))
+            _check(lib.apid_ctx_set_log_fn(h, callback, None))
+            # Kept alive for as long as the C side may call it.
+            self._log_fn = callback
+
+    def registry_get(self, setting: str) -> str:
+        """A registry setting's value as text (docs/pools.md has the table)."""
+        raw = _b(setting, "setting")
+        with self._use() as h:
+            return _text_of(lib.apid_registry_get, h, raw)
+
+    def registry_set(self, setting: str, value: Union[str, int]) -> None:
+        """Set a registry setting; refused (naming it) when it cannot change
+        now (a uid range while pools exist)."""
+        raw_setting, raw_value = _b(setting, "setting"), _b(str(value), "value")
+        with self._use() as h:
+            _check(lib.apid_registry_set(h, raw_setting, raw_value))
+
+    def export_registry(self, path: StrPath) -> None:
+        """Write the registry (every pool and identity, the settings) to a file,
+        for import_registry() on another host (``apppoolctl registry export``)."""
+        raw = _b(path, "path")
+        with self._use() as h:
+            _check(lib.apid_registry_export(h, raw))
+
+    def import_registry(self, path: StrPath) -> None:
+        """Import a file from export_registry(): all or nothing."""
+        raw = _b(path, "path")
+        with self._use() as h:
+            _check(lib.apid_registry_import(h, raw))
+
+    def network_principal(self) -> str:
+        """The host's identity on the network, which every pool uses there (IIS's
+        machine account): the registry's networkPrincipal setting if set; else
+        ``REALM\\HOST$`` where /etc/krb5.conf names a default realm; else the
+        host name."""
+        with self._use() as h:
+            return _text_of(lib.apid_registry_network_principal, h)
+
+    def account_to_sid(self, account: str) -> str:
+        """The SID of an account name ("IIS APPPOOL\\web", "NT AUTHORITY\\SYSTEM"...)."""
+        raw = _b(account, "account")
+        out = c_void_p()
+        with self._use() as h:
+            _check(lib.apid_account_to_sid(h, raw, ctypes.byref(out)))
+        with _Sid(out) as sid:
+            return str(sid)
+
+    def sid_to_account(self, sid: str) -> str:
+        """The account name of a SID, as Windows prints it ("NT AUTHORITY\\SYSTEM"
+        for S-1-5-18). Pool and service SIDs are one-way hashes of their names:
+        :class:`NotFound` for them (use :attr:`Identity.account`)."""
+        parsed = c_void_p()
+        _check(lib.apid_sid_parse(_b(sid, "SID"), ctypes.byref(parsed)))
+        with _Sid(parsed) as s, s._use() as sh, self._use() as h:
+            return _text_of(lib.apid_sid_to_account, h, sh)
+
+    def save_acls(self, path: StrPath, file: StrPath, *, recursive: bool = False) -> None:
+        """Save the ACLs of ``path`` (and of the tree below it) to ``file`` in
+        the text getfacl -R prints and setfacl --restore reads (icacls /save)."""
+        raw_path, raw_file = _b(path, "path"), _b(file, "file")
+        with self._use() as h:
+            _check(lib.apid_acl_save(h, raw_path, raw_file, RECURSIVE if recursive else 0))
+
+    def restore_acls(self, file: StrPath, base_dir: StrPath, flags: int = 0) -> None:
+        """Restore ACLs saved by save_acls() (or getfacl -R) below ``base_dir``
+        (icacls /restore); ``flags``: CONTINUE, DRY_RUN."""
+        raw_file, raw_base = _b(file, "file"), _b(base_dir, "base_dir")
+        with self._use() as h:
+            _check(lib.apid_acl_restore(h, raw_file, raw_base, flags))
+
+    def acl_edit(self, *, max_depth: Optional[int] = None) -> "AclEdit":
+        """A new, empty ACL edit (icacls). ``max_depth``: how many directory
+        levels below the path a RECURSIVE apply enters (1 to MAX_DEPTH;
+        default 256), as :meth:`AclEdit.set_max_depth`."""
         out = c_void_p()
         with self._use() as h:
             _check(lib.apid_acl_edit_new(h, ctypes.byref(out)))
-        return AclEdit(out)
+        edit = AclEdit(out)
+        if max_depth is not None:
+            try:
+                edit.set_max_depth(max_depth)
+            except BaseException:
+                edit.close()
+                raise
+        return edit
 
 
 class Pool(_Handle):
@@ -402,6 +693,18 @@ class Pool(_Handle):
             names.append(n.decode())
             i += 1
         return {n: self[n] for n in names}
+
+    @property
+    def identity_type(self) -> str:
+        """processModel.identityType: "ApplicationPoolIdentity", "NetworkService", ..."""
+        with self._use() as h:
+            return _IDENTITY_TYPES[_check(lib.apid_pool_get_identity_type(h))]
+
+    @property
+    def loads_profile(self) -> bool:
+        """processModel.loadUserProfile: whether workers get a profile directory."""
+        with self._use() as h:
+            return bool(_check(lib.apid_pool_loads_profile(h)))
 
     def identity(self) -> "Identity":
         """The identity this pool's workers run as."""
@@ -470,6 +773,13 @@ class Identity(_Handle):
         return self._text(lib.apid_identity_get_pool_group) or ""
 
     @property
+    def shared_gid(self) -> Optional[int]:
+        """The shared group every pool identity carries (IIS_IUSRS), or None
+        when none is configured."""
+        gid = self._number(lib.apid_identity_get_shared_gid)
+        return None if gid == 0xFFFFFFFF else gid
+
+    @property
     def uid_probe(self) -> int:
         """0 when the uid is the SID's first choice."""
         return self._number(lib.apid_identity_get_uid_probe)
@@ -517,12 +827,85 @@ class AclEdit(_Handle):
         """icacls /remove."""
         return self.add(REMOVE, trustee)
 
-    def apply(self, path: StrPath, flags: int = 0) -> Dict[str, int]:
-        """Apply to ``path`` (RECURSIVE, STRICT, CONTINUE, DRY_RUN); returns the counts."""
+    def reset(self) -> "AclEdit":
+        """Also reset each path to what it inherits (icacls /reset)."""
+        with self._use() as h:
+            _check(lib.apid_acl_edit_reset(h))
+        return self
+
+    def set_journal(self, path: Optional[StrPath]) -> "AclEdit":
+        """Keep a journal of the old ACLs in ``path`` (None: none): an apply
+        that is interrupted is rolled back by Context.restore_acls() of the
+        journal, or finished by applying the same edit again."""
+        raw = None if path is None else _b(path, "journal")
+        with self._use() as h:
+            _check(lib.apid_acl_edit_set_journal(h, raw))
+        return self
+
+    def set_max_depth(self, depth: int) -> "AclEdit":
+        """How many directory levels below the path a RECURSIVE apply enters
+        (1 to MAX_DEPTH; the library's default is 256). A directory deeper
+        than that has its own ACL edited but is not entered: apply() then
+        raises :class:`Error` (status -9, APID_ERANGE; with CONTINUE after the
+        rest of the tree is done) whose message names the directory and the
+        limit ("depth: nested deeper than the limit of 2 directory levels").
+        The setting stays for later applies of this edit. A depth out of
+        range raises :class:`InvalidArgument` naming it, and changes nothing."""
+        value = _depth(depth)
+        with self._use() as h:
+            _check(lib.apid_acl_edit_set_max_depth(h, value))
+        return self
+
+    def apply(self, path: StrPath, flags: int = 0, *, max_depth: Optional[int] = None,
+              report: Optional[Callable[[str, str, str], None]] = None,
+              progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, int]:
+        """Apply to ``path`` (RECURSIVE, STRICT, CONTINUE, DRY_RUN,
+        FOLLOW_HARDLINKS); returns the counts. ``max_depth``: as
+        :meth:`set_max_depth` (set before this apply and kept for later ones).
+        ``report(event, path, detail)``: each path changed, skipped or failed
+        and each approximation, as it happens (event: "changed", "skipped",
+        "failed", "approximated"; path relative to ``path``, "." for itself;
+        detail: what happened, or ""). ``progress(visited, changed)``: about
+        every 1000 paths. The callbacks hold for this apply only; an
+        exception one raises is raised by apply() when the walk is over (the
+        walk cannot be stopped half-way)."""
         raw = _b(path, "path")
+        depth = None if max_depth is None else _depth(max_depth)
+        errors: List[BaseException] = []
+
+        def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+            def call(*args: object) -> None:
+                if errors:
+                    return
+                try:
+                    fn(*args)
+                except BaseException as e:  # noqa: B036 - re-raised below
+                    errors.append(e)
+            return call
+
+        on_report = on_progress = None
+        if report is not None:
+            rep = report
+            on_report = REPORT_FN(guarded(
+                lambda ev, p, detail, _: rep(_COUNTS[ev - 1], _s(p) or "", _s(detail) or "")))
+        if progress is not None:
+            prog = progress
+            on_progress = PROGRESS_FN(guarded(lambda visited, changed, _: prog(int(visited), int(changed))))
         with self._use() as h:  # one call: the counts are this apply's
+            if depth is not None:
+                _check(lib.apid_acl_edit_set_max_depth(h, depth))
             _check(lib.apid_acl_edit_set_flags(h, flags))
-            _check(lib.apid_acl_edit_apply(h, raw))
+            _check(lib.apid_acl_edit_set_report_fn(h, on_report, None))
+            _check(lib.apid_acl_edit_set_progress_fn(h, on_progress, None))
+            try:
+                status = lib.apid_acl_edit_apply(h, raw)
+            finally:
+                # The C side must not keep pointers to callbacks about to be freed.
+                _check(lib.apid_acl_edit_set_report_fn(h, None, None))
+                _check(lib.apid_acl_edit_set_progress_fn(h, None, None))
+            if errors:
+                raise errors[0]
+            _check(status)
             return self._counts(h)
 
     def counts(self) -> Dict[str, int]:
@@ -533,6 +916,17 @@ class AclEdit(_Handle):
     @staticmethod
     def _counts(h: c_void_p) -> Dict[str, int]:
         return {n: int(lib.apid_acl_edit_count(h, i + 1)) for i, n in enumerate(_COUNTS)}
+
+
+def _depth(depth: int) -> int:
+    """A walk depth as C's unsigned int. What an unsigned cannot hold (a
+    negative number, or past 2**32 - 1) ctypes would wrap silently (-1 would
+    reach C as 4294967295): refused here, in the library's words and naming
+    the value given. 0 and 4097 reach the library, which refuses them."""
+    value = operator.index(depth)  # 2.5 or "3": TypeError
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgument(_EINVAL, f"ACL walk depth {value}: not between 1 and {MAX_DEPTH}")
+    return value
 
 
 class Token(_Handle):
@@ -555,6 +949,56 @@ class Token(_Handle):
         with self._use() as h:
             _check(lib.apid_token_setenv(h, raw_name, raw_value))
         return self
+
+    def set_seccomp(self, enable: bool) -> "Token":
+        """Turn the seccomp filter on (the default) or off."""
+        with self._use() as h:
+            _check(lib.apid_token_set_seccomp(h, 1 if enable else 0))
+        return self
+
+    def deny_syscall(self, name: str) -> "Token":
+        """Make a system call ("socket") fail with EPERM in the worker."""
+        raw = _b(name, "system call")
+        with self._use() as h:
+            _check(lib.apid_token_deny_syscall(h, raw))
+        return self
+
+    def set_rlimit(self, resource: int, soft: int, hard: Optional[int] = None) -> "Token":
+        """A resource limit for the worker: ``resource.RLIMIT_NOFILE`` etc.;
+        ``resource.RLIM_INFINITY`` (or None for ``hard``: the same as ``soft``)."""
+        def raw(v: int) -> int:
+            if v == -1:  # resource.RLIM_INFINITY
+                return 0xFFFFFFFFFFFFFFFF
+            if not 0 <= v < 0xFFFFFFFFFFFFFFFF:
+                raise InvalidArgument(_EINVAL, f"rlimit {resource}: limit {v} out of range")
+            return v
+        lo, hi = raw(soft), raw(soft if hard is None else hard)
+        with self._use() as h:
+            _check(lib.apid_token_set_rlimit(h, resource, lo, hi))
+        return self
+
+    def set_umask(self, mask: int) -> "Token":
+        """The worker's umask (0o027 by default; at most 0o777)."""
+        if mask < 0:
+            raise InvalidArgument(_EINVAL, f"umask {mask:o}: must be at most 0777")  # the library's words
+        with self._use() as h:
+            _check(lib.apid_token_set_umask(h, mask))
+        return self
+
+    def set_shared_group(self, include: bool) -> "Token":
+        """Whether the worker carries the shared group (on by default, when one
+        is configured)."""
+        with self._use() as h:
+            _check(lib.apid_token_set_groups(h, 1 if include else 0))
+        return self
+
+    def apply_self(self) -> None:
+        """Apply the token to this process, irreversibly (a pre-fork server
+        dropping privileges in a child after ``os.fork()``). The process
+        must have one thread; on a failure after the first step it is
+        half-restricted and must exit."""
+        with self._use() as h:
+            _check(lib.apid_token_apply_self(h))
 
     def describe(self) -> str:
         """What a worker gets, one item a line."""
@@ -607,16 +1051,70 @@ class _LaunchAttr(_Handle):
     _exclusive = True
 
 
+def _open_cgroups(cgroup: Union[Cgroup, Sequence[Cgroup], None]) -> List[Tuple[int, Optional[str]]]:
+    """(descriptor, path or None) for each cgroup given. A path is opened
+    here (O_RDONLY | O_DIRECTORY: clone3 takes no O_PATH descriptor); a
+    descriptor is used as it is. On failure what was opened is closed."""
+    if cgroup is None:
+        return []
+    items = list(cgroup) if isinstance(cgroup, (list, tuple)) else [cast(Cgroup, cgroup)]
+    out: List[Tuple[int, Optional[str]]] = []
+    try:
+        for item in items:
+            if isinstance(item, bool):
+                raise TypeError(f"cgroup {item!r}: give a path or a descriptor")
+            if isinstance(item, int):
+                out.append((item, None))
+                continue
+            path = _b(item, "cgroup")
+            out.append((os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), os.fsdecode(path)))
+    except BaseException:
+        _close_cgroups(out)
+        raise
+    return out
+
+
+def _close_cgroups(cgroups: List[Tuple[int, Optional[str]]]) -> None:
+    for fd, path in cgroups:
+        if path is not None:
+            os.close(fd)
+
+
+def _check_cgroup(status: int, cgroups: List[Tuple[int, Optional[str]]]) -> int:
+    """_check(), with the path of a cgroup the binding opened put before the
+    library's message, which names only the descriptor ("cgroup 7: ...")."""
+    try:
+        return _check(status)
+    except Error as e:
+        for fd, path in cgroups:
+            if path is not None and e.message.startswith(f"cgroup {fd}:"):
+                raise type(e)(e.status, f"{path}: {e.message}", e.errno) from None
+        raise
+
+
 def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = None,
            pass_fds: Optional[Mapping[int, int]] = None, terminal: Optional[int] = None,
-           timeout: Optional[float] = None) -> Process:
+           timeout: Optional[float] = None,
+           cgroup: Union[Cgroup, Sequence[Cgroup], None] = None,
+           parent_death_signal: Optional[int] = None) -> Process:
     """Launch ``argv`` under ``token``. ``pass_fds`` maps the worker's descriptor
     numbers to the caller's (``{1: pipe_w, 3: listening_socket}``).
     ``terminal``: a terminal descriptor (the slave of a pty the caller opened
     for this worker alone) that becomes the worker's 0, 1 and 2 (those not in
     ``pass_fds``) and its controlling terminal. ``timeout``: seconds the
     launch waits for the child to reach execve (default 5; at most 3600),
-    after which the child is killed and the launch fails."""
+    after which the child is killed and the launch fails. ``cgroup``: the
+    cgroup the worker is born in (clone3 CLONE_INTO_CGROUP), so its limits
+    hold from its first instruction: the path of a cgroup directory or an
+    open descriptor of one (O_RDONLY | O_DIRECTORY; not closed), or a list of
+    them (one cgroup v2 directory at most, plus cgroup v1 hierarchies'). A
+    path is opened for the launch and closed after it. Making the cgroup and
+    setting its limits is the caller's part. A directory that is not a
+    cgroup raises :class:`InvalidArgument` naming it (the path before the
+    library's message, "/tmp/x: cgroup 7: not a directory of a cgroup file
+    system"); a path that cannot be opened raises the ``OSError``.
+    ``parent_death_signal``: the signal the worker gets when the thread that
+    launched it exits (``signal.SIGTERM``; 0: none)."""
     if not argv:
         raise ValueError("argv must not be empty")
     timeout_ms = None
@@ -629,6 +1127,16 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
     raw_argv = [_b(a, f"argv[{i}]") for i, a in enumerate(argv)]
     raw_cwd = None if cwd is None else _b(cwd, "cwd")
     fds = [(int(child_fd), int(parent_fd)) for child_fd, parent_fd in (pass_fds or {}).items()]
+    cgroups = _open_cgroups(cgroup)
+    try:
+        return _launch(token, raw_argv, raw_cwd, fds, terminal, timeout_ms, cgroups, parent_death_signal)
+    finally:
+        _close_cgroups(cgroups)
+
+
+def _launch(token: Token, raw_argv: List[bytes], raw_cwd: Optional[bytes], fds: List[Tuple[int, int]],
+            terminal: Optional[int], timeout_ms: Optional[int],
+            cgroups: List[Tuple[int, Optional[str]]], pdeathsig: Optional[int]) -> Process:
     out = c_void_p()
     _check(lib.apid_launch_attr_new(ctypes.byref(out)))
     with _LaunchAttr(out) as attr, attr._use() as ah:
@@ -640,10 +1148,14 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
             _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
         if timeout_ms is not None:
             _check(lib.apid_launch_attr_set_timeout(ah, timeout_ms))
+        if pdeathsig is not None:
+            _check(lib.apid_launch_attr_set_parent_death_signal(ah, int(pdeathsig)))
+        for cgroup_fd, _ in cgroups:
+            _check_cgroup(lib.apid_launch_attr_add_cgroup(ah, cgroup_fd), cgroups)
         args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
         proc = c_void_p()
         with token._use() as th:
-            _check(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)))
+            _check_cgroup(lib.apid_launch(th, ah, raw_argv[0], args, ctypes.byref(proc)), cgroups)
         return Process(proc)
 
 

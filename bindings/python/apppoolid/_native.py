@@ -13,11 +13,11 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
-from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64,
+from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint32, c_uint64,
                     c_void_p)
 from typing import List
 
-__all__ = ["lib", "SONAME"]
+__all__ = ["lib", "SONAME", "REPORT_FN", "PROGRESS_FN", "LOG_FN"]
 
 SONAME = "libapppoolid.so.1"
 
@@ -54,9 +54,7 @@ lib = _load()
 _SIGNATURES = [
     ("apid_version", c_char_p, []),
     ("apid_version_at_least", c_int, [c_uint32, c_uint32, c_uint32]),
-    ("apid_strerror", c_char_p, [c_int]),
     ("apid_error_message", c_char_p, []),
-    ("apid_error_status", c_int, []),
     ("apid_error_errno", c_int, []),
     ("apid_free", None, [c_void_p]),
     ("apid_ctx_new", c_int, [POINTER(c_void_p)]),
@@ -70,7 +68,17 @@ _SIGNATURES = [
     ("apid_sid_parse", c_int, [c_char_p, POINTER(c_void_p)]),
     ("apid_sid_to_string", c_int, [c_void_p, POINTER(c_void_p)]),
     ("apid_sid_free", None, [c_void_p]),
-    ("apid_sid_dup", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_sid_from_bytes", c_int, [c_void_p, c_size_t, POINTER(c_void_p)]),
+    ("apid_sid_from_parts", c_int, [c_uint64, POINTER(c_uint32), c_uint32, POINTER(c_void_p)]),
+    ("apid_sid_byte_size", c_uint32, [c_void_p]),
+    ("apid_sid_to_bytes", c_int, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    ("apid_sid_authority", c_uint64, [c_void_p]),
+    ("apid_sid_subauthority_count", c_uint32, [c_void_p]),
+    ("apid_sid_get_subauthority", c_int, [c_void_p, c_uint32, POINTER(c_uint32)]),
+    ("apid_sid_compare", c_int, [c_void_p, c_void_p]),
+    ("apid_sid_equal", c_int, [c_void_p, c_void_p]),
+    ("apid_sid_is_pool", c_int, [c_void_p]),
+    ("apid_sid_is_service", c_int, [c_void_p]),
     ("apid_sid_to_account", c_int, [c_void_p, c_void_p, POINTER(c_void_p)]),
     ("apid_account_to_sid", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
     ("apid_registry_export_ldif", c_int, [c_void_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)]),
@@ -108,6 +116,11 @@ _SIGNATURES = [
     ("apid_acl_edit_add", c_int, [c_void_p, c_int, c_char_p]),
     ("apid_acl_edit_reset", c_int, [c_void_p]),
     ("apid_acl_edit_set_flags", c_int, [c_void_p, c_uint32]),
+    ("apid_acl_edit_set_max_depth", c_int, [c_void_p, c_uint]),
+    ("apid_acl_edit_set_report_fn", c_int, [c_void_p, c_void_p, c_void_p]),
+    ("apid_acl_edit_set_progress_fn", c_int, [c_void_p, c_void_p, c_void_p]),
+    ("apid_ctx_set_log_fn", c_int, [c_void_p, c_void_p, c_void_p]),
+    ("apid_ctx_set_log_level", c_int, [c_void_p, c_int]),
     ("apid_acl_edit_apply", c_int, [c_void_p, c_char_p]),
     ("apid_acl_edit_count", c_uint64, [c_void_p, c_int]),
     ("apid_token_new", c_int, [c_void_p, POINTER(c_void_p)]),
@@ -122,8 +135,33 @@ _SIGNATURES = [
     ("apid_launch_attr_set_cwd", c_int, [c_void_p, c_char_p]),
     ("apid_launch_attr_set_terminal", c_int, [c_void_p, c_int]),
     ("apid_launch_attr_set_timeout", c_int, [c_void_p, c_uint32]),
+    ("apid_launch_attr_add_cgroup", c_int, [c_void_p, c_int]),
     ("apid_launch", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p), POINTER(c_void_p)]),
     ("apid_launch_exec", c_int, [c_void_p, c_void_p, c_char_p, POINTER(c_char_p)]),
+    ("apid_version_number", c_uint32, []),
+    ("apid_ctx_default_state_dir", c_char_p, []),
+    ("apid_pool_name_canonical", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_account_for_pool", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_account_for_service", c_int, [c_char_p, POINTER(c_void_p)]),
+    ("apid_registry_get", c_int, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("apid_registry_set", c_int, [c_void_p, c_char_p, c_char_p]),
+    ("apid_registry_export", c_int, [c_void_p, c_char_p]),
+    ("apid_registry_import", c_int, [c_void_p, c_char_p]),
+    ("apid_registry_network_principal", c_int, [c_void_p, POINTER(c_void_p)]),
+    ("apid_pool_check_setting", c_int, [c_char_p, c_char_p]),
+    ("apid_pool_get_identity_type", c_int, [c_void_p]),
+    ("apid_pool_loads_profile", c_int, [c_void_p]),
+    ("apid_identity_get_shared_gid", c_uint32, [c_void_p]),
+    ("apid_acl_spec_check", c_int, [c_char_p]),
+    ("apid_acl_edit_set_journal", c_int, [c_void_p, c_char_p]),
+    ("apid_acl_save", c_int, [c_void_p, c_char_p, c_char_p, c_uint32]),
+    ("apid_acl_restore", c_int, [c_void_p, c_char_p, c_char_p, c_uint32]),
+    ("apid_token_set_groups", c_int, [c_void_p, c_int]),
+    ("apid_token_deny_syscall", c_int, [c_void_p, c_char_p]),
+    ("apid_token_set_rlimit", c_int, [c_void_p, c_int, c_uint64, c_uint64]),
+    ("apid_token_set_umask", c_int, [c_void_p, c_uint32]),
+    ("apid_token_apply_self", c_int, [c_void_p]),
+    ("apid_launch_attr_set_parent_death_signal", c_int, [c_void_p, c_int]),
     ("apid_process_get_pid", c_int, [c_void_p]),
     ("apid_process_get_fd", c_int, [c_void_p]),
     ("apid_process_signal", c_int, [c_void_p, c_int]),
@@ -133,9 +171,14 @@ _SIGNATURES = [
     ("apid_process_free", None, [c_void_p]),
 ]
 
+#: The callbacks' C types (acl.h, context.h); passed as void pointers above.
+REPORT_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_char_p, c_void_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_uint64, c_uint64, c_void_p)
+LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+
 for _name, _restype, _argtypes in _SIGNATURES:
     _fn = getattr(lib, _name)
     _fn.restype = _restype
     _fn.argtypes = _argtypes
 
-del _name, _restype, _argtypes, _fn, c_size_t
+del _name, _restype, _argtypes, _fn

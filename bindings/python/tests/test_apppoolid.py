@@ -411,3 +411,193 @@ def test_launch_timeout_reaches_the_library(ctx):
         # The library's own bound (1 h), with its message naming the value.
         with pytest.raises(apppoolid.InvalidArgument, match="3601000"):
             apppoolid.launch(token, ["true"], timeout=3601)
+
+
+def getfacl(path):
+    """getfacl's entries of a path, numeric ids, no header."""
+    r = subprocess.run(["getfacl", "-cn", str(path)], capture_output=True, text=True, check=True)
+    return r.stdout
+
+
+def test_max_depth_stops_a_recursive_grant_and_names_the_depth(ctx, tmp_path):
+    """A real tree top/d1/d2/d3/d4 with a file at each level: max_depth=2
+    enters d1 and d2, edits d3 itself without entering it, and leaves d3's
+    file and everything below it as getfacl showed them before."""
+    uid = ctx.create_pool("deep").identity().uid
+    top = tmp_path / "top"
+    level = top
+    dirs = [top]
+    for i in range(1, 5):
+        level = level / f"d{i}"
+        dirs.append(level)
+    level.mkdir(parents=True)
+    for d in dirs:
+        (d / "f").write_text("x")
+    before = {p: getfacl(p) for d in dirs for p in (d, d / "f")}
+    entry = f"group:{uid}:r-x"
+    assert not any(entry in acl for acl in before.values())
+
+    edit = ctx.acl_edit(max_depth=2).grant("IIS AppPool\\deep:(OI)(CI)RX")
+    with pytest.raises(apppoolid.Error) as e:
+        edit.apply(top, apppoolid.RECURSIVE | apppoolid.CONTINUE)
+    assert e.value.status == -9  # APID_ERANGE
+    assert "d1/d2/d3" in str(e.value) and "limit of 2 directory levels" in str(e.value)
+    counts = edit.counts()
+    assert counts["failed"] == 1 and counts["changed"] == 7, counts
+    for d in dirs[:4]:  # top, d1, d2 and their files; d3 itself
+        assert entry in getfacl(d), d
+    for p in (dirs[0] / "f", dirs[1] / "f", dirs[2] / "f"):
+        assert entry in getfacl(p), p
+    for p in (dirs[3] / "f", dirs[4], dirs[4] / "f"):
+        assert getfacl(p) == before[p], p
+
+    # The setting stays on the edit; apply(max_depth=) changes it: 4 reaches all.
+    with pytest.raises(apppoolid.Error, match="limit of 2 directory levels"):
+        edit.apply(top, apppoolid.RECURSIVE)
+    counts = edit.apply(top, apppoolid.RECURSIVE, max_depth=4)
+    assert counts["changed"] == 3 and counts["failed"] == 0, counts
+    assert all(entry in getfacl(p) for p in before)
+
+
+def test_bad_max_depth_is_refused_naming_it_and_changes_nothing(ctx, tmp_path):
+    ctx.create_pool("shallow")
+    (tmp_path / "t" / "a" / "b").mkdir(parents=True)
+    edit = ctx.acl_edit().grant("IIS AppPool\\shallow:R")
+    # 0 and 4097: the library's refusals; -1 and 2**32 cannot reach C as
+    # given (ctypes would wrap -1 to 4294967295): refused in its words.
+    messages = {}
+    for bad in (0, apppoolid.MAX_DEPTH + 1, -1, 2**32):
+        with pytest.raises(apppoolid.InvalidArgument) as e:
+            edit.set_max_depth(bad)
+        assert e.value.status == -1
+        messages[bad] = str(e.value)
+        with pytest.raises(apppoolid.InvalidArgument, match=f"depth {bad}:"):
+            ctx.acl_edit(max_depth=bad)
+        with pytest.raises(apppoolid.InvalidArgument, match=f"depth {bad}:"):
+            edit.apply(tmp_path / "t", apppoolid.RECURSIVE, max_depth=bad)
+    assert messages[0] == "ACL walk depth 0: not between 1 and 4096"
+    for bad, message in messages.items():
+        assert message == messages[0].replace("depth 0:", f"depth {bad}:")
+    with pytest.raises(TypeError):
+        edit.set_max_depth(2.5)  # type: ignore[arg-type]
+    # Nothing was applied, and the edit's depth is still the default (256).
+    assert "user:" not in getfacl(tmp_path / "t" / "a" / "b").replace("user::", "")
+    assert edit.set_max_depth(1) is edit
+    with pytest.raises(apppoolid.Error, match="limit of 1 directory levels"):
+        edit.apply(tmp_path / "t", apppoolid.RECURSIVE)
+
+
+def cgroup2_own():
+    """(mount point of cgroup v2, our cgroup's directory in it), or a reason
+    to skip."""
+    mount = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split(" - ")
+            if len(fields) == 2 and fields[1].split()[0] == "cgroup2":
+                mount = fields[0].split()[4]
+                break
+    if mount is None:
+        return None, "no cgroup v2 file system mounted"
+    with open("/proc/self/cgroup") as f:
+        own = next((line.rstrip("\n")[3:] for line in f if line.startswith("0::")), None)
+    if own is None:
+        return None, "this process is in no cgroup v2"
+    return (mount, os.path.join(mount, own.lstrip("/"))), None
+
+
+@pytest.fixture
+def cgroup2(request):
+    """A child cgroup made for the test below ours in cgroup v2, removed after
+    (once the kernel says it holds no process)."""
+    where, reason = cgroup2_own()
+    if where is None:
+        pytest.skip(reason)
+    mount, own = where
+    path = os.path.join(own, f"apid-py-{os.getpid()}-{request.node.name[:20]}")
+    try:
+        os.mkdir(path)
+    except OSError as e:
+        pytest.skip(f"cgroup v2 is not writable here: mkdir {path}: {e.strerror}")
+    yield mount, path
+    deadline = 600  # 60 s of 0.1 s polls of a real condition: the cgroup empty
+    while deadline and "populated 1" in pathlib.Path(path, "cgroup.events").read_text():
+        import select
+        with open(os.path.join(path, "cgroup.events")) as ev:  # POLLPRI on a change
+            p = select.poll()
+            p.register(ev, select.POLLPRI)
+            ev.read()
+            p.poll(100)
+        deadline -= 1
+    os.rmdir(path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="launching as another uid needs root")
+def test_launch_into_a_real_cgroup(ctx, cgroup2):
+    """The worker is born in the cgroup given (by path, and by descriptor):
+    /proc/PID/cgroup of the running worker and the cgroup's cgroup.procs say so."""
+    mount, path = cgroup2
+    rel = "/" + os.path.relpath(path, mount)
+    ident = ctx.create_pool("grouped-launch").identity()
+    dirfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with ident.token() as token:
+            for given in (path, pathlib.Path(path), dirfd, [dirfd]):
+                r, w = os.pipe()
+                try:
+                    # The worker waits on our pipe: it is running while we look.
+                    with apppoolid.launch(token, ["/bin/sh", "-c", "cat >/dev/null"], pass_fds={0: r},
+                                          cgroup=given) as proc:
+                        with open(f"/proc/{proc.pid}/cgroup") as f:
+                            assert f"0::{rel}\n" in f.read(), given
+                        procs = pathlib.Path(path, "cgroup.procs").read_text().split()
+                        assert str(proc.pid) in procs, given
+                        os.close(w)
+                        w = -1
+                        assert proc.wait() == 0
+                finally:
+                    os.close(r)
+                    if w >= 0:
+                        os.close(w)
+            os.fstat(dirfd)  # a descriptor given is not closed
+            # Without cgroup=, the worker stays in ours.
+            r, w = os.pipe()
+            with apppoolid.launch(token, ["cat", "/proc/self/cgroup"], pass_fds={1: w}) as proc:
+                os.close(w)
+                assert proc.wait() == 0
+                assert f"0::{rel}\n" not in os.read(r, 4096).decode()
+            os.close(r)
+    finally:
+        os.close(dirfd)
+
+
+def test_a_cgroup_that_is_not_one_is_refused_naming_it(ctx, tmp_path):
+    """A directory outside any cgroup file system, by path and by descriptor,
+    a descriptor that is not open, a path that is not there: refused before
+    anything is launched, naming the value."""
+    ident = ctx.create_pool("not-grouped").identity()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with ident.token() as token:
+        with pytest.raises(apppoolid.InvalidArgument) as e:
+            apppoolid.launch(token, ["true"], cgroup=plain)
+        assert str(e.value).startswith(f"{plain}: cgroup ")
+        assert str(e.value).endswith(": not a directory of a cgroup file system")
+        fd = os.open(plain, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with pytest.raises(apppoolid.InvalidArgument,
+                               match=f"^cgroup {fd}: not a directory of a cgroup file system$"):
+                apppoolid.launch(token, ["true"], cgroup=fd)
+            os.fstat(fd)  # still ours, still open
+        finally:
+            os.close(fd)
+        with pytest.raises(apppoolid.InvalidArgument, match="^cgroup -1: give an open descriptor"):
+            apppoolid.launch(token, ["true"], cgroup=-1)
+        with pytest.raises(FileNotFoundError) as nf:
+            apppoolid.launch(token, ["true"], cgroup=tmp_path / "missing")
+        assert nf.value.filename == str(tmp_path / "missing").encode() or \
+            os.fsdecode(nf.value.filename) == str(tmp_path / "missing")
+        with pytest.raises(NotADirectoryError):
+            apppoolid.launch(token, ["true"], cgroup="/proc/self/cgroup")
+        with pytest.raises(TypeError):
+            apppoolid.launch(token, ["true"], cgroup=True)  # type: ignore[arg-type]
