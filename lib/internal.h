@@ -66,6 +66,11 @@ int apid__posix_name_valid(const char *name);
  * in messages. */
 int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg),
                        void *arg);
+/* Open path, a file the caller named, for reading, only when it is a
+ * regular file (lib/regular.h: a FIFO, socket or device is refused at once,
+ * never read). "what" starts the messages; a missing file gives
+ * enoent_status. */
+int apid__fopen_regular(const char *path, const char *what, int enoent_status, FILE **out);
 
 
 /* account.c: the built-in identities (LocalSystem, LocalService,
