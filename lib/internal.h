@@ -72,6 +72,17 @@ int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fi
  * enoent_status. */
 int apid__fopen_regular(const char *path, const char *what, int enoent_status, FILE **out);
 
+/* safepath.c: walk the absolute path of a directory root trusts from /, by
+ * openat(O_PATH | O_NOFOLLOW), following symbolic links by hand, and refuse
+ * (APID_EPERM, naming the component, its owner and mode) a directory or
+ * link on the way that belongs to anyone but root or this process's user,
+ * or a directory passed through that group or others may write without the
+ * sticky bit. APID_OK with *st the directory's stat and *real (malloc'd,
+ * when real is not NULL) its path without links; APID_ENOTFOUND (errno
+ * ENOENT) when a component is missing. "what" starts the messages. */
+struct stat;
+int apid__safe_dir(const char *path, const char *what, char **real, struct stat *st);
+
 
 /* account.c: the built-in identities (LocalSystem, LocalService,
  * NetworkService): type APID_IDENTITY_*, SID, Windows account name, and the

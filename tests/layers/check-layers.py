@@ -15,7 +15,7 @@ import re
 import sys
 
 LAYERS = [
-    ("util", ["error.c", "text.c", "name.c", "atomicfile.c", "util/"]),
+    ("util", ["error.c", "text.c", "name.c", "atomicfile.c", "regular.c", "safepath.c", "util/"]),
     ("sid/account", ["sid.c", "account.c"]),
     ("store", ["registry.c", "settings.c", "nssfile.c", "store/"]),
     ("idmap", ["idmap/"]),
