@@ -115,6 +115,20 @@ static apid_ctx *ctx_at(const char *dir)
         return ctx;
 }
 
+/* Root creates pool name in a registry at dir: the status (the message
+ * stays the thread's last error). */
+static int create_at(const char *dir, const char *name)
+{
+        apid_ctx *ctx = ctx_at(dir);
+        int r = apid_pool_create(ctx, name, NULL);
+        char saved[1024];
+
+        snprintf(saved, sizeof(saved), "%s", apid_error_message());
+        apid_ctx_unref(ctx);
+        assert_string_equal(apid_error_message(), saved);
+        return r;
+}
+
 static void path_of(char *buf, size_t size, const struct tree *t, const char *rel)
 {
         snprintf(buf, size, "%s/%s", t->top, rel);
@@ -162,31 +176,24 @@ static void world_writable_parent_is_refused(void **state)
 {
         struct tree *t = *state;
         char ww[128], sd[160], expect[1024];
-        apid_ctx *ctx;
 
         path_of(ww, sizeof(ww), t, "ww");
         snprintf(sd, sizeof(sd), "%s/state", ww);
         assert_int_equal(mkdir(ww, 0755), 0);
         assert_int_equal(chmod(ww, 0777), 0);
         assert_int_equal(mkdir(sd, 0755), 0);
-        ctx = ctx_at(sd);
-        assert_int_equal(apid_pool_create(ctx, "a", NULL), APID_EPERM);
+        assert_int_equal(create_at(sd, "a"), APID_EPERM);
         snprintf(expect, sizeof(expect),
                  "state directory %s: directory %s is writable by group or others (mode 0777, owner uid 0) without "
                  "the sticky bit: they could swap what it holds; chmod go-w %s (or +t)", sd, ww, ww);
         assert_string_equal(apid_error_message(), expect);
-        apid_ctx_unref(ctx);
         /* Group-writable is the same: the group may not be root's alone. */
         assert_int_equal(chmod(ww, 0775), 0);
-        ctx = ctx_at(sd);
-        assert_int_equal(apid_pool_create(ctx, "a", NULL), APID_EPERM);
+        assert_int_equal(create_at(sd, "a"), APID_EPERM);
         assert_non_null(strstr(apid_error_message(), "(mode 0775, owner uid 0) without the sticky bit"));
-        apid_ctx_unref(ctx);
         /* Sticky, as /tmp is: others may not rename root's entries. */
         assert_int_equal(chmod(ww, 01777), 0);
-        ctx = ctx_at(sd);
-        must(apid_pool_create(ctx, "a", NULL));
-        apid_ctx_unref(ctx);
+        must(create_at(sd, "a"));
 }
 
 /* In a sticky directory anyone may make a link; root must not follow one
@@ -195,7 +202,6 @@ static void link_made_by_a_pool_is_refused(void **state)
 {
         struct tree *t = *state;
         char sticky[128], link[160], real[128], script[1024], expect[1024];
-        apid_ctx *ctx;
 
         path_of(sticky, sizeof(sticky), t, "sticky");
         path_of(real, sizeof(real), t, "real");
@@ -205,14 +211,12 @@ static void link_made_by_a_pool_is_refused(void **state)
         assert_int_equal(mkdir(real, 0755), 0);
         snprintf(script, sizeof(script), "ln -s %s %s", real, link);
         as_pool(t, script);
-        ctx = ctx_at(link);
-        assert_int_equal(apid_pool_create(ctx, "a", NULL), APID_EPERM);
+        assert_int_equal(create_at(link, "a"), APID_EPERM);
         snprintf(expect, sizeof(expect),
                  "state directory %s: symbolic link %s is owned by uid %u (mode 0777): every directory and symbolic "
                  "link on the way must belong to root, or its owner could swap where the path leads",
                  link, link, t->pool_uid);
         assert_string_equal(apid_error_message(), expect);
-        apid_ctx_unref(ctx);
 }
 
 /* Root's own links in root's directories are followed (to the end and in
@@ -222,8 +226,7 @@ static void link_made_by_a_pool_is_refused(void **state)
 static void root_links_are_followed(void **state)
 {
         struct tree *t = *state;
-        char real[128], link[128], mid[128], via[256], db[192];
-        apid_ctx *ctx;
+        char real[128], link[128], mid[128], up[160], via[256], db[192];
 
         path_of(real, sizeof(real), t, "real2");
         path_of(link, sizeof(link), t, "link2");
@@ -231,15 +234,14 @@ static void root_links_are_followed(void **state)
         snprintf(db, sizeof(db), "%s/registry.db", real);
         assert_int_equal(mkdir(real, 0755), 0);
         assert_int_equal(symlink(real, link), 0);
-        ctx = ctx_at(link);
-        must(apid_pool_create(ctx, "a", NULL));
-        apid_ctx_unref(ctx);
+        must(create_at(link, "a"));
         assert_int_equal(access(db, F_OK), 0);
-        assert_int_equal(symlink(".", mid), 0); /* top/mid -> top */
-        snprintf(via, sizeof(via), "%s/mid/./mid/../link2/", t->top);
-        ctx = ctx_at(via);
-        must(apid_pool_create(ctx, "b", NULL));
-        apid_ctx_unref(ctx);
+        assert_int_equal(mkdir(mid, 0755), 0);
+        snprintf(up, sizeof(up), "%s/up", mid);
+        assert_int_equal(symlink("..", up), 0); /* top/mid/up -> top */
+        snprintf(via, sizeof(via), "%s/mid/./up/mid/../link2/", t->top);
+        must(create_at(via, "b"));
+        assert_int_equal(create_at(real, "b"), APID_EEXISTS); /* it went where the links lead */
 }
 
 /* A non-root caller with a state directory of its own keeps working: the
