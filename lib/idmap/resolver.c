@@ -148,42 +148,22 @@ static int group(struct query *q, const char *what, struct apid__nss_group *out)
         return out->name ? APID_OK : apid__fail_oom();
 }
 
-static int direct_user_by_name(const char *name, struct apid__nss_user *out)
+/* Ask NSS one question (kind: query.kind, a Q_* below) and fill u (users)
+ * or g (groups) when not NULL. Messages name the key: "user web", "uid
+ * 1000", "group adm", "gid 4". */
+static int direct(int kind, const char *name, uint32_t id, struct apid__nss_user *u, struct apid__nss_group *g)
 {
-        struct query q = { .kind = 0, .name = name };
-        char what[160];
+        static const char *const prefix[] = { "user", "uid", "group", "gid" };
+        struct query q = { .kind = kind, .name = name, .id = id };
+        char what[160], quoted[150];
 
-        apid__quote(what + 5, sizeof(what) - 5, name, 64);
-        memcpy(what, "user ", 5);
-        return user(&q, what, out);
-}
-
-static int direct_user_by_uid(uint32_t uid, struct apid__nss_user *out)
-{
-        struct query q = { .kind = 1, .id = uid };
-        char what[32];
-
-        snprintf(what, sizeof(what), "uid %u", uid);
-        return user(&q, what, out);
-}
-
-static int direct_group_by_name(const char *name, struct apid__nss_group *out)
-{
-        struct query q = { .kind = 2, .name = name };
-        char what[160];
-
-        apid__quote(what + 6, sizeof(what) - 6, name, 64);
-        memcpy(what, "group ", 6);
-        return group(&q, what, out);
-}
-
-static int direct_group_by_gid(uint32_t gid, struct apid__nss_group *out)
-{
-        struct query q = { .kind = 3, .id = gid };
-        char what[32];
-
-        snprintf(what, sizeof(what), "gid %u", gid);
-        return group(&q, what, out);
+        if (name) {
+                apid__quote(quoted, sizeof(quoted), name, 64);
+                snprintf(what, sizeof(what), "%s %s", prefix[kind], quoted);
+        } else {
+                snprintf(what, sizeof(what), "%s %u", prefix[kind], id);
+        }
+        return kind < 2 ? user(&q, what, u) : group(&q, what, g);
 }
 
 /* ---- answers gathered outside the transaction ----
@@ -196,7 +176,7 @@ static int direct_group_by_gid(uint32_t gid, struct apid__nss_group *out)
  * that asks it. In gather mode a question not yet answered counts as "not
  * found" for the rest of the round, so that one round collects every
  * question of a long import; the round is still rolled back. */
-enum { Q_USER_NAME, Q_USER_ID, Q_GROUP_NAME, Q_GROUP_ID };
+enum { Q_USER_NAME, Q_USER_ID, Q_GROUP_NAME, Q_GROUP_ID }; /* query.kind's values */
 #define PENDING 1
 
 struct answer {
@@ -343,24 +323,30 @@ static int cached(int kind, const char *name, uint32_t id, struct apid__nss_user
         return APID_OK;
 }
 
+/* Inside a round from the cache, else from NSS now. */
+static int lookup(int kind, const char *name, uint32_t id, struct apid__nss_user *u, struct apid__nss_group *g)
+{
+        return current ? cached(kind, name, id, u, g) : direct(kind, name, id, u, g);
+}
+
 int apid__nss_user_by_name(const char *name, struct apid__nss_user *out)
 {
-        return current ? cached(Q_USER_NAME, name, 0, out, NULL) : direct_user_by_name(name, out);
+        return lookup(Q_USER_NAME, name, 0, out, NULL);
 }
 
 int apid__nss_user_by_uid(uint32_t uid, struct apid__nss_user *out)
 {
-        return current ? cached(Q_USER_ID, NULL, uid, out, NULL) : direct_user_by_uid(uid, out);
+        return lookup(Q_USER_ID, NULL, uid, out, NULL);
 }
 
 int apid__nss_group_by_name(const char *name, struct apid__nss_group *out)
 {
-        return current ? cached(Q_GROUP_NAME, name, 0, NULL, out) : direct_group_by_name(name, out);
+        return lookup(Q_GROUP_NAME, name, 0, NULL, out);
 }
 
 int apid__nss_group_by_gid(uint32_t gid, struct apid__nss_group *out)
 {
-        return current ? cached(Q_GROUP_ID, NULL, gid, NULL, out) : direct_group_by_gid(gid, out);
+        return lookup(Q_GROUP_ID, NULL, gid, NULL, out);
 }
 
 /* Ask NSS the questions written down, with no transaction or lock held. */
@@ -374,12 +360,7 @@ static int answer_all(struct apid__nss_cache *c)
 
                 if (e->status != PENDING)
                         continue;
-                switch (e->kind) {
-                case Q_USER_NAME: r = direct_user_by_name(e->name, &e->u); break;
-                case Q_USER_ID: r = direct_user_by_uid(e->id, &e->u); break;
-                case Q_GROUP_NAME: r = direct_group_by_name(e->name, &e->g); break;
-                default: r = direct_group_by_gid(e->id, &e->g); break;
-                }
+                r = direct(e->kind, e->name, e->id, &e->u, &e->g);
                 if (r < 0 && r != APID_ENOTFOUND)
                         return r; /* the source failed: reported, never taken as "free" */
                 e->status = r;
