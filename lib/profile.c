@@ -69,12 +69,19 @@ static int open_beneath(int dirfd, const char *rel, int flags)
         }
 }
 
-/* mkdir -p for the profile root; it belongs to root (0755). */
+/* mkdir -p for the profile root; it belongs to root (0755). What exists
+ * of the path is checked first (lib/safepath.c; it stops at the first
+ * missing component): root makes no directory through one that another
+ * user could swap. */
 static int make_root(const char *root)
 {
         _cleanup_free_ char *copy = NULL;
+        struct stat st;
         char *p;
+        int r = apid__safe_dir(root, "profile root", NULL, &st);
 
+        if (r < 0 && r != APID_ENOTFOUND)
+                return r;
         if (asprintf(&copy, "%s/", root) < 0) {
                 copy = NULL;
                 return apid__fail_oom();

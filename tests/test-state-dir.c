@@ -244,6 +244,34 @@ static void root_links_are_followed(void **state)
         assert_int_equal(create_at(real, "b"), APID_EEXISTS); /* it went where the links lead */
 }
 
+/* The profile root (profileRoot) gets the same walk: root makes no
+ * profile, and no directory, through a directory a pool owns. */
+static void profile_root_under_a_pool_is_refused(void **state)
+{
+        struct tree *t = *state;
+        char sd[128], atk[128], root[160], expect[1024];
+        apid_ctx *ctx;
+        apid_pool *pool = NULL;
+
+        path_of(sd, sizeof(sd), t, "state");
+        path_of(atk, sizeof(atk), t, "atk");
+        snprintf(root, sizeof(root), "%s/profiles", atk);
+        assert_int_equal(mkdir(atk, 0755), 0);
+        assert_int_equal(chown(atk, t->pool_uid, t->pool_uid), 0);
+        ctx = ctx_at(sd);
+        must(apid_registry_set(ctx, "profileRoot", root));
+        must(apid_pool_create(ctx, "p", &pool));
+        assert_int_equal(apid_pool_set(pool, "processModel.loadUserProfile", "true"), APID_EPERM);
+        snprintf(expect, sizeof(expect),
+                 "profile root %s: directory %s is owned by uid %u (mode 0755): every directory and symbolic link "
+                 "on the way must belong to root, or its owner could swap where the path leads",
+                 root, atk, t->pool_uid);
+        assert_string_equal(apid_error_message(), expect);
+        assert_int_equal(access(root, F_OK), -1); /* not even made */
+        apid_pool_free(pool);
+        apid_ctx_unref(ctx);
+}
+
 /* A non-root caller with a state directory of its own keeps working: the
  * rule is about what another user can change. The pool's uid stands in for
  * an ordinary user here. */
@@ -268,6 +296,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(world_writable_parent_is_refused, tree_setup, tree_teardown),
                 cmocka_unit_test_setup_teardown(link_made_by_a_pool_is_refused, tree_setup, tree_teardown),
                 cmocka_unit_test_setup_teardown(root_links_are_followed, tree_setup, tree_teardown),
+                cmocka_unit_test_setup_teardown(profile_root_under_a_pool_is_refused, tree_setup, tree_teardown),
                 cmocka_unit_test_setup_teardown(own_state_dir_of_a_user_works, tree_setup, tree_teardown),
         };
 
