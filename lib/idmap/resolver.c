@@ -119,32 +119,24 @@ static int copy3(char **a, const char *sa, char **b, const char *sb, char **c, c
         return APID_OK;
 }
 
-static int user(struct query *q, const char *what, struct apid__nss_user *out)
+static int user_from(const struct passwd *pw, struct apid__nss_user *out)
 {
-        _cleanup_free_ char *buf = NULL;
-        int r = run(q, &buf, what);
+        int r;
 
-        if (r < 0 || !out)
-                return r;
         memset(out, 0, sizeof(*out));
-        out->uid = (uint32_t)q->pw.pw_uid;
-        out->gid = (uint32_t)q->pw.pw_gid;
-        r = copy3(&out->name, q->pw.pw_name, &out->gecos, q->pw.pw_gecos, &out->dir, q->pw.pw_dir);
+        out->uid = (uint32_t)pw->pw_uid;
+        out->gid = (uint32_t)pw->pw_gid;
+        r = copy3(&out->name, pw->pw_name, &out->gecos, pw->pw_gecos, &out->dir, pw->pw_dir);
         if (r < 0)
                 apid__nss_user_clear(out);
         return r;
 }
 
-static int group(struct query *q, const char *what, struct apid__nss_group *out)
+static int group_from(const struct group *gr, struct apid__nss_group *out)
 {
-        _cleanup_free_ char *buf = NULL;
-        int r = run(q, &buf, what);
-
-        if (r < 0 || !out)
-                return r;
         memset(out, 0, sizeof(*out));
-        out->gid = (uint32_t)q->gr.gr_gid;
-        out->name = strdup(q->gr.gr_name ? q->gr.gr_name : "");
+        out->gid = (uint32_t)gr->gr_gid;
+        out->name = strdup(gr->gr_name ? gr->gr_name : "");
         return out->name ? APID_OK : apid__fail_oom();
 }
 
@@ -155,7 +147,9 @@ static int direct(int kind, const char *name, uint32_t id, struct apid__nss_user
 {
         static const char *const prefix[] = { "user", "uid", "group", "gid" };
         struct query q = { .kind = kind, .name = name, .id = id };
+        _cleanup_free_ char *buf = NULL; /* the strings of q.pw or q.gr */
         char what[160], quoted[150];
+        int r;
 
         if (name) {
                 apid__quote(quoted, sizeof(quoted), name, 64);
@@ -163,7 +157,12 @@ static int direct(int kind, const char *name, uint32_t id, struct apid__nss_user
         } else {
                 snprintf(what, sizeof(what), "%s %u", prefix[kind], id);
         }
-        return kind < 2 ? user(&q, what, u) : group(&q, what, g);
+        r = run(&q, &buf, what);
+        if (r < 0)
+                return r;
+        if (kind < 2)
+                return u ? user_from(&q.pw, u) : APID_OK;
+        return g ? group_from(&q.gr, g) : APID_OK;
 }
 
 /* ---- answers gathered outside the transaction ----
