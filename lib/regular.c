@@ -29,7 +29,7 @@ static const char *kind_of(mode_t mode)
         case S_IFBLK: return "a block device";
         case S_IFDIR: return "a directory";
         case S_IFLNK: return "a symbolic link";
-        default: return "not a regular file";
+        default: return "of an unknown file type";
         }
 }
 
