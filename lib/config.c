@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "util/regular.h"
 #include "idmap/idmap.h"
 
 #define IIS_IUSRS_SID "S-1-5-32-568"
@@ -150,17 +151,26 @@ APID_EXPORT int apid_registry_set(apid_ctx *ctx, const char *setting, const char
 
 /* ---- the network principal ---- */
 
+/* 1 and the realm, 0 when there is none (no file, no default_realm), or
+ * a status when the file is a FIFO or a device (refused, never read). */
 static int default_realm(char *realm, size_t size)
 {
-        const char *path = secure_getenv("KRB5_CONFIG");
+        const char *path = secure_getenv("KRB5_CONFIG"), *kind;
         char line[512], file[4096];
         FILE *f;
+        int fd;
 
         snprintf(file, sizeof(file), "%s", path && path[0] ? path : "/etc/krb5.conf");
         file[strcspn(file, ":")] = '\0'; /* KRB5_CONFIG may list several files: the first */
-        f = fopen(file, "re");
-        if (!f)
+        fd = apid__open_regular(file, 0, &kind);
+        if (fd < 0 && kind)
+                return apid__fail(APID_EINVAL, 0, "Kerberos configuration %s: is %s, not a regular file", file, kind);
+        f = fd < 0 ? NULL : fdopen(fd, "r");
+        if (!f) {
+                if (fd >= 0)
+                        close(fd);
                 return 0;
+        }
         while (fgets(line, sizeof(line), f)) {
                 char *p = line + strspn(line, " \t"), *v;
 
@@ -202,7 +212,10 @@ APID_EXPORT int apid_registry_network_principal(apid_ctx *ctx, char **out)
         if (gethostname(host, sizeof(host)) < 0)
                 return apid__fail(APID_ESYS, errno, "gethostname: %s", strerror(errno));
         host[sizeof(host) - 1] = '\0';
-        if (default_realm(realm, sizeof(realm))) {
+        r = default_realm(realm, sizeof(realm));
+        if (r < 0)
+                return r;
+        if (r) {
                 /* DOMAIN\HOST$: the NetBIOS-style domain (the realm's first label)
                  * and the short host name, upper case, at most 15 characters. */
                 realm[strcspn(realm, ".")] = '\0';
@@ -657,9 +670,9 @@ APID_EXPORT int apid_registry_import(apid_ctx *ctx, const char *path)
 
         if (!ctx || !path)
                 return apid__fail(APID_EINVAL, 0, "apid_registry_import: NULL argument");
-        f = fopen(path, "re");
-        if (!f)
-                return apid__fail(APID_ESYS, errno, "import %s: %s", path, strerror(errno));
+        r = apid__fopen_regular(path, "import", APID_ESYS, &f);
+        if (r < 0)
+                return r;
         im.path = path;
         while ((len = getline(&line, &cap, f)) >= 0) {
                 char **grown;

@@ -66,6 +66,22 @@ int apid__posix_name_valid(const char *name);
  * in messages. */
 int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg),
                        void *arg);
+/* Open path, a file the caller named, for reading, only when it is a
+ * regular file (lib/util/regular.h: a FIFO, socket or device is refused at once,
+ * never read). "what" starts the messages; a missing file gives
+ * enoent_status. */
+int apid__fopen_regular(const char *path, const char *what, int enoent_status, FILE **out);
+
+/* safepath.c: walk the absolute path of a directory root trusts from /, by
+ * openat(O_PATH | O_NOFOLLOW), following symbolic links by hand, and refuse
+ * (APID_EPERM, naming the component, its owner and mode) a directory or
+ * link on the way that belongs to anyone but root or this process's user,
+ * or a directory passed through that group or others may write without the
+ * sticky bit. APID_OK with *st the directory's stat and *real (malloc'd,
+ * when real is not NULL) its path without links; APID_ENOTFOUND (errno
+ * ENOENT) when a component is missing. "what" starts the messages. */
+struct stat;
+int apid__safe_dir(const char *path, const char *what, char **real, struct stat *st);
 
 
 /* account.c: the built-in identities (LocalSystem, LocalService,

@@ -395,9 +395,9 @@ static int ldif_read(const char *path, struct ldif *l)
 
         memset(l, 0, sizeof(*l));
         l->path = path;
-        f = fopen(path, "re");
-        if (!f)
-                return apid__fail(APID_ESYS, errno, "import %s: %s", path, strerror(errno));
+        r = apid__fopen_regular(path, "import", APID_ESYS, &f);
+        if (r < 0)
+                return r;
         for (;;) {
                 len = getline(&line, &cap, f);
                 lineno++;

@@ -69,12 +69,19 @@ static int open_beneath(int dirfd, const char *rel, int flags)
         }
 }
 
-/* mkdir -p for the profile root; it belongs to root (0755). */
+/* mkdir -p for the profile root; it belongs to root (0755). What exists
+ * of the path is checked first (lib/util/safepath.c; it stops at the first
+ * missing component): root makes no directory through one that another
+ * user could swap. */
 static int make_root(const char *root)
 {
         _cleanup_free_ char *copy = NULL;
+        struct stat st;
         char *p;
+        int r = apid__safe_dir(root, "profile root", NULL, &st);
 
+        if (r < 0 && r != APID_ENOTFOUND)
+                return r;
         if (asprintf(&copy, "%s/", root) < 0) {
                 copy = NULL;
                 return apid__fail_oom();
@@ -92,13 +99,18 @@ static int make_root(const char *root)
 }
 
 /* The root is trusted only if no pool can rename what is in it: it belongs
- * to root (or this process's user) and is not writable by group or others. */
+ * to root (or this process's user) and is not writable by group or others,
+ * and neither is any directory on the way to it (lib/util/safepath.c). */
 static int open_root(const char *root, int *fd)
 {
+        _cleanup_free_ char *real = NULL;
         struct stat st;
-        int r;
+        int r = apid__safe_dir(root, "profile root", &real, &st);
 
-        *fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r < 0 && r != APID_ENOTFOUND)
+                return r;
+        /* Missing: the open below says so as it always did. */
+        *fd = open(real ? real : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (*fd < 0)
                 return apid__fail(APID_ESYS, errno, "profile root %s: %s", root, strerror(errno));
         if (fstat(*fd, &st) < 0)

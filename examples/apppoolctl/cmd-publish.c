@@ -24,6 +24,7 @@
 #include <nettle/base64.h>
 
 #include "apppoolctl.h"
+#include "regular.h"
 #include "ldap-dl.h" /* <ldap.h>; libldap's functions as sym_NAME, loaded on first use */
 
 #define MAX_ATTRS 32 /* distinct attributes of an entry (the export writes at most 9) */
@@ -372,16 +373,21 @@ static int read_bind_file(const char *path, char *buf, size_t size, char **dn, c
 {
         struct stat st;
         ssize_t n;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        const char *kind;
+        int fd = apid__open_regular(path, O_NOFOLLOW, &kind);
         char *nl;
 
+        if (fd < 0 && kind) {
+                fprintf(stderr, "%s: --bind-file %s: is %s, not a regular file\n", program_name, path, kind);
+                return EXIT_USAGE;
+        }
         if (fd < 0 || fstat(fd, &st) < 0) {
                 fprintf(stderr, "%s: --bind-file %s: %s\n", program_name, path, strerror(errno));
                 if (fd >= 0)
                         close(fd);
                 return EXIT_USAGE;
         }
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
                 fprintf(stderr, "%s: --bind-file %s: must be a regular file of yours that only you can read "
                         "(it is mode %04o, owner %u): chmod 600\n", program_name, path,
                         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);

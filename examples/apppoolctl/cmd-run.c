@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "apppoolctl.h"
+#include "regular.h"
 
 #define MAX_ENV 256
 
@@ -58,14 +59,21 @@ static void free_opts(struct token_opts *o)
  * of the command line, which every pool can read in /proc/PID/cmdline. */
 static int read_env_file(struct token_opts *o, const char *path, const char *verb)
 {
-        FILE *f = fopen(path, "re");
+        const char *kind;
+        int fd = apid__open_regular(path, 0, &kind);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         char *line = NULL;
         size_t cap = 0;
         ssize_t len;
         int lineno = 0, r = 0;
 
-        if (!f)
+        if (!f) {
+                if (fd >= 0)
+                        close(fd);
+                if (kind)
+                        return fail_usage("%s: --env-file %s: is %s, not a regular file", verb, path, kind);
                 return fail_usage("%s: --env-file %s: %s", verb, path, strerror(errno));
+        }
         while (!r && (len = getline(&line, &cap, f)) >= 0) {
                 size_t name_len;
 

@@ -30,6 +30,7 @@
 #include <apppoolid.h>
 
 #include "cgroup.h"
+#include "regular.h"
 #include "config.h"
 #include "status.h"
 #include "unavailable.h"
@@ -1139,14 +1140,20 @@ static int setup(apid_ctx *ctx)
         return 0;
 }
 
-static int read_file(const char *path, char **out)
+/* The configuration file: a regular file only (a FIFO would block the
+ * start for ever; *kind says what it was instead). */
+static int read_file(const char *path, char **out, const char **kind)
 {
-        FILE *f = fopen(path, "re");
+        int fd = apid__open_regular(path, 0, kind);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         char *buf;
         long n;
 
-        if (!f)
+        if (!f) {
+                if (fd >= 0)
+                        close(fd);
                 return -1;
+        }
         fseek(f, 0, SEEK_END);
         n = ftell(f);
         rewind(f);
@@ -1173,7 +1180,7 @@ int main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        const char *config_path = NULL, *program = getenv("APPPOOL_WORKER");
+        const char *config_path = NULL, *program = getenv("APPPOOL_WORKER"), *kind;
         struct epoll_event events[32];
         struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
         static struct tag signal_tag, timer_tag, admin_tag, unavail_tag;
@@ -1208,8 +1215,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "apppool-host: --config FILE is needed; try --help\n");
                 return 2;
         }
-        if (read_file(config_path, &text) < 0) {
-                fprintf(stderr, "apppool-host: %s: %s\n", config_path, strerror(errno));
+        if (read_file(config_path, &text, &kind) < 0) {
+                if (kind)
+                        fprintf(stderr, "apppool-host: %s: is %s, not a regular file\n", config_path, kind);
+                else
+                        fprintf(stderr, "apppool-host: %s: %s\n", config_path, strerror(errno));
                 return 1;
         }
         if (config_parse(text, program ? program : WORKER_PROGRAM, &cfg) < 0) {

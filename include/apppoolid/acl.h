@@ -197,7 +197,9 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_edit_set_progress_fn(apid_acl_edit *ed
  * left alone). A successful apply leaves the journal in place for the caller
  * to remove.
  * @param edit  the edit.
- * @param path  the journal file (created or truncated when apply starts); NULL for none.
+ * @param path  the journal file (created or truncated when apply starts; a
+ *              FIFO, socket or device there fails the apply with
+ *              #APID_EINVAL, never written to); NULL for none.
  * @return #APID_OK, #APID_EINVAL, #APID_ENOMEM.
  * @since 1.0
  */
@@ -278,11 +280,12 @@ APID_EXPORT APID_WARN_UNUSED int apid_acl_save(apid_ctx *ctx, const char *path, 
  * ACL is set; owner and group lines are read but not applied. Links are
  * never followed, in any component below @p base_dir.
  * @param ctx       the context.
- * @param file      the file to read.
+ * @param file      the file to read: a regular file (a FIFO, socket, device
+ *                  or directory is refused at once, never read from).
  * @param base_dir  the directory the paths are relative to.
  * @param flags     #APID_ACL_CONTINUE, #APID_ACL_DRY_RUN, or 0.
  * @return #APID_OK; #APID_EINVAL for a malformed file (the message names the
- *         line; nothing is changed); #APID_ENOTFOUND; #APID_ESYS; #APID_ENOMEM.
+ *         line; nothing is changed) or one that is not a regular file; #APID_ENOTFOUND; #APID_ESYS; #APID_ENOMEM.
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_acl_restore(apid_ctx *ctx, const char *file, const char *base_dir,

@@ -59,7 +59,12 @@ APID_BEGIN_DECLS
  * #APID_STATE_DIR_ENV when it is set (read with secure_getenv(), so it is
  * ignored in setuid and setgid programs), else the directory chosen at
  * build time (apid_ctx_default_state_dir()). The directory is not created
- * or opened here. No log callback is set; the log level is #APID_LOG_WARNING.
+ * or opened here. When the registry is opened, the path to the directory is
+ * checked from / on: a directory on the way, or a symbolic link, that
+ * belongs to anyone but root or the calling user, or a directory on the way
+ * that group or others may write without the sticky bit, is refused with
+ * #APID_EPERM naming it (docs/security.md, "The safe-path rule"). No log
+ * callback is set; the log level is #APID_LOG_WARNING.
  *
  * @param[out] out  receives the new context, holding one reference; release
  *                  it with apid_ctx_unref(). Untouched on failure.

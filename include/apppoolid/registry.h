@@ -91,9 +91,10 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_export(apid_ctx *ctx, const char 
  * uid in the id range that is its SID's candidate, a pool on its own SID's
  * account, settings as registry set checks them); docs/pools.md lists them.
  * @param ctx   the context.
- * @param path  the file to read.
- * @return #APID_OK; #APID_EINVAL for a malformed file or a value the checks
- *         refuse; #APID_ECOLLISION for an id or name conflict, or a uid that
+ * @param path  the file to read: a regular file (a FIFO, socket, device or
+ *              directory is refused at once, never read from).
+ * @return #APID_OK; #APID_EINVAL for a malformed file, a value the checks
+ *         refuse, or a path that is not a regular file; #APID_ECOLLISION for an id or name conflict, or a uid that
  *         is not the SID's; #APID_ERANGE for a uid outside the id range;
  *         #APID_ENOTFOUND for a setting naming a missing account or pool;
  *         #APID_EPERM; #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
@@ -149,9 +150,9 @@ APID_EXPORT APID_WARN_UNUSED int apid_registry_export_ldif(apid_ctx *ctx, const 
  * All or nothing, in one transaction; a refusal names the file and the line
  * of the entry's dn.
  * @param ctx   the context.
- * @param path  the LDIF file.
- * @return #APID_OK; #APID_EINVAL for malformed LDIF or a value the checks
- *         refuse; #APID_ECOLLISION for an id, name or SID conflict;
+ * @param path  the LDIF file: a regular file, as for apid_registry_import().
+ * @return #APID_OK; #APID_EINVAL for malformed LDIF, a value the checks
+ *         refuse or a path that is not a regular file; #APID_ECOLLISION for an id, name or SID conflict;
  *         #APID_ERANGE for a uid outside the id range; #APID_EPERM;
  *         #APID_ESYS; #APID_ECORRUPT; #APID_EBUSY; #APID_ENOMEM.
  * @since 1.0

@@ -20,6 +20,7 @@
 #include "acl-internal.h"
 #include "idmap/idmap.h"
 #include "idmap/namecache.h"
+#include "util/regular.h"
 
 #define CACHE_SLOTS 32
 
@@ -780,11 +781,14 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
         w.flags = APID__WALK_BARE_TOP | ((e->flags & APID_ACL_RECURSIVE) ? APID__WALK_RECURSIVE : 0);
         e->tree_uid = st.st_uid;
         if (e->journal_path && !(e->flags & APID_ACL_DRY_RUN)) {
-                int jfd = open(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+                const char *kind;
+                int jfd = apid__open_regular(e->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, &kind);
 
                 e->journal = jfd >= 0 ? fdopen(jfd, "w") : NULL;
                 if (!e->journal) {
-                        r = apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
+                        r = kind ? apid__fail(APID_EINVAL, 0, "journal %s: is %s, not a regular file", e->journal_path,
+                                              kind)
+                                 : apid__fail(APID_ESYS, errno, "journal %s: %s", e->journal_path, strerror(errno));
                         if (jfd >= 0)
                                 close(jfd);
                         goto out;

@@ -362,17 +362,16 @@ static int pool_groups(apid_ctx *ctx, acl_t *acl, struct pool_ids *pools)
 
 static int parse_file(apid_ctx *ctx, const char *file, struct block **out, size_t *count)
 {
-        FILE *f = fopen(file, "re");
+        FILE *f = NULL;
         char *line = NULL, *acc = NULL, *def = NULL;
         size_t cap = 0, lineno = 0, alen = 0, dlen = 0, n = 0;
         struct block *blocks = NULL, cur;
         struct pool_ids pools = { 0 };
         ssize_t got;
-        int r = APID_OK, in_block = 0, eof = 0;
+        int r = apid__fopen_regular(file, "restore", APID_ENOTFOUND, &f), in_block = 0, eof = 0;
 
-        if (!f)
-                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "restore %s: %s", file,
-                                  strerror(errno));
+        if (r < 0)
+                return r;
         memset(&cur, 0, sizeof(cur));
         while (r == APID_OK && !eof) {
                 char *p;

@@ -119,71 +119,50 @@ static int copy3(char **a, const char *sa, char **b, const char *sb, char **c, c
         return APID_OK;
 }
 
-static int user(struct query *q, const char *what, struct apid__nss_user *out)
+static int user_from(const struct passwd *pw, struct apid__nss_user *out)
 {
-        _cleanup_free_ char *buf = NULL;
-        int r = run(q, &buf, what);
+        int r;
 
-        if (r < 0 || !out)
-                return r;
         memset(out, 0, sizeof(*out));
-        out->uid = (uint32_t)q->pw.pw_uid;
-        out->gid = (uint32_t)q->pw.pw_gid;
-        r = copy3(&out->name, q->pw.pw_name, &out->gecos, q->pw.pw_gecos, &out->dir, q->pw.pw_dir);
+        out->uid = (uint32_t)pw->pw_uid;
+        out->gid = (uint32_t)pw->pw_gid;
+        r = copy3(&out->name, pw->pw_name, &out->gecos, pw->pw_gecos, &out->dir, pw->pw_dir);
         if (r < 0)
                 apid__nss_user_clear(out);
         return r;
 }
 
-static int group(struct query *q, const char *what, struct apid__nss_group *out)
+static int group_from(const struct group *gr, struct apid__nss_group *out)
 {
-        _cleanup_free_ char *buf = NULL;
-        int r = run(q, &buf, what);
-
-        if (r < 0 || !out)
-                return r;
         memset(out, 0, sizeof(*out));
-        out->gid = (uint32_t)q->gr.gr_gid;
-        out->name = strdup(q->gr.gr_name ? q->gr.gr_name : "");
+        out->gid = (uint32_t)gr->gr_gid;
+        out->name = strdup(gr->gr_name ? gr->gr_name : "");
         return out->name ? APID_OK : apid__fail_oom();
 }
 
-static int direct_user_by_name(const char *name, struct apid__nss_user *out)
+/* Ask NSS one question (kind: query.kind, a Q_* below) and fill u (users)
+ * or g (groups) when not NULL. Messages name the key: "user web", "uid
+ * 1000", "group adm", "gid 4". */
+static int direct(int kind, const char *name, uint32_t id, struct apid__nss_user *u, struct apid__nss_group *g)
 {
-        struct query q = { .kind = 0, .name = name };
-        char what[160];
+        static const char *const prefix[] = { "user", "uid", "group", "gid" };
+        struct query q = { .kind = kind, .name = name, .id = id };
+        _cleanup_free_ char *buf = NULL; /* the strings of q.pw or q.gr */
+        char what[160], quoted[150];
+        int r;
 
-        apid__quote(what + 5, sizeof(what) - 5, name, 64);
-        memcpy(what, "user ", 5);
-        return user(&q, what, out);
-}
-
-static int direct_user_by_uid(uint32_t uid, struct apid__nss_user *out)
-{
-        struct query q = { .kind = 1, .id = uid };
-        char what[32];
-
-        snprintf(what, sizeof(what), "uid %u", uid);
-        return user(&q, what, out);
-}
-
-static int direct_group_by_name(const char *name, struct apid__nss_group *out)
-{
-        struct query q = { .kind = 2, .name = name };
-        char what[160];
-
-        apid__quote(what + 6, sizeof(what) - 6, name, 64);
-        memcpy(what, "group ", 6);
-        return group(&q, what, out);
-}
-
-static int direct_group_by_gid(uint32_t gid, struct apid__nss_group *out)
-{
-        struct query q = { .kind = 3, .id = gid };
-        char what[32];
-
-        snprintf(what, sizeof(what), "gid %u", gid);
-        return group(&q, what, out);
+        if (name) {
+                apid__quote(quoted, sizeof(quoted), name, 64);
+                snprintf(what, sizeof(what), "%s %s", prefix[kind], quoted);
+        } else {
+                snprintf(what, sizeof(what), "%s %u", prefix[kind], id);
+        }
+        r = run(&q, &buf, what);
+        if (r < 0)
+                return r;
+        if (kind < 2)
+                return u ? user_from(&q.pw, u) : APID_OK;
+        return g ? group_from(&q.gr, g) : APID_OK;
 }
 
 /* ---- answers gathered outside the transaction ----
@@ -196,7 +175,7 @@ static int direct_group_by_gid(uint32_t gid, struct apid__nss_group *out)
  * that asks it. In gather mode a question not yet answered counts as "not
  * found" for the rest of the round, so that one round collects every
  * question of a long import; the round is still rolled back. */
-enum { Q_USER_NAME, Q_USER_ID, Q_GROUP_NAME, Q_GROUP_ID };
+enum { Q_USER_NAME, Q_USER_ID, Q_GROUP_NAME, Q_GROUP_ID }; /* query.kind's values */
 #define PENDING 1
 
 struct answer {
@@ -343,24 +322,30 @@ static int cached(int kind, const char *name, uint32_t id, struct apid__nss_user
         return APID_OK;
 }
 
+/* Inside a round from the cache, else from NSS now. */
+static int lookup(int kind, const char *name, uint32_t id, struct apid__nss_user *u, struct apid__nss_group *g)
+{
+        return current ? cached(kind, name, id, u, g) : direct(kind, name, id, u, g);
+}
+
 int apid__nss_user_by_name(const char *name, struct apid__nss_user *out)
 {
-        return current ? cached(Q_USER_NAME, name, 0, out, NULL) : direct_user_by_name(name, out);
+        return lookup(Q_USER_NAME, name, 0, out, NULL);
 }
 
 int apid__nss_user_by_uid(uint32_t uid, struct apid__nss_user *out)
 {
-        return current ? cached(Q_USER_ID, NULL, uid, out, NULL) : direct_user_by_uid(uid, out);
+        return lookup(Q_USER_ID, NULL, uid, out, NULL);
 }
 
 int apid__nss_group_by_name(const char *name, struct apid__nss_group *out)
 {
-        return current ? cached(Q_GROUP_NAME, name, 0, NULL, out) : direct_group_by_name(name, out);
+        return lookup(Q_GROUP_NAME, name, 0, NULL, out);
 }
 
 int apid__nss_group_by_gid(uint32_t gid, struct apid__nss_group *out)
 {
-        return current ? cached(Q_GROUP_ID, NULL, gid, NULL, out) : direct_group_by_gid(gid, out);
+        return lookup(Q_GROUP_ID, NULL, gid, NULL, out);
 }
 
 /* Ask NSS the questions written down, with no transaction or lock held. */
@@ -374,12 +359,7 @@ static int answer_all(struct apid__nss_cache *c)
 
                 if (e->status != PENDING)
                         continue;
-                switch (e->kind) {
-                case Q_USER_NAME: r = direct_user_by_name(e->name, &e->u); break;
-                case Q_USER_ID: r = direct_user_by_uid(e->id, &e->u); break;
-                case Q_GROUP_NAME: r = direct_group_by_name(e->name, &e->g); break;
-                default: r = direct_group_by_gid(e->id, &e->g); break;
-                }
+                r = direct(e->kind, e->name, e->id, &e->u, &e->g);
                 if (r < 0 && r != APID_ENOTFOUND)
                         return r; /* the source failed: reported, never taken as "free" */
                 e->status = r;

@@ -368,7 +368,12 @@ int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **
  * file compiles at run time. What a different libseccomp at run time could
  * change is only which names it knows: a name the build's libseccomp did
  * not know stays off the list (ENOSYS) until the next build, which closes,
- * never opens. A token with deny names is compiled at run time, as before. */
+ * never opens. Even so it is taken only under the libseccomp major.minor it
+ * was made with: a library left in place across an upgrade of libseccomp
+ * (names it now knows, fixes in how rules are written) compiles at run
+ * time, as without a build-time program, until it is rebuilt (meson remakes
+ * the header when libseccomp changes: lib/meson.build). A token with deny
+ * names is compiled at run time, as before. */
 #ifndef APID_FILTER_NO_PREBUILT
 #include "filter-default.h"
 #else
@@ -399,8 +404,11 @@ int apid__filter_prebuilt(const struct sock_filter **p, size_t *n)
 #if APID__PREBUILT_LEN > 0
         const struct sock_filter *b = apid__prebuilt_bpf;
         const size_t len = APID__PREBUILT_LEN;
+        const struct scmp_version *v = seccomp_version();
         uint32_t arch = seccomp_arch_native();
 
+        if (!v || v->major != APID__PREBUILT_SECCOMP_MAJOR || v->minor != APID__PREBUILT_SECCOMP_MINOR)
+                return 0; /* another libseccomp than the build's */
         /* The running architecture, and the program's own check of it
          * (load arch; jeq ARCH), then its integrity: its 125 or so
          * instructions hashed, once per process. */

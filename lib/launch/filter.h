@@ -20,8 +20,9 @@ int apid__filter_build(char *const *deny, size_t n_deny, struct sock_filter **ou
 int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted);
 
 /* The default program compiled at build time (filter-default.h), when this
- * process may use it: the running architecture is the one it was made for
- * and its hash matches. 1 and *p (static, not to be freed), *n; else 0. */
+ * process may use it: the running libseccomp has the major.minor version it
+ * was made with, the running architecture is the one it was made for and
+ * its hash matches. 1 and *p (static, not to be freed), *n; else 0. */
 int apid__filter_prebuilt(const struct sock_filter **p, size_t *n);
 
 /* FNV-1a (64-bit) of a program's instructions, as filter-default.h records it. */

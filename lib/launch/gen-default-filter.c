@@ -8,7 +8,12 @@
  * pass, else this fails and so does the build (a library must not ship an
  * unchecked program, nor silently the slow path). Runs on the build
  * machine, so it is only used where that is the machine built for (meson
- * writes an empty header in a cross build). Usage: gen-default-filter OUT */
+ * writes an empty header in a cross build).
+ *
+ * It records the libseccomp version it ran with: the library takes the
+ * program only under the same major.minor (lib/filter.c), and meson passes
+ * the version it found, and depends on <seccomp.h>, so that an upgrade of
+ * libseccomp makes a new one. Usage: gen-default-filter OUT [VERSION] */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,7 +24,7 @@
 
 #include "filter.h"
 
-static int emit(FILE *f, const struct sock_filter *p, size_t n, uint32_t arch)
+static int emit(FILE *f, const struct sock_filter *p, size_t n, uint32_t arch, const struct scmp_version *v)
 {
         size_t i;
 
@@ -29,7 +34,10 @@ static int emit(FILE *f, const struct sock_filter *p, size_t n, uint32_t arch)
               f);
         fprintf(f, "#define APID__PREBUILT_LEN %zu\n", n);
         fprintf(f, "#define APID__PREBUILT_ARCH UINT32_C(0x%08" PRIx32 ")\n", arch);
-        fprintf(f, "#define APID__PREBUILT_HASH UINT64_C(0x%016" PRIx64 ")\n\n", apid__filter_hash(p, n));
+        fprintf(f, "#define APID__PREBUILT_HASH UINT64_C(0x%016" PRIx64 ")\n", apid__filter_hash(p, n));
+        fprintf(f, "/* made with libseccomp %u.%u.%u */\n", v->major, v->minor, v->micro);
+        fprintf(f, "#define APID__PREBUILT_SECCOMP_MAJOR %uu\n#define APID__PREBUILT_SECCOMP_MINOR %uu\n\n", v->major,
+                v->minor);
         fputs("static const struct sock_filter apid__prebuilt_bpf[APID__PREBUILT_LEN] = {\n", f);
         for (i = 0; i < n; i++)
                 fprintf(f, "        { 0x%04x, %u, %u, 0x%08" PRIx32 " },\n", p[i].code, p[i].jt, p[i].jf, p[i].k);
@@ -39,15 +47,28 @@ static int emit(FILE *f, const struct sock_filter *p, size_t n, uint32_t arch)
 
 int main(int argc, char **argv)
 {
+        const struct scmp_version *v = seccomp_version();
         struct sock_filter *p = NULL;
         size_t n = 0;
         int compacted = 0;
+        char running[64];
         FILE *f;
 
-        if (argc != 2) {
-                fputs("usage: gen-default-filter OUTPUT\n", stderr);
+        if (argc != 2 && argc != 3) {
+                fputs("usage: gen-default-filter OUTPUT [LIBSECCOMP-VERSION]\n", stderr);
                 return 2;
         }
+        if (!v) {
+                fputs("gen-default-filter: seccomp_version() returned NULL\n", stderr);
+                return 1;
+        }
+        /* The version recorded is the one that made the program; a
+         * different one from meson means it was configured before an
+         * upgrade (harmless here: said, and recorded as it is). */
+        snprintf(running, sizeof(running), "%u.%u.%u", v->major, v->minor, v->micro);
+        if (argc == 3 && strcmp(argv[2], running) != 0)
+                fprintf(stderr, "gen-default-filter: meson found libseccomp %s, running with %s; recording %s "
+                        "(meson setup --reconfigure to agree)\n", argv[2], running, running);
         if (apid__filter_compile(NULL, 0, &p, &n, &compacted) < 0) {
                 fprintf(stderr, "gen-default-filter: %s\n", apid_error_message());
                 return 1;
@@ -57,7 +78,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         f = fopen(argv[1], "w");
-        if (!f || emit(f, p, n, seccomp_arch_native()) < 0 || fclose(f) != 0) {
+        if (!f || emit(f, p, n, seccomp_arch_native(), v) < 0 || fclose(f) != 0) {
                 fprintf(stderr, "gen-default-filter: %s: %s\n", argv[1], strerror(errno));
                 remove(argv[1]);
                 return 1;

@@ -201,51 +201,87 @@ static char *pool_key(const char *name)
         return key;
 }
 
-EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
-                                                 int *errnop);
-EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
-                                                 int *errnop)
+/* The snapshot, mapped for one lookup by name (name: a POSIX name, or
+ * "IIS APPPOOL\<pool>", whose canonical pool name is *key, malloc'd) or by
+ * id (name NULL). 0, or -1 for a key that cannot be one of ours or no
+ * snapshot (NOTFOUND either way). */
+static int lookup_begin(const char *name, uint32_t id, char **key, struct apid__snap *s, int *cached)
+{
+        *key = name ? pool_key(name) : NULL;
+        if (name ? (!*key && !apid__posix_name_valid(name)) || (*key && !(*key)[0])
+                 : id < APID__SNAP_MIN_ID || id > APID__SNAP_MAX_ID) {
+                free(*key);
+                return -1;
+        }
+        if (snapshot_acquire(s, cached) < 0) {
+                free(*key);
+                return -1;
+        }
+        return 0;
+}
+
+/* getpwnam_r (name; "IIS APPPOOL\<pool>" resolves too) and getpwuid_r (name NULL). */
+static enum nss_status passwd_lookup(const char *name, uint32_t uid, struct passwd *pw, char *buf, size_t len,
+                                     int *errnop)
 {
         struct apid__snap s;
         struct apid__snap_user u;
         struct entry e;
         enum nss_status st = NSS_STATUS_NOTFOUND;
         int cached;
-        char *key = pool_key(name); /* "IIS APPPOOL\<pool>" resolves too */
-        int found;
+        char *key;
 
-        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_acquire(&s, &cached) < 0) {
-                free(key);
+        if (lookup_begin(name, uid, &key, &s, &cached) < 0)
                 return NSS_STATUS_NOTFOUND;
-        }
-        found = key ? apid__snap_find_user(&s, APID__SNAP_BY_KEY, key, 0, &u)
-                    : apid__snap_find_user(&s, APID__SNAP_BY_NAME, name, 0, &u);
-        if (found == 0) {
+        if (apid__snap_find_user(&s, key ? APID__SNAP_BY_KEY : name ? APID__SNAP_BY_NAME : APID__SNAP_BY_UID,
+                                 key ? key : name, uid, &u) == 0) {
                 user_entry(&u, &e);
                 st = fill_passwd(&e, pw, buf, len, errnop);
         }
         snapshot_release(&s, cached);
         free(key);
         return st;
+}
+
+/* getgrnam_r (name; "IIS APPPOOL\<pool>": the pool's group, named as its
+ * user) and getgrgid_r (name NULL). */
+static enum nss_status group_lookup(const char *name, uint32_t gid, struct group *gr, char *buf, size_t len,
+                                    int *errnop)
+{
+        struct apid__snap s;
+        struct apid__snap_user u;
+        struct apid__snap_group g;
+        struct entry e;
+        enum nss_status st = NSS_STATUS_NOTFOUND;
+        int cached;
+        char *key;
+
+        if (lookup_begin(name, gid, &key, &s, &cached) < 0)
+                return NSS_STATUS_NOTFOUND;
+        if (key)
+                name = apid__snap_find_user(&s, APID__SNAP_BY_KEY, key, 0, &u) == 0 ? u.name : NULL;
+        if ((name || !key) &&
+            apid__snap_find_group(&s, name ? APID__SNAP_BY_NAME : APID__SNAP_BY_UID, name, gid, &g) == 0) {
+                group_entry(&g, &e);
+                st = fill_group(&e, gr, buf, len, errnop);
+        }
+        snapshot_release(&s, cached);
+        free(key);
+        return st;
+}
+
+EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
+                                                 int *errnop);
+EXPORT enum nss_status _nss_apppoolid_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
+                                                 int *errnop)
+{
+        return passwd_lookup(name, 0, pw, buf, len, errnop);
 }
 
 EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop);
 EXPORT enum nss_status _nss_apppoolid_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-        struct apid__snap s;
-        struct apid__snap_user u;
-        struct entry e;
-        enum nss_status st = NSS_STATUS_NOTFOUND;
-        int cached;
-
-        if (uid < APID__SNAP_MIN_ID || uid > APID__SNAP_MAX_ID || snapshot_acquire(&s, &cached) < 0)
-                return NSS_STATUS_NOTFOUND;
-        if (apid__snap_find_user(&s, APID__SNAP_BY_UID, NULL, (uint32_t)uid, &u) == 0) {
-                user_entry(&u, &e);
-                st = fill_passwd(&e, pw, buf, len, errnop);
-        }
-        snapshot_release(&s, cached);
-        return st;
+        return passwd_lookup(NULL, (uint32_t)uid, pw, buf, len, errnop);
 }
 
 EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
@@ -253,47 +289,13 @@ EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group 
 EXPORT enum nss_status _nss_apppoolid_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
                                                  int *errnop)
 {
-        struct apid__snap s;
-        struct apid__snap_user u;
-        struct apid__snap_group g;
-        struct entry e;
-        enum nss_status st = NSS_STATUS_NOTFOUND;
-        int cached;
-        char *key = pool_key(name); /* "IIS APPPOOL\<pool>": the pool's group, named as its user */
-
-        if ((!key && !apid__posix_name_valid(name)) || (key && !key[0]) || snapshot_acquire(&s, &cached) < 0) {
-                free(key);
-                return NSS_STATUS_NOTFOUND;
-        }
-        if (key) {
-                name = apid__snap_find_user(&s, APID__SNAP_BY_KEY, key, 0, &u) == 0 ? u.name : NULL;
-        }
-        if (name && apid__snap_find_group(&s, APID__SNAP_BY_NAME, name, 0, &g) == 0) {
-                group_entry(&g, &e);
-                st = fill_group(&e, gr, buf, len, errnop);
-        }
-        snapshot_release(&s, cached);
-        free(key);
-        return st;
+        return group_lookup(name, 0, gr, buf, len, errnop);
 }
 
 EXPORT enum nss_status _nss_apppoolid_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop);
 EXPORT enum nss_status _nss_apppoolid_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop)
 {
-        struct apid__snap s;
-        struct apid__snap_group g;
-        struct entry e;
-        enum nss_status st = NSS_STATUS_NOTFOUND;
-        int cached;
-
-        if (gid < APID__SNAP_MIN_ID || gid > APID__SNAP_MAX_ID || snapshot_acquire(&s, &cached) < 0)
-                return NSS_STATUS_NOTFOUND;
-        if (apid__snap_find_group(&s, APID__SNAP_BY_UID, NULL, (uint32_t)gid, &g) == 0) {
-                group_entry(&g, &e);
-                st = fill_group(&e, gr, buf, len, errnop);
-        }
-        snapshot_release(&s, cached);
-        return st;
+        return group_lookup(NULL, (uint32_t)gid, gr, buf, len, errnop);
 }
 
 /* ---- enumeration (getent passwd, getent group) ---- */

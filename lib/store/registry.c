@@ -182,18 +182,36 @@ static int check_state_dir(const char *dir, const struct stat *st)
         return APID_OK;
 }
 
-static int ensure_state_dir(const char *dir)
+/* The state directory and the path to it (lib/util/safepath.c: no one but
+ * root, or this process's user, can swap any of it), then the directory
+ * itself; *real is its path without symbolic links, for SQLite, which
+ * opens the registry with SQLITE_OPEN_NOFOLLOW. */
+static int safe_state_dir(const char *dir, char **real)
 {
         struct stat st;
+        int r = apid__safe_dir(dir, "state directory", real, &st);
 
-        if (stat(dir, &st) == 0)
-                return check_state_dir(dir, &st);
-        if (errno != ENOENT)
-                return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
+        if (r < 0)
+                return r;
+        r = check_state_dir(dir, &st);
+        if (r < 0) {
+                free(*real);
+                *real = NULL;
+        }
+        return r;
+}
+
+static int ensure_state_dir(const char *dir, char **real)
+{
+        int r = safe_state_dir(dir, real);
+
+        if (r != APID_ENOTFOUND || apid_error_errno() != ENOENT)
+                return r;
+        /* Missing: made where its (checked) parent is, then checked again. */
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return apid__fail(errno == EACCES || errno == EPERM || errno == EROFS ? APID_EPERM : APID_ESYS, errno,
                                   "state directory %s: cannot create it: %s", dir, strerror(errno));
-        return APID_OK;
+        return safe_state_dir(dir, real);
 }
 
 /* The registry and its -wal and -shm are for root and the administrators:
@@ -502,7 +520,7 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
         const char *dir = apid_ctx_get_state_dir(ctx);
         struct sqlite3 **cached = apid__ctx_db(ctx, 0);
         struct sqlite3 **cached_ro = apid__ctx_db(ctx, 1);
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *real = NULL;
         sqlite3 *db = NULL;
         int rc, r;
 
@@ -521,8 +539,6 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                 return apid__fail_oom();
         }
         if (!create) {
-                struct stat st;
-
                 if (access(path, F_OK) < 0) {
                         if (errno == ENOENT)
                                 return apid__fail(APID_ENOTFOUND, 0, "registry %s: does not exist yet", path);
@@ -532,9 +548,7 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                                                   "directory's group)", path, strerror(errno));
                         return apid__fail(APID_ESYS, errno, "registry %s: %s", path, strerror(errno));
                 }
-                if (stat(dir, &st) < 0)
-                        return apid__fail(APID_ESYS, errno, "state directory %s: %s", dir, strerror(errno));
-                r = check_state_dir(dir, &st);
+                r = safe_state_dir(dir, &real);
                 if (r < 0)
                         return r;
                 if (access(path, R_OK) < 0)
@@ -542,9 +556,14 @@ static int reg_open(apid_ctx *ctx, int write, int create, sqlite3 **out)
                                           "registry %s: %s (the registry is for root and the state directory's "
                                           "group)", path, strerror(errno));
         } else {
-                r = ensure_state_dir(dir);
+                r = ensure_state_dir(dir, &real);
                 if (r < 0)
                         return r;
+        }
+        free(path);
+        if (asprintf(&path, "%s/%s", strcmp(real, "/") == 0 ? "" : real, REGISTRY_FILE) < 0) {
+                path = NULL;
+                return apid__fail_oom();
         }
         if (!write && !reader_files_missing(path)) {
                 r = reg_open_reader(path, &db);

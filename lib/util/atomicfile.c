@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Files written whole or not at all. */
+/* Files written whole or not at all; files a caller names read only when
+ * they are regular files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "regular.h"
 
 int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg)
 {
@@ -39,4 +41,23 @@ int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fi
         if (r < 0)
                 unlink(tmp);
         return r;
+}
+
+int apid__fopen_regular(const char *path, const char *what, int enoent_status, FILE **out)
+{
+        const char *kind;
+        int fd = apid__open_regular(path, 0, &kind), e;
+
+        if (fd < 0 && kind)
+                return apid__fail(APID_EINVAL, 0, "%s %s: is %s, not a regular file", what, path, kind);
+        if (fd < 0)
+                return apid__fail(errno == ENOENT ? enoent_status : APID_ESYS, errno, "%s %s: %s", what, path,
+                                  strerror(errno));
+        *out = fdopen(fd, "r");
+        if (!*out) {
+                e = errno;
+                close(fd);
+                return e == ENOMEM ? apid__fail_oom() : apid__fail(APID_ESYS, e, "%s %s: %s", what, path, strerror(e));
+        }
+        return APID_OK;
 }
