@@ -211,10 +211,28 @@ CHILD_CODE static int join_cgroups(struct apid__plan *p)
  * would kill the worker once its mask is cleared), its child-subreaper mark,
  * and a Yama ptracer exception. Cleared, so that the worker starts as a
  * launched one does (tests/test-inherit.c compares both). */
+/* Every catchable signal's disposition set to handler (SIG_DFL or SIG_IGN),
+ * through the kernel's struct sigaction (neither needs a restorer). */
+CHILD_CODE static void set_all_dispositions(void (*handler)(int))
+{
+        int sig;
+
+        for (sig = 1; sig < NSIG; sig++) {
+                struct {
+                        void (*handler)(int);
+                        unsigned long flags;
+                        void (*restorer)(void);
+                        uint64_t mask;
+                } sa = { handler, 0, NULL, 0 };
+
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
+        }
+}
+
 CHILD_CODE static void forget_caller_state(void)
 {
         struct { long interval_sec, interval_usec, value_sec, value_usec; } off = { 0, 0, 0, 0 };
-        int sig;
 
         syscall(SYS_setitimer, 0 /* ITIMER_REAL */, &off, NULL);
         syscall(SYS_setitimer, 1 /* ITIMER_VIRTUAL */, &off, NULL);
@@ -225,17 +243,7 @@ CHILD_CODE static void forget_caller_state(void)
          * shared (POSIX; kernel/signal.c do_sigaction()); the caller of the
          * steps has every signal blocked, so none is delivered meanwhile,
          * and the loop below sets the defaults. */
-        for (sig = 1; sig < NSIG; sig++) {
-                struct {
-                        void (*handler)(int);
-                        unsigned long flags;
-                        void (*restorer)(void);
-                        uint64_t mask;
-                } sa = { SIG_IGN, 0, NULL, 0 };
-
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
-        }
+        set_all_dispositions(SIG_IGN);
 }
 
 CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_session)
@@ -246,7 +254,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
          * the same), with room to spare. */
         uint64_t empty[2] = { 0, 0 };
         unsigned long bits;
-        int i, sig;
+        int i;
 
         if (join_cgroups(p) < 0)
                 return -1;
@@ -256,18 +264,7 @@ CHILD_CODE int apid__child_steps(struct apid__plan *p, int exec, int fds_and_ses
                         forget_caller_state();
                 /* Default dispositions: a parent that ignores SIGPIPE must not
                  * pass that on (execve keeps SIG_IGN). */
-                for (sig = 1; sig < NSIG; sig++) {
-                        /* The kernel's struct sigaction; SIG_DFL needs no restorer. */
-                        struct {
-                                void (*handler)(int);
-                                unsigned long flags;
-                                void (*restorer)(void);
-                                uint64_t mask;
-                        } sa = { SIG_DFL, 0, NULL, 0 };
-
-                        if (sig != SIGKILL && sig != SIGSTOP)
-                                syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
-                }
+                set_all_dispositions(SIG_DFL);
                 APID__STAMP(C_SIGNALS);
                 if (p->new_session && syscall(SYS_setsid) < 0)
                         return failed(p, APID__STEP_SETSID, -1);

@@ -1134,18 +1134,24 @@ def launch(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath] = No
         _close_cgroups(cgroups)
 
 
+def _set_common_attrs(ah: c_void_p, fds: List[Tuple[int, int]], raw_cwd: Optional[bytes],
+                      terminal: Optional[int]) -> None:
+    """The launch attributes launch() and launch_exec() share."""
+    for child_fd, parent_fd in fds:
+        _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
+    if raw_cwd is not None:
+        _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
+    if terminal is not None:
+        _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
+
+
 def _launch(token: Token, raw_argv: List[bytes], raw_cwd: Optional[bytes], fds: List[Tuple[int, int]],
             terminal: Optional[int], timeout_ms: Optional[int],
             cgroups: List[Tuple[int, Optional[str]]], pdeathsig: Optional[int]) -> Process:
     out = c_void_p()
     _check(lib.apid_launch_attr_new(ctypes.byref(out)))
     with _LaunchAttr(out) as attr, attr._use() as ah:
-        for child_fd, parent_fd in fds:
-            _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
-        if raw_cwd is not None:
-            _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
-        if terminal is not None:
-            _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
+        _set_common_attrs(ah, fds, raw_cwd, terminal)
         if timeout_ms is not None:
             _check(lib.apid_launch_attr_set_timeout(ah, timeout_ms))
         if pdeathsig is not None:
@@ -1175,12 +1181,7 @@ def launch_exec(token: Token, argv: Sequence[StrPath], *, cwd: Optional[StrPath]
     out = c_void_p()
     _check(lib.apid_launch_attr_new(ctypes.byref(out)))
     with _LaunchAttr(out) as attr, attr._use() as ah:
-        for child_fd, parent_fd in fds:
-            _check(lib.apid_launch_attr_pass_fd(ah, parent_fd, child_fd))
-        if raw_cwd is not None:
-            _check(lib.apid_launch_attr_set_cwd(ah, raw_cwd))
-        if terminal is not None:
-            _check(lib.apid_launch_attr_set_terminal(ah, int(terminal)))
+        _set_common_attrs(ah, fds, raw_cwd, terminal)
         args = (c_char_p * (len(raw_argv) + 1))(*raw_argv, None)
         with token._use() as th:
             _check(lib.apid_launch_exec(th, ah, raw_argv[0], args))
