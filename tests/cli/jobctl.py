@@ -31,7 +31,13 @@ if pid == 0:
         for sig in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_DFL)
         os.execv(ctl, [ctl, 'run', pool, '--', '/bin/sh', '-c', WORKER])
-    os.setpgid(job, job)
+    # As a shell does, in both processes: whichever runs first makes the
+    # group. Once the child has exec'd, the kernel refuses the parent's
+    # setpgid (EACCES): the child's own call has done it by then.
+    try:
+        os.setpgid(job, job)
+    except PermissionError:
+        pass
     os.tcsetpgrp(0, job)
     _, st = os.waitpid(job, os.WUNTRACED)
     if not os.WIFSTOPPED(st):
