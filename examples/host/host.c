@@ -1248,17 +1248,21 @@ int main(int argc, char **argv)
                 return 1;
         }
         limits_instance(apid_ctx_get_state_dir(ctx), apid_ctx_default_state_dir());
-        if (setup(ctx) < 0)
+        if (setup(ctx) < 0) {
+                apid_ctx_unref(ctx); /* (leak checkers run at exit) */
                 return 1;
+        }
         epfd = epoll_create1(EPOLL_CLOEXEC);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
                 logmsg("event loop: cannot create it: %s", strerror(errno));
+                apid_ctx_unref(ctx);
                 return 1;
         }
         if (watch(sfd, &signal_tag) < 0 || watch(tfd, &timer_tag) < 0) {
                 logmsg("event loop: epoll_ctl: %s", strerror(errno));
+                apid_ctx_unref(ctx);
                 return 1;
         }
         {
@@ -1267,6 +1271,7 @@ int main(int argc, char **argv)
                 unavail = unavailable_open(cfg.header_timeout, &unavail_fd);
                 if (!unavail || watch(unavail_fd, &unavail_tag) < 0) {
                         logmsg("event loop: the stopped pools' answers: %s", strerror(errno));
+                        apid_ctx_unref(ctx);
                         return 1;
                 }
         }
@@ -1277,6 +1282,7 @@ int main(int argc, char **argv)
                 if (!status_srv || watch(admin_fd, &admin_tag) < 0) {
                         logmsg("status page: cannot listen on %s:%d: %s", cfg.status_address, cfg.status_port,
                                strerror(errno));
+                        apid_ctx_unref(ctx);
                         return 1;
                 }
                 logmsg("status page on http://%s:%d/ (and /status.json)", cfg.status_address, cfg.status_port);
