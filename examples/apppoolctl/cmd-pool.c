@@ -2,11 +2,14 @@
 /* apppoolctl pool add|list|show|delete|set, apppoolctl identity, apppoolctl
  * registry get|set|export|import|principal: appcmd's apppool commands. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apppoolctl.h"
+#include "regular.h"
 
 static const char *const type_names[] = {
         "LocalSystem", "LocalService", "NetworkService", "SpecificUser", "ApplicationPoolIdentity",
@@ -434,8 +437,21 @@ static int registry_ldif(int argc, char **argv)
         if (r != APID_OK)
                 return fail_library();
         if (text) {
-                FILE *f = file ? fopen(file, "we") : stdout;
-                int bad = !f || fputs(text, f) == EOF;
+                const char *kind = NULL;
+                /* A file named by the user: a regular file or nothing (a
+                 * FIFO would block this command until someone reads it). */
+                int fd = file ? apid__open_regular(file, O_WRONLY | O_CREAT | O_TRUNC, &kind) : -1;
+                FILE *f = !file ? stdout : fd >= 0 ? fdopen(fd, "w") : NULL;
+                int bad;
+
+                if (file && fd >= 0 && !f)
+                        close(fd);
+                if (kind) {
+                        apid_free(text);
+                        fprintf(stderr, "%s: export %s: is %s, not a regular file\n", program_name, file, kind);
+                        return 1;
+                }
+                bad = !f || fputs(text, f) == EOF;
 
                 if (f && file)
                         bad |= fclose(f) != 0;

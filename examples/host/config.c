@@ -114,8 +114,12 @@ static int handler(void *user, const char *section, const char *key, const char 
                                 FAIL("[%s]: a pool needs a name of at most 127 bytes", section);
                         pool_defaults(pc);
                 }
-                if (strcmp(key, "rapid_fail_max_crashes") == 0 && number(value, 1, 1000000, &pc->max_crashes) == 0)
+                if (strcmp(key, "rapid_fail_max_crashes") == 0 || strcmp(key, "failure.rapidFailProtectionMaxCrashes") == 0) {
+                        if (number(value, 1, MAX_CRASHES, &pc->max_crashes) < 0)
+                                FAIL("[%s] %s = '%s': expected a number of failures, 1 to %d", section, key, value,
+                                     MAX_CRASHES);
                         return 1;
+                }
                 if (strcmp(key, "rapid_fail_interval") == 0 && number(value, 1, 86400, &pc->interval) == 0)
                         return 1;
                 /* IIS's <failure> element, appcmd's names. */
@@ -123,11 +127,6 @@ static int handler(void *user, const char *section, const char *key, const char 
                         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
                                 FAIL("[%s] %s = '%s': expected true or false", section, key, value);
                         pc->rapid_fail = value[0] == 't';
-                        return 1;
-                }
-                if (strcmp(key, "failure.rapidFailProtectionMaxCrashes") == 0) {
-                        if (number(value, 1, 1000000, &pc->max_crashes) < 0)
-                                FAIL("[%s] %s = '%s': expected a number of failures, 1 to 1000000", section, key, value);
                         return 1;
                 }
                 if (strcmp(key, "failure.rapidFailProtectionInterval") == 0) {

@@ -43,6 +43,9 @@
 #include <stddef.h>
 
 #define MAX_POOLS 32
+/* The most failures rapid-fail protection can count in its window: the host
+ * keeps the time of each (host.c), so a larger maxCrashes could never trip. */
+#define MAX_CRASHES 1024
 #define MAX_SITES 32
 #define MAX_WORKERS 64
 

@@ -38,7 +38,6 @@
 #ifndef WORKER_PROGRAM
 #define WORKER_PROGRAM "/usr/local/libexec/apppool-worker"
 #endif
-#define MAX_CRASHES_KEPT 1024
 #define LOG_LINE 2048
 
 enum { TAG_PROC, TAG_LOG, TAG_READY, TAG_CTL, TAG_LISTEN, TAG_ADMIN };
@@ -73,7 +72,7 @@ struct worker {
 struct pool_state {
         apid_token *token;
         uint32_t uid;
-        time_t crashes[MAX_CRASHES_KEPT];
+        time_t crashes[MAX_CRASHES];
         int n_crashes;
         int stopped;
         time_t last_recycle;
@@ -960,8 +959,8 @@ static void reap(struct worker *w)
                 return;
         }
         /* A failure: rapid-fail protection counts it (IIS: N in T seconds). */
-        if (pools[p].n_crashes == MAX_CRASHES_KEPT) {
-                memmove(pools[p].crashes, pools[p].crashes + 1, sizeof(pools[p].crashes[0]) * (MAX_CRASHES_KEPT - 1));
+        if (pools[p].n_crashes == MAX_CRASHES) {
+                memmove(pools[p].crashes, pools[p].crashes + 1, sizeof(pools[p].crashes[0]) * (MAX_CRASHES - 1));
                 pools[p].n_crashes--;
         }
         pools[p].crashes[pools[p].n_crashes++] = now;

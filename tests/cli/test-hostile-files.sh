@@ -36,6 +36,8 @@ refused "registry import FIFO" 1 "apppoolctl: import $f: is a FIFO, not a regula
         "$ctl" registry import "$f"
 refused "registry import --ldif FIFO" 1 "apppoolctl: import $f: is a FIFO, not a regular file" \
         "$ctl" registry import --ldif "$f"
+refused "registry export --ldif FIFO" 1 "apppoolctl: export $f: is a FIFO, not a regular file" \
+        "$ctl" registry export --ldif "$f"
 refused "acl restore FIFO" 1 "apppoolctl: restore $f: is a FIFO, not a regular file" \
         "$ctl" acl restore "$f"
 refused "run --env-file FIFO" 2 "apppoolctl: run: --env-file $f: is a FIFO, not a regular file" \

@@ -55,7 +55,9 @@ failure.loadBalancerCapabilities|Http|expected HttpLevel (a 503 answer) or TcpLe
 failure.loadBalancerCapabilities|httplevel|expected HttpLevel (a 503 answer) or TcpLevel
 failure.loadBalancerCapabilities|2|expected HttpLevel
 failure.rapidFailProtection|yes|expected true or false
-failure.rapidFailProtectionMaxCrashes|0|expected a number of failures, 1 to 1000000
+failure.rapidFailProtectionMaxCrashes|0|expected a number of failures, 1 to 1024
+failure.rapidFailProtectionMaxCrashes|1025|expected a number of failures, 1 to 1024
+rapid_fail_max_crashes|2000|expected a number of failures, 1 to 1024
 failure.rapidFailProtectionInterval|00:00:00|expected a time span, HH:MM:SS or seconds, 1 s to 1 day
 recycling.periodicRestart.time|25:00:00|expected a time span, [D.]HH:MM:SS or seconds, 0 (off) to 30 days
 recycling.periodicRestart.time|-1|expected a time span, [D.]HH:MM:SS or seconds, 0 (off) to 30 days
