@@ -13,6 +13,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,9 +21,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,9 +74,17 @@ static void wait_tick_after(int64_t before)
 }
 
 /* Run apppoolctl ARGS... on dir in a child process; its exit status. */
+/* apppoolctl ARGS... with APPPOOLID_STATE_DIR=dir, its output to /dev/null.
+ * Through posix_spawn, with the environment built before: the test's other
+ * threads may hold allocator or libc locks at the fork, and a forked child
+ * that called malloc or setenv before exec could wait on them for ever (it
+ * hung once under ASan in CI). */
 static int ctl(const char *dir, ...)
 {
         const char *argv[16] = { apppoolctl };
+        char **envp, var[PATH_MAX + 32];
+        posix_spawn_file_actions_t fa;
+        size_t n_env = 0, k = 0;
         va_list ap;
         int n = 1, status;
         pid_t pid;
@@ -83,16 +94,20 @@ static int ctl(const char *dir, ...)
                 n++;
         va_end(ap);
         argv[n] = NULL;
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY);
-
-                dup2(null, 1);
-                setenv("APPPOOLID_STATE_DIR", dir, 1);
-                execv(apppoolctl, (char *const *)argv);
-                _exit(127);
-        }
+        snprintf(var, sizeof(var), "APPPOOLID_STATE_DIR=%s", dir);
+        while (environ[n_env])
+                n_env++;
+        envp = calloc(n_env + 2, sizeof(*envp));
+        assert_non_null(envp);
+        for (size_t i = 0; i < n_env; i++)
+                if (strncmp(environ[i], "APPPOOLID_STATE_DIR=", 20) != 0)
+                        envp[k++] = environ[i];
+        envp[k] = var;
+        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0), 0);
+        assert_int_equal(posix_spawn(&pid, apppoolctl, &fa, NULL, (char *const *)argv, envp), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        free(envp);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
