@@ -320,6 +320,7 @@ struct import_arg {
         char **lines;
         size_t n;
         size_t first_record; /* the line of the first account or pool record, 0 before */
+        size_t setting_line[32]; /* per registry setting: the line that set it, 0 before */
 };
 
 /* Split a line into at most max tab-separated fields (in place). */
@@ -373,7 +374,7 @@ static char *file_setting(const struct import_arg *im, const char *name)
         return value;
 }
 
-static int import_setting(apid_ctx *ctx, struct sqlite3 *db, const struct import_arg *im, char **f)
+static int import_setting(apid_ctx *ctx, struct sqlite3 *db, struct import_arg *im, size_t lineno, char **f)
 {
         _cleanup_free_ char *v = NULL;
         _cleanup_free_ char *other = NULL;
@@ -383,6 +384,14 @@ static int import_setting(apid_ctx *ctx, struct sqlite3 *db, const struct import
         if (i < 0)
                 return i;
         name = apid__registry_settings[i].name;
+        /* One value per setting: with two, the accounts made between them
+         * (sharedGroup provisions one) would follow the first. */
+        if ((size_t)i < sizeof(im->setting_line) / sizeof(im->setting_line[0])) {
+                if (im->setting_line[i])
+                        return apid__fail(APID_EINVAL, 0, "%s: set twice (first on line %zu)", name,
+                                          im->setting_line[i]);
+                im->setting_line[i] = lineno;
+        }
         r = apid__setting_normalize(&apid__registry_settings[i], f[2], &v);
         if (r < 0)
                 return r;
@@ -559,10 +568,13 @@ static int import_line(apid_ctx *ctx, struct sqlite3 *db, struct import_arg *im,
         char *f[8];
         size_t n = split(line, f, 7);
 
-        if (!im->first_record && (strcmp(f[0], "account") == 0 || strcmp(f[0], "pool") == 0))
+        /* A shared group provisions its account where its line stands. */
+        if (!im->first_record && (strcmp(f[0], "account") == 0 || strcmp(f[0], "pool") == 0 ||
+                                  (strcmp(f[0], "setting") == 0 && n == 3 && strcasecmp(f[1], "sharedGroup") == 0 &&
+                                   f[2][0])))
                 im->first_record = lineno;
         if (strcmp(f[0], "setting") == 0 && n == 3)
-                return import_setting(ctx, db, im, f);
+                return import_setting(ctx, db, im, lineno, f);
         if (strcmp(f[0], "account") == 0 && n == 6)
                 return import_account(db, f);
         if (strcmp(f[0], "pool") == 0 && n == 3)
@@ -643,6 +655,7 @@ static int import_in(apid_ctx *ctx, struct sqlite3 *db, void *arg)
         int r;
 
         im->first_record = 0;
+        memset(im->setting_line, 0, sizeof(im->setting_line));
         for (i = 1; i < im->n; i++) {
                 _cleanup_free_ char *copy = strdup(im->lines[i]);
 

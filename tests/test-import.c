@@ -254,6 +254,17 @@ static void import_checks_settings_as_registry_set_does(void **state)
              a.uid, a.sid, a.probe);
         refused(f->ctx, f->dir, file, APID_EINVAL, "3: idRangeStart '1879048192': after the accounts of line 2; the "
                 "id range comes first (as export writes it)");
+        /* The shared group's account is made where its line stands: the
+         * range cannot move after it, nor be given twice (found by fuzz-import:
+         * the group took its uid from the first of two ranges). */
+        spit(file, "apppoolid-export 1\nsetting\tsharedGroup\tapppool-users\nsetting\tidRangeStart\t939524096\n");
+        refused(f->ctx, f->dir, file, APID_EINVAL, "3: idRangeStart '939524096': after the accounts of line 2; the "
+                "id range comes first (as export writes it)");
+        spit(file, "apppoolid-export 1\nsetting\tidRangeStart\t1879049812\nsetting\tsharedGroup\tapppool-users\n"
+             "setting\tIDRANGESTART\t939524096\n");
+        refused(f->ctx, f->dir, file, APID_EINVAL, "4: idRangeStart: set twice (first on line 2)");
+        spit(file, "apppoolid-export 1\nsetting\tprofileRoot\t/srv/a\nsetting\tprofileRoot\t/srv/b\n");
+        refused(f->ctx, f->dir, file, APID_EINVAL, "3: profileRoot: set twice (first on line 2)");
         must(apid_pool_delete(f->ctx, "inrange", APID_POOL_DELETE_KEEP_PROFILE));
         must(apid_registry_set(f->ctx, "idRangeStart", "1879048192"));
         must(apid_registry_set(f->ctx, "idRangeSize", "16777216"));
