@@ -152,6 +152,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_report_fn(IntPtr edit, ReportFn fn, IntPtr userdata);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_progress_fn(IntPtr edit, ProgressFn fn, IntPtr userdata);
         [DllImport(Lib)] internal static extern int apid_acl_save(ContextHandle ctx, byte[] path, byte[] file, uint flags);
+        [DllImport(Lib)] internal static extern int apid_acl_save_depth(ContextHandle ctx, byte[] path, byte[] file, uint flags, uint maxDepth);
         [DllImport(Lib)] internal static extern int apid_acl_restore(ContextHandle ctx, byte[] file, byte[] baseDir, uint flags);
         [DllImport(Lib)] internal static extern int apid_token_setenv(TokenHandle token, byte[] name, byte[] value);
         [DllImport(Lib)] internal static extern int apid_token_describe(TokenHandle token, out IntPtr text);
@@ -622,6 +623,19 @@ namespace AppPoolId
                                               Native.Utf8(file ?? throw new ArgumentNullException("file"), "file"),
                                               recursive ? AclEdit.Recursive : 0));
 
+        /// <summary>SaveAcls() with a limit on how many directory levels below the path a
+        /// recursive save enters (1 to AclEdit.MaxDepthLimit; SaveAcls() enters 256). A
+        /// deeper directory fails the save (AppPoolIdException, Status -9) naming it, and
+        /// the file is left as it was. A depth out of range throws (Status -1) naming it,
+        /// before anything is written.</summary>
+        public void SaveAcls(string path, string file, bool recursive, int maxDepth)
+        {
+            uint d = AclEdit.Depth(maxDepth);
+            Native.Check(Native.apid_acl_save_depth(Handle, Native.Utf8(path ?? throw new ArgumentNullException("path"), "path"),
+                                                    Native.Utf8(file ?? throw new ArgumentNullException("file"), "file"),
+                                                    recursive ? AclEdit.Recursive : 0, d));
+        }
+
         /// <summary>Restore ACLs saved by SaveAcls() (or getfacl -R) below baseDir
         /// (icacls /restore); flags: AclEdit.Continue, AclEdit.DryRun.</summary>
         public void RestoreAcls(string file, string baseDir, uint flags = 0) =>
@@ -859,7 +873,7 @@ namespace AppPoolId
         /// A negative depth cannot reach C's unsigned as given (it would wrap to
         /// 4294967295): refused here in the library's words, naming the value.
         /// 0 and 4097 reach the library, which refuses them.
-        static uint Depth(int depth)
+        internal static uint Depth(int depth)
         {
             if (depth < 0)
                 throw new AppPoolIdException(-1, "ACL walk depth " + depth + ": not between 1 and " + MaxDepthLimit, 0);

@@ -620,6 +620,35 @@ static class Tests
             }
         });
 
+        Check("SaveAcls with a maxDepth: a deeper directory fails the save and the file stays", () =>
+        {
+            string t = Path.Combine(dir, "savedepth");
+            string bottom = Path.Combine(t, "d1", "d2", "d3");
+            Directory.CreateDirectory(bottom);
+            File.WriteAllText(Path.Combine(bottom, "bottom"), "x");
+            string saved = Path.Combine(dir, "savedepth.acl");
+            File.WriteAllText(saved, "old\n");
+            using (var ctx = new Context(Path.Combine(dir, "state-savedepth")))
+            {
+                var e = Throws(() => ctx.SaveAcls(t, saved, true, 2));
+                Equal(-9, e.Status, "status");
+                if (!e.Message.Contains("savedepth/d1/d2/d3: depth: nested deeper than the limit of 2 directory levels"))
+                    throw new Exception("message: " + e.Message);
+                Equal("old\n", File.ReadAllText(saved), "file kept");
+                ctx.SaveAcls(t, saved, true, 3);
+                if (!File.ReadAllText(saved).Contains("/d3/bottom\n"))
+                    throw new Exception("depth 3 did not save the bottom file");
+                foreach (int bad in new[] { 0, AclEdit.MaxDepthLimit + 1, -1 })
+                {
+                    var b = Throws(() => ctx.SaveAcls(t, Path.Combine(dir, "bad.acl"), true, bad));
+                    Equal(-1, b.Status, "status");
+                    Equal("ACL walk depth " + bad + ": not between 1 and 4096", b.Message, "message");
+                }
+                if (File.Exists(Path.Combine(dir, "bad.acl")))
+                    throw new Exception("a refused save wrote its file");
+            }
+        });
+
         Check("launch into a real cgroup", () =>
         {
             if (geteuid() != 0)

@@ -272,6 +272,35 @@ APID_EXPORT uint64_t apid_acl_edit_count(const apid_acl_edit *edit, int event);
 APID_EXPORT APID_WARN_UNUSED int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags);
 
 /**
+ * @brief apid_acl_save() with a limit on how deep a recursive save goes:
+ *        the number of directory levels below the path that the walk enters
+ *        (apid_acl_save() enters 256, as apid_acl_edit_apply() does by
+ *        default).
+ *
+ * A directory deeper than @p max_depth fails the save with #APID_ERANGE
+ * and a message naming it ("depth: nested deeper than N directories"):
+ * a save is what a restore rolls back from, so it never leaves a part of
+ * the tree out without a word; and @p file is left as it was. The walk
+ * holds one open directory per level it is in, so the limit also bounds
+ * its descriptors and memory, as for apid_acl_edit_set_max_depth().
+ * Thread-safe for different contexts; a context may be shared as for
+ * apid_acl_save().
+ * @param ctx        the context.
+ * @param path       the file or directory.
+ * @param file       where to write (atomically).
+ * @param flags      #APID_ACL_RECURSIVE or 0.
+ * @param max_depth  1 to 4096 (without #APID_ACL_RECURSIVE it is checked
+ *                   but nothing below @p path is entered).
+ * @return #APID_OK; #APID_EINVAL (NULL or empty, an unknown flag, or a
+ *         depth out of range: nothing is written); #APID_ERANGE (a
+ *         directory deeper than @p max_depth); #APID_ENOTFOUND; #APID_ESYS;
+ *         #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_acl_save_depth(apid_ctx *ctx, const char *path, const char *file,
+                                                     uint32_t flags, unsigned max_depth);
+
+/**
  * @brief Restore ACLs from a file in the "getfacl" format (written by
  *        apid_acl_save() or by getfacl -R), as "setfacl --restore" does.
  *

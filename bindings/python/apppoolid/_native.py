@@ -155,6 +155,7 @@ _SIGNATURES = [
     ("apid_acl_spec_check", c_int, [c_char_p]),
     ("apid_acl_edit_set_journal", c_int, [c_void_p, c_char_p]),
     ("apid_acl_save", c_int, [c_void_p, c_char_p, c_char_p, c_uint32]),
+    ("apid_acl_save_depth", c_int, [c_void_p, c_char_p, c_char_p, c_uint32, c_uint]),
     ("apid_acl_restore", c_int, [c_void_p, c_char_p, c_char_p, c_uint32]),
     ("apid_token_set_groups", c_int, [c_void_p, c_int]),
     ("apid_token_deny_syscall", c_int, [c_void_p, c_char_p]),

@@ -487,6 +487,33 @@ def test_bad_max_depth_is_refused_naming_it_and_changes_nothing(ctx, tmp_path):
         edit.apply(tmp_path / "t", apppoolid.RECURSIVE)
 
 
+def test_save_acls_max_depth_bounds_a_recursive_save(ctx, tmp_path):
+    """save_acls(max_depth=) is apid_acl_save_depth(): a directory deeper
+    than the limit fails the save naming it and the file keeps what it had;
+    one level more saves the whole tree; bad depths are refused as for an
+    edit, before anything is written."""
+    level = tmp_path / "t"
+    for i in range(1, 4):
+        level = level / f"d{i}"
+    level.mkdir(parents=True)
+    (level / "bottom").write_text("x")
+    saved = tmp_path / "saved.acl"
+    saved.write_text("old\n")
+    with pytest.raises(apppoolid.Error) as e:
+        ctx.save_acls(tmp_path / "t", saved, recursive=True, max_depth=2)
+    assert e.value.status == -9  # APID_ERANGE
+    assert "t/d1/d2/d3: depth: nested deeper than the limit of 2 directory levels" in str(e.value)
+    assert saved.read_text() == "old\n"
+    ctx.save_acls(tmp_path / "t", saved, recursive=True, max_depth=3)
+    assert any(line.startswith("# file: ") and line.endswith("/d3/bottom")
+               for line in saved.read_text().splitlines())
+    for bad in (0, apppoolid.MAX_DEPTH + 1, -1, 2**32):
+        with pytest.raises(apppoolid.InvalidArgument, match=f"ACL walk depth {bad}: not between 1 and 4096"):
+            ctx.save_acls(tmp_path / "t", tmp_path / "bad.acl", recursive=True, max_depth=bad)
+    assert not (tmp_path / "bad.acl").exists()
+    ctx.save_acls(tmp_path / "t", saved)  # no max_depth: apid_acl_save(), as before
+
+
 def cgroup2_own():
     """(mount point of cgroup v2, our cgroup's directory in it), or a reason
     to skip."""
