@@ -74,6 +74,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_acl_edit_add(AclEditHandle edit, int op, byte[] spec);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_flags(IntPtr edit, uint flags);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_max_depth(IntPtr edit, uint depth);
+        [DllImport(Lib)] internal static extern uint apid_acl_max_depth();
         [DllImport(Lib)] internal static extern int apid_acl_edit_apply(IntPtr edit, byte[] path);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(IntPtr edit, int ev);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(AclEditHandle edit, int ev);
@@ -851,8 +852,10 @@ namespace AppPoolId
             return this;
         }
 
-        /// <summary>The deepest recursive apply SetMaxDepth() takes (include/apppoolid/acl.h: 1 to 4096).</summary>
-        public const int MaxDepthLimit = 4096;
+        /// <summary>The deepest recursive walk SetMaxDepth() and Context.SaveAcls() take,
+        /// asked of the loaded library (apid_acl_max_depth(): APID_ACL_MAX_DEPTH, 4096), so
+        /// that the binding's range check and message never drift from its.</summary>
+        public static readonly int MaxDepthLimit = checked((int)Native.apid_acl_max_depth());
 
         /// <summary>How many directory levels below the path a Recursive apply
         /// enters (1 to MaxDepthLimit; the library's default is 256). A directory

@@ -620,6 +620,19 @@ static class Tests
             }
         });
 
+        Check("AclEdit.MaxDepthLimit is the library's (apid_acl_max_depth), taken and one more refused", () =>
+        {
+            Equal(4096, AclEdit.MaxDepthLimit, "MaxDepthLimit");
+            using (var ctx = new Context(Path.Combine(dir, "state-limit")))
+            using (var pool = ctx.CreatePool("limit"))
+            using (var edit = ctx.NewAclEdit())
+            {
+                edit.SetMaxDepth(AclEdit.MaxDepthLimit);
+                Equal("ACL walk depth " + (AclEdit.MaxDepthLimit + 1) + ": not between 1 and " + AclEdit.MaxDepthLimit,
+                      Throws(() => edit.SetMaxDepth(AclEdit.MaxDepthLimit + 1)).Message, "library's refusal");
+            }
+        });
+
         Check("SaveAcls with a maxDepth: a deeper directory fails the save and the file stays", () =>
         {
             string t = Path.Combine(dir, "savedepth");

@@ -72,6 +72,28 @@ enum apid_acl_flags {
         APID_ACL_FOLLOW_HARDLINKS = 16
 };
 
+/** @brief The deepest walk apid_acl_edit_set_max_depth() and
+ *         apid_acl_save_depth() take: directory levels entered below the
+ *         path. Part of the ABI (never lowered). Bindings that cannot read
+ *         this header ask apid_acl_max_depth(). @since 1.0 */
+#define APID_ACL_MAX_DEPTH 4096
+/** @brief The depth a recursive walk goes to unless told otherwise
+ *         (apid_acl_save(), a new edit). @since 1.0 */
+#define APID_ACL_DEFAULT_DEPTH 256
+
+/**
+ * @brief #APID_ACL_MAX_DEPTH, as the library that is loaded has it: for
+ *        bindings (ctypes, P/Invoke), which cannot read a macro, so that
+ *        their own range checks and messages never drift from the
+ *        library's.
+ *
+ * Cannot fail; thread-safe.
+ * @return The largest depth apid_acl_edit_set_max_depth() and
+ *         apid_acl_save_depth() accept.
+ * @since 1.0
+ */
+APID_EXPORT unsigned apid_acl_max_depth(void);
+
 /** @brief Per-path outcomes, passed to the report callback and counted. @since 1.0 */
 enum apid_acl_event {
         APID_ACL_CHANGED = 1,      /**< The ACL was written (or would be, in a dry run). */

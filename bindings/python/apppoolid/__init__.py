@@ -55,8 +55,10 @@ _H = TypeVar("_H", bound="_Handle")
 # Statuses (include/apppoolid/error.h) and flags (acl.h, pool.h).
 _EINVAL, _ENOMEM, _ENOTFOUND, _EEXISTS, _ECOLLISION, _EPERM, _ESYS, _EUNSUPPORTED = range(-1, -9, -1)
 _ERANGE, _EBUSY = -9, -11
-#: The deepest recursive apply AclEdit.set_max_depth() takes (include/apppoolid/acl.h: 1 to 4096).
-MAX_DEPTH = 4096
+#: The deepest recursive walk AclEdit.set_max_depth() and save_acls() take,
+#: asked of the loaded library (apid_acl_max_depth(): APID_ACL_MAX_DEPTH, 4096),
+#: so that this package's range check and message never drift from its.
+MAX_DEPTH = int(lib.apid_acl_max_depth())
 #: AclEdit.add() operations: icacls /grant, /grant:r, /deny, /remove.
 GRANT, GRANT_REPLACE, DENY, REMOVE = 1, 2, 3, 4
 #: AclEdit.apply() flags: /T, fail on what POSIX ACLs cannot express, /C, dry run.

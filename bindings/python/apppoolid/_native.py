@@ -117,6 +117,7 @@ _SIGNATURES = [
     ("apid_acl_edit_reset", c_int, [c_void_p]),
     ("apid_acl_edit_set_flags", c_int, [c_void_p, c_uint32]),
     ("apid_acl_edit_set_max_depth", c_int, [c_void_p, c_uint]),
+    ("apid_acl_max_depth", c_uint, []),
     ("apid_acl_edit_set_report_fn", c_int, [c_void_p, c_void_p, c_void_p]),
     ("apid_acl_edit_set_progress_fn", c_int, [c_void_p, c_void_p, c_void_p]),
     ("apid_ctx_set_log_fn", c_int, [c_void_p, c_void_p, c_void_p]),

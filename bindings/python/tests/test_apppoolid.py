@@ -514,6 +514,24 @@ def test_save_acls_max_depth_bounds_a_recursive_save(ctx, tmp_path):
     ctx.save_acls(tmp_path / "t", saved)  # no max_depth: apid_acl_save(), as before
 
 
+def test_max_depth_is_the_librarys(ctx, tmp_path):
+    """MAX_DEPTH is what the loaded library says (apid_acl_max_depth()),
+    not a copy that could drift: the library takes it and refuses one more,
+    in the same words the binding uses for what cannot reach C."""
+    from apppoolid._native import lib
+    assert isinstance(apppoolid.MAX_DEPTH, int)
+    assert apppoolid.MAX_DEPTH == lib.apid_acl_max_depth() == 4096
+    ctx.create_pool("limit")
+    edit = ctx.acl_edit().grant("IIS AppPool\\limit:R")
+    assert edit.set_max_depth(apppoolid.MAX_DEPTH) is edit
+    with pytest.raises(apppoolid.InvalidArgument) as library:
+        edit.set_max_depth(apppoolid.MAX_DEPTH + 1)
+    with pytest.raises(apppoolid.InvalidArgument) as binding:
+        edit.set_max_depth(-1)
+    assert str(library.value) == f"ACL walk depth {apppoolid.MAX_DEPTH + 1}: not between 1 and {apppoolid.MAX_DEPTH}"
+    assert str(binding.value) == str(library.value).replace(f"depth {apppoolid.MAX_DEPTH + 1}:", "depth -1:")
+
+
 def cgroup2_own():
     """(mount point of cgroup v2, our cgroup's directory in it), or a reason
     to skip."""
