@@ -1071,6 +1071,10 @@ namespace AppPoolId
                     Native.Check(Native.apid_launch_attr_set_timeout(attr, timeoutMs));
                 foreach (var dir in dirs)
                     CheckCgroup(Native.apid_launch_attr_add_cgroup(attr, Native.dirfd(dir.Key)), dirs);
+                // Descriptors the caller opened: used as they are, never closed
+                // here (the library's message names them: "cgroup 7: ...").
+                foreach (int cgroupFd in options.CgroupFds ?? (IList<int>)new int[0])
+                    Native.Check(Native.apid_launch_attr_add_cgroup(attr, cgroupFd));
                 var args = new IntPtr[argv.Length + 1];
                 for (int i = 0; i < argv.Length; i++)
                 {
@@ -1150,6 +1154,14 @@ namespace AppPoolId
         /// a cgroup file system"); one that cannot be opened throws
         /// DirectoryNotFoundException, UnauthorizedAccessException or IOException.</summary>
         public IList<string> Cgroups { get; set; } = new List<string>();
+        /// <summary>Cgroup directories by open descriptor, as apid_launch_attr_add_cgroup()
+        /// takes them (O_RDONLY | O_DIRECTORY, not O_PATH: clone3 refuses it), after
+        /// those in Cgroups: for a caller that holds its cgroups open (opened
+        /// relative to a directory it trusts, or passed by a parent). Each is used
+        /// as it is and stays the caller's to close. A descriptor that is not open
+        /// or not a cgroup directory throws AppPoolIdException (Status -1) naming
+        /// it ("cgroup 7: not a directory of a cgroup file system").</summary>
+        public IList<int> CgroupFds { get; set; } = new List<int>();
         /// <summary>The worker's working directory (null: the pool's profile
         /// directory, else /; never the caller's).</summary>
         public string WorkingDirectory { get; set; }

@@ -34,6 +34,14 @@ static class Tests
     static extern int mkdir(string path, uint mode);
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     static extern int rmdir(string path);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern IntPtr opendir(string path);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int dirfd(IntPtr dir);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int closedir(IntPtr dir);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int fcntl(int fd, int cmd);
 
     /// Run /bin/sh -c script under a token with the options; its stdout (exit 0 checked).
     static string Run(Token token, LaunchOptions options, string script)
@@ -691,29 +699,48 @@ static class Tests
                 using (var id = pool.GetIdentity())
                 using (var token = id.NewToken())
                 {
-                    var fds = new int[2];
-                    Equal(0, pipe(fds), "pipe");
-                    // The worker waits on our pipe: it is running while we look.
-                    var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } }, Cgroups = { path } };
+                    // By path, then by a descriptor the caller holds (CgroupFds).
+                    IntPtr held = opendir(path);
+                    if (held == IntPtr.Zero)
+                        throw new Exception("opendir " + path + ": errno " + Marshal.GetLastWin32Error());
                     try
                     {
-                        using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                        for (int how = 0; how < 2; how++)
                         {
-                            string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
-                            if (!cg.Contains("0::" + rel + "\n"))
-                                throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg);
-                            if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
-                                throw new Exception("not in " + path + "/cgroup.procs");
-                            close(fds[1]);
-                            fds[1] = -1;
-                            Equal(0, proc.Wait(), "exit");
+                            var fds = new int[2];
+                            Equal(0, pipe(fds), "pipe");
+                            // The worker waits on our pipe: it is running while we look.
+                            var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } } };
+                            if (how == 0)
+                                options.Cgroups.Add(path);
+                            else
+                                options.CgroupFds.Add(dirfd(held));
+                            try
+                            {
+                                using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                                {
+                                    string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
+                                    if (!cg.Contains("0::" + rel + "\n"))
+                                        throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg + " (how " + how + ")");
+                                    if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
+                                        throw new Exception("not in " + path + "/cgroup.procs (how " + how + ")");
+                                    close(fds[1]);
+                                    fds[1] = -1;
+                                    Equal(0, proc.Wait(), "exit");
+                                }
+                            }
+                            finally
+                            {
+                                close(fds[0]);
+                                if (fds[1] >= 0)
+                                    close(fds[1]); // the worker's cat reads EOF and ends
+                            }
                         }
+                        Equal(true, fcntl(dirfd(held), 1 /* F_GETFD */) >= 0, "a descriptor given stays open");
                     }
                     finally
                     {
-                        close(fds[0]);
-                        if (fds[1] >= 0)
-                            close(fds[1]); // the worker's cat reads EOF and ends
+                        closedir(held);
                     }
                 }
             }
@@ -744,6 +771,23 @@ static class Tests
                 if (!nf.Message.Contains(Path.Combine(dir, "missing")))
                     throw new Exception("message: " + nf.Message);
                 ThrowsOf<IOException>(() => token.Launch(new LaunchOptions { Cgroups = { "/proc/self/cgroup" } }, "true"));
+                // By descriptor: the library's message names it; it stays open.
+                IntPtr held = opendir(plain);
+                try
+                {
+                    int fd = dirfd(held);
+                    var d = Throws(() => token.Launch(new LaunchOptions { CgroupFds = { fd } }, "true"));
+                    Equal(-1, d.Status, "status");
+                    Equal("cgroup " + fd + ": not a directory of a cgroup file system", d.Message, "message");
+                    Equal(true, fcntl(fd, 1 /* F_GETFD */) >= 0, "still open");
+                }
+                finally
+                {
+                    closedir(held);
+                }
+                var neg = Throws(() => token.Launch(new LaunchOptions { CgroupFds = { -1 } }, "true"));
+                if (!neg.Message.StartsWith("cgroup -1: give an open descriptor"))
+                    throw new Exception("message: " + neg.Message);
             }
         });
 
