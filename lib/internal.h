@@ -82,6 +82,11 @@ int apid__fopen_regular(const char *path, const char *what, int enoent_status, F
  * ENOENT) when a component is missing. "what" starts the messages. */
 struct stat;
 int apid__safe_dir(const char *path, const char *what, char **real, struct stat *st);
+/* store/registry.c: apid__safe_dir() of a state directory, and the
+ * directory itself (root's or this process's user's, no group or other
+ * write): what the registry is opened through, and the lookup cache's
+ * snapshot (lookup.c). *real as for apid__safe_dir (NULL on failure). */
+int apid__safe_state_dir(const char *dir, char **real);
 
 
 /* account.c: the built-in identities (LocalSystem, LocalService,

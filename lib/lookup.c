@@ -42,7 +42,9 @@
  * compare-and-swap. Lookups from many threads share no mutex unless they
  * build an entry (the registry's transaction) or find the cache stale.
  *
- * Readers never write: stat(), open(O_RDONLY) and mmap(PROT_READ) only. */
+ * Readers never write: stat(), open(O_RDONLY) and mmap(PROT_READ) only.
+ * The snapshot is opened only through a state directory whose path passed
+ * the registry's walk (view_open). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -157,14 +159,35 @@ static int same_file(const struct stat *a, const struct stat *b)
                a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Map the snapshot at path as a new view (one reference for the caller). */
-static struct view *view_open(const char *path)
+/* Map the snapshot in the state directory dir as a new view (one
+ * reference for the caller). The path to dir is walked first, as the
+ * registry's is (apid__safe_state_dir: no directory or symbolic link on the
+ * way that anyone but root or this user could change), and the snapshot is
+ * opened in the directory that walk reached: a pool that owns a directory
+ * on the way, or made a link there, could otherwise hand every lookup a
+ * snapshot of its choosing (the registry check comes only later, for the
+ * record found). The snapshot itself is opened O_NOFOLLOW | O_NONBLOCK
+ * and must be a regular file of root's or this user's (apid__snap_open):
+ * a link, a FIFO or a directory in its place is refused at once, and the
+ * lookup asks the registry, which says what is wrong. A walk per mapping,
+ * not per lookup: a new snapshot is mapped once per publication. */
+static struct view *view_open(const char *dir)
 {
         struct view *v = calloc(1, sizeof(*v));
+        struct apid__error_state saved;
+        _cleanup_free_ char *real = NULL;
+        char path[4200];
+        int r;
 
         if (!v)
                 return NULL;
-        if (apid__snap_open(path, 0, APID__NSS_MAX_SNAPSHOT, &v->snap, &v->st) < 0) {
+        apid__error_save(&saved); /* a refusal here is no failure: the registry reports it */
+        r = apid__safe_state_dir(dir, &real);
+        apid__error_restore(&saved);
+        if (r == APID_OK &&
+            snprintf(path, sizeof(path), "%s/" APID__NSS_FILE, strcmp(real, "/") == 0 ? "" : real) >= (int)sizeof(path))
+                r = APID_ESYS;
+        if (r < 0 || apid__snap_open(path, 0, APID__NSS_MAX_SNAPSHOT, &v->snap, &v->st) < 0) {
                 free(v);
                 return NULL;
         }
@@ -189,11 +212,11 @@ static struct view *view_open(const char *path)
         return v;
 }
 
-/* Make the snapshot now at path the context's view, unless it is already.
+/* Make the snapshot now in dir the context's view, unless it is already.
  * Consumes the caller's reference to old; returns a referenced view or NULL. */
-static struct view *view_replace(struct apid__lookup *l, struct view *old, const char *path)
+static struct view *view_replace(struct apid__lookup *l, struct view *old, const char *dir)
 {
-        struct view *v = view_open(path), *cur;
+        struct view *v = view_open(dir), *cur;
 
         view_unref(old);
         if (!v)
@@ -234,13 +257,15 @@ static struct view *view_get(apid_ctx *ctx, struct apid__lookup *l)
             !__atomic_load_n(&v->stale, __ATOMIC_RELAXED))
                 return v;
 
+        /* Only whether it changed: nothing is opened by this path (a
+         * changed file is mapped by view_open, after the walk). */
         snprintf(path, sizeof(path), "%s/" APID__NSS_FILE, dir);
-        if (stat(path, &st) < 0) {
+        if (lstat(path, &st) < 0) {
                 view_unref(v);
                 return NULL;
         }
         if (!v || !same_file(&v->st, &st)) {
-                v = view_replace(l, v, path);
+                v = view_replace(l, v, dir);
                 if (!v)
                         return NULL;
         }

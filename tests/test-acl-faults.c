@@ -276,6 +276,79 @@ static void apply_reports_the_depth_limit(void **state)
         apid_acl_edit_free(e);
 }
 
+/* A file's contents, up to size - 1 bytes ("" if absent). */
+static const char *slurp(const char *path, char *buf, size_t size)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1);
+
+        if (fd >= 0)
+                close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        return buf;
+}
+
+/* The save's depth is a setting too (apid_acl_save_depth), with the range
+ * and message of apid_acl_edit_set_max_depth(): a directory below the limit
+ * fails the save naming it, and the file is left as it was (a save never
+ * leaves part of a tree out); apid_acl_save() keeps the default of 256,
+ * which a tree 260 levels deep exceeds and a limit of 300 saves whole. */
+static void save_takes_a_depth_limit(void **state)
+{
+        struct fixture *f = *state;
+        char tree[600], out[600], p[700], buf[256];
+        int fd, i;
+
+        snprintf(tree, sizeof(tree), "%s/tree", f->dir);
+        snprintf(out, sizeof(out), "%s/out.acl", f->dir);
+        snprintf(p, sizeof(p), "%s/tree/sub/deep", f->dir);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/tree/sub/deep/file", f->dir);
+        close(open(p, O_CREAT | O_WRONLY, 0644));
+        fd = open(out, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+        assert_int_equal(write(fd, "old\n", 4), 4);
+        close(fd);
+        assert_int_equal(apid_acl_save_depth(f->ctx, tree, out, APID_ACL_RECURSIVE, 0), APID_EINVAL);
+        assert_string_equal(apid_error_message(), "ACL walk depth 0: not between 1 and 4096");
+        assert_int_equal(apid_acl_save_depth(f->ctx, tree, out, APID_ACL_RECURSIVE, 4097), APID_EINVAL);
+        assert_int_equal(apid_acl_save_depth(NULL, tree, out, APID_ACL_RECURSIVE, 1), APID_EINVAL);
+        expect_error(apid_acl_save_depth(f->ctx, tree, out, APID_ACL_RECURSIVE, 1), APID_ERANGE, 0,
+                     "sub/deep: depth: nested deeper than the limit of 1 directory levels; not entered");
+        assert_string_equal(slurp(out, buf, sizeof(buf)), "old\n");
+        must(apid_acl_save_depth(f->ctx, tree, out, APID_ACL_RECURSIVE, 2));
+        assert_non_null(strstr(slurp(out, buf, sizeof(buf)), "# file: "));
+        must(apid_acl_save_depth(f->ctx, tree, out, 0, 1)); /* not recursive: the depth is not reached */
+
+        /* 260 levels below tree/deep: the default stops at 256, 300 goes through. */
+        snprintf(p, sizeof(p), "%s/tree/sub/deep", f->dir);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (i = 0; i < 260; i++) {
+                int next;
+
+                assert_int_equal(mkdirat(fd, "d", 0755), 0);
+                next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(next >= 0);
+                close(fd);
+                fd = next;
+        }
+        close(openat(fd, "bottom", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+        close(fd);
+        /* (the message, path first, is cut before it says the limit) */
+        expect_error(apid_acl_save(f->ctx, tree, out, APID_ACL_RECURSIVE), APID_ERANGE, 0, "/d/d/d/d/");
+        must(apid_acl_save_depth(f->ctx, tree, out, APID_ACL_RECURSIVE, 300));
+        {
+                FILE *saved = fopen(out, "r");
+                char line[2048];
+                int bottom = 0;
+
+                assert_non_null(saved);
+                while (fgets(line, sizeof(line), saved))
+                        bottom |= strncmp(line, "# file: ", 8) == 0 && strstr(line, "/d/bottom\n") != NULL;
+                fclose(saved);
+                assert_true(bottom);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -284,6 +357,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(apply_keeps_errno_of_first_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(restore_continue_keeps_first_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(apply_reports_the_depth_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(save_takes_a_depth_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(apply_reports_a_failed_readdir_of_the_top, setup, teardown),
         };
 

@@ -6,6 +6,7 @@
  * without the check the next change writes the NSS snapshot where the link
  * points (standing in for /etc). Needs root (skipped otherwise). */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -289,6 +291,130 @@ static void own_state_dir_of_a_user_works(void **state)
         assert_int_equal(access(db, F_OK), 0);
 }
 
+/* An inotify watch on file for being opened or read. */
+static int watch_open(const char *file)
+{
+        int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_true(inotify_add_watch(fd, file, IN_OPEN | IN_ACCESS) >= 0);
+        return fd;
+}
+
+/* 1 if the watched file was opened or read since watch_open(). */
+static int was_opened(int fd)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        assert_true(n > 0 || errno == EAGAIN);
+        return n > 0;
+}
+
+/* The lookup cache maps the NSS snapshot before it asks the registry
+ * anything: it must not read one through a path a pool can redirect. The
+ * pool makes top/sticky/state, a link to a real state directory (its
+ * registry and snapshot root's); root looks a pool up through the link.
+ * Before the walk, the cache opened and mapped the snapshot behind the
+ * link (inotify saw it) and only the registry refused; now nothing behind
+ * the link is opened, and the registry's refusal is the answer. */
+static void lookup_through_a_pool_link_reads_nothing(void **state)
+{
+        struct tree *t = *state;
+        char sticky[128], link[160], real[128], snap[192], script[1024], expect[1024];
+        apid_ctx *ctx;
+        apid_pool *pool = NULL;
+        apid_identity *id = NULL;
+        int wd;
+
+        path_of(sticky, sizeof(sticky), t, "sticky");
+        path_of(real, sizeof(real), t, "real3");
+        snprintf(link, sizeof(link), "%s/state", sticky);
+        snprintf(snap, sizeof(snap), "%s/nss-snapshot", real);
+        assert_int_equal(mkdir(sticky, 0755), 0);
+        assert_int_equal(chmod(sticky, 01777), 0);
+        must(create_at(real, "a"));
+        assert_int_equal(access(snap, F_OK), 0);
+        snprintf(script, sizeof(script), "ln -s %s %s", real, link);
+        as_pool(t, script);
+        wd = watch_open(snap);
+        ctx = ctx_at(link);
+        assert_int_equal(apid_pool_open(ctx, "a", &pool), APID_EPERM);
+        assert_null(pool);
+        snprintf(expect, sizeof(expect),
+                 "state directory %s: symbolic link %s is owned by uid %u (mode 0777): every directory and symbolic "
+                 "link on the way must belong to root, or its owner could swap where the path leads",
+                 link, link, t->pool_uid);
+        assert_string_equal(apid_error_message(), expect);
+        assert_int_equal(apid_identity_from_user(ctx, "IIS APPPOOL\\a", &id), APID_EPERM);
+        assert_null(id);
+        apid_ctx_unref(ctx);
+        if (was_opened(wd))
+                fail_msg("the lookup cache opened %s through the pool's link %s", snap, link);
+        close(wd);
+        /* the same state directory by its own path: answered from the cache */
+        ctx = ctx_at(real);
+        must(apid_pool_open(ctx, "a", &pool));
+        apid_pool_free(pool);
+        apid_ctx_unref(ctx);
+}
+
+/* What stands in place of the snapshot in root's own state directory: a
+ * FIFO (an open for reading would wait for a writer for ever), a symbolic
+ * link to a valid snapshot elsewhere, a directory. Each is refused at once,
+ * never read through, and every lookup is answered by the registry. */
+static void odd_files_in_place_of_the_snapshot(void **state)
+{
+        struct tree *t = *state;
+        char sd[128], snap[192], other[128], other_snap[192], moved[200];
+        int kind;
+
+        path_of(sd, sizeof(sd), t, "state4");
+        path_of(other, sizeof(other), t, "other4");
+        snprintf(snap, sizeof(snap), "%s/nss-snapshot", sd);
+        snprintf(other_snap, sizeof(other_snap), "%s/nss-snapshot", other);
+        snprintf(moved, sizeof(moved), "%s/moved", sd);
+        must(create_at(sd, "a"));
+        must(create_at(other, "a"));
+        assert_int_equal(rename(snap, moved), 0);
+        for (kind = 0; kind < 3; kind++) {
+                apid_ctx *ctx;
+                apid_pool *pool = NULL;
+                apid_identity *id = NULL;
+                int wd = -1;
+
+                if (kind == 0) {
+                        assert_int_equal(mkfifo(snap, 0644), 0);
+                } else if (kind == 1) {
+                        assert_int_equal(symlink(other_snap, snap), 0);
+                        wd = watch_open(other_snap);
+                } else {
+                        assert_int_equal(mkdir(snap, 0755), 0);
+                }
+                ctx = ctx_at(sd);
+                alarm(60); /* a hang fails the test rather than the suite's timeout */
+                must(apid_pool_open(ctx, "a", &pool));
+                must(apid_pool_get_identity(pool, &id));
+                assert_string_equal(apid_identity_get_pool_name(id), "a");
+                apid_identity_free(id);
+                id = NULL;
+                must(apid_identity_from_user(ctx, "IIS APPPOOL\\a", &id));
+                alarm(0);
+                apid_identity_free(id);
+                apid_pool_free(pool);
+                apid_ctx_unref(ctx);
+                if (wd >= 0) {
+                        if (was_opened(wd))
+                                fail_msg("a lookup read %s through the link %s", other_snap, snap);
+                        close(wd);
+                }
+                if (kind == 2)
+                        assert_int_equal(rmdir(snap), 0);
+                else
+                        assert_int_equal(unlink(snap), 0);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -298,6 +424,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(root_links_are_followed, tree_setup, tree_teardown),
                 cmocka_unit_test_setup_teardown(profile_root_under_a_pool_is_refused, tree_setup, tree_teardown),
                 cmocka_unit_test_setup_teardown(own_state_dir_of_a_user_works, tree_setup, tree_teardown),
+                cmocka_unit_test_setup_teardown(lookup_through_a_pool_link_reads_nothing, tree_setup, tree_teardown),
+                cmocka_unit_test_setup_teardown(odd_files_in_place_of_the_snapshot, tree_setup, tree_teardown),
         };
 
         if (geteuid() != 0) {

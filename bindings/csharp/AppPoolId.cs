@@ -74,6 +74,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_acl_edit_add(AclEditHandle edit, int op, byte[] spec);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_flags(IntPtr edit, uint flags);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_max_depth(IntPtr edit, uint depth);
+        [DllImport(Lib)] internal static extern uint apid_acl_max_depth();
         [DllImport(Lib)] internal static extern int apid_acl_edit_apply(IntPtr edit, byte[] path);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(IntPtr edit, int ev);
         [DllImport(Lib)] internal static extern ulong apid_acl_edit_count(AclEditHandle edit, int ev);
@@ -152,6 +153,7 @@ namespace AppPoolId
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_report_fn(IntPtr edit, ReportFn fn, IntPtr userdata);
         [DllImport(Lib)] internal static extern int apid_acl_edit_set_progress_fn(IntPtr edit, ProgressFn fn, IntPtr userdata);
         [DllImport(Lib)] internal static extern int apid_acl_save(ContextHandle ctx, byte[] path, byte[] file, uint flags);
+        [DllImport(Lib)] internal static extern int apid_acl_save_depth(ContextHandle ctx, byte[] path, byte[] file, uint flags, uint maxDepth);
         [DllImport(Lib)] internal static extern int apid_acl_restore(ContextHandle ctx, byte[] file, byte[] baseDir, uint flags);
         [DllImport(Lib)] internal static extern int apid_token_setenv(TokenHandle token, byte[] name, byte[] value);
         [DllImport(Lib)] internal static extern int apid_token_describe(TokenHandle token, out IntPtr text);
@@ -622,6 +624,19 @@ namespace AppPoolId
                                               Native.Utf8(file ?? throw new ArgumentNullException("file"), "file"),
                                               recursive ? AclEdit.Recursive : 0));
 
+        /// <summary>SaveAcls() with a limit on how many directory levels below the path a
+        /// recursive save enters (1 to AclEdit.MaxDepthLimit; SaveAcls() enters 256). A
+        /// deeper directory fails the save (AppPoolIdException, Status -9) naming it, and
+        /// the file is left as it was. A depth out of range throws (Status -1) naming it,
+        /// before anything is written.</summary>
+        public void SaveAcls(string path, string file, bool recursive, int maxDepth)
+        {
+            uint d = AclEdit.Depth(maxDepth);
+            Native.Check(Native.apid_acl_save_depth(Handle, Native.Utf8(path ?? throw new ArgumentNullException("path"), "path"),
+                                                    Native.Utf8(file ?? throw new ArgumentNullException("file"), "file"),
+                                                    recursive ? AclEdit.Recursive : 0, d));
+        }
+
         /// <summary>Restore ACLs saved by SaveAcls() (or getfacl -R) below baseDir
         /// (icacls /restore); flags: AclEdit.Continue, AclEdit.DryRun.</summary>
         public void RestoreAcls(string file, string baseDir, uint flags = 0) =>
@@ -837,8 +852,10 @@ namespace AppPoolId
             return this;
         }
 
-        /// <summary>The deepest recursive apply SetMaxDepth() takes (include/apppoolid/acl.h: 1 to 4096).</summary>
-        public const int MaxDepthLimit = 4096;
+        /// <summary>The deepest recursive walk SetMaxDepth() and Context.SaveAcls() take,
+        /// asked of the loaded library (apid_acl_max_depth(): APID_ACL_MAX_DEPTH, 4096), so
+        /// that the binding's range check and message never drift from its.</summary>
+        public static readonly int MaxDepthLimit = checked((int)Native.apid_acl_max_depth());
 
         /// <summary>How many directory levels below the path a Recursive apply
         /// enters (1 to MaxDepthLimit; the library's default is 256). A directory
@@ -859,7 +876,7 @@ namespace AppPoolId
         /// A negative depth cannot reach C's unsigned as given (it would wrap to
         /// 4294967295): refused here in the library's words, naming the value.
         /// 0 and 4097 reach the library, which refuses them.
-        static uint Depth(int depth)
+        internal static uint Depth(int depth)
         {
             if (depth < 0)
                 throw new AppPoolIdException(-1, "ACL walk depth " + depth + ": not between 1 and " + MaxDepthLimit, 0);
@@ -1054,6 +1071,10 @@ namespace AppPoolId
                     Native.Check(Native.apid_launch_attr_set_timeout(attr, timeoutMs));
                 foreach (var dir in dirs)
                     CheckCgroup(Native.apid_launch_attr_add_cgroup(attr, Native.dirfd(dir.Key)), dirs);
+                // Descriptors the caller opened: used as they are, never closed
+                // here (the library's message names them: "cgroup 7: ...").
+                foreach (int cgroupFd in options.CgroupFds ?? (IList<int>)new int[0])
+                    Native.Check(Native.apid_launch_attr_add_cgroup(attr, cgroupFd));
                 var args = new IntPtr[argv.Length + 1];
                 for (int i = 0; i < argv.Length; i++)
                 {
@@ -1133,6 +1154,14 @@ namespace AppPoolId
         /// a cgroup file system"); one that cannot be opened throws
         /// DirectoryNotFoundException, UnauthorizedAccessException or IOException.</summary>
         public IList<string> Cgroups { get; set; } = new List<string>();
+        /// <summary>Cgroup directories by open descriptor, as apid_launch_attr_add_cgroup()
+        /// takes them (O_RDONLY | O_DIRECTORY, not O_PATH: clone3 refuses it), after
+        /// those in Cgroups: for a caller that holds its cgroups open (opened
+        /// relative to a directory it trusts, or passed by a parent). Each is used
+        /// as it is and stays the caller's to close. A descriptor that is not open
+        /// or not a cgroup directory throws AppPoolIdException (Status -1) naming
+        /// it ("cgroup 7: not a directory of a cgroup file system").</summary>
+        public IList<int> CgroupFds { get; set; } = new List<int>();
         /// <summary>The worker's working directory (null: the pool's profile
         /// directory, else /; never the caller's).</summary>
         public string WorkingDirectory { get; set; }

@@ -34,6 +34,14 @@ static class Tests
     static extern int mkdir(string path, uint mode);
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     static extern int rmdir(string path);
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern IntPtr opendir(string path);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int dirfd(IntPtr dir);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int closedir(IntPtr dir);
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int fcntl(int fd, int cmd);
 
     /// Run /bin/sh -c script under a token with the options; its stdout (exit 0 checked).
     static string Run(Token token, LaunchOptions options, string script)
@@ -620,6 +628,48 @@ static class Tests
             }
         });
 
+        Check("AclEdit.MaxDepthLimit is the library's (apid_acl_max_depth), taken and one more refused", () =>
+        {
+            Equal(4096, AclEdit.MaxDepthLimit, "MaxDepthLimit");
+            using (var ctx = new Context(Path.Combine(dir, "state-limit")))
+            using (var pool = ctx.CreatePool("limit"))
+            using (var edit = ctx.NewAclEdit())
+            {
+                edit.SetMaxDepth(AclEdit.MaxDepthLimit);
+                Equal("ACL walk depth " + (AclEdit.MaxDepthLimit + 1) + ": not between 1 and " + AclEdit.MaxDepthLimit,
+                      Throws(() => edit.SetMaxDepth(AclEdit.MaxDepthLimit + 1)).Message, "library's refusal");
+            }
+        });
+
+        Check("SaveAcls with a maxDepth: a deeper directory fails the save and the file stays", () =>
+        {
+            string t = Path.Combine(dir, "savedepth");
+            string bottom = Path.Combine(t, "d1", "d2", "d3");
+            Directory.CreateDirectory(bottom);
+            File.WriteAllText(Path.Combine(bottom, "bottom"), "x");
+            string saved = Path.Combine(dir, "savedepth.acl");
+            File.WriteAllText(saved, "old\n");
+            using (var ctx = new Context(Path.Combine(dir, "state-savedepth")))
+            {
+                var e = Throws(() => ctx.SaveAcls(t, saved, true, 2));
+                Equal(-9, e.Status, "status");
+                if (!e.Message.Contains("savedepth/d1/d2/d3: depth: nested deeper than the limit of 2 directory levels"))
+                    throw new Exception("message: " + e.Message);
+                Equal("old\n", File.ReadAllText(saved), "file kept");
+                ctx.SaveAcls(t, saved, true, 3);
+                if (!File.ReadAllText(saved).Contains("/d3/bottom\n"))
+                    throw new Exception("depth 3 did not save the bottom file");
+                foreach (int bad in new[] { 0, AclEdit.MaxDepthLimit + 1, -1 })
+                {
+                    var b = Throws(() => ctx.SaveAcls(t, Path.Combine(dir, "bad.acl"), true, bad));
+                    Equal(-1, b.Status, "status");
+                    Equal("ACL walk depth " + bad + ": not between 1 and 4096", b.Message, "message");
+                }
+                if (File.Exists(Path.Combine(dir, "bad.acl")))
+                    throw new Exception("a refused save wrote its file");
+            }
+        });
+
         Check("launch into a real cgroup", () =>
         {
             if (geteuid() != 0)
@@ -649,29 +699,48 @@ static class Tests
                 using (var id = pool.GetIdentity())
                 using (var token = id.NewToken())
                 {
-                    var fds = new int[2];
-                    Equal(0, pipe(fds), "pipe");
-                    // The worker waits on our pipe: it is running while we look.
-                    var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } }, Cgroups = { path } };
+                    // By path, then by a descriptor the caller holds (CgroupFds).
+                    IntPtr held = opendir(path);
+                    if (held == IntPtr.Zero)
+                        throw new Exception("opendir " + path + ": errno " + Marshal.GetLastWin32Error());
                     try
                     {
-                        using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                        for (int how = 0; how < 2; how++)
                         {
-                            string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
-                            if (!cg.Contains("0::" + rel + "\n"))
-                                throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg);
-                            if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
-                                throw new Exception("not in " + path + "/cgroup.procs");
-                            close(fds[1]);
-                            fds[1] = -1;
-                            Equal(0, proc.Wait(), "exit");
+                            var fds = new int[2];
+                            Equal(0, pipe(fds), "pipe");
+                            // The worker waits on our pipe: it is running while we look.
+                            var options = new LaunchOptions { Fds = new Dictionary<int, int> { { 0, fds[0] } } };
+                            if (how == 0)
+                                options.Cgroups.Add(path);
+                            else
+                                options.CgroupFds.Add(dirfd(held));
+                            try
+                            {
+                                using (var proc = token.Launch(options, "/bin/sh", "-c", "cat >/dev/null"))
+                                {
+                                    string cg = File.ReadAllText("/proc/" + proc.Pid + "/cgroup");
+                                    if (!cg.Contains("0::" + rel + "\n"))
+                                        throw new Exception("/proc/" + proc.Pid + "/cgroup: " + cg + " (how " + how + ")");
+                                    if (Array.IndexOf(File.ReadAllText(Path.Combine(path, "cgroup.procs")).Split('\n'), proc.Pid.ToString()) < 0)
+                                        throw new Exception("not in " + path + "/cgroup.procs (how " + how + ")");
+                                    close(fds[1]);
+                                    fds[1] = -1;
+                                    Equal(0, proc.Wait(), "exit");
+                                }
+                            }
+                            finally
+                            {
+                                close(fds[0]);
+                                if (fds[1] >= 0)
+                                    close(fds[1]); // the worker's cat reads EOF and ends
+                            }
                         }
+                        Equal(true, fcntl(dirfd(held), 1 /* F_GETFD */) >= 0, "a descriptor given stays open");
                     }
                     finally
                     {
-                        close(fds[0]);
-                        if (fds[1] >= 0)
-                            close(fds[1]); // the worker's cat reads EOF and ends
+                        closedir(held);
                     }
                 }
             }
@@ -702,6 +771,23 @@ static class Tests
                 if (!nf.Message.Contains(Path.Combine(dir, "missing")))
                     throw new Exception("message: " + nf.Message);
                 ThrowsOf<IOException>(() => token.Launch(new LaunchOptions { Cgroups = { "/proc/self/cgroup" } }, "true"));
+                // By descriptor: the library's message names it; it stays open.
+                IntPtr held = opendir(plain);
+                try
+                {
+                    int fd = dirfd(held);
+                    var d = Throws(() => token.Launch(new LaunchOptions { CgroupFds = { fd } }, "true"));
+                    Equal(-1, d.Status, "status");
+                    Equal("cgroup " + fd + ": not a directory of a cgroup file system", d.Message, "message");
+                    Equal(true, fcntl(fd, 1 /* F_GETFD */) >= 0, "still open");
+                }
+                finally
+                {
+                    closedir(held);
+                }
+                var neg = Throws(() => token.Launch(new LaunchOptions { CgroupFds = { -1 } }, "true"));
+                if (!neg.Message.StartsWith("cgroup -1: give an open descriptor"))
+                    throw new Exception("message: " + neg.Message);
             }
         });
 

@@ -197,18 +197,21 @@ int cmd_acl(int argc, char **argv)
         apid_ctx *ctx = NULL;
         const char *verb = argc > 1 ? argv[1] : "";
         int recursive = 0, r, i;
-        const char *base = ".";
+        unsigned depth = 256; /* apid_acl_save()'s */
+        const char *base = ".", *max_depth = NULL;
         const char *args[3];
         int n = 0;
 
         if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-                printf("Usage: %s acl show PATH [-R]\n"
-                       "       %s acl save PATH FILE [-R]     (icacls PATH /save FILE [/T])\n"
+                printf("Usage: %s acl show PATH [-R] [--max-depth N]\n"
+                       "       %s acl save PATH FILE [-R] [--max-depth N] (icacls PATH /save FILE [/T])\n"
                        "       %s acl restore FILE [--base DIR] (icacls DIR /restore FILE)\n"
                        "\n"
                        "The format is what 'getfacl -R' prints and 'setfacl --restore' reads. Paths in a save\n"
                        "file are relative (getfacl drops the leading '/'): restore with --base / for absolute\n"
-                       "paths; the default base is the current directory, as for setfacl.\n",
+                       "paths; the default base is the current directory, as for setfacl.\n"
+                       "--max-depth N: directory levels entered below PATH with -R (1 to 4096; default 256);\n"
+                       "a deeper directory fails the save, and FILE is left as it was.\n",
                        program_name, program_name, program_name);
                 return 0;
         }
@@ -217,6 +220,8 @@ int cmd_acl(int argc, char **argv)
                         recursive = 1;
                 else if (strcmp(argv[i], "--base") == 0 && i + 1 < argc)
                         base = argv[++i];
+                else if (strcmp(argv[i], "--max-depth") == 0 && i + 1 < argc && strcmp(verb, "restore") != 0)
+                        max_depth = argv[++i];
                 else if (argv[i][0] == '-' && argv[i][1])
                         return fail_usage("acl %s: bad option '%s'", verb, argv[i]);
                 else if (n < 3)
@@ -227,13 +232,23 @@ int cmd_acl(int argc, char **argv)
         if (!((strcmp(verb, "show") == 0 && n == 1) || (strcmp(verb, "save") == 0 && n == 2) ||
               (strcmp(verb, "restore") == 0 && n == 1)))
                 return fail_usage("acl: expected show PATH, save PATH FILE or restore FILE");
+        if (max_depth) { /* as for grant --max-depth; the library checks the range */
+                char *end;
+                unsigned long d;
+
+                errno = 0;
+                d = strtoul(max_depth, &end, 10);
+                if (errno || end == max_depth || *end || max_depth[0] == '-' || d > UINT_MAX)
+                        return fail_usage("--max-depth '%s': not a number", max_depth);
+                depth = (unsigned)d;
+        }
         if (apid_ctx_new(&ctx) != APID_OK)
                 return fail_library();
         if (strcmp(verb, "show") == 0) {
                 char tmp[] = "/tmp/apppoolctl-acl-XXXXXX";
                 int fd = mkstemp(tmp);
 
-                r = fd < 0 ? -1 : apid_acl_save(ctx, args[0], tmp, recursive ? APID_ACL_RECURSIVE : 0);
+                r = fd < 0 ? -1 : apid_acl_save_depth(ctx, args[0], tmp, recursive ? APID_ACL_RECURSIVE : 0, depth);
                 if (r == APID_OK) {
                         FILE *f = fopen(tmp, "r");
                         char line[4096];
@@ -248,7 +263,7 @@ int cmd_acl(int argc, char **argv)
                         unlink(tmp);
                 }
         } else if (strcmp(verb, "save") == 0) {
-                r = apid_acl_save(ctx, args[0], args[1], recursive ? APID_ACL_RECURSIVE : 0);
+                r = apid_acl_save_depth(ctx, args[0], args[1], recursive ? APID_ACL_RECURSIVE : 0, depth);
         } else {
                 r = apid_acl_restore(ctx, args[0], base, 0);
         }

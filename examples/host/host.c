@@ -1018,42 +1018,175 @@ static int open_listener(struct site_config *s)
         return fd;
 }
 
-/* A document root that does not exist yet gets a first page. */
+/* The path to a document root, up to its parent directory, must be one no
+ * pool can redirect: the host runs as root and grants the site's pool
+ * (OI)(CI)RX on whatever the path leads to. A pool that owns a directory
+ * above the parent (sites/a, root sites/a/app/html) could rename app and
+ * put a link to another tree in its place (/var/www, holding an html/ of
+ * another site's), and be granted that tree. So the parent is reached as
+ * lib/util/safepath.c reaches the state directory: one component at a time
+ * with openat(O_PATH | O_NOFOLLOW), every directory passed through root's
+ * and not writable by group or others (unless sticky), every symbolic link
+ * root's, followed by hand. The parent itself may be anyone's (a pool may
+ * own its site's directory): nothing above it can change, and the root's
+ * last component is never followed (the ACL walk refuses a link there).
+ * The walk is written again here, not shared: the examples link only the
+ * public API. Returns an O_PATH descriptor of the parent, or -1 (logged). */
+static int refuse_way(const struct site_config *s, const char *real, const char *kind, const struct stat *st)
+{
+        logmsg("site %s: document root %s: %s %s is owned by uid %u (mode %04o): whoever owns a directory on the "
+               "way can redirect the grant; every directory above the document root's parent and every link on "
+               "the way must be root's, and not writable by group or others (unless sticky)",
+               s->name, s->root, kind, real[0] ? real : "/", (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+        return -1;
+}
+
+static int walk_fail(const struct site_config *s, int fd, const char *what)
+{
+        logmsg("site %s: document root %s: %s: %s", s->name, s->root, what, strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
+
+static int open_root_parent(const struct site_config *s, const char *parent)
+{
+        char todo[2200], real[2200], name[256], target[1100], next[2200];
+        struct stat st;
+        int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), links = 0;
+
+        real[0] = '\0';
+        snprintf(todo, sizeof(todo), "%s", parent);
+        while (fd >= 0 && todo[0]) {
+                size_t len = strcspn(todo, "/");
+                int nfd;
+
+                if (len == 0 || (len == 1 && todo[0] == '.')) {
+                        memmove(todo, todo + len + (todo[len] == '/'), strlen(todo + len + (todo[len] == '/')) + 1);
+                        continue;
+                }
+                if (len >= sizeof(name))
+                        return errno = ENAMETOOLONG, walk_fail(s, fd, todo);
+                memcpy(name, todo, len);
+                name[len] = '\0';
+                memmove(todo, todo + len, strlen(todo + len) + 1);
+                if (fstat(fd, &st) < 0)
+                        return walk_fail(s, fd, real[0] ? real : "/");
+                if (st.st_uid != 0 || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+                        return close(fd), refuse_way(s, real, "directory", &st);
+                nfd = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0 || fstat(nfd, &st) < 0) {
+                        if (nfd >= 0)
+                                close(nfd);
+                        return walk_fail(s, fd, name);
+                }
+                if (S_ISLNK(st.st_mode)) {
+                        ssize_t n;
+
+                        snprintf(next, sizeof(next), "%s/%s", real, name);
+                        if (st.st_uid != 0)
+                                return close(nfd), close(fd), refuse_way(s, next, "symbolic link", &st);
+                        n = readlinkat(nfd, "", target, sizeof(target) - 1);
+                        close(nfd);
+                        if (n < 0)
+                                return walk_fail(s, fd, next);
+                        if (++links > 32)
+                                return errno = ELOOP, walk_fail(s, fd, next);
+                        target[n] = '\0';
+                        if ((size_t)snprintf(next, sizeof(next), "%s/%s", target, todo) >= sizeof(next))
+                                return errno = ENAMETOOLONG, walk_fail(s, fd, target);
+                        memcpy(todo, next, strlen(next) + 1);
+                        if (target[0] == '/') { /* from the root again */
+                                close(fd);
+                                fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                                real[0] = '\0';
+                        }
+                        continue;
+                }
+                if (!S_ISDIR(st.st_mode)) {
+                        close(nfd);
+                        return errno = ENOTDIR, walk_fail(s, fd, name);
+                }
+                if (strcmp(name, "..") == 0) {
+                        char *slash = strrchr(real, '/');
+
+                        if (slash)
+                                *slash = '\0';
+                } else if ((size_t)snprintf(next, sizeof(next), "%s/%s", real, name) < sizeof(real)) {
+                        memcpy(real, next, strlen(next) + 1);
+                }
+                close(fd);
+                fd = nfd;
+        }
+        if (fd < 0)
+                return walk_fail(s, -1, "/");
+        return fd;
+}
+
+/* A document root that does not exist yet gets a first page. It is made
+ * relative to its parent, reached by open_root_parent(): never through a
+ * link, and its page never through one (a pool owning the parent could
+ * swap the new directory for a link between the mkdir and the page). */
 static int ensure_root(struct site_config *s)
 {
-        char path[1100], page[512];
+        char path[1100], page[512], *p, *base;
         struct stat st;
-        char *p;
-        int fd, n;
+        int pfd, dfd = -1, fd = -1, n, r = -1;
 
-        if (stat(s->root, &st) == 0)
-                return S_ISDIR(st.st_mode) ? 0 : (logmsg("site %s: root %s is not a directory", s->name, s->root), -1);
         snprintf(path, sizeof(path), "%s", s->root);
+        while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
+                path[strlen(path) - 1] = '\0';
+        base = strrchr(path, '/');
+        if (!base[1]) /* the root is "/": nothing above it */
+                return 0;
+        *base++ = '\0';
+        if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+                logmsg("site %s: document root %s: ends in '%s'; name the directory itself", s->name, s->root, base);
+                return -1;
+        }
+        /* The parents a new root needs, as before; what they lead to is checked next. */
         for (p = path + 1; *p; p++)
                 if (*p == '/') {
                         *p = '\0';
                         mkdir(path, 0755);
                         *p = '/';
                 }
-        if (mkdir(path, 0750) < 0) {
-                logmsg("site %s: cannot create %s: %s", s->name, s->root, strerror(errno));
+        if (path[0])
+                mkdir(path, 0755);
+        pfd = open_root_parent(s, path[0] ? path : "/");
+        if (pfd < 0)
+                return -1;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                close(pfd);
+                if (S_ISDIR(st.st_mode))
+                        return 0;
+                logmsg("site %s: root %s is not a directory%s", s->name, s->root,
+                       S_ISLNK(st.st_mode) ? " (a symbolic link, not followed)" : "");
                 return -1;
         }
-        snprintf(path, sizeof(path), "%s/index.html", s->root);
+        if (mkdirat(pfd, base, 0750) < 0) {
+                logmsg("site %s: cannot create %s: %s", s->name, s->root, strerror(errno));
+                goto out;
+        }
         n = snprintf(page, sizeof(page),
                      "<!doctype html>\n<title>%s</title>\n<h1>Site %s</h1>\n<p>Served by a worker of the "
                      "application pool %s, running as IIS APPPOOL\\%s.</p>\n",
                      s->name, s->name, s->pool, s->pool);
-        fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
+        dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = dfd < 0 ? -1 : openat(dfd, "index.html", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0640);
         if (fd < 0 || write(fd, page, (size_t)n) != n) {
-                logmsg("site %s: cannot write %s: %s", s->name, path, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-                return -1;
+                logmsg("site %s: cannot write %s/index.html: %s", s->name, s->root, strerror(errno));
+                goto out;
         }
-        close(fd);
         logmsg("site %s: created the document root %s", s->name, s->root);
-        return 0;
+        r = 0;
+out:
+        if (fd >= 0)
+                close(fd);
+        if (dfd >= 0)
+                close(dfd);
+        close(pfd);
+        return r;
 }
 
 /* The account and SID, as the status page shows them. */

@@ -72,6 +72,28 @@ enum apid_acl_flags {
         APID_ACL_FOLLOW_HARDLINKS = 16
 };
 
+/** @brief The deepest walk apid_acl_edit_set_max_depth() and
+ *         apid_acl_save_depth() take: directory levels entered below the
+ *         path. Part of the ABI (never lowered). Bindings that cannot read
+ *         this header ask apid_acl_max_depth(). @since 1.0 */
+#define APID_ACL_MAX_DEPTH 4096
+/** @brief The depth a recursive walk goes to unless told otherwise
+ *         (apid_acl_save(), a new edit). @since 1.0 */
+#define APID_ACL_DEFAULT_DEPTH 256
+
+/**
+ * @brief #APID_ACL_MAX_DEPTH, as the library that is loaded has it: for
+ *        bindings (ctypes, P/Invoke), which cannot read a macro, so that
+ *        their own range checks and messages never drift from the
+ *        library's.
+ *
+ * Cannot fail; thread-safe.
+ * @return The largest depth apid_acl_edit_set_max_depth() and
+ *         apid_acl_save_depth() accept.
+ * @since 1.0
+ */
+APID_EXPORT unsigned apid_acl_max_depth(void);
+
 /** @brief Per-path outcomes, passed to the report callback and counted. @since 1.0 */
 enum apid_acl_event {
         APID_ACL_CHANGED = 1,      /**< The ACL was written (or would be, in a dry run). */
@@ -270,6 +292,35 @@ APID_EXPORT uint64_t apid_acl_edit_count(const apid_acl_edit *edit, int event);
  * @since 1.0
  */
 APID_EXPORT APID_WARN_UNUSED int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags);
+
+/**
+ * @brief apid_acl_save() with a limit on how deep a recursive save goes:
+ *        the number of directory levels below the path that the walk enters
+ *        (apid_acl_save() enters 256, as apid_acl_edit_apply() does by
+ *        default).
+ *
+ * A directory deeper than @p max_depth fails the save with #APID_ERANGE
+ * and a message naming it ("depth: nested deeper than N directories"):
+ * a save is what a restore rolls back from, so it never leaves a part of
+ * the tree out without a word; and @p file is left as it was. The walk
+ * holds one open directory per level it is in, so the limit also bounds
+ * its descriptors and memory, as for apid_acl_edit_set_max_depth().
+ * Thread-safe for different contexts; a context may be shared as for
+ * apid_acl_save().
+ * @param ctx        the context.
+ * @param path       the file or directory.
+ * @param file       where to write (atomically).
+ * @param flags      #APID_ACL_RECURSIVE or 0.
+ * @param max_depth  1 to 4096 (without #APID_ACL_RECURSIVE it is checked
+ *                   but nothing below @p path is entered).
+ * @return #APID_OK; #APID_EINVAL (NULL or empty, an unknown flag, or a
+ *         depth out of range: nothing is written); #APID_ERANGE (a
+ *         directory deeper than @p max_depth); #APID_ENOTFOUND; #APID_ESYS;
+ *         #APID_ENOMEM.
+ * @since 1.0
+ */
+APID_EXPORT APID_WARN_UNUSED int apid_acl_save_depth(apid_ctx *ctx, const char *path, const char *file,
+                                                     uint32_t flags, unsigned max_depth);
 
 /**
  * @brief Restore ACLs from a file in the "getfacl" format (written by

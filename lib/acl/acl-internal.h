@@ -155,8 +155,8 @@ int apid__blob_from_acl(acl_t acl, struct apid__blob *b);
 
 /* ---- walk.c: one walk for every tree operation ---- */
 
-#define APID__WALK_DEFAULT_DEPTH 256
-#define APID__WALK_MAX_DEPTH 4096
+#define APID__WALK_DEFAULT_DEPTH APID_ACL_DEFAULT_DEPTH
+#define APID__WALK_MAX_DEPTH APID_ACL_MAX_DEPTH
 #define APID__WALK_PRUNE 1 /* from visit: do not descend into this directory */
 
 struct apid__walk_entry {

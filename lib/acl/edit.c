@@ -706,6 +706,11 @@ static void cache_free(void *data, void *cache)
         apid__acl_cache_free(cache);
 }
 
+APID_EXPORT unsigned apid_acl_max_depth(void)
+{
+        return APID__WALK_MAX_DEPTH;
+}
+
 APID_EXPORT int apid_acl_edit_set_max_depth(apid_acl_edit *e, unsigned depth)
 {
         if (!e)

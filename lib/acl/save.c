@@ -125,6 +125,7 @@ struct save {
         int pfd;
         const char *base;
         int recursive;
+        unsigned max_depth; /* directory levels entered below the path */
         int status;
         struct apid__namecache *names; /* for this save */
 };
@@ -160,7 +161,7 @@ static int save_event(void *data, const struct apid__walk_event *ev)
 static int save_fill(FILE *f, void *arg)
 {
         struct save *s = arg;
-        struct apid__walker w = { save_visit, save_event, NULL, NULL, s, APID__WALK_DEFAULT_DEPTH, 1,
+        struct apid__walker w = { save_visit, save_event, NULL, NULL, s, s->max_depth, 1,
                                   APID__WALK_STAT | (s->recursive ? APID__WALK_RECURSIVE : 0) };
         struct stat st;
 
@@ -175,6 +176,12 @@ static int save_fill(FILE *f, void *arg)
 
 APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file, uint32_t flags)
 {
+        return apid_acl_save_depth(ctx, path, file, flags, APID__WALK_DEFAULT_DEPTH);
+}
+
+APID_EXPORT int apid_acl_save_depth(apid_ctx *ctx, const char *path, const char *file, uint32_t flags,
+                                    unsigned max_depth)
+{
         _cleanup_free_ char *copy = NULL;
         struct save s;
         char *slash;
@@ -184,6 +191,10 @@ APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file,
                 return apid__fail(APID_EINVAL, 0, "apid_acl_save: NULL or empty argument");
         if (flags & ~(uint32_t)APID_ACL_RECURSIVE)
                 return apid__fail(APID_EINVAL, 0, "apid_acl_save flags 0x%x: only APID_ACL_RECURSIVE", flags);
+        /* the same range and message as apid_acl_edit_set_max_depth() */
+        if (max_depth < 1 || max_depth > APID__WALK_MAX_DEPTH)
+                return apid__fail(APID_EINVAL, 0, "ACL walk depth %u: not between 1 and %u", max_depth,
+                                  APID__WALK_MAX_DEPTH);
         copy = strdup(path);
         if (!copy)
                 return apid__fail_oom();
@@ -191,6 +202,7 @@ APID_EXPORT int apid_acl_save(apid_ctx *ctx, const char *path, const char *file,
                 copy[strlen(copy) - 1] = '\0';
         memset(&s, 0, sizeof(s));
         s.recursive = !!(flags & APID_ACL_RECURSIVE);
+        s.max_depth = max_depth;
         s.display = path[0] == '/' ? copy + 1 : copy; /* getfacl: "Removing leading '/'" */
         slash = strrchr(copy, '/');
         if (!slash) {

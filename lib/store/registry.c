@@ -201,6 +201,11 @@ static int safe_state_dir(const char *dir, char **real)
         return r;
 }
 
+int apid__safe_state_dir(const char *dir, char **real)
+{
+        return safe_state_dir(dir, real);
+}
+
 static int ensure_state_dir(const char *dir, char **real)
 {
         int r = safe_state_dir(dir, real);

@@ -21,6 +21,7 @@ _Static_assert(APID_LOG_ERROR == 3 && APID_LOG_WARNING == 4 && APID_LOG_INFO == 
 _Static_assert(APID_SID_MAX_SUBAUTHORITIES == 15 && APID_SID_MAX_BYTES == 68, "SID limits");
 _Static_assert(APID_SID_MAX_STRING == 183, "SID string limit");
 _Static_assert(APID_POOL_NAME_MAX == 64 && APID_SERVICE_NAME_MAX == 256, "name limits");
+_Static_assert(APID_ACL_MAX_DEPTH == 4096 && APID_ACL_DEFAULT_DEPTH == 256, "ACL walk depths");
 
 int main(void)
 {

@@ -118,4 +118,20 @@ check "max-depth 2: entered" "group:$uid:r--" "$(getfacl -cnp "$tmp/deep/a/b/f" 
 "$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth x >/dev/null 2>&1; check "max-depth x" 2 $?
 "$ctl" grant "$tmp/deep" 'IIS AppPool\DefaultAppPool:R' -R --max-depth 0 >/dev/null 2>&1; check "max-depth 0" 1 $?
 
+# acl save/show --max-depth: a directory below the limit fails the save
+# (a save never leaves part of the tree out) and the file stays as it was.
+echo old > "$tmp/depth.acl"
+"$ctl" acl save "$tmp/deep" "$tmp/depth.acl" -R --max-depth 1 2>"$tmp/err"; check "save max-depth 1" 1 $?
+check "save max-depth message" "apppoolctl: ${tmp#/}/deep/a/b: depth: nested deeper than the limit of 1 directory levels; not entered" \
+        "$(cat "$tmp/err")"
+check "save max-depth: file kept" "old" "$(cat "$tmp/depth.acl")"
+"$ctl" acl save "$tmp/deep" "$tmp/depth.acl" -R --max-depth 2; check "save max-depth 2" 0 $?
+check "save max-depth 2: bottom saved" "# file: ${tmp#/}/deep/a/b/f" "$(grep '/deep/a/b/f$' "$tmp/depth.acl")"
+"$ctl" acl show "$tmp/deep" -R --max-depth 1 >/dev/null 2>&1; check "show max-depth 1" 1 $?
+check "show max-depth 2" "# file: ${tmp#/}/deep/a/b/f" "$("$ctl" acl show "$tmp/deep" -R --max-depth 2 | grep '/deep/a/b/f$')"
+"$ctl" acl save "$tmp/deep" "$tmp/depth.acl" -R --max-depth x 2>/dev/null; check "save max-depth x" 2 $?
+"$ctl" acl save "$tmp/deep" "$tmp/depth.acl" -R --max-depth 4097 2>"$tmp/err"; check "save max-depth 4097" 1 $?
+check "save max-depth 4097 message" "apppoolctl: ACL walk depth 4097: not between 1 and 4096" "$(cat "$tmp/err")"
+"$ctl" acl restore "$tmp/depth.acl" --max-depth 1 2>/dev/null; check "restore takes no max-depth" 2 $?
+
 finish

@@ -55,8 +55,10 @@ _H = TypeVar("_H", bound="_Handle")
 # Statuses (include/apppoolid/error.h) and flags (acl.h, pool.h).
 _EINVAL, _ENOMEM, _ENOTFOUND, _EEXISTS, _ECOLLISION, _EPERM, _ESYS, _EUNSUPPORTED = range(-1, -9, -1)
 _ERANGE, _EBUSY = -9, -11
-#: The deepest recursive apply AclEdit.set_max_depth() takes (include/apppoolid/acl.h: 1 to 4096).
-MAX_DEPTH = 4096
+#: The deepest recursive walk AclEdit.set_max_depth() and save_acls() take,
+#: asked of the loaded library (apid_acl_max_depth(): APID_ACL_MAX_DEPTH, 4096),
+#: so that this package's range check and message never drift from its.
+MAX_DEPTH = int(lib.apid_acl_max_depth())
 #: AclEdit.add() operations: icacls /grant, /grant:r, /deny, /remove.
 GRANT, GRANT_REPLACE, DENY, REMOVE = 1, 2, 3, 4
 #: AclEdit.apply() flags: /T, fail on what POSIX ACLs cannot express, /C, dry run.
@@ -625,12 +627,22 @@ class Context(_Handle):
         with _Sid(parsed) as s, s._use() as sh, self._use() as h:
             return _text_of(lib.apid_sid_to_account, h, sh)
 
-    def save_acls(self, path: StrPath, file: StrPath, *, recursive: bool = False) -> None:
+    def save_acls(self, path: StrPath, file: StrPath, *, recursive: bool = False,
+                  max_depth: Optional[int] = None) -> None:
         """Save the ACLs of ``path`` (and of the tree below it) to ``file`` in
-        the text getfacl -R prints and setfacl --restore reads (icacls /save)."""
+        the text getfacl -R prints and setfacl --restore reads (icacls /save).
+        ``max_depth``: how many directory levels below ``path`` a recursive
+        save enters (1 to :data:`MAX_DEPTH`; default 256); a deeper directory
+        fails the save with :class:`Error` (status -9, APID_ERANGE) naming
+        it, and ``file`` is left as it was."""
         raw_path, raw_file = _b(path, "path"), _b(file, "file")
+        flags = RECURSIVE if recursive else 0
+        depth = None if max_depth is None else _depth(max_depth)
         with self._use() as h:
-            _check(lib.apid_acl_save(h, raw_path, raw_file, RECURSIVE if recursive else 0))
+            if depth is None:
+                _check(lib.apid_acl_save(h, raw_path, raw_file, flags))
+            else:
+                _check(lib.apid_acl_save_depth(h, raw_path, raw_file, flags, depth))
 
     def restore_acls(self, file: StrPath, base_dir: StrPath, flags: int = 0) -> None:
         """Restore ACLs saved by save_acls() (or getfacl -R) below ``base_dir``

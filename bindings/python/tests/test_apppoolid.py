@@ -487,6 +487,51 @@ def test_bad_max_depth_is_refused_naming_it_and_changes_nothing(ctx, tmp_path):
         edit.apply(tmp_path / "t", apppoolid.RECURSIVE)
 
 
+def test_save_acls_max_depth_bounds_a_recursive_save(ctx, tmp_path):
+    """save_acls(max_depth=) is apid_acl_save_depth(): a directory deeper
+    than the limit fails the save naming it and the file keeps what it had;
+    one level more saves the whole tree; bad depths are refused as for an
+    edit, before anything is written."""
+    level = tmp_path / "t"
+    for i in range(1, 4):
+        level = level / f"d{i}"
+    level.mkdir(parents=True)
+    (level / "bottom").write_text("x")
+    saved = tmp_path / "saved.acl"
+    saved.write_text("old\n")
+    with pytest.raises(apppoolid.Error) as e:
+        ctx.save_acls(tmp_path / "t", saved, recursive=True, max_depth=2)
+    assert e.value.status == -9  # APID_ERANGE
+    assert "t/d1/d2/d3: depth: nested deeper than the limit of 2 directory levels" in str(e.value)
+    assert saved.read_text() == "old\n"
+    ctx.save_acls(tmp_path / "t", saved, recursive=True, max_depth=3)
+    assert any(line.startswith("# file: ") and line.endswith("/d3/bottom")
+               for line in saved.read_text().splitlines())
+    for bad in (0, apppoolid.MAX_DEPTH + 1, -1, 2**32):
+        with pytest.raises(apppoolid.InvalidArgument, match=f"ACL walk depth {bad}: not between 1 and 4096"):
+            ctx.save_acls(tmp_path / "t", tmp_path / "bad.acl", recursive=True, max_depth=bad)
+    assert not (tmp_path / "bad.acl").exists()
+    ctx.save_acls(tmp_path / "t", saved)  # no max_depth: apid_acl_save(), as before
+
+
+def test_max_depth_is_the_librarys(ctx, tmp_path):
+    """MAX_DEPTH is what the loaded library says (apid_acl_max_depth()),
+    not a copy that could drift: the library takes it and refuses one more,
+    in the same words the binding uses for what cannot reach C."""
+    from apppoolid._native import lib
+    assert isinstance(apppoolid.MAX_DEPTH, int)
+    assert apppoolid.MAX_DEPTH == lib.apid_acl_max_depth() == 4096
+    ctx.create_pool("limit")
+    edit = ctx.acl_edit().grant("IIS AppPool\\limit:R")
+    assert edit.set_max_depth(apppoolid.MAX_DEPTH) is edit
+    with pytest.raises(apppoolid.InvalidArgument) as library:
+        edit.set_max_depth(apppoolid.MAX_DEPTH + 1)
+    with pytest.raises(apppoolid.InvalidArgument) as binding:
+        edit.set_max_depth(-1)
+    assert str(library.value) == f"ACL walk depth {apppoolid.MAX_DEPTH + 1}: not between 1 and {apppoolid.MAX_DEPTH}"
+    assert str(binding.value) == str(library.value).replace(f"depth {apppoolid.MAX_DEPTH + 1}:", "depth -1:")
+
+
 def cgroup2_own():
     """(mount point of cgroup v2, our cgroup's directory in it), or a reason
     to skip."""
