@@ -213,9 +213,14 @@ static void accept_all(struct control_server *srv, control_refused_fn refused)
                 if (cred.uid != 0 && cred.uid != geteuid()) {
                         char text[160];
 
-                        snprintf(text, sizeof(text),
-                                 "error: permission denied: uid %u may not command this host (only root, or uid %u)\n",
-                                 (unsigned)cred.uid, (unsigned)geteuid());
+                        if (geteuid() == 0)
+                                snprintf(text, sizeof(text),
+                                         "error: permission denied: uid %u may not command this host (only root)\n",
+                                         (unsigned)cred.uid);
+                        else
+                                snprintf(text, sizeof(text),
+                                         "error: permission denied: uid %u may not command this host (only root, or "
+                                         "uid %u)\n", (unsigned)cred.uid, (unsigned)geteuid());
                         answer(fd, text);
                         close(fd);
                         if (refused)

@@ -1075,8 +1075,8 @@ static void control_exec(const struct control_cmd *cmd, uid_t uid, char *reply, 
 
 static void control_refused(uid_t uid, pid_t pid)
 {
-        logmsg("control: refused a connection from uid %u (pid %d): only root or uid %u may command the host",
-               (unsigned)uid, (int)pid, (unsigned)geteuid());
+        logmsg("control: refused a connection from uid %u (pid %d): only root%s may command the host",
+               (unsigned)uid, (int)pid, geteuid() ? " or the host's own uid" : "");
 }
 
 /* The control socket's directory must be one only root (or the host's
@@ -1452,7 +1452,9 @@ static int control_client(const char *path, int argc, char **argv)
                         close(fd);
                 return 1;
         }
-        if (send(fd, msg, (size_t)len, MSG_NOSIGNAL) < 0) {
+        /* (EPIPE: the host answered at once, a refusal, and closed; the
+         * answer still waits to be read.) */
+        if (send(fd, msg, (size_t)len, MSG_NOSIGNAL) < 0 && errno != EPIPE) {
                 fprintf(stderr, "apppool-host: --control %s: send: %s\n", path, strerror(errno));
                 close(fd);
                 return 1;
