@@ -187,6 +187,21 @@ static void answer(int fd, const char *text)
         (void)send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Close a connection answered at once (refused, or busy). What the client
+ * already sent is read first: closing a unix socket with unread messages
+ * makes the peer's next recv() fail with ECONNRESET before it reads the
+ * answer waiting for it. */
+static void answer_close(int fd, const char *text)
+{
+        char buf[CONTROL_MSG_MAX + 1];
+        int i;
+
+        answer(fd, text);
+        for (i = 0; i < 8 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+                ;
+        close(fd);
+}
+
 static void accept_all(struct control_server *srv, control_refused_fn refused)
 {
         int k;
@@ -206,8 +221,7 @@ static void accept_all(struct control_server *srv, control_refused_fn refused)
                 /* The credentials the peer had when it connected, from the
                  * kernel: what it says about itself is never asked. */
                 if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
-                        answer(fd, "error: the host cannot tell who you are (SO_PEERCRED)\n");
-                        close(fd);
+                        answer_close(fd, "error: the host cannot tell who you are (SO_PEERCRED)\n");
                         continue;
                 }
                 if (cred.uid != 0 && cred.uid != geteuid()) {
@@ -221,8 +235,7 @@ static void accept_all(struct control_server *srv, control_refused_fn refused)
                                 snprintf(text, sizeof(text),
                                          "error: permission denied: uid %u may not command this host (only root, or "
                                          "uid %u)\n", (unsigned)cred.uid, (unsigned)geteuid());
-                        answer(fd, text);
-                        close(fd);
+                        answer_close(fd, text);
                         if (refused)
                                 refused(cred.uid, cred.pid);
                         continue;
@@ -231,8 +244,7 @@ static void accept_all(struct control_server *srv, control_refused_fn refused)
                         if (srv->conns[i].fd < 0)
                                 c = &srv->conns[i];
                 if (!c) {
-                        answer(fd, "error: busy: too many control connections are open; try again\n");
-                        close(fd);
+                        answer_close(fd, "error: busy: too many control connections are open; try again\n");
                         continue;
                 }
                 ev.data.ptr = c;

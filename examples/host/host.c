@@ -1460,6 +1460,8 @@ static int control_client(const char *path, int argc, char **argv)
                 return 1;
         }
         n = recv(fd, reply, sizeof(reply) - 1, 0);
+        if (n < 0 && errno == ECONNRESET) /* (the host closed with our message unread: its answer still waits) */
+                n = recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT);
         close(fd);
         if (n <= 0) {
                 fprintf(stderr, "apppool-host: --control %s: %s\n", path,
@@ -1491,7 +1493,7 @@ int main(int argc, char **argv)
         apid_ctx *ctx = NULL;
         char *text = NULL;
         sigset_t mask;
-        int c, s, p, i, sfd, tfd, status_code;
+        int c, s, p, i, sfd, tfd, status_code, control_fd = -1;
 
         /* ("+": options end at the first command word, so that a pool name
          * that starts with '-' is a name.) */
@@ -1562,7 +1564,15 @@ int main(int argc, char **argv)
                 return 1;
         }
         limits_instance(apid_ctx_get_state_dir(ctx), apid_ctx_default_state_dir());
+        /* A configured control socket is checked (and bound) first: a bad
+         * one stops the host before any pool or ACL is touched. The default
+         * one lives in the state directory, which setup() may create. */
+        if (!cfg.control_off && cfg.control_path[0] && open_control(ctx, &control_fd) < 0) {
+                apid_ctx_unref(ctx);
+                return 1;
+        }
         if (setup(ctx) < 0) {
+                control_close(control_srv);
                 apid_ctx_unref(ctx); /* (leak checkers run at exit) */
                 return 1;
         }
@@ -1571,11 +1581,13 @@ int main(int argc, char **argv)
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
                 logmsg("event loop: cannot create it: %s", strerror(errno));
+                control_close(control_srv);
                 apid_ctx_unref(ctx);
                 return 1;
         }
         if (watch(sfd, &signal_tag) < 0 || watch(tfd, &timer_tag) < 0) {
                 logmsg("event loop: epoll_ctl: %s", strerror(errno));
+                control_close(control_srv);
                 apid_ctx_unref(ctx);
                 return 1;
         }
@@ -1585,7 +1597,8 @@ int main(int argc, char **argv)
                 unavail = unavailable_open(cfg.header_timeout, &unavail_fd);
                 if (!unavail || watch(unavail_fd, &unavail_tag) < 0) {
                         logmsg("event loop: the stopped pools' answers: %s", strerror(errno));
-                        apid_ctx_unref(ctx);
+                        control_close(control_srv);
+                apid_ctx_unref(ctx);
                         return 1;
                 }
         }
@@ -1596,15 +1609,14 @@ int main(int argc, char **argv)
                 if (!status_srv || watch(admin_fd, &admin_tag) < 0) {
                         logmsg("status page: cannot listen on %s:%d: %s", cfg.status_address, cfg.status_port,
                                strerror(errno));
-                        apid_ctx_unref(ctx);
+                        control_close(control_srv);
+                apid_ctx_unref(ctx);
                         return 1;
                 }
                 logmsg("status page on http://%s:%d/ (and /status.json)", cfg.status_address, cfg.status_port);
         }
         if (!cfg.control_off) {
-                int control_fd;
-
-                if (open_control(ctx, &control_fd) < 0 || watch(control_fd, &control_tag) < 0) {
+                if ((!control_srv && open_control(ctx, &control_fd) < 0) || watch(control_fd, &control_tag) < 0) {
                         if (control_srv)
                                 logmsg("event loop: the control socket: %s", strerror(errno));
                         control_close(control_srv);

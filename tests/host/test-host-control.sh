@@ -69,6 +69,7 @@ $tmp/ww/control|control socket $tmp/ww/control: its directory $tmp/ww is owned b
 $tmp/none/control|control socket $tmp/none/control: its directory $tmp/none: No such file or directory
 BAD
 check "a world-writable directory: no socket left in it" "" "$(ls "$tmp/ww")"
+check "a bad control socket: refused before any pool or ACL (no state created)" 0 "$([ -e "$tmp/state" ] && echo 1 || echo 0)"
 
 pc=$(port) pa=$(port) pl=$(port) po=$(port) ps=$(port)
 mkdir -p "$tmp/bin" "$tmp/count"; chmod 755 "$tmp/bin"; chmod 1777 "$tmp/count"
@@ -242,7 +243,10 @@ try:
     s.send(b"stop Other")
 except BrokenPipeError:
     pass # the host answered and closed at once: the answer is still there
-print(s.recv(65536).decode(), end="")' "$1"
+try:
+    print(s.recv(65536).decode(), end="")
+except ConnectionResetError: # (closed with our message unread: the answer waits)
+    print(s.recv(65536, socket.MSG_DONTWAIT).decode(), end="")' "$1"
 }
 check "attack: the socket is out of reach" "connect: Permission denied" "$(attack "$sock")"
 # Even when it can reach the socket (a mistake made on purpose here: the
