@@ -289,7 +289,8 @@ check "then list answers" 4 "$(ctl list | grep -c '^APPPOOL ')"
 # One silent client held open while others command the host.
 silent "$sock" "$tmp/silent.one"
 until_sh 10 'grep -q connected "$tmp/silent.one"'
-check "a silent client: list still answers at once" 4 "$(timeout 3 "$host" --control "$sock" list | grep -c '^APPPOOL ')"
+check "a silent client: list still answers" 4 "$(ctl list | grep -c '^APPPOOL ')"
+check "... while the silent client is still connected (not after it)" "connected" "$(cat "$tmp/silent.one")"
 check "a silent client: stop and start still work" "0 0 503" \
         "$(ctl stop Other >/dev/null; echo -n "$? "; code "http://127.0.0.1:$po/" > "$tmp/code"; ctl start Other >/dev/null; echo "$? $(cat "$tmp/code")")"
 until_sh 20 'test "$(code "http://127.0.0.1:$po/")" = 200'; check "Other serves again" 200 "$(code "http://127.0.0.1:$po/")"
@@ -304,7 +305,16 @@ print("sent", flush=True)
 time.sleep(30)' "$sock" > "$tmp/noread" &
 kids="$kids $!"
 until_sh 10 'grep -q sent "$tmp/noread"'
-check "a client that does not read: list still answers" 4 "$(timeout 3 "$host" --control "$sock" list | grep -c '^APPPOOL ')"
+check "a client that does not read: list still answers" 4 "$(ctl list | grep -c '^APPPOOL ')"
+check "... while that client is still there" 1 "$(kill -0 $! 2>/dev/null && echo 1 || echo 0)"
+# A half-open client: it shuts its side without a word; the host closes it.
+check "a half-open client: closed, no answer" "eof" "$($py -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.shutdown(socket.SHUT_WR)
+s.settimeout(30)
+print("eof" if s.recv(100) == b"" else "data")' "$sock")"
 
 # A second host on the same socket is refused (the first one's is live).
 pd=$(port)
