@@ -326,8 +326,8 @@ static void stop_pool(int p, const char *why)
 {
         struct worker *w;
 
+        pools[p].stopped = 1; /* (first: the thaw must not top the pool up) */
         pm_thaw(p); /* (a frozen worker would not see its SIGTERM) */
-        pools[p].stopped = 1;
         pools[p].recycling = 0;
         pools[p].recycle_again = 0;
         snprintf(pools[p].stop_why, sizeof(pools[p].stop_why), "%s", why);
