@@ -1010,8 +1010,7 @@ static void control_exec(const struct control_cmd *cmd, uid_t uid, char *reply, 
         int p;
 
         if (cmd->verb == CONTROL_LIST) {
-                control_list(reply, size);
-                logmsg("control: uid %u: list", (unsigned)uid);
+                control_list(reply, size); /* (not logged: a monitor may ask every second) */
                 return;
         }
         control_escape(cmd->pool, strlen(cmd->pool), name, sizeof(name));
