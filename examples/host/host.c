@@ -991,6 +991,7 @@ static void control_list(char *reply, size_t size)
         reply[0] = '\0';
         for (p = 0; p < cfg.n_pools && len + 1 < size; p++) {
                 struct pool_state *ps = &pools[p];
+                const char *activity = ps->stopped ? "none" : ps->idle ? "idle" : ps->suspended ? "suspended" : "running";
                 char name[sizeof(cfg.pools[p].name) * 4];
 
                 control_escape(cfg.pools[p].name, strlen(cfg.pools[p].name), name, sizeof(name));
@@ -998,7 +999,7 @@ static void control_list(char *reply, size_t size)
                                         "APPPOOL \"%s\" (state:%s,startMode:%s,workers:%d,activity:%s%s%s)\n", name,
                                         ps->stopped ? "Stopped" : "Started",
                                         cfg.pools[p].pm.always_running ? "AlwaysRunning" : "OnDemand", live_workers(p),
-                                        ps->stopped ? "none" : ps->idle ? "idle" : ps->suspended ? "suspended" : "running",
+                                        activity,
                                         ps->stopped ? ",stoppedBy:" : "", ps->stopped ? ps->stop_why : "");
         }
 }
@@ -1094,8 +1095,8 @@ static int open_control(apid_ctx *ctx, int *fd)
         else
                 n = snprintf(path, sizeof(path), "%s/host/control", apid_ctx_get_state_dir(ctx));
         if (n < 0 || (size_t)n >= sizeof(path)) {
-                logmsg("control socket %s/host/control: longer than %zu bytes; set [host] control", apid_ctx_get_state_dir(ctx),
-                       sizeof(path) - 1);
+                logmsg("control socket %s/host/control: longer than %zu bytes; set [host] control",
+                       apid_ctx_get_state_dir(ctx), sizeof(path) - 1);
                 return -1;
         }
         memcpy(dir, path, sizeof(dir));
@@ -1109,7 +1110,8 @@ static int open_control(apid_ctx *ctx, int *fd)
         }
         errno = 0;
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                logmsg("control socket %s: its directory %s: %s", path, dir, errno ? strerror(errno) : "not a directory");
+                logmsg("control socket %s: its directory %s: %s", path, dir,
+                       errno ? strerror(errno) : "not a directory");
                 return -1;
         }
         if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
