@@ -96,8 +96,22 @@ static int handler(void *user, const char *section, const char *key, const char 
                                      "loopback only), port 1..65535", value);
                         return 1;
                 }
+                if (strcmp(key, "control") == 0) {
+                        /* An absolute path that fits a sockaddr_un, or none. */
+                        if (strcmp(value, "none") == 0) {
+                                c->control_off = 1;
+                                return 1;
+                        }
+                        if (value[0] != '/' || copy(c->control_path, sizeof(c->control_path), value) < 0 ||
+                            value[strlen(value) - 1] == '/')
+                                FAIL("[host] control = '%s': expected an absolute path of at most %zu bytes (the "
+                                     "control socket, in a directory only root can write), or none",
+                                     value, sizeof(c->control_path) - 1);
+                        c->control_off = 0;
+                        return 1;
+                }
                 FAIL("[host] %s = '%s': unknown key or bad value (shutdown_timeout, startup_timeout, "
-                     "header_timeout, idle_timeout: 1..3600 seconds; status)", key, value);
+                     "header_timeout, idle_timeout: 1..3600 seconds; status; control)", key, value);
         }
         if (strncmp(section, "pool ", 5) == 0) {
                 struct pool_config *pc = NULL;

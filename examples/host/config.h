@@ -35,6 +35,7 @@
  *   header_timeout = 10     ; the worker closes a connection whose head is late
  *   idle_timeout = 5        ; ... and an idle keep-alive connection
  *   status = 127.0.0.1:8090 ; the status page (loopback only); none by default
+ *   control = /var/lib/apppoolid/host/control ; the control socket (the default: STATE_DIR/host/control); or none
  */
 #ifndef APPPOOL_HOST_CONFIG_H
 #define APPPOOL_HOST_CONFIG_H
@@ -101,6 +102,8 @@ struct config {
         int idle_timeout;       /* s: an idle keep-alive connection closes after this */
         char status_address[64]; /* the status page (loopback only); "" = off */
         int status_port;
+        char control_path[108];  /* the control socket (control.h); "": the default, in the state directory */
+        int control_off;         /* control = none */
         char error[512];
 };
 

@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@
 #include "cgroup.h"
 #include "regular.h"
 #include "config.h"
+#include "control.h"
 #include "status.h"
 #include "unavailable.h"
 
@@ -75,6 +78,8 @@ struct pool_state {
         time_t crashes[MAX_CRASHES];
         int n_crashes;
         int stopped;
+        int tripped;                    /* stopped by rapid-fail protection (not by an administrator) */
+        char stop_why[192];             /* why it is stopped, for list, the status page and SIGUSR1 */
         time_t last_recycle;
         int recycling, recycle_again;
         time_t recycle_deadline;
@@ -103,6 +108,7 @@ static int listen_watched[MAX_SITES];
 static int refuse_paused[MAX_SITES];    /* a stopped pool's socket, unwatched while the 503 set is full */
 static struct status_server *status_srv;
 static struct unavailable *unavail;
+static struct control_server *control_srv;
 
 static long long mono_ms(void)
 {
@@ -320,9 +326,11 @@ static void stop_pool(int p, const char *why)
 {
         struct worker *w;
 
+        pools[p].stopped = 1; /* (first: the thaw must not top the pool up) */
         pm_thaw(p); /* (a frozen worker would not see its SIGTERM) */
-        pools[p].stopped = 1;
         pools[p].recycling = 0;
+        pools[p].recycle_again = 0;
+        snprintf(pools[p].stop_why, sizeof(pools[p].stop_why), "%s", why);
         logmsg("pool %s stopped: %s; its connections are answered %s (failure.loadBalancerCapabilities %s)",
                cfg.pools[p].name, why, cfg.pools[p].tcp_level ? "with a reset" : "503 Service Unavailable",
                cfg.pools[p].tcp_level ? "TcpLevel" : "HttpLevel");
@@ -488,9 +496,10 @@ static void status(void)
                         if (site_pool[w->site] == p)
                                 snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), " %d%s", w->pid,
                                          w->retiring ? "(retiring)" : w->ready ? "" : "(starting)");
-                logmsg("status: pool %s (uid %u) %s; workers:%s", cfg.pools[p].name, pools[p].uid,
+                logmsg("status: pool %s (uid %u) %s%s%s%s; workers:%s", cfg.pools[p].name, pools[p].uid,
                        pools[p].stopped ? "stopped" : pools[p].idle ? "idle" : pools[p].suspended ? "suspended" : "started",
-                       pids[0] ? pids : " none");
+                       pools[p].stopped ? " (" : "", pools[p].stopped ? pools[p].stop_why : "",
+                       pools[p].stopped ? ")" : "", pids[0] ? pids : " none");
         }
 }
 
@@ -881,7 +890,8 @@ static void status_fill(struct status_snapshot *snap)
                         sp->failures += ps->crashes[i] > wall - cfg.pools[p].interval;
                 sp->max_failures = cfg.pools[p].max_crashes;
                 sp->interval = cfg.pools[p].interval;
-                sp->tripped = ps->stopped;
+                sp->tripped = ps->stopped && ps->tripped;
+                sp->stop_why = ps->stopped ? ps->stop_why : NULL;
                 sp->last_recycle = ps->last_recycle_done;
                 sp->last_why = ps->last_why;
                 for (w = workers; w; w = w->next)
@@ -912,6 +922,229 @@ static void status_release(struct status_snapshot *snap)
         for (p = 0; p < snap->n_pools; p++)
                 free(snap->pools[p].workers);
         free(snap->pools);
+}
+
+/* The administrator's commands (control.h), appcmd's start, stop, recycle
+ * and list apppool. Bad input never gets here (control_parse()); a pool
+ * that does not exist, or is in the wrong state, is refused and nothing
+ * changes. */
+
+/* An administrator starts a stopped pool: rapid-fail protection forgets
+ * its failures, the host stops answering for it, and it runs as at the
+ * host's start (AlwaysRunning: its workers now; OnDemand: at the next
+ * connection, which waits in the queue meanwhile). */
+static void start_pool(int p)
+{
+        struct pool_state *ps = &pools[p];
+
+        ps->stopped = 0;
+        ps->tripped = 0;
+        ps->stop_why[0] = '\0';
+        ps->n_crashes = 0;
+        ps->measure_after = 0;
+        ps->activate_after = 0;
+        ps->last_activity = mono_ms();
+        ps->schedule_checked = time(NULL);
+        if (cfg.pools[p].pm.always_running) {
+                ps->idle = 0;
+                pm_watch_listeners(p, 0); /* its workers accept again */
+                top_up(p);
+        } else {
+                ps->idle = 1;
+                pm_watch_listeners(p, 1); /* the next connection starts it */
+        }
+}
+
+/* The pool named name: an exact match, else the one that matches ignoring
+ * ASCII case (IIS's pool names are case-insensitive); -1 if none or two. */
+static int find_pool(const char *name)
+{
+        int p, found = -1, n = 0;
+
+        for (p = 0; p < cfg.n_pools; p++)
+                if (strcmp(cfg.pools[p].name, name) == 0)
+                        return p;
+        for (p = 0; p < cfg.n_pools; p++)
+                if (strcasecmp(cfg.pools[p].name, name) == 0) {
+                        found = p;
+                        n++;
+                }
+        return n == 1 ? found : -1;
+}
+
+static int live_workers(int p)
+{
+        struct worker *w;
+        int n = 0;
+
+        for (w = workers; w; w = w->next)
+                n += site_pool[w->site] == p && !w->retiring;
+        return n;
+}
+
+/* list: one line a pool, as appcmd list apppool prints them. */
+static void control_list(char *reply, size_t size)
+{
+        size_t len = 0;
+        int p;
+
+        reply[0] = '\0';
+        for (p = 0; p < cfg.n_pools && len + 1 < size; p++) {
+                struct pool_state *ps = &pools[p];
+                const char *activity = ps->stopped ? "none" : ps->idle ? "idle" : ps->suspended ? "suspended" : "running";
+                char name[sizeof(cfg.pools[p].name) * 4];
+
+                control_escape(cfg.pools[p].name, strlen(cfg.pools[p].name), name, sizeof(name));
+                len += (size_t)snprintf(reply + len, size - len,
+                                        "APPPOOL \"%s\" (state:%s,startMode:%s,workers:%d,activity:%s%s%s)\n", name,
+                                        ps->stopped ? "Stopped" : "Started",
+                                        cfg.pools[p].pm.always_running ? "AlwaysRunning" : "OnDemand", live_workers(p),
+                                        activity,
+                                        ps->stopped ? ",stoppedBy:" : "", ps->stopped ? ps->stop_why : "");
+        }
+}
+
+static void control_exec(const struct control_cmd *cmd, uid_t uid, char *reply, size_t size)
+{
+        static const char *const words[] = { "start", "stop", "recycle", "list" };
+        char name[sizeof(cmd->pool) * 4], why[192];
+        int p;
+
+        if (cmd->verb == CONTROL_LIST) {
+                control_list(reply, size); /* (not logged: a monitor may ask every second) */
+                return;
+        }
+        control_escape(cmd->pool, strlen(cmd->pool), name, sizeof(name));
+        p = find_pool(cmd->pool);
+        if (p < 0) {
+                size_t len = (size_t)snprintf(reply, size, "error: no pool named '%s' in this host (its pools:", name);
+                int i;
+
+                for (i = 0; i < cfg.n_pools && len + 1 < size; i++)
+                        len += (size_t)snprintf(reply + len, size - len, "%s '%s'", i ? "," : "", cfg.pools[i].name);
+                if (len + 1 < size)
+                        snprintf(reply + len, size - len, ")");
+        } else if (shutting_down) {
+                snprintf(reply, size, "error: pool '%s': the host is stopping", cfg.pools[p].name);
+        } else if (cmd->verb == CONTROL_START) {
+                if (!pools[p].stopped) {
+                        snprintf(reply, size, "error: pool '%s' is already started", cfg.pools[p].name);
+                } else {
+                        logmsg("pool %s started by an administrator (control socket, uid %u); it was stopped: %s",
+                               cfg.pools[p].name, (unsigned)uid, pools[p].stop_why);
+                        start_pool(p);
+                        if (cfg.pools[p].pm.always_running)
+                                snprintf(reply, size, "pool '%s' started: workers starting: %d", cfg.pools[p].name,
+                                         live_workers(p));
+                        else
+                                snprintf(reply, size,
+                                         "pool '%s' started (startMode OnDemand: its workers start at the next "
+                                         "connection)", cfg.pools[p].name);
+                }
+        } else if (cmd->verb == CONTROL_STOP) {
+                if (pools[p].stopped) {
+                        snprintf(reply, size, "error: pool '%s' is already stopped: %s", cfg.pools[p].name,
+                                 pools[p].stop_why);
+                } else {
+                        int n = live_workers(p);
+
+                        snprintf(why, sizeof(why), "an administrator's stop command (control socket, uid %u)",
+                                 (unsigned)uid);
+                        pools[p].tripped = 0;
+                        stop_pool(p, why);
+                        snprintf(reply, size, "pool '%s' stopped: workers told to stop (SIGTERM): %d",
+                                 cfg.pools[p].name, n);
+                }
+        } else if (pools[p].stopped) {
+                snprintf(reply, size, "error: pool '%s' is stopped (%s): start it first", cfg.pools[p].name,
+                         pools[p].stop_why);
+        } else if (pools[p].idle) {
+                snprintf(reply, size, "pool '%s' is idle (no worker): nothing to recycle; its next worker is new",
+                         cfg.pools[p].name);
+        } else {
+                int queued = pools[p].recycling;
+
+                snprintf(why, sizeof(why), "an administrator (control socket, uid %u)", (unsigned)uid);
+                recycle_pool(p, why);
+                snprintf(reply, size, queued ? "pool '%s': a recycle is in progress; another is queued after it"
+                                             : "pool '%s' recycling: new workers start, the old ones stop once they "
+                                               "are ready", cfg.pools[p].name);
+        }
+        logmsg("control: uid %u: %s %s: %s", (unsigned)uid, words[cmd->verb], name, reply);
+}
+
+static void control_refused(uid_t uid, pid_t pid)
+{
+        logmsg("control: refused a connection from uid %u (pid %d): only root%s may command the host",
+               (unsigned)uid, (int)pid, geteuid() ? " or the host's own uid" : "");
+}
+
+/* The control socket's directory must be one only root (or the host's
+ * uid) can write: else another user could put a socket of their own there
+ * (a fake host the administrator's commands go to) or remove ours. A live
+ * socket at the path is another host: refused; a dead one is replaced. */
+static int open_control(apid_ctx *ctx, int *fd)
+{
+        char path[sizeof(cfg.control_path)], dir[sizeof(cfg.control_path)], *slash;
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        struct stat st;
+        int n;
+
+        if (cfg.control_path[0])
+                n = snprintf(path, sizeof(path), "%s", cfg.control_path);
+        else
+                n = snprintf(path, sizeof(path), "%s/host/control", apid_ctx_get_state_dir(ctx));
+        if (n < 0 || (size_t)n >= sizeof(path)) {
+                logmsg("control socket %s/host/control: longer than %zu bytes; set [host] control",
+                       apid_ctx_get_state_dir(ctx), sizeof(path) - 1);
+                return -1;
+        }
+        memcpy(dir, path, sizeof(dir));
+        slash = strrchr(dir, '/');
+        *slash = '\0';
+        if (!dir[0])
+                strcpy(dir, "/");
+        if (!cfg.control_path[0] && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                logmsg("control socket: cannot create %s: %s", dir, strerror(errno));
+                return -1;
+        }
+        errno = 0;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                logmsg("control socket %s: its directory %s: %s", path, dir,
+                       errno ? strerror(errno) : "not a directory");
+                return -1;
+        }
+        if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+                logmsg("control socket %s: its directory %s is owned by uid %u, mode %04o: it must be one only root "
+                       "can write (owned by root, not group- or world-writable)",
+                       path, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                return -1;
+        }
+        if (lstat(path, &st) == 0) {
+                int probe;
+
+                if (!S_ISSOCK(st.st_mode)) {
+                        logmsg("control socket %s: exists and is not a socket; remove it or set [host] control", path);
+                        return -1;
+                }
+                probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+                if (probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0) {
+                        close(probe);
+                        logmsg("control socket %s: another host answers on it; set [host] control", path);
+                        return -1;
+                }
+                if (probe >= 0)
+                        close(probe);
+                unlink(path); /* a host that was killed left it */
+        }
+        control_srv = control_open(path, fd);
+        if (!control_srv) {
+                logmsg("control socket %s: %s", path, strerror(errno));
+                return -1;
+        }
+        logmsg("control socket %s (apppool-host --control %s list)", path, path);
+        return 0;
 }
 
 static void reap(struct worker *w)
@@ -970,6 +1203,7 @@ static void reap(struct worker *w)
                 char why[128];
 
                 snprintf(why, sizeof(why), "rapid-fail protection, %d failures in %d s", n, cfg.pools[p].interval);
+                pools[p].tripped = 1;
                 stop_pool(p, why);
         } else if (!(w->old && pools[p].recycling) && !pools[p].suspended) {
                 /* (An old worker that dies during a recycle is being replaced
@@ -1305,27 +1539,106 @@ static int read_file(const char *path, char **out, const char **kind)
         return 0;
 }
 
+/* apppool-host --control SOCKET COMMAND: one command to a running host,
+ * appcmd's grammar accepted too (start apppool /apppool.name:X). The answer
+ * on stdout; a refusal on stderr, and exit status 1. */
+static int control_client(const char *path, int argc, char **argv)
+{
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        struct timeval tv = { 10, 0 };
+        static char reply[CONTROL_REPLY_MAX + 1];
+        const char *verb, *name = NULL;
+        char msg[CONTROL_MSG_MAX + 2];
+        ssize_t n;
+        int fd, len;
+
+        if (argc < 1) {
+                fprintf(stderr, "apppool-host: --control SOCKET needs a command: start POOL, stop POOL, recycle POOL "
+                                "or list\n");
+                return 2;
+        }
+        verb = argv[0];
+        argc--, argv++;
+        if (argc && strcmp(argv[0], "apppool") == 0) /* appcmd: start apppool ... */
+                argc--, argv++;
+        if (argc > 1) {
+                fprintf(stderr, "apppool-host: --control: one pool name after %s (quote a name with spaces)\n", verb);
+                return 2;
+        }
+        if (argc == 1) {
+                name = argv[0];
+                if (strncmp(name, "/apppool.name:", 14) == 0)
+                        name += 14;
+        }
+        len = snprintf(msg, sizeof(msg), "%s%s%s", verb, name ? " " : "", name ? name : "");
+        if (len < 0 || (size_t)len >= sizeof(msg))
+                len = (int)sizeof(msg) - 1; /* the host says it is too long */
+        if (strlen(path) >= sizeof(a.sun_path)) {
+                fprintf(stderr, "apppool-host: --control %s: longer than %zu bytes\n", path, sizeof(a.sun_path) - 1);
+                return 1;
+        }
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+            connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                fprintf(stderr, "apppool-host: --control %s: %s\n", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return 1;
+        }
+        /* (EPIPE: the host answered at once, a refusal, and closed; the
+         * answer still waits to be read.) */
+        if (send(fd, msg, (size_t)len, MSG_NOSIGNAL) < 0 && errno != EPIPE) {
+                fprintf(stderr, "apppool-host: --control %s: send: %s\n", path, strerror(errno));
+                close(fd);
+                return 1;
+        }
+        n = recv(fd, reply, sizeof(reply) - 1, 0);
+        if (n < 0 && errno == ECONNRESET) /* (the host closed with our message unread: its answer still waits) */
+                n = recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT);
+        close(fd);
+        if (n <= 0) {
+                fprintf(stderr, "apppool-host: --control %s: %s\n", path,
+                        n == 0 ? "the host closed the connection without an answer"
+                               : errno == EAGAIN ? "no answer within 10 s" : strerror(errno));
+                return 1;
+        }
+        reply[n] = '\0';
+        if (strncmp(reply, "error: ", 7) == 0) {
+                fprintf(stderr, "apppool-host: %s", reply + 7);
+                return 1;
+        }
+        fputs(reply, stdout);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
+                { "control", required_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        const char *config_path = NULL, *program = getenv("APPPOOL_WORKER"), *kind;
+        const char *config_path = NULL, *control_path = NULL, *program = getenv("APPPOOL_WORKER"), *kind;
         struct epoll_event events[32];
         struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
-        static struct tag signal_tag, timer_tag, admin_tag, unavail_tag;
+        static struct tag signal_tag, timer_tag, admin_tag, unavail_tag, control_tag;
         apid_ctx *ctx = NULL;
         char *text = NULL;
         sigset_t mask;
-        int c, s, p, i, sfd, tfd, status_code;
+        int c, s, p, i, sfd, tfd, status_code, control_fd = -1;
 
-        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        /* ("+": options end at the first command word, so that a pool name
+         * that starts with '-' is a name.) */
+        while ((c = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
                 switch (c) {
                 case 'c': config_path = optarg; break;
+                case 'C': control_path = optarg; break;
                 case 'h':
                         printf("Usage: apppool-host --config FILE\n"
+                               "       apppool-host --control SOCKET start|stop|recycle [apppool] POOL\n"
+                               "       apppool-host --control SOCKET list\n"
                                "\n"
                                "Serve static sites, each site's workers running as its application pool under a\n"
                                "restricted token. Signals: SIGHUP recycles every pool, SIGUSR1 logs the status,\n"
@@ -1334,7 +1647,10 @@ int main(int argc, char **argv)
                                "startMode, processModel.*, queueLength, failure.*, recycling.periodicRestart.*),\n"
                                "[site NAME] "
                                "sections (pool, root, listen = 127.0.0.1:PORT, workers, program) and [host]\n"
-                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout, status).\n"
+                               "(shutdown_timeout, startup_timeout, header_timeout, idle_timeout, status, control).\n"
+                               "--control sends one command to a running host's control socket (appcmd's\n"
+                               "start, stop, recycle apppool and list apppool; POOL may be /apppool.name:POOL);\n"
+                               "the exit status is 1 when the host refuses it.\n"
                                "See apppool-host.ini(5).\n"
                                "APPPOOL_WORKER names the worker program (default %s).\n", WORKER_PROGRAM);
                         return 0;
@@ -1343,8 +1659,10 @@ int main(int argc, char **argv)
                         return 2;
                 }
         }
-        if (!config_path) {
-                fprintf(stderr, "apppool-host: --config FILE is needed; try --help\n");
+        if (control_path && !config_path)
+                return control_client(control_path, argc - optind, argv + optind);
+        if (!config_path || control_path || optind < argc) {
+                fprintf(stderr, "apppool-host: --config FILE, or --control SOCKET COMMAND, is needed; try --help\n");
                 return 2;
         }
         if (read_file(config_path, &text, &kind) < 0) {
@@ -1380,7 +1698,15 @@ int main(int argc, char **argv)
                 return 1;
         }
         limits_instance(apid_ctx_get_state_dir(ctx), apid_ctx_default_state_dir());
+        /* A configured control socket is checked (and bound) first: a bad
+         * one stops the host before any pool or ACL is touched. The default
+         * one lives in the state directory, which setup() may create. */
+        if (!cfg.control_off && cfg.control_path[0] && open_control(ctx, &control_fd) < 0) {
+                apid_ctx_unref(ctx);
+                return 1;
+        }
         if (setup(ctx) < 0) {
+                control_close(control_srv);
                 apid_ctx_unref(ctx); /* (leak checkers run at exit) */
                 return 1;
         }
@@ -1389,11 +1715,13 @@ int main(int argc, char **argv)
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
                 logmsg("event loop: cannot create it: %s", strerror(errno));
+                control_close(control_srv);
                 apid_ctx_unref(ctx);
                 return 1;
         }
         if (watch(sfd, &signal_tag) < 0 || watch(tfd, &timer_tag) < 0) {
                 logmsg("event loop: epoll_ctl: %s", strerror(errno));
+                control_close(control_srv);
                 apid_ctx_unref(ctx);
                 return 1;
         }
@@ -1403,7 +1731,8 @@ int main(int argc, char **argv)
                 unavail = unavailable_open(cfg.header_timeout, &unavail_fd);
                 if (!unavail || watch(unavail_fd, &unavail_tag) < 0) {
                         logmsg("event loop: the stopped pools' answers: %s", strerror(errno));
-                        apid_ctx_unref(ctx);
+                        control_close(control_srv);
+                apid_ctx_unref(ctx);
                         return 1;
                 }
         }
@@ -1414,10 +1743,22 @@ int main(int argc, char **argv)
                 if (!status_srv || watch(admin_fd, &admin_tag) < 0) {
                         logmsg("status page: cannot listen on %s:%d: %s", cfg.status_address, cfg.status_port,
                                strerror(errno));
-                        apid_ctx_unref(ctx);
+                        control_close(control_srv);
+                apid_ctx_unref(ctx);
                         return 1;
                 }
                 logmsg("status page on http://%s:%d/ (and /status.json)", cfg.status_address, cfg.status_port);
+        }
+        if (!cfg.control_off) {
+                if ((!control_srv && open_control(ctx, &control_fd) < 0) || watch(control_fd, &control_tag) < 0) {
+                        if (control_srv)
+                                logmsg("event loop: the control socket: %s", strerror(errno));
+                        control_close(control_srv);
+                        status_close(status_srv);
+                        unavailable_close(unavail);
+                        apid_ctx_unref(ctx);
+                        return 1;
+                }
         }
         pm_start();
         while (!broken && (!shutting_down || workers)) {
@@ -1484,6 +1825,8 @@ int main(int argc, char **argv)
                                 }
                                 unavailable_sweep(unavail);
                                 refuse_resume();
+                                if (control_srv)
+                                        control_sweep(control_srv);
                                 if (!shutting_down && !broken) {
                                         pm_tick();
                                         if (status_srv)
@@ -1493,6 +1836,8 @@ int main(int argc, char **argv)
                                 status_run(status_srv, status_fill, status_release);
                         } else if (tag == &unavail_tag) {
                                 unavailable_run(unavail);
+                        } else if (tag == &control_tag) {
+                                control_run(control_srv, control_exec, control_refused);
                         } else if (tag->kind == TAG_LISTEN) {
                                 int site = (int)(tag - listen_tags);
 
@@ -1533,6 +1878,7 @@ int main(int argc, char **argv)
                 }
                 status_code = 1;
         }
+        control_close(control_srv);
         status_close(status_srv);
         unavailable_close(unavail);
         for (p = 0; p < cfg.n_pools; p++) {

@@ -227,6 +227,10 @@ char *status_html(const struct status_snapshot *s, size_t *len)
                 html(&b, pool->state);
                 put(&b, "\">", 2);
                 html(&b, pool->state);
+                if (pool->stop_why) {
+                        add(&b, "</dd>\n<dt>Stopped by</dt><dd class=\"stop-why\">");
+                        html(&b, pool->stop_why);
+                }
                 add(&b, "</dd>\n<dt>Account</dt><dd class=\"account\">");
                 html(&b, pool->account);
                 add(&b, "</dd>\n<dt>SID</dt><dd class=\"sid\">");
@@ -305,6 +309,11 @@ char *status_json(const struct status_snapshot *s, size_t *len)
                 json(&b, pool->sid);
                 putf(&b, ", \"uid\": %u, \"state\": ", pool->uid);
                 json(&b, pool->state);
+                add(&b, ", \"stopped_by\": ");
+                if (pool->stop_why)
+                        json(&b, pool->stop_why);
+                else
+                        add(&b, "null");
                 add(&b, ", \"start_mode\": ");
                 json(&b, pool->start_mode);
                 putf(&b, ", \"restarts\": %d, \"recycles\": %d, \"rapid_fail\": {\"failures\": %d, \"max_failures\": %d, "

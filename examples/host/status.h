@@ -25,6 +25,7 @@ struct status_pool {
         int failures, max_failures, interval, tripped; /* rapid-fail protection */
         long long last_recycle;         /* epoch s; 0: never */
         const char *last_why;
+        const char *stop_why;           /* a stopped pool: why (rapid-fail protection, an administrator); else NULL */
         struct status_worker *workers;
         int n_workers;
 };
