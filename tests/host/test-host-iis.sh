@@ -284,5 +284,71 @@ alive() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev
 check "no worker left" "" "$(for p in $all $spid; do alive "$p" && echo "$p"; done)"
 check "the pool's cgroup removed" 0 "$([ -e "$cg" ] && echo 1 || echo 0)"
 check "frozen worker stopped by SIGTERM, not SIGKILL" 1 "$(grep -c "worker exited: site S, pid $wpid, status 0" "$tmp/log")"
+# A stopped pool's worker against the host: the listening socket is shared,
+# and so is its O_NONBLOCK (a flag of the open file description). A worker
+# that ignores SIGTERM clears it without pause while the host answers the
+# stopped pool's connections; the host slept in accept4() until the next
+# connection to that site, its status page, every other pool's restarts and
+# its SIGTERM on hold (seen: in the first batch of 30 connections). Now its
+# accept4() is interrupted: the status page answers after every batch.
+psp=$(port) pev=$(port) pgd=$(port)
+cat > "$tmp/bin/blocker.py" <<PY
+#!/usr/bin/python3
+import fcntl, os, signal, socket, sys
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+try: # one instance stays; the others crash until rapid-fail stops the pool
+    s = socket.socket(socket.AF_UNIX)
+    s.bind("\0$tmp/blocker")
+except OSError:
+    sys.exit(1)
+os.write(4, b"READY=1\n")
+print("clearing O_NONBLOCK", flush=True)
+while True:
+    fcntl.fcntl(3, fcntl.F_SETFL, 0)
+PY
+chmod 755 "$tmp/bin/blocker.py"
+cat > "$tmp/host2.ini" <<INI
+[host]
+shutdown_timeout = 2
+status = 127.0.0.1:$psp
+[pool Blocker]
+startMode = AlwaysRunning
+rapid_fail_max_crashes = 2
+processModel.pingingEnabled = false
+[pool Bystander]
+[site Blocker]
+pool = Blocker
+root = $tmp/www/blocker
+listen = 127.0.0.1:$pev
+workers = 2
+program = $tmp/bin/blocker.py
+[site Bystander]
+pool = Bystander
+root = $tmp/www/bystander
+listen = 127.0.0.1:$pgd
+INI
+"$host" --config "$tmp/host2.ini" 2> "$tmp/log2" &
+hpid=$!
+logged2() { grep -q -- "$1" "$tmp/log2"; }
+until_ok 30 logged2 "pool Blocker stopped: rapid-fail protection"; check "blocker: the pool is stopped" 0 $?
+until_ok 30 logged2 "clearing O_NONBLOCK"; check "blocker: its worker clears O_NONBLOCK" 0 $?
+answered=0
+for round in $(seq 20); do
+        curls=
+        for i in $(seq 30); do curl -s -m 5 -o /dev/null "http://127.0.0.1:$pev/" & curls="$curls $!"; done
+        wait $curls # (not the host)
+        curl -sf -m 10 -o /dev/null "http://127.0.0.1:$psp/status.json" || break
+        answered=$round
+done
+check "blocker: the host's status page answers after each of 20 batches" 20 "$answered"
+check "blocker: another pool's site is served" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pgd/")"
+kill -TERM "$hpid"
+timeout 15 tail --pid="$hpid" -f /dev/null
+check "blocker: the host stops on SIGTERM" 1 "$(kill -0 "$hpid" 2>/dev/null && echo 0 || echo 1)"
+kill -KILL "$hpid" 2>/dev/null # (still asleep in accept4: the cleanup's wait would hang)
+wait "$hpid"
+check "blocker: host exit status" 0 $?
+hpid=
+[ "$fail" -ne 0 ] && { echo "--- second host's log"; cat "$tmp/log2"; }
 if [ "$fail" -ne 0 ]; then echo "--- host log"; cat "$tmp/log"; fi
 finish
