@@ -82,6 +82,12 @@ int apid__fopen_regular(const char *path, const char *what, int enoent_status, F
  * ENOENT) when a component is missing. "what" starts the messages. */
 struct stat;
 int apid__safe_dir(const char *path, const char *what, char **real, struct stat *st);
+/* safepath.c: open (O_RDONLY | O_DIRECTORY, in *fd) a directory an
+ * administrator named, following only symbolic links that belong to root or
+ * this process's user (a pool's link in a directory it may write would send
+ * root elsewhere); directories on the way may be anyone's. A relative path
+ * starts at the working directory. APID_EPERM names a refused link. */
+int apid__open_dir_trusted_links(const char *path, const char *what, int *fd);
 
 
 /* account.c: the built-in identities (LocalSystem, LocalService,
