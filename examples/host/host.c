@@ -52,6 +52,7 @@ struct worker {
         apid_process *proc;
         int pid, site;
         int retiring;   /* told to stop (or killed): not restarted */
+        long long kill_at; /* ms, monotonic: SIGKILL then if still alive after SIGTERM; 0 none */
         int ready;      /* wrote READY=1 on descriptor 4 */
         int fresh;      /* started by the recycle in progress, not ready yet */
         int old;        /* stops once the recycle's fresh workers are ready */
@@ -305,8 +306,29 @@ static struct worker *start_worker(int s, int fresh)
 static void retire(struct worker *w, int sig)
 {
         w->retiring = 1;
+        /* A worker may ignore SIGTERM: it is killed shutdown_timeout later
+         * (IIS's shutdownTimeLimit), or it would live on with the site's
+         * socket, outside every count of the pool's workers. */
+        if (sig != SIGKILL && !w->kill_at)
+                w->kill_at = mono_ms() + cfg.shutdown_timeout * 1000LL;
+        else if (sig == SIGKILL)
+                w->kill_at = 0;
         if (apid_process_signal(w->proc, sig) != APID_OK)
                 logmsg("signal %d to pid %d: %s", sig, w->pid, apid_error_message());
+}
+
+/* Retired workers still alive shutdown_timeout after their SIGTERM. */
+static void retire_overdue(void)
+{
+        long long now = mono_ms();
+        struct worker *w;
+
+        for (w = workers; w; w = w->next)
+                if (w->retiring && w->kill_at && now >= w->kill_at) {
+                        logmsg("worker pid %d (site %s) still runs %d s after SIGTERM (shutdown_timeout): SIGKILL",
+                               w->pid, cfg.sites[w->site].name, cfg.shutdown_timeout);
+                        retire(w, SIGKILL);
+                }
 }
 
 static void pm_watch_listeners(int p, int on);
@@ -1339,6 +1361,7 @@ int main(int argc, char **argv)
                                         for (w = workers; w; w = w->next)
                                                 retire(w, SIGKILL);
                                 }
+                                retire_overdue();
                                 for (p = 0; p < cfg.n_pools; p++) {
                                         if (pools[p].recycling && now >= pools[p].recycle_deadline) {
                                                 char why[96];

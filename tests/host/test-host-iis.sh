@@ -291,6 +291,7 @@ check "frozen worker stopped by SIGTERM, not SIGKILL" 1 "$(grep -c "worker exite
 # connection to that site, its status page, every other pool's restarts and
 # its SIGTERM on hold (seen: in the first batch of 30 connections). Now its
 # accept4() is interrupted: the status page answers after every batch.
+# Killing the worker is not enough: a process it forked keeps the socket.
 psp=$(port) pev=$(port) pgd=$(port)
 cat > "$tmp/bin/blocker.py" <<PY
 #!/usr/bin/python3
@@ -302,6 +303,11 @@ try: # one instance stays; the others crash until rapid-fail stops the pool
 except OSError:
     sys.exit(1)
 os.write(4, b"READY=1\n")
+# A child of its own too: the host does not know it, and it keeps the
+# socket when the worker is killed.
+child = os.fork()
+if child:
+    open("$tmp/count/blocker-child", "w").write("%d\n" % child)
 print("clearing O_NONBLOCK", flush=True)
 while True:
     fcntl.fcntl(3, fcntl.F_SETFL, 0)
@@ -332,6 +338,14 @@ hpid=$!
 logged2() { grep -q -- "$1" "$tmp/log2"; }
 until_ok 30 logged2 "pool Blocker stopped: rapid-fail protection"; check "blocker: the pool is stopped" 0 $?
 until_ok 30 logged2 "clearing O_NONBLOCK"; check "blocker: its worker clears O_NONBLOCK" 0 $?
+bpid=$(sed -n 's/.*site Blocker, pool Blocker, pid \([0-9]*\): clearing O_NONBLOCK$/\1/p' "$tmp/log2" | head -1)
+until_ok 30 test -s "$tmp/count/blocker-child"; bchild=$(cat "$tmp/count/blocker-child")
+# Retired by the stop, it ignores SIGTERM: killed shutdown_timeout (2 s) later
+# (it used to live until the host stopped). Its child goes on.
+until_ok 30 logged2 "worker exited: site Blocker, pid $bpid, killed by signal 9"
+check "blocker: the retired worker that ignores SIGTERM is killed" 0 $?
+check "blocker: logged why" 1 "$(grep -c "worker pid $bpid (site Blocker) still runs 2 s after SIGTERM (shutdown_timeout): SIGKILL" "$tmp/log2")"
+check "blocker: its child still clears O_NONBLOCK" 1 "$(kill -0 "$bchild" 2>/dev/null && echo 1 || echo 0)"
 answered=0
 for round in $(seq 20); do
         curls=
@@ -349,6 +363,7 @@ kill -KILL "$hpid" 2>/dev/null # (still asleep in accept4: the cleanup's wait wo
 wait "$hpid"
 check "blocker: host exit status" 0 $?
 hpid=
+kill -KILL "$bchild" 2>/dev/null
 [ "$fail" -ne 0 ] && { echo "--- second host's log"; cat "$tmp/log2"; }
 if [ "$fail" -ne 0 ]; then echo "--- host log"; cat "$tmp/log"; fi
 finish
