@@ -357,9 +357,21 @@ static void stop_pool(int p, const char *why)
 /* A connection waits on site s of a stopped pool: the host answers it. */
 static void refuse(int s)
 {
-        int p = site_pool[s];
+        int p = site_pool[s], r = unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level);
 
-        if (unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level) < 0) {
+        if (r == -2) {
+                /* A process of the pool shut the shared socket down: it
+                 * reports readable (EPOLLHUP) for ever, and the host spun on
+                 * it. Nothing can be accepted there again. */
+                logmsg("site %s: its listening socket no longer listens (shut down by a process of pool %s): "
+                       "not answered any more",
+                       cfg.sites[s].name, cfg.pools[p].name);
+                if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)
+                        fatal("epoll_ctl(DEL) for a stopped pool's socket");
+                listen_watched[s] = 0;
+                return;
+        }
+        if (r < 0) {
                 /* The answering set is full: the rest wait in the queue
                  * (level-triggered: unwatched until there is room). */
                 if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)

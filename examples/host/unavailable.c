@@ -221,6 +221,8 @@ int unavailable_accept(struct unavailable *u, int listen_fd, int tcp_level)
                 if (fd < 0) {
                         if (errno == ECONNABORTED)
                                 continue;
+                        if (errno == EINVAL) /* shutdown() by a worker: not listening */
+                                accepted = -2;
                         break; /* EAGAIN (or EINTR, blocked): none left; EMFILE: they wait */
                 }
                 accepted++;

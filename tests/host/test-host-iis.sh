@@ -308,6 +308,11 @@ os.write(4, b"READY=1\n")
 child = os.fork()
 if child:
     open("$tmp/count/blocker-child", "w").write("%d\n" % child)
+else: # on SIGUSR1 the child shuts the socket down
+    def shut(sig, frame):
+        socket.socket(fileno=os.dup(3)).shutdown(socket.SHUT_RDWR)
+        open("$tmp/count/blocker-shut", "w").write("shut\n")
+    signal.signal(signal.SIGUSR1, shut)
 print("clearing O_NONBLOCK", flush=True)
 while True:
     fcntl.fcntl(3, fcntl.F_SETFL, 0)
@@ -356,6 +361,17 @@ for round in $(seq 20); do
 done
 check "blocker: the host's status page answers after each of 20 batches" 20 "$answered"
 check "blocker: another pool's site is served" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pgd/")"
+# The child shuts the shared socket down: a socket that no longer listens is
+# readable (EPOLLHUP) for ever, and the host spun on it, accept4() failing
+# with EINVAL (a third of a core, seen). Now it stops watching it, saying so.
+kill -USR1 "$bchild"
+until_ok 30 test -s "$tmp/count/blocker-shut"; check "blocker: the child shut the socket down" 0 $?
+until_ok 30 logged2 "site Blocker: its listening socket no longer listens (shut down by a process of pool Blocker): not answered any more"
+check "blocker: the host stops watching the socket shut down under it" 0 $?
+t0=$(awk '{print $14 + $15}' "/proc/$hpid/stat")
+sleep 2 # a measurement, not a wait: the host's CPU time over 2 s
+t1=$(awk '{print $14 + $15}' "/proc/$hpid/stat")
+check "blocker: the host does not spin (under 20 ticks of CPU in 2 s)" 1 "$([ $((t1 - t0)) -lt 20 ] && echo 1 || echo "$((t1 - t0))")"
 kill -TERM "$hpid"
 timeout 15 tail --pid="$hpid" -f /dev/null
 check "blocker: the host stops on SIGTERM" 1 "$(kill -0 "$hpid" 2>/dev/null && echo 0 || echo 1)"
