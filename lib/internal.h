@@ -87,7 +87,12 @@ int apid__safe_dir(const char *path, const char *what, char **real, struct stat 
  * write): what the registry is opened through, and the lookup cache's
  * snapshot (lookup.c). *real as for apid__safe_dir (NULL on failure). */
 int apid__safe_state_dir(const char *dir, char **real);
-
+/* safepath.c: open (O_RDONLY | O_DIRECTORY, in *fd) a directory an
+ * administrator named, following only symbolic links that belong to root or
+ * this process's user (a pool's link in a directory it may write would send
+ * root elsewhere); directories on the way may be anyone's. A relative path
+ * starts at the working directory. APID_EPERM names a refused link. */
+int apid__open_dir_trusted_links(const char *path, const char *what, int *fd);
 
 /* account.c: the built-in identities (LocalSystem, LocalService,
  * NetworkService): type APID_IDENTITY_*, SID, Windows account name, and the

@@ -55,6 +55,7 @@ struct worker {
         apid_process *proc;
         int pid, site;
         int retiring;   /* told to stop (or killed): not restarted */
+        long long kill_at; /* ms, monotonic: SIGKILL then if still alive after SIGTERM; 0 none */
         int ready;      /* wrote READY=1 on descriptor 4 */
         int fresh;      /* started by the recycle in progress, not ready yet */
         int old;        /* stops once the recycle's fresh workers are ready */
@@ -311,8 +312,29 @@ static struct worker *start_worker(int s, int fresh)
 static void retire(struct worker *w, int sig)
 {
         w->retiring = 1;
+        /* A worker may ignore SIGTERM: it is killed shutdown_timeout later
+         * (IIS's shutdownTimeLimit), or it would live on with the site's
+         * socket, outside every count of the pool's workers. */
+        if (sig != SIGKILL && !w->kill_at)
+                w->kill_at = mono_ms() + cfg.shutdown_timeout * 1000LL;
+        else if (sig == SIGKILL)
+                w->kill_at = 0;
         if (apid_process_signal(w->proc, sig) != APID_OK)
                 logmsg("signal %d to pid %d: %s", sig, w->pid, apid_error_message());
+}
+
+/* Retired workers still alive shutdown_timeout after their SIGTERM. */
+static void retire_overdue(void)
+{
+        long long now = mono_ms();
+        struct worker *w;
+
+        for (w = workers; w; w = w->next)
+                if (w->retiring && w->kill_at && now >= w->kill_at) {
+                        logmsg("worker pid %d (site %s) still runs %d s after SIGTERM (shutdown_timeout): SIGKILL",
+                               w->pid, cfg.sites[w->site].name, cfg.shutdown_timeout);
+                        retire(w, SIGKILL);
+                }
 }
 
 static void pm_watch_listeners(int p, int on);
@@ -343,9 +365,21 @@ static void stop_pool(int p, const char *why)
 /* A connection waits on site s of a stopped pool: the host answers it. */
 static void refuse(int s)
 {
-        int p = site_pool[s];
+        int p = site_pool[s], r = unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level);
 
-        if (unavailable_accept(unavail, site_fd[s], cfg.pools[p].tcp_level) < 0) {
+        if (r == -2) {
+                /* A process of the pool shut the shared socket down: it
+                 * reports readable (EPOLLHUP) for ever, and the host spun on
+                 * it. Nothing can be accepted there again. */
+                logmsg("site %s: its listening socket no longer listens (shut down by a process of pool %s): "
+                       "not answered any more",
+                       cfg.sites[s].name, cfg.pools[p].name);
+                if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)
+                        fatal("epoll_ctl(DEL) for a stopped pool's socket");
+                listen_watched[s] = 0;
+                return;
+        }
+        if (r < 0) {
                 /* The answering set is full: the rest wait in the queue
                  * (level-triggered: unwatched until there is room). */
                 if (epoll_ctl(epfd, EPOLL_CTL_DEL, site_fd[s], NULL) < 0)
@@ -1813,6 +1847,7 @@ int main(int argc, char **argv)
                                         for (w = workers; w; w = w->next)
                                                 retire(w, SIGKILL);
                                 }
+                                retire_overdue();
                                 for (p = 0; p < cfg.n_pools; p++) {
                                         if (pools[p].recycling && now >= pools[p].recycle_deadline) {
                                                 char why[96];

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +161,45 @@ static void on_read(struct unavailable *u, struct conn *c)
         }
 }
 
+static void on_alarm(int sig)
+{
+        (void)sig; /* only to interrupt accept4() */
+}
+
+/* accept4() that never blocks for long, whatever mode the socket is in.
+ * The listening socket is shared with the pool's workers, and O_NONBLOCK
+ * belongs to the open file description they hold too: a worker of the
+ * stopped pool that ignores SIGTERM (or a process it forked) could clear
+ * it between our fcntl() and accept4(), and the host would sleep in
+ * accept4() until the next connection to that site, serving no other pool
+ * and deaf to SIGTERM (seen). An interval timer interrupts a blocked call
+ * (the handler is installed without SA_RESTART: EINTR); it repeats, so a
+ * tick that lands just before accept4() starts does not leave it blocked.
+ * SIGALRM is not used elsewhere in the host. Returns the descriptor, or -1
+ * with errno (EINTR: nothing was waiting). */
+static int accept_bounded(int listen_fd)
+{
+        struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
+        struct itimerval tick = { { 0, 50000 }, { 0, 50000 } }, off = { { 0, 0 }, { 0, 0 } };
+        sigset_t alrm, old_mask;
+        int fd, err;
+
+        sigemptyset(&sa.sa_mask);
+        sigemptyset(&alrm);
+        sigaddset(&alrm, SIGALRM);
+        if (sigaction(SIGALRM, &sa, &old_sa) < 0)
+                return -1;
+        sigprocmask(SIG_UNBLOCK, &alrm, &old_mask);
+        setitimer(ITIMER_REAL, &tick, NULL);
+        fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        err = errno;
+        setitimer(ITIMER_REAL, &off, NULL); /* a tick already pending runs on_alarm here */
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        sigaction(SIGALRM, &old_sa, NULL);
+        errno = err;
+        return fd;
+}
+
 int unavailable_accept(struct unavailable *u, int listen_fd, int tcp_level)
 {
         int flags = fcntl(listen_fd, F_GETFL), accepted = 0;
@@ -176,11 +217,13 @@ int unavailable_accept(struct unavailable *u, int listen_fd, int tcp_level)
                         accepted = -1; /* the rest wait in the queue */
                         break;
                 }
-                fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                fd = accept_bounded(listen_fd);
                 if (fd < 0) {
-                        if (errno == EINTR || errno == ECONNABORTED)
+                        if (errno == ECONNABORTED)
                                 continue;
-                        break; /* EAGAIN: none left; EMFILE: they wait */
+                        if (errno == EINVAL) /* shutdown() by a worker: not listening */
+                                accepted = -2;
+                        break; /* EAGAIN (or EINTR, blocked): none left; EMFILE: they wait */
                 }
                 accepted++;
                 if (tcp_level) {

@@ -26,7 +26,9 @@ struct unavailable *unavailable_open(int header_timeout, int *epoll_fd);
  * which may have made it blocking or not: never blocks either way) and
  * answer each: tcp_level 0, a 503; 1, a reset. Returns the number accepted,
  * or -1 when the set is full and connections still wait (the caller stops
- * watching that socket until unavailable_full() is 0). */
+ * watching that socket until unavailable_full() is 0), or -2 when the socket
+ * no longer listens (a process of the pool shut it down: it stays readable
+ * for ever, and the caller must stop watching it). */
 int unavailable_accept(struct unavailable *u, int listen_fd, int tcp_level);
 
 /* Serve the connections that are ready (reading heads, answering, draining). */

@@ -753,8 +753,14 @@ APID_EXPORT int apid_acl_edit_apply(apid_acl_edit *e, const char *path)
                 pfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 base = parent[1] ? parent + 1 : (char *)".";
         } else if (base) {
+                /* Only links of root's are followed on the way: a pool's
+                 * link in a directory it may write would move the edit. */
                 *base++ = '\0';
-                pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = apid__open_dir_trusted_links(parent, "ACL edit of", &pfd);
+                if (r < 0) {
+                        free(parent);
+                        return r;
+                }
         } else {
                 pfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 base = parent;

@@ -576,10 +576,10 @@ APID_EXPORT int apid_acl_restore(apid_ctx *ctx, const char *file, const char *ba
                 return apid__fail(APID_EINVAL, 0, "apid_acl_restore: NULL argument");
         if (flags & ~(uint32_t)(APID_ACL_CONTINUE | APID_ACL_DRY_RUN))
                 return apid__fail(APID_EINVAL, 0, "apid_acl_restore flags 0x%x: only CONTINUE and DRY_RUN", flags);
-        basefd = open(base_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (basefd < 0)
-                return apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "restore base %s: %s",
-                                  base_dir, strerror(errno));
+        /* Only links of root's are followed to the base (as for an edit). */
+        r = apid__open_dir_trusted_links(base_dir, "restore base", &basefd);
+        if (r < 0)
+                return r;
         r = parse_file(ctx, file, &blocks, &n);
         for (i = 0; r == APID_OK && i < n; i++) {
                 char proc[64];

@@ -52,6 +52,7 @@ struct walk {
         char *real;       /* the physical path reached, malloc'd; "" for / */
         int fd;           /* O_PATH descriptor of real */
         struct stat st;
+        int links_only;   /* rule 1 for links only (apid__open_dir_trusted_links) */
 };
 
 static int trusted(uid_t uid)
@@ -71,6 +72,11 @@ static int refuse_owner(const struct walk *w, const char *kind, const char *name
 {
         char who[64];
 
+        if (w->links_only)
+                return apid__fail(APID_EPERM, 0,
+                                  "%s %s: symbolic link %s is owned by uid %u: a link on the way must belong to %s, "
+                                  "or its owner could point the path anywhere; name what it leads to instead",
+                                  w->what, w->path, name, (unsigned)st->st_uid, trusted_text(who, sizeof(who)));
         return apid__fail(APID_EPERM, 0,
                           "%s %s: %s %s is owned by uid %u (mode %04o): every directory and symbolic link on the "
                           "way must belong to %s, or its owner could swap where the path leads",
@@ -125,7 +131,7 @@ static int step(struct walk *w, const char *name, char **todo, int *links)
 
                 child = strndup(w->real, slash ? (size_t)(slash - w->real) : 0);
         } else {
-                r = check_passage(w);
+                r = w->links_only ? APID_OK : check_passage(w);
                 if (r < 0)
                         return r;
                 if (asprintf(&child, "%s/%s", w->real, name) < 0)
@@ -183,9 +189,58 @@ static int step(struct walk *w, const char *name, char **todo, int *links)
         return APID_OK;
 }
 
+static int resolve(const char *path, const char *what, int links_only, char **real, struct stat *st, int *dirfd);
+
 int apid__safe_dir(const char *path, const char *what, char **real, struct stat *st)
 {
-        struct walk w = { .path = path, .what = what, .fd = -1 };
+        return resolve(path, what, 0, real, st, NULL);
+}
+
+/* A directory named by an administrator, whose path may pass through
+ * directories a pool can write (a grant inside a pool's tree): only rule 1
+ * for symbolic links. A directory a pool may write can hold a link of the
+ * pool's in place of the next component, and root would then edit ACLs
+ * wherever it points (a recursive grant on /root through
+ * /srv/pool/app -> /, seen); a link made by root or this user is followed.
+ * Directories themselves cannot be swapped in by a pool but for ones it may
+ * write already (renaming a directory needs write access to it). A relative
+ * path starts at the working directory. */
+int apid__open_dir_trusted_links(const char *path, const char *what, int *fd)
+{
+        _cleanup_free_ char *abs = NULL;
+        struct stat st;
+        int r, pfd = -1;
+
+        *fd = -1;
+        if (path[0] != '/') {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+
+                if (!cwd)
+                        return apid__fail(APID_ESYS, errno, "%s %s: the working directory: %s", what, path,
+                                          strerror(errno));
+                if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
+                        abs = NULL;
+                        return apid__fail_oom();
+                }
+        }
+        r = resolve(abs ? abs : path, what, 1, NULL, &st, &pfd);
+        if (r < 0)
+                return r;
+        if (!S_ISDIR(st.st_mode)) {
+                close(pfd);
+                return apid__fail(APID_ESYS, ENOTDIR, "%s %s: %s", what, path, strerror(ENOTDIR));
+        }
+        *fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = *fd < 0 ? apid__fail(errno == ENOENT ? APID_ENOTFOUND : APID_ESYS, errno, "%s %s: %s", what, path,
+                                 strerror(errno))
+                    : APID_OK;
+        close(pfd);
+        return r;
+}
+
+static int resolve(const char *path, const char *what, int links_only, char **real, struct stat *st, int *dirfd)
+{
+        struct walk w = { .path = path, .what = what, .fd = -1, .links_only = links_only };
         _cleanup_free_ char *todo = NULL;
         struct stat root;
         int links = 0, r = APID_OK, fd;
@@ -239,6 +294,9 @@ int apid__safe_dir(const char *path, const char *what, char **real, struct stat 
                 }
         }
         free(w.real);
-        close(w.fd);
+        if (r == APID_OK && dirfd)
+                *dirfd = w.fd;
+        else
+                close(w.fd);
         return r;
 }

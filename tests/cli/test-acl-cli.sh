@@ -71,6 +71,31 @@ check "remove leaves it too" "$secret_before" "$(getfacl -cnp "$tmp/rootonly" 2>
 "$ctl" grant "$tmp/pooldir" 'IIS AppPool\DefaultAppPool:RX' -R --follow-hardlinks >/dev/null
 check "followed when asked" "group:$uid:r-x" "$(getfacl -cnp "$tmp/rootonly" 2>/dev/null | grep "^group:$uid:")"
 
+# A pool's link on the way: a real worker of the pool replaces a directory
+# of its own tree with a link to a root-only tree holding an entry of the
+# same name. The administrator's recursive grant below it used to follow the
+# link (only the last component was not followed) and give the pool that
+# tree; an ACL restore with its base there wrote the saved ACLs into it. Now
+# both refuse a link on the way that is not root's; root's links still lead.
+chmod 711 "$tmp"
+mkdir -p "$tmp/victim/data" && echo secret > "$tmp/victim/data/key" && chmod 600 "$tmp/victim/data/key"
+chmod 700 "$tmp/victim/data"
+mkdir -p "$tmp/pooldir/app/data" && chown -R "$uid:$uid" "$tmp/pooldir/app"
+"$ctl" run DefaultAppPool -- /bin/sh -c "cd $tmp/pooldir && mv app app.old && ln -s $tmp/victim app" </dev/null
+check "the pool planted its link" "$tmp/victim" "$(readlink "$tmp/pooldir/app")"
+victim_before=$(getfacl -R -cnp "$tmp/victim" 2>/dev/null)
+"$ctl" grant "$tmp/pooldir/app/data" 'IIS AppPool\DefaultAppPool:(OI)(CI)RX' -R >/dev/null 2>"$tmp/err"
+check "grant through the pool's link: refused" 1 $?
+check "grant through the pool's link: says which link" "apppoolctl: ACL edit of $tmp/pooldir/app: symbolic link $tmp/pooldir/app is owned by uid $uid: a link on the way must belong to root, or its owner could point the path anywhere; name what it leads to instead" "$(cat "$tmp/err")"
+printf '# file: data\nuser::rwx\ngroup::---\ngroup:%s:rwx\nmask::rwx\nother::---\n\n' "$uid" > "$tmp/planted.acl"
+"$ctl" acl restore "$tmp/planted.acl" --base "$tmp/pooldir/app" >/dev/null 2>"$tmp/err"
+check "restore based on the pool's link: refused" 1 $?
+check "the tree behind the link untouched" "$victim_before" "$(getfacl -R -cnp "$tmp/victim" 2>/dev/null)"
+ln -s "$tmp/victim" "$tmp/rootlink"
+"$ctl" grant "$tmp/rootlink/data" 'IIS AppPool\DefaultAppPool:R' >/dev/null; check "root's own link is followed" 0 $?
+check "... to what it names" "group:$uid:r--" "$(getfacl -cnp "$tmp/victim/data" 2>/dev/null | grep "^group:$uid:")"
+(cd "$tmp/pooldir" && "$ctl" remove app.old/data 'IIS AppPool\DefaultAppPool' >/dev/null); check "a relative path still works" 0 $?
+
 # Issue 16: conformance with getfacl/setfacl, checked by their own output, on
 # a tree of hostile names and bits. getfacl writes '\\' for a backslash (our
 # reader knew only \134) and '# flags:' lines (setfacl --restore clears the

@@ -284,5 +284,102 @@ alive() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev
 check "no worker left" "" "$(for p in $all $spid; do alive "$p" && echo "$p"; done)"
 check "the pool's cgroup removed" 0 "$([ -e "$cg" ] && echo 1 || echo 0)"
 check "frozen worker stopped by SIGTERM, not SIGKILL" 1 "$(grep -c "worker exited: site S, pid $wpid, status 0" "$tmp/log")"
+# A stopped pool's worker against the host: the listening socket is shared,
+# and so is its O_NONBLOCK (a flag of the open file description). A worker
+# that ignores SIGTERM clears it without pause while the host answers the
+# stopped pool's connections; the host slept in accept4() until the next
+# connection to that site, its status page, every other pool's restarts and
+# its SIGTERM on hold (seen: in the first batch of 30 connections). Now its
+# accept4() is interrupted: the status page answers after every batch.
+# Killing the worker is not enough: a process it forked keeps the socket.
+psp=$(port) pev=$(port) pgd=$(port)
+cat > "$tmp/bin/blocker.py" <<PY
+#!/usr/bin/python3
+import fcntl, os, signal, socket, sys
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+try: # one instance stays; the others crash until rapid-fail stops the pool
+    s = socket.socket(socket.AF_UNIX)
+    s.bind("\0$tmp/blocker")
+except OSError:
+    sys.exit(1)
+os.write(4, b"READY=1\n")
+# A child of its own too: the host does not know it, and it keeps the
+# socket when the worker is killed.
+child = os.fork()
+if child:
+    open("$tmp/count/blocker-child", "w").write("%d\n" % child)
+else: # on SIGUSR1 the child shuts the socket down
+    def shut(sig, frame):
+        socket.socket(fileno=os.dup(3)).shutdown(socket.SHUT_RDWR)
+        open("$tmp/count/blocker-shut", "w").write("shut\n")
+    signal.signal(signal.SIGUSR1, shut)
+print("clearing O_NONBLOCK", flush=True)
+while True:
+    fcntl.fcntl(3, fcntl.F_SETFL, 0)
+PY
+chmod 755 "$tmp/bin/blocker.py"
+cat > "$tmp/host2.ini" <<INI
+[host]
+shutdown_timeout = 2
+status = 127.0.0.1:$psp
+[pool Blocker]
+startMode = AlwaysRunning
+rapid_fail_max_crashes = 2
+processModel.pingingEnabled = false
+[pool Bystander]
+[site Blocker]
+pool = Blocker
+root = $tmp/www/blocker
+listen = 127.0.0.1:$pev
+workers = 2
+program = $tmp/bin/blocker.py
+[site Bystander]
+pool = Bystander
+root = $tmp/www/bystander
+listen = 127.0.0.1:$pgd
+INI
+"$host" --config "$tmp/host2.ini" 2> "$tmp/log2" &
+hpid=$!
+logged2() { grep -q -- "$1" "$tmp/log2"; }
+until_ok 30 logged2 "pool Blocker stopped: rapid-fail protection"; check "blocker: the pool is stopped" 0 $?
+until_ok 30 logged2 "clearing O_NONBLOCK"; check "blocker: its worker clears O_NONBLOCK" 0 $?
+bpid=$(sed -n 's/.*site Blocker, pool Blocker, pid \([0-9]*\): clearing O_NONBLOCK$/\1/p' "$tmp/log2" | head -1)
+until_ok 30 test -s "$tmp/count/blocker-child"; bchild=$(cat "$tmp/count/blocker-child")
+# Retired by the stop, it ignores SIGTERM: killed shutdown_timeout (2 s) later
+# (it used to live until the host stopped). Its child goes on.
+until_ok 30 logged2 "worker exited: site Blocker, pid $bpid, killed by signal 9"
+check "blocker: the retired worker that ignores SIGTERM is killed" 0 $?
+check "blocker: logged why" 1 "$(grep -c "worker pid $bpid (site Blocker) still runs 2 s after SIGTERM (shutdown_timeout): SIGKILL" "$tmp/log2")"
+check "blocker: its child still clears O_NONBLOCK" 1 "$(kill -0 "$bchild" 2>/dev/null && echo 1 || echo 0)"
+answered=0
+for round in $(seq 20); do
+        curls=
+        for i in $(seq 30); do curl -s -m 5 -o /dev/null "http://127.0.0.1:$pev/" & curls="$curls $!"; done
+        wait $curls # (not the host)
+        curl -sf -m 10 -o /dev/null "http://127.0.0.1:$psp/status.json" || break
+        answered=$round
+done
+check "blocker: the host's status page answers after each of 20 batches" 20 "$answered"
+check "blocker: another pool's site is served" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pgd/")"
+# The child shuts the shared socket down: a socket that no longer listens is
+# readable (EPOLLHUP) for ever, and the host spun on it, accept4() failing
+# with EINVAL (a third of a core, seen). Now it stops watching it, saying so.
+kill -USR1 "$bchild"
+until_ok 30 test -s "$tmp/count/blocker-shut"; check "blocker: the child shut the socket down" 0 $?
+until_ok 30 logged2 "site Blocker: its listening socket no longer listens (shut down by a process of pool Blocker): not answered any more"
+check "blocker: the host stops watching the socket shut down under it" 0 $?
+t0=$(awk '{print $14 + $15}' "/proc/$hpid/stat")
+sleep 2 # a measurement, not a wait: the host's CPU time over 2 s
+t1=$(awk '{print $14 + $15}' "/proc/$hpid/stat")
+check "blocker: the host does not spin (under 20 ticks of CPU in 2 s)" 1 "$([ $((t1 - t0)) -lt 20 ] && echo 1 || echo "$((t1 - t0))")"
+kill -TERM "$hpid"
+timeout 15 tail --pid="$hpid" -f /dev/null
+check "blocker: the host stops on SIGTERM" 1 "$(kill -0 "$hpid" 2>/dev/null && echo 0 || echo 1)"
+kill -KILL "$hpid" 2>/dev/null # (still asleep in accept4: the cleanup's wait would hang)
+wait "$hpid"
+check "blocker: host exit status" 0 $?
+hpid=
+kill -KILL "$bchild" 2>/dev/null
+[ "$fail" -ne 0 ] && { echo "--- second host's log"; cat "$tmp/log2"; }
 if [ "$fail" -ne 0 ]; then echo "--- host log"; cat "$tmp/log"; fi
 finish
