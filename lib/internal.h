@@ -241,6 +241,8 @@ struct apid__nss_build {
         size_t size;
         uint64_t generation;
         uint64_t base_generation; /* 0: complete (published as a base too); else a delta over it */
+        char *launch;             /* the launch settings file of the same generation (store/launchfile.c) */
+        size_t launch_size;
 };
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
 /* After COMMIT: put it in place atomically, unless a newer generation is
@@ -250,6 +252,28 @@ void apid__nss_build_clear(struct apid__nss_build *b);
 /* Inside a transaction: the registry's snapshot generation (0 before the
  * first write that published one). */
 int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
+
+/* ---- the launch settings file (lib/store/launchfile.c): root's, beside the snapshot ---- */
+#define APID__LAUNCH_FILE "launch-settings"
+#define APID__LAUNCH_MAX (64u << 20)
+/* Inside a write transaction: the file of the pools as they will commit. */
+int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, char **data, size_t *size);
+/* After COMMIT, under the snapshot's lock: put it in place in dirfd. */
+int apid__launch_publish(apid_ctx *ctx, int dirfd, const char *data, size_t size);
+/* Pool key's row and identity from the file of this generation, its uid
+ * uid: APID_OK, or APID__LOOKUP_MISS (lookup.h) when the file cannot say. */
+int apid__launch_entry(apid_ctx *ctx, uint64_t generation, const char *key, uint32_t uid,
+                       struct apid__pool_row *row, apid_identity **id);
+/* identity.c: what the file keeps of an ApplicationPoolIdentity identity
+ * (the rest is derived from the pool's name). export: 0, or -1 for an
+ * identity the file does not keep (another type, or built from NSS). */
+struct apid__launch_id {
+        uint32_t uid, probe, shared_gid;
+        const char *user, *profile; /* profile "" for none */
+};
+int apid__identity_export(const apid_identity *id, struct apid__launch_id *out);
+int apid__identity_import(apid_ctx *ctx, const char *pool_name, const struct apid__launch_id *in,
+                          apid_identity **out);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by
  * name, in a read transaction (for when the NSS module is not enabled). */
