@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sqlite3.h>
 
 #include "internal.h"
 #include "idmap/idmap.h"

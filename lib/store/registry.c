@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "store/sqlite-dl.h"
 
 #include "internal.h"
 #include "store/committed.h"
@@ -669,6 +669,9 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         struct apid__nss_build snap = { 0 };
         int r, version, ephemeral = 0; /* ephemeral: on the reader connection */
 
+        r = apid__sqlite_load(); /* the first use of the registry in this process */
+        if (r < 0)
+                return r;
         apid__ctx_lock(ctx);
         gate_enter(write);
         if (write) {
