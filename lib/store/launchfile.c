@@ -119,18 +119,26 @@ static void align4(struct buf *b)
         put(b, zero, (4 - b->n % 4) % 4);
 }
 
-/* 1 if the identities of the registry's pools owe nothing to NSS: no
- * shared group, or one the registry provisioned. */
-static int shared_group_ours(struct sqlite3 *db)
+/* *ours 1 if the identities of the registry's pools owe nothing to NSS:
+ * no shared group, or one the registry provisioned. A status. */
+static int shared_group_ours(struct sqlite3 *db, int *ours)
 {
         _cleanup_free_ char *name = NULL;
         struct apid__posix_record a;
+        int r = apid__config(db, "sharedGroup", &name);
 
-        if (apid__config(db, "sharedGroup", &name) < 0)
-                return 0;
-        if (!name[0])
-                return 1;
-        return apid__reg_record_by_user(db, name, &a) == APID_OK && a.kind == APID__POSIX_GROUP;
+        *ours = 0;
+        if (r < 0)
+                return r;
+        if (!name[0]) {
+                *ours = 1;
+                return APID_OK;
+        }
+        r = apid__reg_record_by_user(db, name, &a);
+        if (r == APID_ENOTFOUND)
+                return APID_OK;
+        *ours = r == APID_OK && a.kind == APID__POSIX_GROUP;
+        return r;
 }
 
 /* Append pool key's record to b; APID_OK also when it is left out. */
@@ -193,17 +201,17 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
         size_t n = 0, i, n_recs = 0, index_at;
         struct buf b = { NULL, 0, 0, 0 };
         struct header h;
-        int r;
+        int r, ours;
 
         *data = NULL;
         *size = 0;
         r = apid__reg_pool_keys(db, &names, &n);
         if (r < 0)
                 return r;
-        if (n > MAX_POOLS || !shared_group_ours(db))
-                n_recs = 0;
-        else
-                n_recs = n;
+        r = shared_group_ours(db, &ours);
+        if (r < 0)
+                goto out;
+        n_recs = n <= MAX_POOLS && ours ? n : 0;
         keys = calloc(n_recs + 1, sizeof(*keys));
         offs = calloc(n_recs + 1, sizeof(*offs));
         if (!keys || !offs) {
