@@ -136,6 +136,7 @@ int apid__reg_config_get(struct sqlite3 *db, const char *name, char **value); /*
 int apid__reg_config_set(struct sqlite3 *db, const char *name, const char *value); /* "" deletes */
 int apid__reg_pool_get(struct sqlite3 *db, const char *key, struct apid__pool_row *row);
 int apid__reg_pool_keys(struct sqlite3 *db, char ***names, size_t *count); /* display names, by key */
+int apid__reg_pool_count(struct sqlite3 *db, size_t *count);
 int apid__reg_pool_insert(struct sqlite3 *db, const char *key, const char *name, uint32_t uid);
 int apid__reg_pool_remove(struct sqlite3 *db, const char *key);
 int apid__reg_pool_key_by_uid(struct sqlite3 *db, uint32_t uid, char **key);
@@ -257,7 +258,11 @@ int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
 #define APID__LAUNCH_FILE "launch-settings"
 #define APID__LAUNCH_MAX (64u << 20)
 /* Inside a write transaction: the file of the pools as they will commit. */
-int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, char **data, size_t *size);
+/* changed, all: the snapshot's change log (apid__reg_snapshot_changes), the
+ * uids whose records changed since the last complete snapshot, sorted: the
+ * file of generation - 1 in place gives the other pools' records. */
+int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *changed,
+                       size_t n_changed, int all, char **data, size_t *size);
 /* After COMMIT, under the snapshot's lock: put it in place in dirfd. */
 int apid__launch_publish(apid_ctx *ctx, int dirfd, const char *data, size_t size);
 /* Pool key's row and identity from the file of this generation, its uid

@@ -188,65 +188,172 @@ static int add_pool(apid_ctx *ctx, struct sqlite3 *db, const char *key, struct b
         return r;
 }
 
-static int cmp_key(const void *a, const void *b)
+/* The reader's side, below: the file of a generation, mapped and checked. */
+struct map {
+        const unsigned char *p;
+        size_t size;
+        const struct header *h;
+};
+static int map_open(apid_ctx *ctx, uint64_t generation, struct map *m);
+static int record_at(const struct map *m, uint32_t i, size_t *start, size_t *end);
+
+static int in_list(const uint32_t *list, size_t n, uint32_t v)
 {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (list[mid] == v)
+                        return 1;
+                if (list[mid] < v)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
 }
 
-int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, char **data, size_t *size)
+static int grow(uint32_t **offs, size_t n, size_t *cap)
+{
+        uint32_t *p;
+
+        if (n < *cap)
+                return 0;
+        p = realloc(*offs, (*cap ? *cap * 2 : 64) * sizeof(*p));
+        if (!p)
+                return -1;
+        *offs = p;
+        *cap = *cap ? *cap * 2 : 64;
+        return 0;
+}
+
+/* Every pool, from the registry. */
+static int add_all(apid_ctx *ctx, struct sqlite3 *db, struct buf *b, uint32_t **offs, size_t *n_offs, size_t *cap)
+{
+        char **names = NULL;
+        size_t n = 0, i;
+        int r;
+
+        r = apid__reg_pool_keys(db, &names, &n);
+        for (i = 0; r == APID_OK && i < n; i++) {
+                _cleanup_free_ char *key = NULL;
+
+                r = apid_pool_name_canonical(names[i], &key);
+                if (r == APID_OK)
+                        r = grow(offs, *n_offs, cap) < 0 ? apid__fail_oom()
+                                                        : add_pool(ctx, db, key, b, &(*offs)[*n_offs]);
+                if (r == APID_OK && (*offs)[*n_offs])
+                        (*n_offs)++;
+        }
+        for (i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
+}
+
+/* The records of prev (the file of the generation before) whose uids did
+ * not change, copied; then the pools of the uids that changed, from the
+ * registry. A write costs what it changed, not the registry's size. */
+static int add_changed(apid_ctx *ctx, struct sqlite3 *db, const struct map *prev, const uint32_t *changed,
+                       size_t n_changed, struct buf *b, uint32_t **offs, size_t *n_offs, size_t *cap)
+{
+        size_t i, start, end;
+        uint32_t uid;
+        int r;
+
+        for (i = 0; i < prev->h->n_pools; i++) {
+                if (record_at(prev, (uint32_t)i, &start, &end) < 0 ||
+                    !memchr(prev->p + start + REC_FIXED, '\0', end - start - REC_FIXED))
+                        return APID__LOOKUP_MISS; /* build it all */
+                memcpy(&uid, prev->p + start + 4, sizeof(uid));
+                if (in_list(changed, n_changed, uid))
+                        continue;
+                if (grow(offs, *n_offs, cap) < 0)
+                        return apid__fail_oom();
+                align4(b);
+                (*offs)[(*n_offs)++] = (uint32_t)b->n;
+                put(b, prev->p + start, end - start);
+        }
+        for (i = 0; i < n_changed; i++) {
+                _cleanup_free_ char *key = NULL;
+
+                r = apid__reg_pool_key_by_uid(db, changed[i], &key);
+                if (r == APID_ENOTFOUND)
+                        continue;
+                if (r == APID_OK)
+                        r = grow(offs, *n_offs, cap) < 0 ? apid__fail_oom()
+                                                        : add_pool(ctx, db, key, b, &(*offs)[*n_offs]);
+                if (r < 0)
+                        return r;
+                if ((*offs)[*n_offs])
+                        (*n_offs)++;
+        }
+        return APID_OK;
+}
+
+static int cmp_rec(const void *a, const void *b, void *arg)
+{
+        const char *p = arg;
+
+        return strcmp(p + *(const uint32_t *)a + REC_FIXED, p + *(const uint32_t *)b + REC_FIXED);
+}
+
+int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *changed,
+                       size_t n_changed, int all, char **data, size_t *size)
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
-        char **names = NULL, **keys = NULL;
-        uint32_t *offs = NULL;
-        size_t n = 0, i, n_recs = 0, index_at;
+        _cleanup_free_ uint32_t *offs = NULL;
+        size_t n = 0, n_offs = 0, cap = 0, i, records_at;
         struct buf b = { NULL, 0, 0, 0 };
+        struct map prev;
         struct header h;
         int r, ours;
 
         *data = NULL;
         *size = 0;
-        r = apid__reg_pool_keys(db, &names, &n);
+        r = apid__reg_pool_count(db, &n);
+        if (r == APID_OK)
+                r = shared_group_ours(db, &ours);
         if (r < 0)
                 return r;
-        r = shared_group_ours(db, &ours);
-        if (r < 0)
-                goto out;
-        n_recs = n <= MAX_POOLS && ours ? n : 0;
-        keys = calloc(n_recs + 1, sizeof(*keys));
-        offs = calloc(n_recs + 1, sizeof(*offs));
-        if (!keys || !offs) {
-                r = apid__fail_oom();
-                goto out;
-        }
-        for (i = 0; i < n_recs; i++) {
-                r = apid_pool_name_canonical(names[i], &keys[i]);
-                if (r < 0)
-                        goto out;
-        }
-        /* the index is sorted as readers bisect it (the registry orders by
-         * its own collation) */
-        qsort(keys, n_recs, sizeof(*keys), cmp_key);
         memset(&h, 0, sizeof(h));
         put(&b, &h, sizeof(h));
         put_str(&b, dir);
-        for (i = 0; i < n_recs; i++) {
-                r = add_pool(ctx, db, keys[i], &b, &offs[i]);
+        records_at = b.n;
+        if (n <= MAX_POOLS && ours) {
+                r = APID__LOOKUP_MISS;
+                /* what changed since the file in place, when it is the
+                 * previous generation's (a writer killed before publishing
+                 * left an older one: everything is read again) */
+                if (!all && generation > 1 && map_open(ctx, generation - 1, &prev) == 0) {
+                        r = add_changed(ctx, db, &prev, changed, n_changed, &b, &offs, &n_offs, &cap);
+                        munmap((void *)(uintptr_t)prev.p, prev.size);
+                }
+                if (r == APID__LOOKUP_MISS) {
+                        b.n = records_at;
+                        n_offs = 0;
+                        r = add_all(ctx, db, &b, &offs, &n_offs, &cap);
+                }
                 if (r < 0)
                         goto out;
         }
         align4(&b);
-        index_at = b.n;
+        if (b.oom) {
+                r = apid__fail_oom();
+                goto out;
+        }
+        /* the index is sorted as readers bisect it */
+        qsort_r(offs, n_offs, sizeof(*offs), cmp_rec, b.p);
         memcpy(h.magic, MAGIC, sizeof(h.magic));
         h.version = VERSION;
         h.header_size = sizeof(h);
         h.generation = generation;
-        h.index = (uint32_t)index_at;
+        h.index = (uint32_t)b.n;
         h.dir = sizeof(h);
-        for (i = 0; i < n_recs; i++)
-                if (offs[i]) {
-                        put_u32(&b, offs[i]);
-                        h.n_pools++;
-                }
+        h.n_pools = (uint32_t)n_offs;
+        for (i = 0; i < n_offs; i++)
+                put_u32(&b, offs[i]);
         if (b.oom) {
                 r = apid__fail_oom();
                 goto out;
@@ -264,13 +371,6 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
         b.p = NULL;
         r = APID_OK;
 out:
-        for (i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
-        for (i = 0; keys && i < n_recs; i++)
-                free(keys[i]);
-        free(keys);
-        free(offs);
         free(b.p);
         return r;
 }
@@ -328,12 +428,6 @@ fail:
 }
 
 /* ---- the reader ---- */
-
-struct map {
-        const unsigned char *p;
-        size_t size;
-        const struct header *h;
-};
 
 /* The string at *at within [.., end): advances *at past its NUL. */
 static const char *get_str(const struct map *m, size_t *at, size_t end)

@@ -336,7 +336,8 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
         if (r == APID_OK)
                 r = encode(&s, out);
         if (r == APID_OK)
-                r = apid__launch_build(ctx, db, out->generation, &out->launch, &out->launch_size);
+                r = apid__launch_build(ctx, db, out->generation, changed, n_changed, all, &out->launch,
+                                       &out->launch_size);
         snap_clear(&s);
         if (r < 0) {
                 free(out->data);

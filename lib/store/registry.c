@@ -928,6 +928,21 @@ int apid__reg_pool_keys(sqlite3 *db, char ***names, size_t *count)
         return APID_OK;
 }
 
+int apid__reg_pool_count(sqlite3 *db, size_t *count)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(db, "SELECT count(*) FROM pools", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *count = (size_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW ? APID_OK : db_fail(db, rc, "counting pools");
+}
+
 int apid__reg_pool_insert(sqlite3 *db, const char *key, const char *name, uint32_t uid)
 {
         sqlite3_stmt *st;

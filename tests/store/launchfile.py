@@ -5,6 +5,7 @@
 
   launchfile.py generation FILE        the header's generation
   launchfile.py keys FILE              the pool keys it holds, in index order
+  launchfile.py dump FILE              every record, one a line, in index order
   launchfile.py set-generation FILE N  rewrite the generation, header check fixed
   launchfile.py set-uid FILE KEY UID   rewrite KEY's uid (header check still valid)
 """
@@ -47,6 +48,11 @@ def main():
         print(h["generation"])
     elif cmd == "keys":
         print(" ".join(k for _, k, _ in records(data, h)))
+    elif cmd == "dump":
+        for off, key, _ in records(data, h):
+            size, uid, probe, shared_gid, n = struct.unpack_from("<5I", data, off)
+            strings = bytes(data[off + 20:off + size]).split(b"\0")
+            print(uid, probe, shared_gid, n, *(x.decode() for x in strings[:4 + 2 * n]))
     elif cmd == "set-generation":
         struct.pack_into("<Q", data, 16, int(sys.argv[3]))
         struct.pack_into("<I", data, CHECK_AT, fnv1a(data[:CHECK_AT]))

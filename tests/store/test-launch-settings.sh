@@ -67,6 +67,25 @@ check "pool delete: its record gone" "API WEB" "$(/usr/bin/python3 "$lf" keys "$
 "$ctl" registry import "$tmp/export.ini" >/dev/null
 published "registry import"
 
+# A write rebuilds only the pools it changed, copying the others from the
+# previous generation's file: the same records as files built whole (here:
+# the file removed before each write, in a second state directory).
+writes=("pool add a1" "pool add a2" "pool add a3" "pool set a2 processModel.loadUserProfile=true"
+        "pool set a1 processModel.maxProcesses=2" "pool delete a3 --keep-profile" "registry set sharedGroup apppool-users"
+        "pool add a4" "pool set a4 failure.rapidFailProtection=false" "pool delete a1 --keep-profile" "pool add a5")
+for d in "$tmp/inc" "$tmp/whole"; do
+        for w in "${writes[@]}"; do
+                [ "$d" = "$tmp/whole" ] && rm -f "$d/launch-settings"
+                read -r -a argv <<<"$w"
+                APPPOOLID_STATE_DIR=$d "$ctl" "${argv[@]}" >/dev/null 2>&1
+        done
+done
+inc=$(/usr/bin/python3 "$lf" dump "$tmp/inc/launch-settings" | sed "s|$tmp/inc|DIR|g")
+check "incremental: the records of files built whole" "$inc" \
+        "$(/usr/bin/python3 "$lf" dump "$tmp/whole/launch-settings" | sed "s|$tmp/whole|DIR|g")"
+check "incremental: every pool" "A2 A4 A5" "$(/usr/bin/python3 "$lf" keys "$tmp/inc/launch-settings")"
+check "incremental: settings kept" 1 "$(grep -c "^.* A4 a4 apppool-a4 .*failure.rapidFailProtection false" <<<"$inc")"
+
 # run with the file: no registry, no SQLite; the same worker as without.
 check "run, file current: opens" "status 0
 launch-settings" "$(opens web)"
