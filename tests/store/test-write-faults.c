@@ -291,6 +291,7 @@ static struct text state_of(const char *dir)
 
                         snprintf(path, sizeof(path), "%s/%s", dir, e);
                         data = slurp(path, &size);
+                        put(&t, "\n", 1); /* each file's part starts "\nNAME=" */
                         put(&t, e, strlen(e));
                         put(&t, "=", 1);
                         if (data)
