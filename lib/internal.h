@@ -242,7 +242,7 @@ struct apid__nss_build {
         size_t size;
         uint64_t generation;
         uint64_t base_generation; /* 0: complete (published as a base too); else a delta over it */
-        char *launch;             /* the launch settings file of the same generation (store/launchfile.c) */
+        char *launch;             /* the launch settings of the same generation (launchsettings.c) */
         size_t launch_size;
 };
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
@@ -254,7 +254,7 @@ void apid__nss_build_clear(struct apid__nss_build *b);
  * first write that published one). */
 int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
 
-/* ---- the launch settings file (lib/store/launchfile.c): root's, beside the snapshot ---- */
+/* ---- the launch settings file (lib/launchsettings.c; published by lib/store/launchfile.c): root's ---- */
 #define APID__LAUNCH_FILE "launch-settings"
 #define APID__LAUNCH_MAX (64u << 20)
 /* Inside a write transaction: the file of the pools as they will commit. */
@@ -263,8 +263,15 @@ int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
  * file of generation - 1 in place gives the other pools' records. */
 int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *changed,
                        size_t n_changed, int all, char **data, size_t *size);
-/* After COMMIT, under the snapshot's lock: put it in place in dirfd. */
-int apid__launch_publish(apid_ctx *ctx, int dirfd, const char *data, size_t size);
+/* The store builds it through this hook, which the pool layer sets
+ * (apid_ctx_new): the store knows no pools. NULL: no file is built. */
+typedef int (*apid__launch_builder)(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation,
+                                    const uint32_t *changed, size_t n_changed, int all, char **data, size_t *size);
+void apid__store_set_launch_builder(apid__launch_builder fn);
+apid__launch_builder apid__store_launch_builder(void);
+/* After COMMIT, under the snapshot's lock: put it in place in dirfd (the
+ * state directory dir, for messages). */
+int apid__launch_publish(const char *dir, int dirfd, const char *data, size_t size);
 /* Pool key's row and identity from the file of this generation, its uid
  * uid: APID_OK, or APID__LOOKUP_MISS (lookup.h) when the file cannot say. */
 int apid__launch_entry(apid_ctx *ctx, uint64_t generation, const char *key, uint32_t uid,

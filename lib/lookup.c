@@ -367,7 +367,7 @@ static struct entry *entry_get(apid_ctx *ctx, struct view *v, uint32_t rec)
         f.key = u.key;
         f.uid = u.uid;
         /* The launch settings of this generation, when this process may
-         * read them (root), answer without SQLite (store/launchfile.c). */
+         * read them (root), answer without SQLite (launchsettings.c). */
         f.e = calloc(1, sizeof(*f.e));
         if (f.e && apid__launch_entry(ctx, v->generation, u.key, u.uid, &f.e->row, &f.e->id) == APID_OK)
                 goto built;

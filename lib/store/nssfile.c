@@ -335,9 +335,9 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
         }
         if (r == APID_OK)
                 r = encode(&s, out);
-        if (r == APID_OK)
-                r = apid__launch_build(ctx, db, out->generation, changed, n_changed, all, &out->launch,
-                                       &out->launch_size);
+        if (r == APID_OK && apid__store_launch_builder())
+                r = apid__store_launch_builder()(ctx, db, out->generation, changed, n_changed, all, &out->launch,
+                                                 &out->launch_size);
         snap_clear(&s);
         if (r < 0) {
                 free(out->data);
@@ -516,7 +516,7 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
         /* The launch settings of the same generation first, so that they
          * are in place when readers see the snapshot (they use them only
          * when the generations agree). Not there: launches ask SQLite. */
-        if (b->launch && apid__launch_publish(ctx, dirfd, b->launch, b->launch_size) < 0)
+        if (b->launch && apid__launch_publish(dir, dirfd, b->launch, b->launch_size) < 0)
                 apid__log(ctx, APID_LOG_WARNING, "%s (launches read the registry until the next change)",
                           apid_error_message());
         /* A complete snapshot is linked in as the base of the deltas that

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Read (and, for tests, forge) the launch settings file, version 1
-(lib/store/launchfile.c), independently of the C reader.
+(lib/launchsettings.c), independently of the C reader.
 
   launchfile.py generation FILE        the header's generation
   launchfile.py keys FILE              the pool keys it holds, in index order
