@@ -302,11 +302,13 @@ static int cmp_rec(const void *a, const void *b, void *arg)
         return strcmp(p + *(const uint32_t *)a + REC_FIXED, p + *(const uint32_t *)b + REC_FIXED);
 }
 
-int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *changed,
-                       size_t n_changed, int all, char **data, size_t *size)
+int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *snap_changed,
+                       size_t n_snap_changed, int snap_all, char **data, size_t *size)
 {
         const char *dir = apid_ctx_get_state_dir(ctx);
-        _cleanup_free_ uint32_t *offs = NULL;
+        _cleanup_free_ uint32_t *offs = NULL, *changed = NULL;
+        size_t n_changed = 0;
+        int all = 0;
         size_t n = 0, n_offs = 0, cap = 0, i, records_at;
         struct buf b = { NULL, 0, 0, 0 };
         struct map prev;
@@ -315,6 +317,13 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
 
         *data = NULL;
         *size = 0;
+        (void)snap_changed;
+        (void)n_snap_changed;
+        (void)snap_all;
+        /* this transaction's changes (emptied also when no file is built) */
+        r = apid__reg_launch_changes(db, &changed, &n_changed, &all);
+        if (r < 0)
+                return r;
         if (geteuid() != 0)
                 return APID_OK; /* a file no reader would take (not root's): none */
         r = apid__reg_pool_count(db, &n);

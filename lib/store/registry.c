@@ -79,6 +79,31 @@ static const char *const migrations[] = {
 
 static int commit_guard(void *arg);
 
+/* The uids whose pools this write transaction changed, for the launch
+ * settings file (lib/launchsettings.c), which is rebuilt from the previous
+ * generation's file and these. The snapshot's log (snapshot_changes) holds
+ * every change since the last complete snapshot, up to 128; this one only
+ * the transaction's: TEMP, the connection's own, on every writer
+ * connection (no schema change; readers never make it), emptied when
+ * read. The same triggers as the snapshot's; -1: a registry setting. */
+#define LAUNCH_LOG_TRIGGER(table, when, uid) \
+        "CREATE TEMP TRIGGER IF NOT EXISTS launch_" table "_" when " AFTER " when " ON main." table \
+        " BEGIN INSERT OR IGNORE INTO launch_changes " uid "; END;"
+#define LAUNCH_LOG \
+        "CREATE TEMP TABLE IF NOT EXISTS launch_changes (uid INTEGER PRIMARY KEY);" \
+        LAUNCH_LOG_TRIGGER("accounts", "INSERT", "VALUES (new.uid)") \
+        LAUNCH_LOG_TRIGGER("accounts", "UPDATE", "VALUES (old.uid), (new.uid)") \
+        LAUNCH_LOG_TRIGGER("accounts", "DELETE", "VALUES (old.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "INSERT", "VALUES (new.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "UPDATE", "VALUES (old.uid), (new.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "DELETE", "VALUES (old.uid)") \
+        LAUNCH_LOG_TRIGGER("settings", "INSERT", "SELECT uid FROM main.pools WHERE key = new.key") \
+        LAUNCH_LOG_TRIGGER("settings", "UPDATE", "SELECT uid FROM main.pools WHERE key IN (old.key, new.key)") \
+        LAUNCH_LOG_TRIGGER("settings", "DELETE", "SELECT uid FROM main.pools WHERE key = old.key") \
+        LAUNCH_LOG_TRIGGER("config", "INSERT", "SELECT -1 WHERE new.name NOT LIKE 'nss.%'") \
+        LAUNCH_LOG_TRIGGER("config", "UPDATE", "SELECT -1 WHERE new.name NOT LIKE 'nss.%'") \
+        LAUNCH_LOG_TRIGGER("config", "DELETE", "SELECT -1 WHERE old.name NOT LIKE 'nss.%'")
+
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
         int status, err = 0;
@@ -697,6 +722,8 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 goto out;
         if (write) {
                 r = migrate(db, dir);
+                if (r == APID_OK)
+                        r = exec(db, LAUNCH_LOG, "starting the launch settings' change log");
         } else {
                 /* A read-only connection (readonly_shm) that meets a writer
                  * of another process in the middle of updating the WAL index
@@ -1145,6 +1172,48 @@ int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int 
         if (rc != SQLITE_DONE) {
                 free(list);
                 return db_fail(db, rc, "listing snapshot changes");
+        }
+        *uids = list;
+        *count = n;
+        return APID_OK;
+}
+
+int apid__reg_launch_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+{
+        sqlite3_stmt *st;
+        uint32_t *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        *all = 0;
+        r = prepare(db, "SELECT uid FROM temp.launch_changes ORDER BY uid", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t uid = sqlite3_column_int64(st, 0);
+                uint32_t *grown;
+
+                if (uid < 0 || uid > UINT32_MAX) {
+                        *all = 1;
+                        continue;
+                }
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                list = grown;
+                list[n++] = (uint32_t)uid;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                free(list);
+                return db_fail(db, rc, "listing launch settings changes");
+        }
+        r = exec(db, "DELETE FROM temp.launch_changes", "clearing launch settings changes");
+        if (r < 0) {
+                free(list);
+                return r;
         }
         *uids = list;
         *count = n;
