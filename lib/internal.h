@@ -137,8 +137,9 @@ int apid__reg_config_set(struct sqlite3 *db, const char *name, const char *value
 int apid__reg_pool_get(struct sqlite3 *db, const char *key, struct apid__pool_row *row);
 int apid__reg_pool_keys(struct sqlite3 *db, char ***names, size_t *count); /* display names, by key */
 int apid__reg_pool_count(struct sqlite3 *db, size_t *count);
-/* Inside a write transaction: the uids this transaction changed (sorted;
- * *all set for a registry setting), and the log emptied. */
+/* Inside a write transaction: the uids whose accounts, pools or pool
+ * settings this transaction changed (sorted; *all: never set, a registry
+ * setting is in the snapshot's log), and the log emptied. */
 int apid__reg_launch_changes(struct sqlite3 *db, uint32_t **uids, size_t *count, int *all);
 int apid__reg_pool_insert(struct sqlite3 *db, const char *key, const char *name, uint32_t uid);
 int apid__reg_pool_remove(struct sqlite3 *db, const char *key);

@@ -319,11 +319,13 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
         *size = 0;
         (void)snap_changed;
         (void)n_snap_changed;
-        (void)snap_all;
-        /* this transaction's changes (emptied also when no file is built) */
+        /* this transaction's changes (emptied also when no file is built);
+         * a registry setting's is the snapshot log's -1, always this
+         * transaction's (apid__reg_launch_changes) */
         r = apid__reg_launch_changes(db, &changed, &n_changed, &all);
         if (r < 0)
                 return r;
+        all = all || snap_all;
         if (geteuid() != 0)
                 return APID_OK; /* a file no reader would take (not root's): none */
         r = apid__reg_pool_count(db, &n);

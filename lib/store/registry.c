@@ -85,7 +85,9 @@ static int commit_guard(void *arg);
  * every change since the last complete snapshot, up to 128; this one only
  * the transaction's: TEMP, the connection's own, on every writer
  * connection (no schema change; readers never make it), emptied when
- * read. The same triggers as the snapshot's; -1: a registry setting. */
+ * read. The same triggers as the snapshot's but the registry settings'
+ * (a change of those is the snapshot log's -1: its next build is complete
+ * and empties that log, so -1 there is always this transaction's). */
 #define LAUNCH_LOG_TRIGGER(table, when, uid) \
         "CREATE TEMP TRIGGER IF NOT EXISTS launch_" table "_" when " AFTER " when " ON main." table \
         " BEGIN INSERT OR IGNORE INTO launch_changes " uid "; END;"
@@ -99,10 +101,8 @@ static int commit_guard(void *arg);
         LAUNCH_LOG_TRIGGER("pools", "DELETE", "VALUES (old.uid)") \
         LAUNCH_LOG_TRIGGER("settings", "INSERT", "SELECT uid FROM main.pools WHERE key = new.key") \
         LAUNCH_LOG_TRIGGER("settings", "UPDATE", "SELECT uid FROM main.pools WHERE key IN (old.key, new.key)") \
-        LAUNCH_LOG_TRIGGER("settings", "DELETE", "SELECT uid FROM main.pools WHERE key = old.key") \
-        LAUNCH_LOG_TRIGGER("config", "INSERT", "SELECT -1 WHERE new.name NOT LIKE 'nss.%'") \
-        LAUNCH_LOG_TRIGGER("config", "UPDATE", "SELECT -1 WHERE new.name NOT LIKE 'nss.%'") \
-        LAUNCH_LOG_TRIGGER("config", "DELETE", "SELECT -1 WHERE old.name NOT LIKE 'nss.%'")
+        LAUNCH_LOG_TRIGGER("settings", "DELETE", "SELECT uid FROM main.pools WHERE key = old.key")
+static int launch_log(sqlite3 *db);
 
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
@@ -723,7 +723,7 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         if (write) {
                 r = migrate(db, dir);
                 if (r == APID_OK)
-                        r = exec(db, LAUNCH_LOG, "starting the launch settings' change log");
+                        r = launch_log(db);
         } else {
                 /* A read-only connection (readonly_shm) that meets a writer
                  * of another process in the middle of updating the WAL index
@@ -1176,6 +1176,20 @@ int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int 
         *uids = list;
         *count = n;
         return APID_OK;
+}
+
+/* The launch log on this connection, made once: its table exists only with
+ * its triggers (made in one transaction), so one prepared SELECT says. */
+static int launch_log(sqlite3 *db)
+{
+        sqlite3_stmt *st = NULL;
+
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM temp.launch_changes", -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_finalize(st);
+                return APID_OK;
+        }
+        sqlite3_finalize(st);
+        return exec(db, LAUNCH_LOG, "starting the launch settings' change log");
 }
 
 int apid__reg_launch_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
