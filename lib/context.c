@@ -107,6 +107,9 @@ APID_EXPORT int apid_ctx_new(apid_ctx **out)
                 return apid__fail_oom();
         ctx->refs = 1;
         ctx->log_level = APID_LOG_WARNING;
+        /* Every write needs a context: from now on writes build the launch
+         * settings file (lib/launchsettings.c). */
+        apid__store_set_launch_builder(apid__launch_build);
         ctx->lookup = apid__lookup_new();
         if (!ctx->lookup) {
                 free(ctx);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sqlite3.h>
 
 #include "internal.h"
 #include "idmap/idmap.h"
@@ -316,6 +315,57 @@ int apid__identity_build(apid_ctx *ctx, struct sqlite3 *db, const apid_pool *poo
                 b.id = id;
                 r = db ? build(ctx, db, &b) : apid__idmap_run(ctx, 0, 0, build, &b, 0);
         }
+        if (r < 0) {
+                apid_identity_free(id);
+                return r;
+        }
+        *out = id;
+        return APID_OK;
+}
+
+int apid__identity_export(const apid_identity *id, struct apid__launch_id *out)
+{
+        if (id->type != APID_IDENTITY_APPLICATION_POOL_IDENTITY || id->from_nss || id->uid != id->gid ||
+            id->pool_gid != id->uid || strcmp(id->pool_group, id->user) != 0)
+                return -1;
+        out->uid = id->uid;
+        out->probe = id->probe;
+        out->shared_gid = id->shared_gid;
+        out->user = id->user;
+        out->profile = id->profile ? id->profile : "";
+        return 0;
+}
+
+/* What build() makes for an ApplicationPoolIdentity pool, from what it read
+ * from the registry (kept in the launch settings file). */
+int apid__identity_import(apid_ctx *ctx, const char *pool_name, const struct apid__launch_id *in,
+                          apid_identity **out)
+{
+        apid_identity *id;
+        int r;
+
+        (void)ctx;
+        if (!apid__posix_name_valid(in->user) || strlen(in->user) >= sizeof(id->pool_group) ||
+            in->uid < 65536 || in->uid > 2147483647u)
+                return apid__fail(APID_ECORRUPT, 0, "launch settings of pool %s: an invalid account", pool_name);
+        id = calloc(1, sizeof(*id));
+        if (!id)
+                return apid__fail_oom();
+        id->refs = 1;
+        id->type = APID_IDENTITY_APPLICATION_POOL_IDENTITY;
+        id->uid = id->gid = id->pool_gid = in->uid;
+        id->probe = in->probe;
+        id->shared_gid = in->shared_gid;
+        snprintf(id->pool_group, sizeof(id->pool_group), "%s", in->user);
+        id->pool_name = strdup(pool_name);
+        id->user = strdup(in->user);
+        id->profile = in->profile[0] ? strdup(in->profile) : NULL;
+        if (!id->pool_name || !id->user || (in->profile[0] && !id->profile))
+                r = apid__fail_oom();
+        else
+                r = apid_sid_for_pool(id->pool_name, &id->sid);
+        if (r == APID_OK)
+                r = apid_account_for_pool(id->pool_name, &id->account);
         if (r < 0) {
                 apid_identity_free(id);
                 return r;

@@ -146,6 +146,11 @@ int apid__reg_config_get(struct sqlite3 *db, const char *name, char **value); /*
 int apid__reg_config_set(struct sqlite3 *db, const char *name, const char *value); /* "" deletes */
 int apid__reg_pool_get(struct sqlite3 *db, const char *key, struct apid__pool_row *row);
 int apid__reg_pool_keys(struct sqlite3 *db, char ***names, size_t *count); /* display names, by key */
+int apid__reg_pool_count(struct sqlite3 *db, size_t *count);
+/* Inside a write transaction: the uids whose accounts, pools or pool
+ * settings this transaction changed (sorted; *all: never set, a registry
+ * setting is in the snapshot's log), and the log emptied. */
+int apid__reg_launch_changes(struct sqlite3 *db, uint32_t **uids, size_t *count, int *all);
 int apid__reg_pool_insert(struct sqlite3 *db, const char *key, const char *name, uint32_t uid);
 int apid__reg_pool_remove(struct sqlite3 *db, const char *key);
 int apid__reg_pool_key_by_uid(struct sqlite3 *db, uint32_t uid, char **key);
@@ -251,6 +256,8 @@ struct apid__nss_build {
         size_t size;
         uint64_t generation;
         uint64_t base_generation; /* 0: complete (published as a base too); else a delta over it */
+        char *launch;             /* the launch settings of the same generation (launchsettings.c) */
+        size_t launch_size;
 };
 int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss_build *out);
 /* After COMMIT: put it in place atomically, unless a newer generation is
@@ -260,6 +267,39 @@ void apid__nss_build_clear(struct apid__nss_build *b);
 /* Inside a transaction: the registry's snapshot generation (0 before the
  * first write that published one). */
 int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
+
+/* ---- the launch settings file (lib/launchsettings.c; published by lib/store/launchfile.c): root's ---- */
+#define APID__LAUNCH_FILE "launch-settings"
+#define APID__LAUNCH_MAX (64u << 20)
+/* Inside a write transaction: the file of the pools as they will commit. */
+/* changed, all: the snapshot's change log (apid__reg_snapshot_changes), the
+ * uids whose records changed since the last complete snapshot, sorted: the
+ * file of generation - 1 in place gives the other pools' records. */
+int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, const uint32_t *changed,
+                       size_t n_changed, int all, char **data, size_t *size);
+/* The store builds it through this hook, which the pool layer sets
+ * (apid_ctx_new): the store knows no pools. NULL: no file is built. */
+typedef int (*apid__launch_builder)(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation,
+                                    const uint32_t *changed, size_t n_changed, int all, char **data, size_t *size);
+void apid__store_set_launch_builder(apid__launch_builder fn);
+apid__launch_builder apid__store_launch_builder(void);
+/* After COMMIT, under the snapshot's lock: put it in place in dirfd (the
+ * state directory dir, for messages). */
+int apid__launch_publish(const char *dir, int dirfd, const char *data, size_t size);
+/* Pool key's row and identity from the file of this generation, its uid
+ * uid: APID_OK, or APID__LOOKUP_MISS (lookup.h) when the file cannot say. */
+int apid__launch_entry(apid_ctx *ctx, uint64_t generation, const char *key, uint32_t uid,
+                       struct apid__pool_row *row, apid_identity **id);
+/* identity.c: what the file keeps of an ApplicationPoolIdentity identity
+ * (the rest is derived from the pool's name). export: 0, or -1 for an
+ * identity the file does not keep (another type, or built from NSS). */
+struct apid__launch_id {
+        uint32_t uid, probe, shared_gid;
+        const char *user, *profile; /* profile "" for none */
+};
+int apid__identity_export(const apid_identity *id, struct apid__launch_id *out);
+int apid__identity_import(apid_ctx *ctx, const char *pool_name, const struct apid__launch_id *in,
+                          apid_identity **out);
 
 /* identity.c: a provisioned LocalService/NetworkService account's uid, by
  * name, in a read transaction (for when the NSS module is not enabled). */

@@ -335,9 +335,13 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
         }
         if (r == APID_OK)
                 r = encode(&s, out);
+        if (r == APID_OK && apid__store_launch_builder())
+                r = apid__store_launch_builder()(ctx, db, out->generation, changed, n_changed, all, &out->launch,
+                                                 &out->launch_size);
         snap_clear(&s);
         if (r < 0) {
                 free(out->data);
+                free(out->launch);
                 memset(out, 0, sizeof(*out));
         }
         return r;
@@ -346,6 +350,7 @@ int apid__nss_snapshot_build(apid_ctx *ctx, struct sqlite3 *db, struct apid__nss
 void apid__nss_build_clear(struct apid__nss_build *b)
 {
         free(b->data);
+        free(b->launch);
         memset(b, 0, sizeof(*b));
 }
 
@@ -508,6 +513,12 @@ int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)
                                APID__NSS_FILE, (unsigned long long)b->generation, strerror(errno));
                 goto out;
         }
+        /* The launch settings of the same generation first, so that they
+         * are in place when readers see the snapshot (they use them only
+         * when the generations agree). Not there: launches ask SQLite. */
+        if (b->launch && apid__launch_publish(dir, dirfd, b->launch, b->launch_size) < 0)
+                apid__log(ctx, APID_LOG_WARNING, "%s (launches read the registry until the next change)",
+                          apid_error_message());
         /* A complete snapshot is linked in as the base of the deltas that
          * follow, then as the head: the same file, written once. */
         if (write_temp(dirfd, b) < 0) {

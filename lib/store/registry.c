@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "store/sqlite-dl.h"
 
 #include "internal.h"
 #include "store/committed.h"
@@ -78,6 +78,31 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 static int commit_guard(void *arg);
+
+/* The uids whose pools this write transaction changed, for the launch
+ * settings file (lib/launchsettings.c), which is rebuilt from the previous
+ * generation's file and these. The snapshot's log (snapshot_changes) holds
+ * every change since the last complete snapshot, up to 128; this one only
+ * the transaction's: TEMP, the connection's own, on every writer
+ * connection (no schema change; readers never make it), emptied when
+ * read. The same triggers as the snapshot's but the registry settings'
+ * (a change of those is the snapshot log's -1: its next build is complete
+ * and empties that log, so -1 there is always this transaction's). */
+#define LAUNCH_LOG_TRIGGER(table, when, uid) \
+        "CREATE TEMP TRIGGER IF NOT EXISTS launch_" table "_" when " AFTER " when " ON main." table \
+        " BEGIN INSERT OR IGNORE INTO launch_changes " uid "; END;"
+#define LAUNCH_LOG \
+        "CREATE TEMP TABLE IF NOT EXISTS launch_changes (uid INTEGER PRIMARY KEY);" \
+        LAUNCH_LOG_TRIGGER("accounts", "INSERT", "VALUES (new.uid)") \
+        LAUNCH_LOG_TRIGGER("accounts", "UPDATE", "VALUES (old.uid), (new.uid)") \
+        LAUNCH_LOG_TRIGGER("accounts", "DELETE", "VALUES (old.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "INSERT", "VALUES (new.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "UPDATE", "VALUES (old.uid), (new.uid)") \
+        LAUNCH_LOG_TRIGGER("pools", "DELETE", "VALUES (old.uid)") \
+        LAUNCH_LOG_TRIGGER("settings", "INSERT", "SELECT uid FROM main.pools WHERE key = new.key") \
+        LAUNCH_LOG_TRIGGER("settings", "UPDATE", "SELECT uid FROM main.pools WHERE key IN (old.key, new.key)") \
+        LAUNCH_LOG_TRIGGER("settings", "DELETE", "SELECT uid FROM main.pools WHERE key = old.key")
+static int launch_log(sqlite3 *db);
 
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
@@ -674,6 +699,9 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         struct apid__nss_build snap = { 0 };
         int r, version, ephemeral = 0; /* ephemeral: on the reader connection */
 
+        r = apid__sqlite_load(); /* the first use of the registry in this process */
+        if (r < 0)
+                return r;
         apid__ctx_lock(ctx);
         gate_enter(write);
         if (write) {
@@ -699,6 +727,8 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 goto out;
         if (write) {
                 r = migrate(db, dir);
+                if (r == APID_OK)
+                        r = launch_log(db);
         } else {
                 /* A read-only connection (readonly_shm) that meets a writer
                  * of another process in the middle of updating the WAL index
@@ -930,6 +960,21 @@ int apid__reg_pool_keys(sqlite3 *db, char ***names, size_t *count)
         return APID_OK;
 }
 
+int apid__reg_pool_count(sqlite3 *db, size_t *count)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(db, "SELECT count(*) FROM pools", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *count = (size_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW ? APID_OK : db_fail(db, rc, "counting pools");
+}
+
 int apid__reg_pool_insert(sqlite3 *db, const char *key, const char *name, uint32_t uid)
 {
         sqlite3_stmt *st;
@@ -1132,6 +1177,62 @@ int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int 
         if (rc != SQLITE_DONE) {
                 free(list);
                 return db_fail(db, rc, "listing snapshot changes");
+        }
+        *uids = list;
+        *count = n;
+        return APID_OK;
+}
+
+/* The launch log on this connection, made once: its table exists only with
+ * its triggers (made in one transaction), so one prepared SELECT says. */
+static int launch_log(sqlite3 *db)
+{
+        sqlite3_stmt *st = NULL;
+
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM temp.launch_changes", -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_finalize(st);
+                return APID_OK;
+        }
+        sqlite3_finalize(st);
+        return exec(db, LAUNCH_LOG, "starting the launch settings' change log");
+}
+
+int apid__reg_launch_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+{
+        sqlite3_stmt *st;
+        uint32_t *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        *all = 0;
+        r = prepare(db, "SELECT uid FROM temp.launch_changes ORDER BY uid", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t uid = sqlite3_column_int64(st, 0);
+                uint32_t *grown;
+
+                if (uid < 0 || uid > UINT32_MAX) {
+                        *all = 1;
+                        continue;
+                }
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                list = grown;
+                list[n++] = (uint32_t)uid;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                free(list);
+                return db_fail(db, rc, "listing launch settings changes");
+        }
+        r = exec(db, "DELETE FROM temp.launch_changes", "clearing launch settings changes");
+        if (r < 0) {
+                free(list);
+                return r;
         }
         *uids = list;
         *count = n;

@@ -48,6 +48,14 @@ for cmd in "${readers[@]}"; do
         strace -f -y -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" "${argv[@]}" >/dev/null
         check "$cmd: opens for writing" "" "$(grep -F "$state" "$tmp/trace" | grep -E 'O_(WRONLY|RDWR|CREAT|TRUNC)')"
 done
+# run of an ApplicationPoolIdentity pool, with the launch settings current,
+# reads them and neither opens the registry nor loads SQLite (issue 17);
+# web (NetworkService) is read from the registry.
+strace -f -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" run api -- /bin/true >/dev/null
+check "run api: reads the launch settings" 1 "$(grep -v ENOENT "$tmp/trace" | grep -cF "$state/launch-settings")"
+check "run api: opens no registry, loads no SQLite" "" "$(grep -v ENOENT "$tmp/trace" | grep -E 'registry\.db|libsqlite3')"
+strace -f -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" run web -- /bin/true >/dev/null
+check "run web: the registry answers" 1 "$(grep -v ENOENT "$tmp/trace" | grep -c 'registry\.db"')"
 # The strace filter works: a writer is seen.
 strace -f -y -qq -e trace="$calls" -o "$tmp/trace" "$ctl" pool set api processModel.maxProcesses=2 >/dev/null
 check "a writer is seen" 1 "$(grep -qF "$state" "$tmp/trace" && echo 1)"

@@ -20,7 +20,7 @@ LAYERS = [
     ("store", ["store/"]),
     ("idmap", ["idmap/"]),
     ("public objects", ["pool.c", "identity.c", "config.c", "ldif.c", "context.c", "profile.c", "version.c",
-                        "lookup.c"]),
+                        "lookup.c", "launchsettings.c"]),
     ("token/launch", ["token.c", "launch/"]),
     ("acl", ["acl/"]),
     ("nss module", ["nss/"]),

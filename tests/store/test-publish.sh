@@ -40,13 +40,13 @@ snap=$(dirname "$0")/snapshot.py
 snapshot_users() { /usr/bin/python3 "$snap" users "$state/nss-snapshot"; }
 snapshot_generation() { /usr/bin/python3 "$snap" generation "$state/nss-snapshot"; }
 snapshot_base() { /usr/bin/python3 "$snap" base "$state/nss-snapshot"; }
-# Anything but the registry, the head, its lock and the one base the head
-# needs (a complete head is its own base, linked under both names).
+# Anything but the registry, the launch settings, the head, its lock and
+# the one base the head needs (a complete head is its own base, linked under both names).
 litter() {
         local need
         need=$(snapshot_base)
         [ "$need" = 0 ] && need=$(snapshot_generation)
-        (cd "$state" && ls | grep -vxE "registry\\.db(-wal|-shm)?|nss-snapshot(\\.lock)?|nss-snapshot\\.base-$need" | paste -sd' ')
+        (cd "$state" && ls | grep -vxE "registry\\.db(-wal|-shm)?|launch-settings|nss-snapshot(\\.lock)?|nss-snapshot\\.base-$need" | paste -sd' ')
 }
 
 "$ctl" pool add web >/dev/null

@@ -6,11 +6,14 @@
  * for writing that the library and SQLite make, which this executable
  * defines: the dynamic linker binds their calls here first), then once per
  * point with that one call failing. After each: the call failed with a
- * message and the registry's rows and the snapshot's files are as they
+ * message and the registry's rows and the snapshot's and the launch
+ * settings' files are as they
  * were; or (a failure after COMMIT, when only the snapshot's publication
  * failed) the call succeeded, the registry holds the change and the
  * snapshot is the old one or the new one, never anything else; and no
- * temporary file is left. Then the next write publishes the registry. */
+ * temporary file is left (the launch settings, beside the snapshot: old or
+ * new, independently). Then the next write publishes the registry, the
+ * launch settings with the snapshot's generation. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -281,12 +284,14 @@ static struct text state_of(const char *dir)
         for (k = 0; k < n; k++) {
                 const char *e = list[k]->d_name;
 
-                if (strncmp(e, "nss-snapshot", 12) == 0 && strcmp(e, "nss-snapshot.lock") != 0) {
+                if ((strncmp(e, "nss-snapshot", 12) == 0 && strcmp(e, "nss-snapshot.lock") != 0) ||
+                    strncmp(e, "launch-settings", 15) == 0) {
                         size_t size;
                         char *data;
 
                         snprintf(path, sizeof(path), "%s/%s", dir, e);
                         data = slurp(path, &size);
+                        put(&t, "\n", 1); /* each file's part starts "\nNAME=" */
                         put(&t, e, strlen(e));
                         put(&t, "=", 1);
                         if (data)
@@ -305,19 +310,30 @@ static int same(struct text a, struct text b)
         return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
 }
 
-/* The snapshot part of a state (from the first file name on). */
+/* The snapshot part of a state (from its first file name on). */
 static struct text snapshot_part(struct text t)
 {
-        const char *p = t.p ? strstr(t.p, "\nnss-snapshot") : NULL;
+        const char *p = t.p ? memmem(t.p, t.n, "\nnss-snapshot", 13) : NULL;
 
         return p ? (struct text){ (char *)p, t.n - (size_t)(p - t.p) } : (struct text){ t.p + t.n, 0 };
 }
 
-static struct text registry_part(struct text t)
+/* The launch settings part (its files sort before the snapshot's): it is
+ * published beside the snapshot, and may be old while the snapshot is new
+ * (its own write failed) or new while the snapshot is old. */
+static struct text launch_part(struct text t)
 {
+        const char *p = t.p ? memmem(t.p, t.n, "\nlaunch-settings", 16) : NULL; /* the files hold NULs */
         struct text s = snapshot_part(t);
 
-        return (struct text){ t.p, t.n - s.n };
+        return p ? (struct text){ (char *)p, t.n - s.n - (size_t)(p - t.p) } : (struct text){ s.p, 0 };
+}
+
+static struct text registry_part(struct text t)
+{
+        struct text s = snapshot_part(t), l = launch_part(t);
+
+        return (struct text){ t.p, t.n - s.n - l.n };
 }
 
 /* ---- the operations ---- */
@@ -402,6 +418,25 @@ static void copy_tree(const char *from, const char *to)
 
 static int failures;
 
+/* The generation in the header of dir/file (both formats keep it at byte
+ * 16), 0 if unreadable. */
+static uint64_t generation_of(const char *dir, const char *file)
+{
+        char path[600];
+        uint64_t g = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        in_hook++;
+        f = fopen(path, "rb");
+        if (f && (fseek(f, 16, SEEK_SET) != 0 || fread(&g, sizeof(g), 1, f) != 1))
+                g = 0;
+        if (f)
+                fclose(f);
+        in_hook--;
+        return g;
+}
+
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } while (0)
 
 static int run(const char *dir, int (*op)(apid_ctx *), long at, long *counted)
@@ -438,6 +473,8 @@ static void check_op(const char *name, int (*op)(apid_ctx *))
         after = state_of(dir);
         if (same(before, after))
                 FAIL("%s: changes nothing", name);
+        if (!launch_part(after).n || same(launch_part(before), launch_part(after)))
+                FAIL("%s: publishes no new launch settings", name);
         for (i = 1; i <= n; i++) {
                 struct text now;
                 apid_ctx *ctx;
@@ -465,6 +502,10 @@ static void check_op(const char *name, int (*op)(apid_ctx *))
                             !same(snapshot_part(now), snapshot_part(after)))
                                 FAIL("%s, fault %ld/%ld in %s: succeeded with a snapshot neither old nor new", name, i, n,
                                      failed_call);
+                        if (!same(launch_part(now), launch_part(before)) &&
+                            !same(launch_part(now), launch_part(after)))
+                                FAIL("%s, fault %ld/%ld in %s: succeeded with launch settings neither old nor new", name,
+                                     i, n, failed_call);
                 }
                 free(now.p);
                 if (r < 0)
@@ -474,6 +515,11 @@ static void check_op(const char *name, int (*op)(apid_ctx *))
                         abort();
                 if (apid_pool_create(ctx, "Next", &p) != APID_OK)
                         FAIL("%s, fault %ld/%ld: the next write fails: %s", name, i, n, apid_error_message());
+                else if (generation_of(dir, "launch-settings") != generation_of(dir, "nss-snapshot") ||
+                         !generation_of(dir, "nss-snapshot"))
+                        FAIL("%s, fault %ld/%ld: after the next write, launch settings of generation %llu, the "
+                             "snapshot's %llu", name, i, n, (unsigned long long)generation_of(dir, "launch-settings"),
+                             (unsigned long long)generation_of(dir, "nss-snapshot"));
                 apid_pool_free(p);
                 apid_ctx_unref(ctx);
         }
