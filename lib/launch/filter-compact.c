@@ -8,11 +8,12 @@
  * allow-list, read by system call number, is a few dozen runs of equal
  * answers (0-26 allowed, 27 ENOSYS, 28-55 allowed, 56 depends on the
  * arguments...). This file reads libseccomp's program, finds those runs by
- * running it, and writes a binary search over the runs instead; the
- * argument checks (clone, personality) are libseccomp's, simplified
- * (simplify(): a load, mask and compare per comparison of a 64-bit argument
- * become one bit test where that is the same), about 100 instructions in
- * all. The result is checked against the original by running both on every
+ * running it, and writes a binary search over the runs instead (a single
+ * number between two runs with the same answer is a "jeq" in their leaf,
+ * not a run: MAX_EXC); the argument checks (clone, personality) are
+ * libseccomp's, simplified (simplify(): a load, mask and compare per
+ * comparison of a 64-bit argument become one bit test where that is the
+ * same), about 80 instructions in all. The result is checked against the original by running both on every
  * boundary the original compares with, with sample arguments (every single
  * bit of the first two among them); on any doubt the original is kept. libseccomp
  * stays the compiler of record: the rules, the architecture check, x32,
@@ -89,7 +90,16 @@ struct run {
         uint32_t start;
         int kind;       /* EMU_RET or EMU_ARG */
         uint32_t value; /* the action, or the first instruction of the argument checks */
+        uint32_t exc;   /* its exceptions: c->exc[exc .. exc + n_exc) */
+        uint32_t n_exc;
 };
+
+/* A single number with another answer than the numbers on either side,
+ * which agree, is an exception of one run instead of a run of its own (one
+ * "jeq" where two bounds of the search would be): 24 of the 80 runs of the
+ * x86-64 allow-list (27 between 0-26 and 28-55 allowed, 101 among allowed
+ * calls...). A run takes at most this many, tested in its leaf. */
+#define MAX_EXC 3
 
 struct compact {
         const struct sock_filter *p;
@@ -97,6 +107,9 @@ struct compact {
         struct sock_filter *q0;   /* p with its argument checks simplified (simplify()) */
         struct run *runs;
         size_t n_runs;
+        struct run *exc;      /* the exceptions of all runs (their start: the number) */
+        size_t n_exc;
+        int exc_far;          /* an exception's jeq out of reach: lay out without them */
         unsigned char *local; /* per run: emitted in place (a far target) */
         uint32_t rets[16];    /* the distinct actions, in the trailer */
         size_t n_rets;
@@ -198,7 +211,20 @@ static size_t emit(struct compact *c, size_t lo, size_t hi, size_t at)
 
         if (hi - lo == 1) {
                 const struct run *r = &c->runs[lo];
+                uint32_t e;
 
+                /* Each exception a jeq to its answer; the last one's
+                 * "else" is the run's own answer. */
+                for (e = 0; e < r->n_exc; e++, at++) {
+                        const struct run *x = &c->exc[r->exc + e];
+                        size_t t = target(c, x), f = e + 1 < r->n_exc ? at + 1 : target(c, r);
+
+                        if (!c->sizing && (t - at - 1 > 255 || f - at - 1 > 255))
+                                c->exc_far = 1;
+                        put(c, at, BPF_JMP | BPF_JEQ | BPF_K, t - at - 1, f - at - 1, x->start);
+                }
+                if (r->n_exc)
+                        return at;
                 if (r->kind == EMU_RET)
                         put(c, at, BPF_RET | BPF_K, 0, 0, r->value);
                 else
@@ -206,8 +232,8 @@ static size_t emit(struct compact *c, size_t lo, size_t hi, size_t at)
                 return at + 1;
         }
         mid = lo + (hi - lo) / 2;
-        left_direct = mid - lo == 1 && !c->local[lo];
-        right_direct = hi - mid == 1 && !c->local[mid];
+        left_direct = mid - lo == 1 && !c->local[lo] && !c->runs[lo].n_exc;
+        right_direct = hi - mid == 1 && !c->local[mid] && !c->runs[mid].n_exc;
         node = at++;
         left_end = left_direct ? at : emit(c, lo, mid, at);
         /* A left side longer than a conditional jump reaches: over it with JA. */
@@ -493,6 +519,9 @@ static int reach_checks(struct compact *c, unsigned char *reached)
         for (i = 0; i < c->n_runs; i++)
                 if (c->runs[i].kind == EMU_ARG)
                         reached[c->runs[i].value] = 1;
+        for (i = 0; i < c->n_exc; i++)
+                if (c->exc[i].kind == EMU_ARG)
+                        reached[c->exc[i].value] = 1;
         for (i = 0; i < c->n; i++) {
                 if (!reached[i])
                         continue;
@@ -559,6 +588,89 @@ static int same(const struct sock_filter *p, size_t n, const struct sock_filter 
         return 1;
 }
 
+/* Runs with a single other number between them as one run with an
+ * exception (see MAX_EXC), in place. */
+static void absorb(struct compact *c)
+{
+        size_t i, w = 0;
+
+        for (i = 0; i < c->n_runs; i++) {
+                struct run r = c->runs[i];
+
+                if (w && i + 1 < c->n_runs && c->runs[i + 1].start == r.start + 1 &&
+                    c->runs[w - 1].kind == c->runs[i + 1].kind && c->runs[w - 1].value == c->runs[i + 1].value &&
+                    c->runs[w - 1].n_exc < MAX_EXC) {
+                        c->exc[c->n_exc++] = r; /* the last run's exceptions are the last ones */
+                        c->runs[w - 1].n_exc++;
+                        i++; /* its right neighbour is the same run */
+                        continue;
+                }
+                r.exc = (uint32_t)c->n_exc;
+                r.n_exc = 0;
+                c->runs[w++] = r;
+        }
+        c->n_runs = w;
+}
+
+/* The runs (with exceptions or not), the checks and the search's layout:
+ * the index where the trailer starts, or 0. */
+static size_t layout(struct compact *c, const uint32_t *b, size_t nb, uint32_t arch, unsigned char *reached,
+                     int with_exc)
+{
+        struct seccomp_data d;
+        size_t i;
+
+        c->n_runs = c->n_exc = c->n_rets = 0;
+        c->exc_far = 0;
+        memset(c->local, 0, nb);
+        memset(reached, 0, c->n);
+        memset(&d, 0, sizeof(d));
+        /* The answer of each run, merged where neighbours agree. */
+        d.arch = arch;
+        for (i = 0; i < nb; i++) {
+                uint32_t v;
+                int kind;
+
+                d.nr = (int)b[i];
+                kind = emulate(c->p, c->n, &d, 1, &v);
+                if (kind == EMU_BAD)
+                        return 0;
+                if (kind == EMU_ARG && (v = (uint32_t)resolve(c->q0, c->n, v)) >= c->n)
+                        return 0;
+                if (kind == EMU_ARG && c->q0[v].code == (BPF_RET | BPF_K)) {
+                        kind = EMU_RET; /* the checks came to nothing */
+                        v = c->q0[v].k;
+                }
+                if (c->n_runs && c->runs[c->n_runs - 1].kind == kind && c->runs[c->n_runs - 1].value == v)
+                        continue;
+                if (kind == EMU_RET && ret_index(c, v) == (size_t)-1) {
+                        if (c->n_rets == sizeof(c->rets) / sizeof(c->rets[0]))
+                                return 0;
+                        c->rets[c->n_rets++] = v;
+                }
+                c->runs[c->n_runs++] = (struct run){ b[i], kind, v, 0, 0 };
+        }
+        if (with_exc)
+                absorb(c);
+        if (reach_checks(c, reached) < 0)
+                return 0;
+        c->n_copied = copy_checks(c, reached, 0);
+        if (c->n_copied == (size_t)-1)
+                return 0;
+        /* Lay out: the architecture check, the search, the argument checks,
+         * the distinct answers (after the checks, which jump to them: BPF
+         * jumps only forward); again while a direct jump falls short (each
+         * round emits one more run in place, so this ends). */
+        do {
+                c->sizing = 1;
+                c->trailer = emit(c, 0, c->n_runs, 4);
+                c->sizing = 0;
+                c->far = 0;
+                emit(c, 0, c->n_runs, 4);
+        } while (c->far);
+        return c->exc_far ? 0 : c->trailer;
+}
+
 int apid__filter_compact(const struct sock_filter *p, size_t n, uint32_t arch, struct sock_filter **out,
                          size_t *out_len)
 {
@@ -576,56 +688,20 @@ int apid__filter_compact(const struct sock_filter *p, size_t n, uint32_t arch, s
         d.arch = ~arch;
         b = bounds(p, n, &nb);
         c.runs = b ? calloc(nb, sizeof(*c.runs)) : NULL;
+        c.exc = b ? calloc(nb, sizeof(*c.exc)) : NULL;
         c.local = b ? calloc(nb, 1) : NULL;
         c.copy_at = calloc(n, sizeof(*c.copy_at));
         reached = calloc(n, 1);
         c.q0 = malloc(n * sizeof(*p));
-        if (!c.runs || !c.local || !c.copy_at || !reached || !c.q0 || emulate(p, n, &d, 1, &foreign) != EMU_RET)
+        if (!c.runs || !c.exc || !c.local || !c.copy_at || !reached || !c.q0 ||
+            emulate(p, n, &d, 1, &foreign) != EMU_RET)
                 goto out;
         memcpy(c.q0, p, n * sizeof(*p));
         if (simplify(c.q0, n) < 0)
                 goto out;
-        /* The answer of each run, merged where neighbours agree. */
-        d.arch = arch;
-        for (i = 0; i < nb; i++) {
-                uint32_t v;
-                int kind;
-
-                d.nr = (int)b[i];
-                kind = emulate(p, n, &d, 1, &v);
-                if (kind == EMU_BAD)
-                        goto out;
-                if (kind == EMU_ARG && (v = (uint32_t)resolve(c.q0, n, v)) >= n)
-                        goto out;
-                if (kind == EMU_ARG && c.q0[v].code == (BPF_RET | BPF_K)) {
-                        kind = EMU_RET; /* the checks came to nothing */
-                        v = c.q0[v].k;
-                }
-                if (c.n_runs && c.runs[c.n_runs - 1].kind == kind && c.runs[c.n_runs - 1].value == v)
-                        continue;
-                if (kind == EMU_RET && ret_index(&c, v) == (size_t)-1) {
-                        if (c.n_rets == sizeof(c.rets) / sizeof(c.rets[0]))
-                                goto out;
-                        c.rets[c.n_rets++] = v;
-                }
-                c.runs[c.n_runs++] = (struct run){ b[i], kind, v };
-        }
-        if (reach_checks(&c, reached) < 0)
+        /* With exceptions, or, where one is out of a jeq's reach, without. */
+        if (!layout(&c, b, nb, arch, reached, 1) && !layout(&c, b, nb, arch, reached, 0))
                 goto out;
-        c.n_copied = copy_checks(&c, reached, 0);
-        if (c.n_copied == (size_t)-1)
-                goto out;
-        /* Lay out: the architecture check, the search, the argument checks,
-         * the distinct answers (after the checks, which jump to them: BPF
-         * jumps only forward); again while a direct jump falls short (each
-         * round emits one more run in place, so this ends). */
-        do {
-                c.sizing = 1;
-                c.trailer = emit(&c, 0, c.n_runs, 4);
-                c.sizing = 0;
-                c.far = 0;
-                emit(&c, 0, c.n_runs, 4);
-        } while (c.far);
         size = c.trailer + c.n_rets + c.n_copied;
         if (size >= n) /* a short list is already as small as it gets */
                 goto out;
@@ -636,7 +712,7 @@ int apid__filter_compact(const struct sock_filter *p, size_t n, uint32_t arch, s
         put(&c, 1, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, arch);
         put(&c, 2, BPF_RET | BPF_K, 0, 0, foreign);
         put(&c, 3, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
-        if (emit(&c, 0, c.n_runs, 4) != c.trailer || c.far)
+        if (emit(&c, 0, c.n_runs, 4) != c.trailer || c.far || c.exc_far)
                 goto out;
         for (i = 0; i < c.n_rets; i++)
                 put(&c, c.trailer + c.n_copied + i, BPF_RET | BPF_K, 0, 0, c.rets[i]);
@@ -651,6 +727,7 @@ out:
         }
         free(b);
         free(c.runs);
+        free(c.exc);
         free(c.local);
         free(c.copy_at);
         free(c.q0);

@@ -423,7 +423,7 @@ int apid__filter_prebuilt(const struct sock_filter **p, size_t *n)
         if (!v || v->major != APID__PREBUILT_SECCOMP_MAJOR || v->minor != APID__PREBUILT_SECCOMP_MINOR)
                 return 0; /* another libseccomp than the build's */
         /* The running architecture, and the program's own check of it
-         * (load arch; jeq ARCH), then its integrity: its 100 or so
+         * (load arch; jeq ARCH), then its integrity: its 80 or so
          * instructions hashed, once per process. */
         if (arch != APID__PREBUILT_ARCH || len > BPF_MAXINSNS ||
             b[0].code != (BPF_LD | BPF_W | BPF_ABS) || b[0].k != offsetof(struct seccomp_data, arch) ||
