@@ -139,7 +139,7 @@ static void random_rule_sets(void **state)
                                                 SCMP_A0(SCMP_CMP_MASKED_EQ, (uint64_t)1 << 40, (uint64_t)1 << 40),
                                                 SCMP_A0(SCMP_CMP_MASKED_EQ, 0x30, 0x10),
                                                 SCMP_A1(SCMP_CMP_MASKED_EQ, 0x4, 0x4),
-                                                SCMP_A0(SCMP_CMP_EQ, (uint64_t)1 << 32 | 42),
+                                                SCMP_A0(SCMP_CMP_EQ, (uint64_t)1 << 32 | 42, 0),
                                         };
                                         int c, rules_here = 1 + rand() % 4;
 

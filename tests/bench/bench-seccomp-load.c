@@ -49,7 +49,7 @@ static int cmp_u64(const void *a, const void *b)
 /* One child: drop to nobody, NNP, load, report the load's ns through the pipe. */
 static void one(const struct sock_filter *p, size_t n, uint64_t *load, uint64_t *whole)
 {
-        int fd[2], status;
+        int fd[2], status = -1;
         uint64_t t0 = now_ns(), t = 0;
         pid_t pid;
 
