@@ -568,8 +568,20 @@ static int same(const struct sock_filter *p, size_t n, const struct sock_filter 
 {
         size_t i, s, w;
 
-        for (i = 0; i < nb; i++)
-                for (s = 0; s <= N_SAMPLES; s++)
+        for (i = 0; i < nb; i++) {
+                struct seccomp_data d0;
+                uint32_t v;
+                /* A number both programs answer without reading an argument
+                 * (their path depends on nothing else): one sample tells. */
+                int by_args;
+
+                memset(&d0, 0, sizeof(d0));
+                d0.nr = (int)b[i];
+                d0.arch = arch;
+                by_args = emulate(p, n, &d0, 1, &v) != EMU_RET || emulate(q, m, &d0, 1, &v) != EMU_RET;
+                for (s = 0; s <= N_SAMPLES; s++) {
+                        if (!by_args && s && s < N_SAMPLES)
+                                continue;
                         for (w = 0; w < 3; w++) {
                                 struct seccomp_data d;
                                 uint32_t x, y;
@@ -585,6 +597,8 @@ static int same(const struct sock_filter *p, size_t n, const struct sock_filter 
                                     x != y)
                                         return 0;
                         }
+                }
+        }
         return 1;
 }
 
