@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/personality.h>
 
 #include <cmocka.h>
 #include <seccomp.h>
@@ -90,7 +92,8 @@ static void random_rule_sets(void **state)
 {
         static const uint32_t actions[] = { SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM), SCMP_ACT_ERRNO(ENOSYS),
                                             SCMP_ACT_ERRNO(EACCES), SCMP_ACT_KILL_PROCESS };
-        static const uint64_t args[] = { 0, 1, 0x11, 0x10000011, 0xffffffff, ~(uint64_t)0, (uint64_t)1 << 32, 42 };
+        static const uint64_t args[] = { 0, 1, 0x11, 0x10000011, 0xffffffff, ~(uint64_t)0, (uint64_t)1 << 32, 42,
+                                         (uint64_t)1 << 32 | 42, 0x10, 0x30, 0x20000, (uint64_t)1 << 40, 0x4 };
         uint32_t arch = seccomp_arch_native();
         int seed, compacted = 0, smaller = 0;
 
@@ -128,6 +131,21 @@ static void random_rule_sets(void **state)
                                         struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_EQ, 0xffffffff, 0);
 
                                         assert_int_equal(seccomp_rule_add_exact_array(sc, act, nr, 1, &c), 0);
+                                } else if (rand() % 16 == 0) {
+                                        /* Several rules on one call, as clone's: single bits of either
+                                         * word, several bits, and an exact 64-bit value. */
+                                        const struct scmp_arg_cmp cs[] = {
+                                                SCMP_A0(SCMP_CMP_MASKED_EQ, 0x20000, 0x20000),
+                                                SCMP_A0(SCMP_CMP_MASKED_EQ, (uint64_t)1 << 40, (uint64_t)1 << 40),
+                                                SCMP_A0(SCMP_CMP_MASKED_EQ, 0x30, 0x10),
+                                                SCMP_A1(SCMP_CMP_MASKED_EQ, 0x4, 0x4),
+                                                SCMP_A0(SCMP_CMP_EQ, (uint64_t)1 << 32 | 42, 0),
+                                        };
+                                        int c, rules_here = 1 + rand() % 4;
+
+                                        for (c = 0; c < rules_here; c++)
+                                                assert_true(seccomp_rule_add_exact_array(sc, actions[rand() % 5], nr, 1,
+                                                                                         &cs[rand() % 5]) >= -EEXIST);
                                 } else {
                                         assert_int_equal(seccomp_rule_add_exact(sc, act, nr, 0), 0);
                                 }
@@ -210,6 +228,81 @@ static void prebuilt_is_the_runtime_program(void **state)
         free(q);
 }
 
+/* The default allow-list as the library hands it out (and as the build
+ * made it) answers as libseccomp's own program of the same rules, on every
+ * system call number 0..1199, the x32 range and the top of the range, for
+ * the native and a foreign architecture, with arguments: a few values,
+ * every single bit and every value with one bit clear, every combination of
+ * clone's namespace flags with other flags, and 2000 random values, in the
+ * first and the second argument. */
+static uint64_t default_sample(size_t s)
+{
+        static const uint64_t fixed[] = { 0, 0xffffffff, ~(uint64_t)0, (uint64_t)1 << 32, 0x11, PER_LINUX,
+                                          0xffffffffu | (uint64_t)1 << 32, CLONE_VM | CLONE_FS | SIGCHLD };
+        const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+        static const uint64_t ns[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                                       CLONE_NEWNET, CLONE_NEWCGROUP };
+        uint64_t v = 0;
+        size_t b;
+
+        if (s < nf)
+                return fixed[s];
+        s -= nf;
+        if (s < 128)
+                return (uint64_t)1 << (s % 64) ^ (s < 64 ? 0 : ~(uint64_t)0);
+        s -= 128;
+        if (s < 128) {
+                for (b = 0; b < 7; b++)
+                        if (s & (1u << b))
+                                v |= ns[b];
+                return v | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | SIGCHLD;
+        }
+        return (uint64_t)rand() << 33 ^ (uint64_t)rand() << 11 ^ (uint64_t)rand();
+}
+
+static void default_list_answers_as_libseccomp(void **state)
+{
+        const struct sock_filter *pre = NULL;
+        struct sock_filter *p = NULL, *q = NULL;
+        size_t n = 0, m = 0, n_pre = 0, s, w, checked = 0;
+        uint32_t arch = seccomp_arch_native(), nr, x;
+
+        (void)state;
+        srand(7);
+        assert_int_equal(apid__filter_libseccomp(NULL, 0, &p, &n), 0);
+        assert_int_equal(apid__filter_build(NULL, 0, &q, &m), 0);
+        if (apid__filter_prebuilt(&pre, &n_pre)) {
+                assert_int_equal(n_pre, m);
+                assert_memory_equal(pre, q, m * sizeof(*q));
+        }
+        print_message("libseccomp: %zu instructions, the library's: %zu\n", n, m);
+        assert_true(m < n);
+        for (nr = 0; nr < 1200 + 600 + 16; nr++) {
+                x = nr < 1200 ? nr : nr < 1800 ? 0x40000000u + (nr - 1200) : 0xfffffff0u + (nr - 1800);
+                for (s = 0; s < 8 + 128 + 128 + 2000; s++)
+                        for (w = 0; w < 3; w++) {
+                                struct seccomp_data d;
+                                uint64_t v = default_sample(s);
+
+                                /* Beyond the calls with argument checks, fewer samples do. */
+                                if (s >= 8 + 128 && x != SYS_clone && x != SYS_personality)
+                                        break;
+                                memset(&d, 0, sizeof(d));
+                                d.nr = (int)x;
+                                d.arch = w == 2 ? ~arch : arch;
+                                d.args[w == 1] = v;
+                                if (run(p, n, &d) != run(q, m, &d))
+                                        fail_msg("nr %#x arg%d %#llx arch %#x: libseccomp %lld, the library's %lld", x,
+                                                 w == 1, (unsigned long long)v, d.arch, (long long)run(p, n, &d),
+                                                 (long long)run(q, m, &d));
+                                checked++;
+                        }
+        }
+        print_message("%zu inputs, same answers\n", checked);
+        free(p);
+        free(q);
+}
+
 /* Load prog in a child (no_new_privs, seccomp) and return the errno of
  * syscall(nr) there (0 when it succeeded), or minus the signal that killed
  * the child. */
@@ -278,6 +371,7 @@ int main(void)
                 cmocka_unit_test(random_rule_sets),
                 cmocka_unit_test(the_allow_list),
                 cmocka_unit_test(prebuilt_is_the_runtime_program),
+                cmocka_unit_test(default_list_answers_as_libseccomp),
                 cmocka_unit_test(deny_names_compile_at_run_time),
         };
 

@@ -300,7 +300,20 @@ static int export(scmp_filter_ctx sc, struct sock_filter **out, size_t *len)
         return r;
 }
 
+static int compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted,
+                   int compact);
+
 int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted)
+{
+        return compile(deny, n_deny, out, len, compacted, 1);
+}
+
+int apid__filter_libseccomp(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len)
+{
+        return compile(deny, n_deny, out, len, NULL, 0);
+}
+
+static int compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted, int compact)
 {
         scmp_filter_ctx sc;
         struct deny d;
@@ -325,7 +338,7 @@ int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **
                 r = add_rules(sc, &d);
         if (r == APID_OK)
                 r = export(sc, out, len);
-        if (r == APID_OK) {
+        if (r == APID_OK && compact) {
                 struct sock_filter *small;
                 size_t n;
                 int ok = apid__filter_compact(*out, *len, seccomp_arch_native(), &small, &n) == 0;
@@ -410,7 +423,7 @@ int apid__filter_prebuilt(const struct sock_filter **p, size_t *n)
         if (!v || v->major != APID__PREBUILT_SECCOMP_MAJOR || v->minor != APID__PREBUILT_SECCOMP_MINOR)
                 return 0; /* another libseccomp than the build's */
         /* The running architecture, and the program's own check of it
-         * (load arch; jeq ARCH), then its integrity: its 125 or so
+         * (load arch; jeq ARCH), then its integrity: its 80 or so
          * instructions hashed, once per process. */
         if (arch != APID__PREBUILT_ARCH || len > BPF_MAXINSNS ||
             b[0].code != (BPF_LD | BPF_W | BPF_ABS) || b[0].k != offsetof(struct seccomp_data, arch) ||

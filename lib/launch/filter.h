@@ -19,6 +19,10 @@ int apid__filter_build(char *const *deny, size_t n_deny, struct sock_filter **ou
  * (and its check by emulation) succeeded, else *out is libseccomp's. */
 int apid__filter_compile(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len, int *compacted);
 
+/* libseccomp's program alone, without the compaction (what the compaction
+ * must answer as: tests/test-filter-compact.c). */
+int apid__filter_libseccomp(char *const *deny, size_t n_deny, struct sock_filter **out, size_t *len);
+
 /* The default program compiled at build time (filter-default.h), when this
  * process may use it: the running libseccomp has the major.minor version it
  * was made with, the running architecture is the one it was made for and
