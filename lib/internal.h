@@ -66,6 +66,11 @@ int apid__posix_name_valid(const char *name);
  * in messages. */
 int apid__write_atomic(const char *path, const char *what, mode_t mode, int (*fill)(FILE *f, void *arg),
                        void *arg);
+/* atomicfile.c: a new file name in dirfd (none there: O_EXCL) holding size
+ * bytes of data, complete and synced before it has its name (O_TMPFILE +
+ * linkat, or created by name where O_TMPFILE is missing), mode whatever
+ * the umask. 0, or -1 with errno and nothing left behind. */
+int apid__write_temp_at(int dirfd, const char *name, mode_t mode, const void *data, size_t size);
 /* Open path, a file the caller named, for reading, only when it is a
  * regular file (lib/util/regular.h: a FIFO, socket or device is refused at once,
  * never read). "what" starts the messages; a missing file gives
@@ -270,6 +275,7 @@ int apid__nss_generation_get(struct sqlite3 *db, uint64_t *gen);
 
 /* ---- the launch settings file (lib/launchsettings.c; published by lib/store/launchfile.c): root's ---- */
 #define APID__LAUNCH_FILE "launch-settings"
+#define APID__LAUNCH_PENDING "launch-settings.pending"
 #define APID__LAUNCH_MAX (64u << 20)
 /* Inside a write transaction: the file of the pools as they will commit. */
 /* changed, all: the snapshot's change log (apid__reg_snapshot_changes), the
@@ -286,6 +292,16 @@ apid__launch_builder apid__store_launch_builder(void);
 /* After COMMIT, under the snapshot's lock: put it in place in dirfd (the
  * state directory dir, for messages). */
 int apid__launch_publish(const char *dir, int dirfd, const char *data, size_t size);
+/* Right before a write's COMMIT (root's, when it built a file): the
+ * generation about to commit goes into APID__LAUNCH_PENDING, durably. A
+ * reader takes a launch settings file only when its generation is the
+ * pending one: if the writer dies after COMMIT, or another writer's older
+ * file lands after it, the file in place is not the registry's and
+ * launches ask SQLite (which sees the registry's generation). */
+int apid__launch_pending_set(const char *dir, uint64_t generation);
+/* The pending generation, 0 when there is none a reader may trust (missing,
+ * not a regular file of root's alone, malformed). Reads only. */
+uint64_t apid__launch_pending_get(const char *dir);
 /* Pool key's row and identity from the file of this generation, its uid
  * uid: APID_OK, or APID__LOOKUP_MISS (lookup.h) when the file cannot say. */
 int apid__launch_entry(apid_ctx *ctx, uint64_t generation, const char *key, uint32_t uid,

@@ -436,53 +436,10 @@ static void remove_litter(int dirfd, uint64_t keep)
         closedir(d);
 }
 
-static int write_all(int fd, const char *data, size_t size)
-{
-        while (size) {
-                ssize_t n = write(fd, data, size);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return -1;
-                data += n;
-                size -= (size_t)n;
-        }
-        return 0;
-}
-
-/* Write b into a new TEMP_FILE in dirfd, complete and synced: through
- * O_TMPFILE, linked in once written, or (no O_TMPFILE) created by name. */
+/* Write b into a new TEMP_FILE in dirfd, complete and synced. */
 static int write_temp(int dirfd, const struct apid__nss_build *b)
 {
-        char proc[64];
-        int fd, linked = 0;
-
-        fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-        if (fd < 0) {
-                fd = openat(dirfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-                if (fd < 0)
-                        return -1;
-                linked = 1;
-        }
-        if (fchmod(fd, 0644) < 0 || write_all(fd, b->data, b->size) < 0 || fsync(fd) < 0)
-                goto fail;
-        if (!linked) {
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-                if (linkat(AT_FDCWD, proc, dirfd, TEMP_FILE, AT_SYMLINK_FOLLOW) < 0)
-                        goto fail;
-        }
-        close(fd);
-        return 0;
-fail: {
-        int e = errno;
-
-        close(fd);
-        if (linked)
-                (void)unlinkat(dirfd, TEMP_FILE, 0);
-        errno = e;
-        return -1;
-}
+        return apid__write_temp_at(dirfd, TEMP_FILE, 0644, b->data, b->size);
 }
 
 int apid__nss_snapshot_publish(apid_ctx *ctx, const struct apid__nss_build *b)

@@ -767,6 +767,13 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
+        /* Launches trust the launch settings file only of the generation
+         * announced here: a crash after COMMIT leaves the older file
+         * untrusted (lib/store/launchfile.c). */
+        if (write && snap.launch && (r = apid__launch_pending_set(dir, snap.generation)) < 0) {
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                goto out;
+        }
         committing = 1;
         r = sqlite3_get_autocommit(db) ? apid__fail(APID_ESYS, 0, "registry in %s: the transaction was rolled back "
                                                     "under us (a failed statement)", dir)
@@ -1146,41 +1153,52 @@ int apid__reg_records_each(sqlite3 *db,
         return records_query(db, "", fn, arg);
 }
 
-int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+/* The uids a change log (a table of one uid column) lists, in order; a row
+ * that is no uid (a whole-registry change) sets *all. */
+static int uid_list(sqlite3 *db, const char *sql, const char *what, uint32_t **uids, size_t *count, int *all)
 {
         sqlite3_stmt *st;
         uint32_t *list = NULL;
-        size_t n = 0;
+        size_t n = 0, cap = 0;
         int r, rc;
 
         *all = 0;
-        r = prepare(db, "SELECT uid FROM snapshot_changes ORDER BY uid", &st);
+        r = prepare(db, sql, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 int64_t uid = sqlite3_column_int64(st, 0);
-                uint32_t *grown;
 
                 if (uid < 0 || uid > UINT32_MAX) {
                         *all = 1;
                         continue;
                 }
-                grown = realloc(list, (n + 1) * sizeof(*list));
-                if (!grown) {
-                        rc = SQLITE_NOMEM;
-                        break;
+                if (n == cap) {
+                        uint32_t *grown = realloc(list, (cap ? 2 * cap : 16) * sizeof(*list));
+
+                        if (!grown) {
+                                rc = SQLITE_NOMEM;
+                                break;
+                        }
+                        list = grown;
+                        cap = cap ? 2 * cap : 16;
                 }
-                list = grown;
                 list[n++] = (uint32_t)uid;
         }
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE) {
                 free(list);
-                return db_fail(db, rc, "listing snapshot changes");
+                return db_fail(db, rc, what);
         }
         *uids = list;
         *count = n;
         return APID_OK;
+}
+
+int apid__reg_snapshot_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
+{
+        return uid_list(db, "SELECT uid FROM snapshot_changes ORDER BY uid", "listing snapshot changes", uids, count,
+                        all);
 }
 
 /* The launch log on this connection, made once: its table exists only with
@@ -1199,43 +1217,18 @@ static int launch_log(sqlite3 *db)
 
 int apid__reg_launch_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *all)
 {
-        sqlite3_stmt *st;
-        uint32_t *list = NULL;
-        size_t n = 0;
-        int r, rc;
+        int r = uid_list(db, "SELECT uid FROM temp.launch_changes ORDER BY uid", "listing launch settings changes",
+                         uids, count, all);
 
-        *all = 0;
-        r = prepare(db, "SELECT uid FROM temp.launch_changes ORDER BY uid", &st);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t uid = sqlite3_column_int64(st, 0);
-                uint32_t *grown;
-
-                if (uid < 0 || uid > UINT32_MAX) {
-                        *all = 1;
-                        continue;
-                }
-                grown = realloc(list, (n + 1) * sizeof(*list));
-                if (!grown) {
-                        rc = SQLITE_NOMEM;
-                        break;
-                }
-                list = grown;
-                list[n++] = (uint32_t)uid;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                free(list);
-                return db_fail(db, rc, "listing launch settings changes");
-        }
         r = exec(db, "DELETE FROM temp.launch_changes", "clearing launch settings changes");
         if (r < 0) {
-                free(list);
+                free(*uids);
+                *uids = NULL;
+                *count = 0;
                 return r;
         }
-        *uids = list;
-        *count = n;
         return APID_OK;
 }
 

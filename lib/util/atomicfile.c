@@ -2,6 +2,7 @@
 /* Files written whole or not at all; files a caller names read only when
  * they are regular files. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,4 +61,50 @@ int apid__fopen_regular(const char *path, const char *what, int enoent_status, F
                 return e == ENOMEM ? apid__fail_oom() : apid__fail(APID_ESYS, e, "%s %s: %s", what, path, strerror(e));
         }
         return APID_OK;
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+        while (size) {
+                ssize_t n = write(fd, data, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                data += n;
+                size -= (size_t)n;
+        }
+        return 0;
+}
+
+int apid__write_temp_at(int dirfd, const char *name, mode_t mode, const void *data, size_t size)
+{
+        char proc[64];
+        int fd, named = 0, e;
+
+        fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+        if (fd < 0) {
+                fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (fd < 0)
+                        return -1;
+                named = 1;
+        }
+        /* the mode whatever the umask */
+        if (fchmod(fd, mode) < 0 || write_all(fd, data, size) < 0 || fsync(fd) < 0)
+                goto fail;
+        if (!named) {
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0)
+                        goto fail;
+        }
+        close(fd);
+        return 0;
+fail:
+        e = errno;
+        close(fd);
+        if (named)
+                (void)unlinkat(dirfd, name, 0);
+        errno = e;
+        return -1;
 }
