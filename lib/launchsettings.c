@@ -191,6 +191,24 @@ static int add_pool(apid_ctx *ctx, struct sqlite3 *db, const char *key, struct b
         return r;
 }
 
+/* A pool whose record cannot be built is left out (launches of it ask the
+ * registry, which says what is wrong): one broken pool must not refuse
+ * every write. Only running out of memory fails the write. */
+static int add_pool_or_skip(apid_ctx *ctx, struct sqlite3 *db, const char *key, struct buf *b, uint32_t *off)
+{
+        struct apid__error_state saved;
+        int r;
+
+        apid__error_save(&saved);
+        r = add_pool(ctx, db, key, b, off);
+        if (r < 0 && r != APID_ENOMEM) {
+                *off = 0;
+                apid__error_restore(&saved);
+                return APID_OK;
+        }
+        return r;
+}
+
 /* The reader's side, below: the file of a generation, mapped and checked. */
 struct map {
         const unsigned char *p;
@@ -245,7 +263,7 @@ static int add_all(apid_ctx *ctx, struct sqlite3 *db, struct buf *b, uint32_t **
                 r = apid_pool_name_canonical(names[i], &key);
                 if (r == APID_OK)
                         r = grow(offs, *n_offs, cap) < 0 ? apid__fail_oom()
-                                                        : add_pool(ctx, db, key, b, &(*offs)[*n_offs]);
+                                                        : add_pool_or_skip(ctx, db, key, b, &(*offs)[*n_offs]);
                 if (r == APID_OK && (*offs)[*n_offs])
                         (*n_offs)++;
         }
@@ -286,7 +304,7 @@ static int add_changed(apid_ctx *ctx, struct sqlite3 *db, const struct map *prev
                         continue;
                 if (r == APID_OK)
                         r = grow(offs, *n_offs, cap) < 0 ? apid__fail_oom()
-                                                        : add_pool(ctx, db, key, b, &(*offs)[*n_offs]);
+                                                        : add_pool_or_skip(ctx, db, key, b, &(*offs)[*n_offs]);
                 if (r < 0)
                         return r;
                 if ((*offs)[*n_offs])
@@ -342,8 +360,11 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
                 /* what changed since the file in place, when it is the
                  * previous generation's (a writer killed before publishing
                  * left an older one: everything is read again) */
+                /* (a file without records, made over MAX_POOLS or too
+                 * large, is no base: its pools were never written) */
                 if (!all && generation > 1 && map_open(ctx, generation - 1, &prev) == 0) {
-                        r = add_changed(ctx, db, &prev, changed, n_changed, &b, &offs, &n_offs, &cap);
+                        if (prev.h->n_pools > 0)
+                                r = add_changed(ctx, db, &prev, changed, n_changed, &b, &offs, &n_offs, &cap);
                         munmap((void *)(uintptr_t)prev.p, prev.size);
                 }
                 if (r == APID__LOOKUP_MISS) {
@@ -358,6 +379,13 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
         if (b.oom) {
                 r = apid__fail_oom();
                 goto out;
+        }
+        /* Too large to map cheaply: a file without records (every launch
+         * asks the registry), not a refused write. */
+        if (b.n + 4 * n_offs > APID__LAUNCH_MAX) {
+                b.n = records_at;
+                n_offs = 0;
+                align4(&b);
         }
         /* the index is sorted as readers bisect it */
         qsort_r(offs, n_offs, sizeof(*offs), cmp_rec, b.p);
@@ -420,6 +448,11 @@ static int map_open(apid_ctx *ctx, uint64_t generation, struct map *m)
         int fd;
 
         if (geteuid() != 0 || (size_t)snprintf(path, sizeof(path), "%s/" APID__LAUNCH_FILE, dir) >= sizeof(path))
+                return -1;
+        /* the generation the last writer announced before its COMMIT: any
+         * other (it died after COMMIT, or an older file landed after it)
+         * may not be the registry's */
+        if (apid__launch_pending_get(dir) != generation)
                 return -1;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,54 +28,82 @@ apid__launch_builder apid__store_launch_builder(void)
         return __atomic_load_n(&builder, __ATOMIC_ACQUIRE);
 }
 
-static int write_all(int fd, const char *data, size_t size)
-{
-        while (size) {
-                ssize_t n = write(fd, data, size);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return -1;
-                data += n;
-                size -= (size_t)n;
-        }
-        return 0;
-}
-
 int apid__launch_publish(const char *dir, int dirfd, const char *data, size_t size)
 {
-        char proc[64];
-        int fd, named = 0, e;
+        int e;
 
         (void)unlinkat(dirfd, TEMP_FILE, 0); /* a killed writer's, under the lock */
-        fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                fd = openat(dirfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0)
-                        goto fail;
-                named = 1;
+        /* root's alone (0600): whoever writes, the file readers accept is root's */
+        if (apid__write_temp_at(dirfd, TEMP_FILE, 0600, data, size) < 0)
+                goto fail;
+        if (renameat(dirfd, TEMP_FILE, dirfd, APID__LAUNCH_FILE) < 0) {
+                e = errno;
+                (void)unlinkat(dirfd, TEMP_FILE, 0);
+                errno = e;
+                goto fail;
         }
-        /* root's alone: whoever writes, the file readers accept is root's */
-        if (fchmod(fd, 0600) < 0 || write_all(fd, data, size) < 0 || fsync(fd) < 0)
-                goto fail_fd;
-        if (!named) {
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-                if (linkat(AT_FDCWD, proc, dirfd, TEMP_FILE, AT_SYMLINK_FOLLOW) < 0)
-                        goto fail_fd;
-        }
-        close(fd);
-        fd = -1;
-        if (renameat(dirfd, TEMP_FILE, dirfd, APID__LAUNCH_FILE) < 0)
-                goto fail_fd;
         return APID_OK;
-fail_fd:
-        e = errno;
-        if (fd >= 0)
-                close(fd);
-        (void)unlinkat(dirfd, TEMP_FILE, 0);
-        errno = e;
 fail:
         return apid__fail(APID_ESYS, errno, "launch settings %s/%s: %s", dir, APID__LAUNCH_FILE, strerror(errno));
 }
 
+int apid__launch_pending_set(const char *dir, uint64_t generation)
+{
+        char text[24];
+        int dirfd, n, e;
+
+        n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)generation);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                goto fail;
+        (void)unlinkat(dirfd, APID__LAUNCH_PENDING ".tmp", 0); /* a killed writer's */
+        if (apid__write_temp_at(dirfd, APID__LAUNCH_PENDING ".tmp", 0600, text, (size_t)n) < 0)
+                goto fail_dir;
+        if (renameat(dirfd, APID__LAUNCH_PENDING ".tmp", dirfd, APID__LAUNCH_PENDING) < 0) {
+                e = errno;
+                (void)unlinkat(dirfd, APID__LAUNCH_PENDING ".tmp", 0);
+                errno = e;
+                goto fail_dir;
+        }
+        /* durable before the COMMIT it announces */
+        if (fsync(dirfd) < 0)
+                goto fail_dir;
+        close(dirfd);
+        return APID_OK;
+fail_dir:
+        e = errno;
+        close(dirfd);
+        errno = e;
+fail:
+        return apid__fail(APID_ESYS, errno, "launch settings %s/%s: %s", dir, APID__LAUNCH_PENDING,
+                          strerror(errno));
+}
+
+uint64_t apid__launch_pending_get(const char *dir)
+{
+        char path[4200], text[24], *end;
+        unsigned long long v;
+        struct stat st;
+        ssize_t n;
+        int fd;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/" APID__LAUNCH_PENDING, dir) >= sizeof(path))
+                return 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return 0;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+                close(fd);
+                return 0;
+        }
+        n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (n <= 1 || text[n - 1] != '\n')
+                return 0;
+        text[n - 1] = '\0';
+        errno = 0;
+        v = strtoull(text, &end, 10);
+        if (errno || *end || text[0] < '1' || text[0] > '9')
+                return 0;
+        return (uint64_t)v;
+}

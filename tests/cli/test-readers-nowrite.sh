@@ -52,7 +52,8 @@ done
 # reads them and neither opens the registry nor loads SQLite (issue 17);
 # web (NetworkService) is read from the registry.
 strace -f -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" run api -- /bin/true >/dev/null
-check "run api: reads the launch settings" 1 "$(grep -v ENOENT "$tmp/trace" | grep -cF "$state/launch-settings")"
+check "run api: reads the launch settings" 1 "$(grep -v ENOENT "$tmp/trace" | grep -cF "$state/launch-settings\"")"
+check "run api: reads the generation announced" 1 "$(grep -v ENOENT "$tmp/trace" | grep -cF "$state/launch-settings.pending\"")"
 check "run api: opens no registry, loads no SQLite" "" "$(grep -v ENOENT "$tmp/trace" | grep -E 'registry\.db|libsqlite3')"
 strace -f -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" run web -- /bin/true >/dev/null
 check "run web: the registry answers" 1 "$(grep -v ENOENT "$tmp/trace" | grep -c 'registry\.db"')"

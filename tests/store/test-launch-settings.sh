@@ -47,7 +47,8 @@ worker() { "$ctl" run "$1" -- /bin/sh -c "$probe" </dev/null 2>&1; }
 opens() {
         strace -f -qq -e trace=open,openat,openat2 -o "$tmp/trace" "$ctl" run "$1" -- /bin/true </dev/null >/dev/null 2>&1
         echo "status $?"
-        grep -v ENOENT "$tmp/trace" | grep -oE 'registry\.db|libsqlite3[^"]*|launch-settings' | sort -u | paste -sd' '
+        grep -v ENOENT "$tmp/trace" | grep -oE 'registry\.db|libsqlite3[^"]*|launch-settings("|\.pending)' | tr -d '"' |
+                sort -u | paste -sd' '
 }
 
 # Every kind of write publishes it.
@@ -88,7 +89,7 @@ check "incremental: settings kept" 1 "$(grep -c "^.* A4 a4 apppool-a4 .*failure.
 
 # run with the file: no registry, no SQLite; the same worker as without.
 check "run, file current: opens" "status 0
-launch-settings" "$(opens web)"
+launch-settings launch-settings.pending" "$(opens web)"
 with=$(worker web)
 check "worker ran as the pool" 1 "$(grep -c "^uid=$("$ctl" pool show --json web | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["uid"])') " <<<"$with")"
 check "token show with the file" "$("$ctl" token show web)" "$(APPPOOLID_LOOKUP_CACHE=0 "$ctl" token show web)"
@@ -96,14 +97,14 @@ cp -p "$state/launch-settings" "$tmp/good"
 restore() { rm -f "$state/launch-settings"; cp -p "$tmp/good" "$state/launch-settings"; }
 rm "$state/launch-settings"
 check "run, no file: opens the registry" "status 0
-libsqlite3.so.0 registry.db" "$(opens web)"
+launch-settings.pending libsqlite3.so.0 registry.db" "$(opens web)"
 check "run, no file: the same worker" "$with" "$(worker web)"
 check "run, cache off: the same worker" "$with" "$(APPPOOLID_LOOKUP_CACHE=0 worker web)"
 
 # Refused files: each time the registry answers, the same.
 refused() { # WHAT
         check "$1: run opens the registry" "status 0
-launch-settings libsqlite3.so.0 registry.db" "$(timeout 20 bash -c "$(declare -f opens); tmp=$tmp ctl=$ctl opens web")"
+launch-settings launch-settings.pending libsqlite3.so.0 registry.db" "$(timeout 20 bash -c "$(declare -f opens); tmp=$tmp ctl=$ctl opens web")"
         check "$1: the same worker" "$with" "$(timeout 20 bash -c "$(declare -f worker); probe='$probe' ctl=$ctl worker web")"
         restore
 }
@@ -138,10 +139,44 @@ check "killed: the old file stays" "$gen" "$(launch_gen)"
 before=$(stat -c '%i %s %Y' "$state/launch-settings" "$state/nss-snapshot")
 "$ctl" run web -- /bin/true && "$ctl" pool show web >/dev/null
 check "killed: readers repair nothing" "$before" "$(stat -c '%i %s %Y' "$state/launch-settings" "$state/nss-snapshot")"
+# ... and do not trust it: the writer announced its generation before its
+# COMMIT, so the old file is not taken (a review found run launching with
+# the settings of before the change).
+check "killed: run asks the registry" "status 0
+launch-settings.pending libsqlite3.so.0 registry.db" "$(opens web)"
+check "killed: the committed change is what a launch gets" \
+        "$(APPPOOLID_LOOKUP_CACHE=0 "$ctl" token show web)" "$("$ctl" token show web)"
 "$ctl" pool add next >/dev/null
 published "the next writer repairs"
 check "repaired: the killed writer's change is in the worker's limits" \
         "$(APPPOOLID_LOOKUP_CACHE=0 "$ctl" token show web)" "$("$ctl" token show web)"
+
+# A pool deleted while older files come back (a restore, or files of the
+# generation before): not launched from the old file.
+"$ctl" pool add gone >/dev/null
+cp -p "$state/launch-settings" "$tmp/old-launch"; cp -p "$state/nss-snapshot" "$tmp/old-snap"
+"$ctl" pool delete gone --keep-profile >/dev/null
+cp -p "$tmp/old-launch" "$state/launch-settings"; cp -p "$tmp/old-snap" "$state/nss-snapshot"
+check "an older file: a deleted pool does not open" "" "$("$ctl" token show gone 2>/dev/null)"
+"$ctl" pool add again >/dev/null
+published "after older files, the next writer"
+
+# One pool whose record cannot be built (its account row gone: a damaged
+# registry) is left out of the file; every other write goes on (a review
+# found every full rebuild refused, naming that unrelated pool).
+"$ctl" pool add broken >/dev/null
+/usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM accounts WHERE uid = (SELECT uid FROM pools WHERE key = ?)", ("broken",))
+db.commit()' "$state/registry.db"
+rm "$state/launch-settings"
+out=$("$ctl" pool add after-broken 2>&1); code=$?
+check "a broken pool: the next write succeeds" "0" "$code"
+check "a broken pool: nothing said of it" "" "$(echo "$out" | grep -i broken | grep -vi after-broken)"
+published "a broken pool: the file"
+check "a broken pool: others still launch from the file" "status 0
+launch-settings launch-settings.pending" "$(opens web)"
+"$ctl" pool delete after-broken --keep-profile >/dev/null
 
 # SQLite on demand.
 check "libapppoolid: no libsqlite3 in DT_NEEDED" "" "$(readelf -d "$lib" | grep -F 'NEEDED' | grep -F libsqlite3)"

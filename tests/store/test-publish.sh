@@ -46,7 +46,7 @@ litter() {
         local need
         need=$(snapshot_base)
         [ "$need" = 0 ] && need=$(snapshot_generation)
-        (cd "$state" && ls | grep -vxE "registry\\.db(-wal|-shm)?|launch-settings|nss-snapshot(\\.lock)?|nss-snapshot\\.base-$need" | paste -sd' ')
+        (cd "$state" && ls | grep -vxE "registry\\.db(-wal|-shm)?|launch-settings(\\.pending)?|nss-snapshot(\\.lock)?|nss-snapshot\\.base-$need" | paste -sd' ')
 }
 
 "$ctl" pool add web >/dev/null
