@@ -1142,6 +1142,42 @@ static int open_control(apid_ctx *ctx, int *fd)
                 logmsg("control socket: cannot create %s: %s", dir, strerror(errno));
                 return -1;
         }
+        /* Every directory above it too: who may rename one on the way could
+         * swap the checked directory for another after the check. The
+         * socket is then made in the directory the links led to. */
+        {
+                char *real = realpath(dir, NULL), *p;
+
+                if (!real) {
+                        logmsg("control socket %s: its directory %s: %s", path, dir, strerror(errno));
+                        return -1;
+                }
+                for (p = real; p; p = strchr(p + 1, '/')) {
+                        char c = p[1];
+
+                        p[1] = '\0';
+                        n = lstat(real, &st);
+                        p[1] = c;
+                        if (n == 0 && (st.st_uid != 0 || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))) {
+                                p[p == real ? 1 : 0] = '\0';
+                                logmsg("control socket %s: the directory %s above it is owned by uid %u, mode %04o: "
+                                       "whoever may write it could swap the socket's directory; every directory "
+                                       "above must be root's, not group- or world-writable (unless sticky)",
+                                       path, real, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                                free(real);
+                                return -1;
+                        }
+                        if (p == real && !p[1])
+                                break;
+                }
+                n = snprintf(path, sizeof(path), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
+                snprintf(dir, sizeof(dir), "%s", real);
+                free(real);
+                if (n < 0 || (size_t)n >= sizeof(path) || (size_t)n >= sizeof(a.sun_path)) {
+                        logmsg("control socket in %s: the path is too long", dir);
+                        return -1;
+                }
+        }
         errno = 0;
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 logmsg("control socket %s: its directory %s: %s", path, dir,

@@ -57,6 +57,9 @@ state() { ctl list | grep "^APPPOOL \"$1\" " | sed 's/.*(state:\([A-Za-z]*\),.*/
 # A bad [host] control stops the host before anything else, saying why.
 pb=$(port)
 mkdir -p "$tmp/ww" && chmod 1777 "$tmp/ww"
+# A root-only directory under one a pool owns: the pool could rename it away
+# and put its own in its place after the check.
+mkdir -p "$tmp/pw/inner" && chmod 700 "$tmp/pw/inner" && chown 65534 "$tmp/pw"
 while IFS='|' read -r value expect; do
         printf '[host]\ncontrol = %s\n[pool V]\n[site V]\npool = V\nroot = %s/www/v\nlisten = 127.0.0.1:%s\n' \
                 "$value" "$tmp" "$pb" > "$tmp/bad.ini"
@@ -67,6 +70,7 @@ relative/control|[host] control = 'relative/control': expected an absolute path 
 /$(head -c 120 /dev/zero | tr '\0' x)|expected an absolute path of at most 107 bytes
 $tmp/ww/control|control socket $tmp/ww/control: its directory $tmp/ww is owned by uid 0, mode 1777: it must be one only root can write
 $tmp/none/control|control socket $tmp/none/control: its directory $tmp/none: No such file or directory
+$tmp/pw/inner/control|control socket $tmp/pw/inner/control: the directory $tmp/pw above it is owned by uid 65534
 BAD
 check "a world-writable directory: no socket left in it" "" "$(ls "$tmp/ww")"
 check "a bad control socket: refused before any pool or ACL (no state created)" 0 "$([ -e "$tmp/state" ] && echo 1 || echo 0)"
