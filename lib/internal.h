@@ -152,6 +152,8 @@ int apid__reg_config_set(struct sqlite3 *db, const char *name, const char *value
 int apid__reg_pool_get(struct sqlite3 *db, const char *key, struct apid__pool_row *row);
 int apid__reg_pool_keys(struct sqlite3 *db, char ***names, size_t *count); /* display names, by key */
 int apid__reg_pool_count(struct sqlite3 *db, size_t *count);
+/* 1 while db's transaction is open (a failed statement can roll it back). */
+int apid__reg_in_transaction(struct sqlite3 *db);
 /* Inside a write transaction: the uids whose accounts, pools or pool
  * settings this transaction changed (sorted; *all: never set, a registry
  * setting is in the snapshot's log), and the log emptied. */
@@ -302,6 +304,9 @@ int apid__launch_pending_set(const char *dir, uint64_t generation);
 /* The pending generation, 0 when there is none a reader may trust (missing,
  * not a regular file of root's alone, malformed). Reads only. */
 uint64_t apid__launch_pending_get(const char *dir);
+/* After a failed COMMIT: the generation announced before (0: none, the
+ * file removed). */
+int apid__launch_pending_reset(const char *dir, uint64_t generation);
 /* Pool key's row and identity from the file of this generation, its uid
  * uid: APID_OK, or APID__LOOKUP_MISS (lookup.h) when the file cannot say. */
 int apid__launch_entry(apid_ctx *ctx, uint64_t generation, const char *key, uint32_t uid,

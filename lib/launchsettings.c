@@ -191,9 +191,10 @@ static int add_pool(apid_ctx *ctx, struct sqlite3 *db, const char *key, struct b
         return r;
 }
 
-/* A pool whose record cannot be built is left out (launches of it ask the
- * registry, which says what is wrong): one broken pool must not refuse
- * every write. Only running out of memory fails the write. */
+/* A pool the registry holds damaged (APID_ECORRUPT: its account row gone)
+ * is left out (launches of it ask the registry, which says what is wrong):
+ * one broken pool must not refuse every write. Any other failure (memory,
+ * SQLite) fails the write, which then changes nothing. */
 static int add_pool_or_skip(apid_ctx *ctx, struct sqlite3 *db, const char *key, struct buf *b, uint32_t *off)
 {
         struct apid__error_state saved;
@@ -201,7 +202,7 @@ static int add_pool_or_skip(apid_ctx *ctx, struct sqlite3 *db, const char *key, 
 
         apid__error_save(&saved);
         r = add_pool(ctx, db, key, b, off);
-        if (r < 0 && r != APID_ENOMEM) {
+        if (r == APID_ECORRUPT && apid__reg_in_transaction(db)) {
                 *off = 0;
                 apid__error_restore(&saved);
                 return APID_OK;

@@ -107,3 +107,16 @@ uint64_t apid__launch_pending_get(const char *dir)
                 return 0;
         return (uint64_t)v;
 }
+
+int apid__launch_pending_reset(const char *dir, uint64_t generation)
+{
+        char path[4200];
+
+        if (generation)
+                return apid__launch_pending_set(dir, generation);
+        if ((size_t)snprintf(path, sizeof(path), "%s/" APID__LAUNCH_PENDING, dir) >= sizeof(path) ||
+            (unlink(path) < 0 && errno != ENOENT))
+                return apid__fail(APID_ESYS, errno, "launch settings %s/%s: %s", dir, APID__LAUNCH_PENDING,
+                                  strerror(errno));
+        return APID_OK;
+}

@@ -697,7 +697,8 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
         const char *dir = apid_ctx_get_state_dir(ctx);
         sqlite3 *db = NULL;
         struct apid__nss_build snap = { 0 };
-        int r, version, ephemeral = 0; /* ephemeral: on the reader connection */
+        uint64_t announced = 0; /* the launch settings' generation announced before this write */
+        int r, version, ephemeral = 0, announcing = 0; /* ephemeral: on the reader connection */
 
         r = apid__sqlite_load(); /* the first use of the registry in this process */
         if (r < 0)
@@ -767,19 +768,32 @@ int apid__reg_run(apid_ctx *ctx, int write, int create, apid__reg_fn fn, void *a
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 goto out;
         }
-        /* Launches trust the launch settings file only of the generation
-         * announced here: a crash after COMMIT leaves the older file
-         * untrusted (lib/store/launchfile.c). */
-        if (write && snap.launch && (r = apid__launch_pending_set(dir, snap.generation)) < 0) {
-                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-                goto out;
-        }
         committing = 1;
         r = sqlite3_get_autocommit(db) ? apid__fail(APID_ESYS, 0, "registry in %s: the transaction was rolled back "
                                                     "under us (a failed statement)", dir)
-                                        : exec(db, "COMMIT", "committing");
+                                        : APID_OK;
+        /* Launches trust the launch settings file only of the generation
+         * announced here: a crash after COMMIT leaves the older file
+         * untrusted (lib/store/launchfile.c). */
+        if (r == APID_OK && write && snap.launch) {
+                announced = apid__launch_pending_get(dir);
+                announcing = 1;
+                r = apid__launch_pending_set(dir, snap.generation);
+        }
+        if (r == APID_OK)
+                r = exec(db, "COMMIT", "committing");
         committing = 0;
         if (r < 0) {
+                /* Not committed: the generation announced before, again
+                 * (if that fails too, launches ask SQLite until the next
+                 * write: safe, only slower). */
+                if (announcing) {
+                        struct apid__error_state saved;
+
+                        apid__error_save(&saved);
+                        (void)apid__launch_pending_reset(dir, announced);
+                        apid__error_restore(&saved);
+                }
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 if (write)
                         overwrite_failed_commit(db);
@@ -1230,6 +1244,11 @@ int apid__reg_launch_changes(sqlite3 *db, uint32_t **uids, size_t *count, int *a
                 return r;
         }
         return APID_OK;
+}
+
+int apid__reg_in_transaction(sqlite3 *db)
+{
+        return !sqlite3_get_autocommit(db);
 }
 
 int apid__reg_snapshot_changes_clear(sqlite3 *db)

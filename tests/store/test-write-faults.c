@@ -321,19 +321,28 @@ static struct text snapshot_part(struct text t)
 /* The launch settings part (its files sort before the snapshot's): it is
  * published beside the snapshot, and may be old while the snapshot is new
  * (its own write failed) or new while the snapshot is old. */
-static struct text launch_part(struct text t)
+/* The generation announced before COMMIT (launch-settings.pending). */
+static struct text pending_part(struct text t)
 {
-        const char *p = t.p ? memmem(t.p, t.n, "\nlaunch-settings", 16) : NULL; /* the files hold NULs */
+        const char *p = t.p ? memmem(t.p, t.n, "\nlaunch-settings.pending=", 25) : NULL;
         struct text s = snapshot_part(t);
 
         return p ? (struct text){ (char *)p, t.n - s.n - (size_t)(p - t.p) } : (struct text){ s.p, 0 };
 }
 
+static struct text launch_part(struct text t)
+{
+        const char *p = t.p ? memmem(t.p, t.n, "\nlaunch-settings=", 17) : NULL; /* the files hold NULs */
+        struct text s = snapshot_part(t), a = pending_part(t);
+
+        return p ? (struct text){ (char *)p, t.n - s.n - a.n - (size_t)(p - t.p) } : (struct text){ a.p, 0 };
+}
+
 static struct text registry_part(struct text t)
 {
-        struct text s = snapshot_part(t), l = launch_part(t);
+        struct text s = snapshot_part(t), l = launch_part(t), a = pending_part(t);
 
-        return (struct text){ t.p, t.n - s.n - l.n };
+        return (struct text){ t.p, t.n - s.n - l.n - a.n };
 }
 
 /* ---- the operations ---- */
@@ -506,6 +515,11 @@ static void check_op(const char *name, int (*op)(apid_ctx *))
                             !same(launch_part(now), launch_part(after)))
                                 FAIL("%s, fault %ld/%ld in %s: succeeded with launch settings neither old nor new", name,
                                      i, n, failed_call);
+                        /* announced before the COMMIT: an old file is not
+                         * trusted from now on */
+                        if (!same(pending_part(now), pending_part(after)))
+                                FAIL("%s, fault %ld/%ld in %s: committed without announcing its generation", name, i,
+                                     n, failed_call);
                 }
                 free(now.p);
                 if (r < 0)
