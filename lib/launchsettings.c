@@ -389,7 +389,8 @@ int apid__launch_build(apid_ctx *ctx, struct sqlite3 *db, uint64_t generation, c
                 align4(&b);
         }
         /* the index is sorted as readers bisect it */
-        qsort_r(offs, n_offs, sizeof(*offs), cmp_rec, b.p);
+        if (n_offs) /* (offs is NULL without records) */
+                qsort_r(offs, n_offs, sizeof(*offs), cmp_rec, b.p);
         memcpy(h.magic, MAGIC, sizeof(h.magic));
         h.version = VERSION;
         h.header_size = sizeof(h);
